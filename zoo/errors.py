@@ -1,0 +1,63 @@
+"""Typed errors. Every failure a user can cause is a ``ZooError`` that says what is
+wrong and what to do about it (``hint``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ZooError(Exception):
+    """Base class of every error zoo raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message}\n  hint: {hint}")
+
+
+class ZooValidationError(ZooError, ValueError):
+    """A record or argument is malformed; ``field`` names the offending field."""
+
+    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}", hint=hint)
+
+
+class ZooNotFoundError(ZooError, LookupError):
+    """A name does not resolve; ``suggestions`` holds the closest known names."""
+
+    def __init__(
+        self, kind: str, name: str, suggestions: Sequence[str] = (), *, hint: str | None = None
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = tuple(suggestions)
+        message = f"unknown {kind} {name!r}"
+        if self.suggestions:
+            message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(message, hint=hint or f"`zoo list` shows the known {kind}s")
+
+
+class ZooConflictError(ZooError):
+    """The change collides with what the registry already holds (a duplicate, a cycle)."""
+
+    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}", hint=hint)
+
+
+class ZooRegistryError(ZooError):
+    """The registry database cannot be used: not a zoo database, a newer schema,
+    unreachable, or its audit trail does not verify."""
+
+
+class ZooAuditError(ZooRegistryError):
+    """The audit trail's hash chain is broken: an event was edited, removed or inserted."""
+
+
+class ZooPluginError(ZooError):
+    """A plugin failed to load, raised in a hook, or returned a malformed record."""
+
+
+class ZooPolicyError(ZooError):
+    """A registry policy refuses the requested use of a record."""

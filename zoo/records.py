@@ -1,0 +1,503 @@
+"""Typed, frozen records exchanged between plugins, the registry and the user.
+
+Plain Python only (no torch, no SQLAlchemy): plugins build these, the registry stores
+them, and ``zoo.registry`` returns them. Every constructor validates its fields and
+raises :class:`~zoo.errors.ZooValidationError` naming the field, so a malformed
+record never reaches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from zoo.errors import ZooValidationError
+
+__all__ = [
+    "AuditEvent",
+    "CardSection",
+    "CommercialUse",
+    "DatasetRole",
+    "DatasetUse",
+    "Family",
+    "License",
+    "Metric",
+    "Modality",
+    "ParentLink",
+    "Relation",
+    "SectionKind",
+    "Severity",
+    "Source",
+    "Status",
+    "Weights",
+    "WeightsInfo",
+]
+
+
+class _Choice(str, enum.Enum):
+    """A closed set of string values; ``parse`` gives a typed error for anything else."""
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+    @classmethod
+    def parse(cls, value: Any, field_name: str):
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower().replace(" ", "_").replace("-", "_"))
+        except ValueError:
+            allowed = ", ".join(m.value for m in cls)
+            raise ZooValidationError(
+                field_name, f"unknown value {value!r}", hint=f"use one of: {allowed}"
+            ) from None
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(m.value for m in cls)
+
+
+class CommercialUse(_Choice):
+    ALLOWED = "allowed"
+    FORBIDDEN = "forbidden"
+    CONDITIONAL = "conditional"
+    UNKNOWN = "unknown"
+
+
+class Status(_Choice):
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+    REVOKED = "revoked"
+
+
+class DatasetRole(_Choice):
+    PRETRAIN = "pretrain"
+    FINETUNE = "finetune"
+    EVAL = "eval"
+
+
+class Relation(_Choice):
+    FINETUNE = "finetune"
+    ADAPTER = "adapter"
+    DISTILL = "distill"
+    QUANTIZE = "quantize"
+    PRUNE = "prune"
+
+
+class SectionKind(_Choice):
+    """Model-card sections (Mitchell et al. 2019; Hugging Face model cards)."""
+
+    INTENDED_USE = "intended_use"
+    OUT_OF_SCOPE_USE = "out_of_scope_use"
+    LIMITATIONS = "limitations"
+    BIAS_RISKS = "bias_risks"
+    RECOMMENDATIONS = "recommendations"
+
+
+class Severity(_Choice):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Modality(_Choice):
+    VISION = "vision"
+    TEXT = "text"
+    MULTIMODAL = "multimodal"
+
+
+# Names are lower case so that resolution is the same on SQLite and PostgreSQL.
+# An architecture has no '.', so ``arch.tag`` splits unambiguously at the first dot.
+ARCH_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*(?:\.[a-z0-9][a-z0-9_\-]*)*$")
+MODEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*/[a-z0-9][a-z0-9_\-]*(?:\.[a-z0-9][a-z0-9_\-]*)*$")
+DATASET_RE = re.compile(r"^[a-z0-9][a-z0-9_\-./]*$")
+ALIAS_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+HEX_RE = re.compile(r"^[0-9a-f]{6,64}$")
+SPDX_RE = re.compile(r"^[A-Za-z0-9.+\-]+$")
+FORMATS = ("safetensors", "pickle")
+MAX_NAME = 200
+
+
+def _text(value: Any, field_name: str, *, required: bool = False, max_len: int | None = None):
+    if value is None:
+        if required:
+            raise ZooValidationError(field_name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise ZooValidationError(field_name, f"must be text, not {type(value).__name__}")
+    value = value.strip()
+    if not value:
+        if required:
+            raise ZooValidationError(field_name, "must not be empty")
+        return None
+    if max_len is not None and len(value) > max_len:
+        raise ZooValidationError(field_name, f"is longer than {max_len} characters")
+    return value
+
+
+def _name(value: Any, field_name: str, pattern: re.Pattern[str], example: str) -> str:
+    text = _text(value, field_name, required=True, max_len=MAX_NAME)
+    text = text.lower()
+    if not pattern.match(text):
+        raise ZooValidationError(
+            field_name,
+            f"{value!r} is not a valid name",
+            hint=f"use lower-case letters, digits, '-', '_' and '.', e.g. {example!r}",
+        )
+    return text
+
+
+def _tuple(value: Any, field_name: str, item_type: type) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ZooValidationError(field_name, "must be a sequence")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, item_type):
+            raise ZooValidationError(
+                field_name, f"items must be {item_type.__name__}, got {type(item).__name__}"
+            )
+    return items
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+def _mapping(value: Any, field_name: str) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ZooValidationError(field_name, "must be a mapping")
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class License:
+    """A licence: SPDX identifier (``NOASSERTION`` when the publisher states none)
+    and what it says about commercial use."""
+
+    spdx: str = "NOASSERTION"
+    commercial_use: CommercialUse = CommercialUse.UNKNOWN
+    url: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        spdx = _text(self.spdx, "license.spdx", required=True, max_len=64)
+        if not SPDX_RE.match(spdx):
+            raise ZooValidationError("license.spdx", f"{spdx!r} is not an SPDX identifier",
+                                     hint="e.g. 'Apache-2.0', 'MIT', 'BSD-3-Clause', 'NOASSERTION'")
+        _set(self, "spdx", spdx)
+        _set(self, "commercial_use", CommercialUse.parse(self.commercial_use, "license.commercial_use"))
+        _set(self, "url", _text(self.url, "license.url"))
+        _set(self, "note", _text(self.note, "license.note"))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a checkpoint can be fetched from; mirrors are tried first."""
+
+    uri: str
+    mirror: bool = False
+
+    def __post_init__(self) -> None:
+        uri = _text(self.uri, "sources.uri", required=True, max_len=2048)
+        if "://" not in uri and not uri.startswith("/"):
+            raise ZooValidationError("sources.uri", f"{uri!r} has no scheme",
+                                     hint="write 'https://…', 'file:///…' or 'pkg://dist/path'")
+        _set(self, "uri", uri)
+        _set(self, "mirror", bool(self.mirror))
+
+
+@dataclass(frozen=True)
+class DatasetUse:
+    """A dataset and the role it played: pretrain, finetune or eval."""
+
+    name: str
+    role: DatasetRole = DatasetRole.PRETRAIN
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "name", _name(self.name, "datasets.name", DATASET_RE, "imagenet-1k"))
+        _set(self, "role", DatasetRole.parse(self.role, "datasets.role"))
+        _set(self, "url", _text(self.url, "datasets.url"))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One reported number: ``value`` of ``name`` on ``dataset``/``split``."""
+
+    dataset: str
+    name: str
+    value: float
+    split: str = "val"
+
+    def __post_init__(self) -> None:
+        _set(self, "dataset", _name(self.dataset, "metrics.dataset", DATASET_RE, "imagenet-1k"))
+        _set(self, "name", _text(self.name, "metrics.name", required=True, max_len=64))
+        _set(self, "split", _text(self.split, "metrics.split", required=True, max_len=64))
+        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
+            raise ZooValidationError("metrics.value", "must be a number")
+        if self.value != self.value:  # NaN
+            raise ZooValidationError("metrics.value", "must not be NaN")
+        _set(self, "value", float(self.value))
+
+
+@dataclass(frozen=True)
+class CardSection:
+    """A model-card section. Bias notes are sections of kind ``bias_risks`` or
+    ``limitations``, with references and, for bias notes, a severity."""
+
+    kind: SectionKind
+    body: str
+    title: str | None = None
+    references: tuple[str, ...] = ()
+    severity: Severity | None = None
+    inherited_from: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "kind", SectionKind.parse(self.kind, "card.kind"))
+        _set(self, "body", _text(self.body, "card.body", required=True))
+        _set(self, "title", _text(self.title, "card.title", max_len=200))
+        refs = _tuple(self.references, "card.references", str)
+        _set(self, "references", tuple(r.strip() for r in refs if r.strip()))
+        if self.severity is not None:
+            _set(self, "severity", Severity.parse(self.severity, "card.severity"))
+        _set(self, "inherited_from", _text(self.inherited_from, "card.inherited_from"))
+
+    @property
+    def is_bias_note(self) -> bool:
+        return self.kind in (SectionKind.BIAS_RISKS, SectionKind.LIMITATIONS)
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """``parent`` (a resolvable name) is what this weights was derived from."""
+
+    parent: str
+    relation: Relation = Relation.FINETUNE
+
+    def __post_init__(self) -> None:
+        _set(self, "parent", _text(self.parent, "parents.parent", required=True, max_len=MAX_NAME).lower())
+        _set(self, "relation", Relation.parse(self.relation, "parents.relation"))
+
+
+@dataclass(frozen=True)
+class Family:
+    """An architecture: how to build it (a lazy ``module:function`` import string, never
+    imported when listing), where its head is, and its default preprocessing."""
+
+    name: str
+    modality: Modality
+    builder: str
+    task: str = "image-classification"
+    head: str | None = None
+    default_tag: str | None = None
+    preprocessing: Mapping[str, Any] | None = None
+    description: str | None = None
+    paper_url: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "name", _name(self.name, "family.name", ARCH_RE, "resnet50"))
+        _set(self, "modality", Modality.parse(self.modality, "family.modality"))
+        builder = _text(self.builder, "family.builder", required=True, max_len=256)
+        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$", builder):
+            raise ZooValidationError("family.builder", f"{builder!r} is not an import string",
+                                     hint="write 'package.module:function'")
+        _set(self, "builder", builder)
+        _set(self, "task", _text(self.task, "family.task", required=True, max_len=64))
+        _set(self, "head", _text(self.head, "family.head", max_len=128))
+        if self.default_tag is not None:
+            _set(self, "default_tag", _name(self.default_tag, "family.default_tag", TAG_RE, "tv_in1k"))
+        _set(self, "preprocessing", _mapping(self.preprocessing, "family.preprocessing"))
+        _set(self, "description", _text(self.description, "family.description"))
+        _set(self, "paper_url", _text(self.paper_url, "family.paper_url"))
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A checkpoint and everything known about where it came from.
+
+    Catalogue checkpoints are named ``arch.tag`` (timm style); checkpoints registered
+    by a team (fine-tuned results) are named ``namespace/name`` and get a version number
+    when registered.
+    """
+
+    arch: str
+    tag: str | None = None
+    name: str | None = None
+    sources: tuple[Source, ...] = ()
+    sha256: str | None = None
+    sha256_prefix: str | None = None
+    size_bytes: int | None = None
+    format: str = "safetensors"
+    license: License = field(default_factory=License)
+    publisher: str | None = None
+    paper_title: str | None = None
+    paper_url: str | None = None
+    recipe: str | None = None
+    datasets: tuple[DatasetUse, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    preprocessing: Mapping[str, Any] | None = None
+    num_params: int | None = None
+    num_classes: int | None = None
+    card: tuple[CardSection, ...] = ()
+    parents: tuple[ParentLink, ...] = ()
+    tags: tuple[str, ...] = ()
+    status: Status = Status.ACTIVE
+    status_reason: str | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "arch", _name(self.arch, "arch", ARCH_RE, "resnet50"))
+        if self.tag is not None:
+            _set(self, "tag", _name(self.tag, "tag", TAG_RE, "tv_in1k"))
+        if self.name is not None:
+            _set(self, "name", _name(self.name, "name", MODEL_NAME_RE, "team/resnet50-digits"))
+        if (self.tag is None) == (self.name is None):
+            raise ZooValidationError(
+                "name", "give exactly one of tag (catalogue weights 'arch.tag') or name "
+                "(a registered model 'namespace/name')",
+            )
+        if self.sha256 is not None:
+            sha = _text(self.sha256, "sha256", required=True).lower()
+            if not SHA256_RE.match(sha):
+                raise ZooValidationError("sha256", f"{self.sha256!r} is not a full sha256",
+                                         hint="give all 64 hex digits (`sha256sum FILE`)")
+            _set(self, "sha256", sha)
+        if self.sha256_prefix is not None:
+            prefix = _text(self.sha256_prefix, "sha256_prefix", required=True).lower()
+            if not HEX_RE.match(prefix):
+                raise ZooValidationError("sha256_prefix", f"{self.sha256_prefix!r} is not a hex prefix",
+                                         hint="give at least 6 hex digits")
+            if self.sha256 is not None and not self.sha256.startswith(prefix):
+                raise ZooValidationError("sha256_prefix", "does not match sha256")
+            _set(self, "sha256_prefix", prefix)
+        for int_field in ("size_bytes", "num_params", "num_classes"):
+            value = getattr(self, int_field)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ZooValidationError(int_field, "must be a non-negative integer")
+        if self.format not in FORMATS:
+            raise ZooValidationError("format", f"unknown format {self.format!r}",
+                                     hint=f"use one of: {', '.join(FORMATS)}")
+        if not isinstance(self.license, License):
+            raise ZooValidationError("license", "must be a zoo.records.License")
+        _set(self, "sources", _tuple(self.sources, "sources", Source))
+        uris = [s.uri for s in self.sources]
+        if len(set(uris)) != len(uris):
+            raise ZooValidationError("sources", "lists the same URI twice")
+        _set(self, "datasets", _tuple(self.datasets, "datasets", DatasetUse))
+        if len({(d.name, d.role) for d in self.datasets}) != len(self.datasets):
+            raise ZooValidationError("datasets", "lists the same dataset and role twice")
+        _set(self, "metrics", _tuple(self.metrics, "metrics", Metric))
+        if len({(m.dataset, m.split, m.name) for m in self.metrics}) != len(self.metrics):
+            raise ZooValidationError("metrics", "lists the same dataset, split and metric twice")
+        _set(self, "card", _tuple(self.card, "card", CardSection))
+        _set(self, "parents", _tuple(self.parents, "parents", ParentLink))
+        if len({p.parent for p in self.parents}) != len(self.parents):
+            raise ZooValidationError("parents", "lists the same parent twice")
+        tags = tuple(_name(t, "tags", ALIAS_RE, "imagenet") for t in _tuple(self.tags, "tags", str))
+        _set(self, "tags", tuple(sorted(set(tags))))
+        _set(self, "status", Status.parse(self.status, "status"))
+        _set(self, "status_reason", _text(self.status_reason, "status_reason"))
+        _set(self, "preprocessing", _mapping(self.preprocessing, "preprocessing"))
+        for text_field in ("publisher", "paper_title", "paper_url", "recipe", "description"):
+            _set(self, text_field, _text(getattr(self, text_field), text_field))
+
+    @property
+    def ref(self) -> str:
+        """The name this record resolves under (without a version)."""
+        return self.name if self.name is not None else f"{self.arch}.{self.tag}"
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """A weights record as stored in the registry: the declared :class:`Weights` plus
+    what the registry assigned (id, version, aliases, who and when, plugin)."""
+
+    id: int
+    ref: str
+    version: int
+    weights: Weights
+    family: Family
+    is_default: bool
+    aliases: tuple[str, ...]
+    children: tuple[tuple[str, str], ...]
+    plugin: str | None
+    plugin_version: str | None
+    created_at: _dt.datetime
+    created_by: str
+    updated_at: _dt.datetime
+    updated_by: str
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.ref}@{self.version}"
+
+    @property
+    def bias_notes(self) -> tuple[CardSection, ...]:
+        return tuple(s for s in self.weights.card if s.is_bias_note)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.ref,
+            "version": self.version,
+            "qualified_name": self.qualified_name,
+            "is_default": self.is_default,
+            "aliases": list(self.aliases),
+            "family": to_jsonable(self.family),
+            "weights": to_jsonable(self.weights),
+            "children": [{"name": c, "relation": r} for c, r in self.children],
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+            "updated_at": self.updated_at.isoformat(),
+            "updated_by": self.updated_by,
+        }
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry of the append-only, hash-chained audit trail."""
+
+    seq: int
+    at: _dt.datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_key: str
+    before: Any
+    after: Any
+    plugin: str | None
+    plugin_version: str | None
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["at"] = self.at.isoformat()
+        return data
+
+
+def to_jsonable(value: Any) -> Any:
+    """Records -> plain JSON-ready data (enums as their values, tuples as lists)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if hasattr(value, "__dataclass_fields__"):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    return value

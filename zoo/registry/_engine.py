@@ -1,0 +1,144 @@
+"""Connecting to a registry database: URL handling, per-dialect session set-up, and
+the schema check that refuses a database that is not zoo's or is from a newer zoo."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from zoo.errors import ZooRegistryError
+from zoo.registry.schema import SCHEMA_REVISION
+
+KNOWN_REVISIONS = ("0001_initial",)
+APPLICATION = "zoo"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def zoo_home() -> Path:
+    """``$ZOO_HOME``, else ``$XDG_CACHE_HOME/zoo``, else ``~/.cache/zoo``."""
+    if home := os.environ.get("ZOO_HOME"):
+        return Path(home).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "zoo"
+
+
+def default_url() -> str:
+    """``$ZOO_REGISTRY_URL``, else the embedded SQLite file ``$ZOO_HOME/registry.db``."""
+    if url := os.environ.get("ZOO_REGISTRY_URL"):
+        return url
+    return f"sqlite:///{zoo_home() / 'registry.db'}"
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain paths and ``postgresql://`` (mapped to the psycopg 3 driver)."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit
+    # transactions cannot take the write lock up front).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # Write units take the database lock at BEGIN, so two writers never both read the
+    # same "next version" or audit chain head; readers use a plain deferred BEGIN.
+    options = conn.get_execution_options()
+    if options.get("zoo_read_only"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("zoo_write") else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ZooRegistryError(f"cannot parse registry URL {url!r}: {exc}",
+                               hint="use sqlite:///PATH or postgresql://USER@HOST/DB") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        memory = database in ("", ":memory:")
+        if not memory:
+            path = Path(database)
+            if path.is_dir():
+                raise ZooRegistryError(f"registry path {path} is a directory",
+                                       hint="point ZOO_REGISTRY_URL at a file, e.g. sqlite:///registry.db")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    raise ZooRegistryError(f"unsupported registry database {backend!r}",
+                           hint="use SQLite (sqlite:///PATH) or PostgreSQL (postgresql://...)")
+
+
+@contextmanager
+def translate_db_errors(url: str) -> Iterator[None]:
+    """Turn driver failures on open into a typed error that names the database."""
+    try:
+        yield
+    except (OperationalError, DatabaseError) as exc:
+        orig = getattr(exc, "orig", exc)
+        if isinstance(orig, sqlite3.DatabaseError) and "not a database" in str(orig):
+            raise ZooRegistryError(f"{url} is not a zoo registry (not an SQLite database)",
+                                   hint="point ZOO_REGISTRY_URL at a zoo registry or a new file") from None
+        raise ZooRegistryError(f"cannot use registry {url}: {str(orig).strip()}",
+                               hint="check that the database is reachable and writable") from None
+
+
+def schema_state(conn: Connection) -> str | None:
+    """``None`` for an empty database, else the zoo schema revision.
+
+    Raises if the database holds tables that are not a zoo registry, or a revision
+    this zoo does not know (written by a newer zoo)."""
+    names = set(inspect(conn).get_table_names())
+    if not names:
+        return None
+    if "zoo_settings" not in names or "alembic_version" not in names:
+        raise ZooRegistryError(
+            "the database holds tables but is not a zoo registry "
+            f"(found: {', '.join(sorted(names)[:5])}{'...' if len(names) > 5 else ''})",
+            hint="use an empty database or schema for a new registry",
+        )
+    app = conn.execute(text("SELECT value FROM zoo_settings WHERE key = 'application'")).scalar()
+    if app != APPLICATION:
+        raise ZooRegistryError("the database is not a zoo registry (no application marker)",
+                               hint="use an empty database or schema for a new registry")
+    revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if revision not in KNOWN_REVISIONS:
+        raise ZooRegistryError(
+            f"the registry has schema revision {revision!r}, which this zoo does not know: "
+            "a newer zoo wrote it",
+            hint="upgrade zoo (pip install -U zoo) to use this registry",
+        )
+    return revision
+
+
+def needs_upgrade(revision: str | None) -> bool:
+    return revision != SCHEMA_REVISION

@@ -1,0 +1,964 @@
+"""The registry: one SQLAlchemy session per unit of work, explicit transactions, and
+an audit event for every change written in the same transaction.
+
+Write units serialise on the registry's write lock (``BEGIN IMMEDIATE`` on SQLite, a
+transaction-scoped advisory lock on PostgreSQL), so version numbers and the audit
+chain never fork under concurrent writers; the UNIQUE constraints back that up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import getpass
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from zoo.errors import (
+    ZooAuditError,
+    ZooConflictError,
+    ZooError,
+    ZooNotFoundError,
+    ZooRegistryError,
+    ZooValidationError,
+)
+from zoo.records import (
+    ALIAS_RE,
+    AuditEvent,
+    CardSection,
+    Family,
+    License,
+    Metric,
+    ParentLink,
+    Relation,
+    Source,
+    DatasetUse,
+    Status,
+    Weights,
+    WeightsInfo,
+    to_jsonable,
+)
+from zoo.registry import _audit, _engine
+from zoo.registry.schema import (
+    AliasRow,
+    AuditEventRow,
+    CardSectionRow,
+    DatasetRow,
+    FamilyRow,
+    LineageRow,
+    MetricRow,
+    SourceRow,
+    TagRow,
+    WeightsDatasetRow,
+    WeightsRow,
+)
+
+MAX_LINEAGE_DEPTH = 64
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def default_actor() -> str:
+    """``$ZOO_ACTOR``, else ``user@host``."""
+    if actor := os.environ.get("ZOO_ACTOR"):
+        return actor
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """``ref`` plus an optional ``version`` or ``alias`` selector."""
+
+    ref: str
+    version: int | None = None
+    alias: str | None = None
+
+    @classmethod
+    def parse(cls, name: str) -> ParsedName:
+        if not isinstance(name, str) or not name.strip():
+            raise ZooValidationError("name", "must be a non-empty model name",
+                                     hint="e.g. 'resnet50', 'resnet50.tv_in1k', 'team/model@2'")
+        ref, _, selector = name.strip().lower().partition("@")
+        if not ref:
+            raise ZooValidationError("name", f"{name!r} has no model name before '@'")
+        if not selector:
+            return cls(ref)
+        if selector.isdigit():
+            return cls(ref, version=int(selector))
+        return cls(ref, alias=selector)
+
+
+@dataclass(frozen=True)
+class WeightsSummary:
+    """One row of a listing: what ``zoo list`` shows."""
+
+    name: str
+    version: int
+    arch: str
+    modality: str
+    task: str
+    license_spdx: str
+    commercial_use: str
+    status: str
+    num_params: int | None
+    is_default: bool
+    bias_notes: int
+    datasets: tuple[str, ...]
+    plugin: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = to_jsonable(self)
+        data["qualified_name"] = self.qualified_name
+        return data
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    rows: tuple[WeightsSummary, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a plugin sync changed."""
+
+    plugin: str
+    families_added: tuple[str, ...] = ()
+    families_changed: tuple[str, ...] = ()
+    weights_added: tuple[str, ...] = ()
+    weights_changed: tuple[str, ...] = ()
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.families_added or self.families_changed or self.weights_added
+                    or self.weights_changed)
+
+
+def wildcard_to_like(pattern: str) -> str:
+    """Shell wildcards (``*``, ``?``) to a LIKE pattern with ``\\`` as escape."""
+    out = []
+    for char in pattern.lower():
+        if char in "%_\\":
+            out.append("\\" + char)
+        elif char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class Registry:
+    """A zoo registry database (SQLite file, in-memory SQLite, or PostgreSQL).
+
+    ``Registry()`` opens ``$ZOO_REGISTRY_URL`` or ``$ZOO_HOME/registry.db``; a new,
+    empty database gets the current schema. ``clock`` and ``actor`` exist so that a
+    deterministic catalogue dump can be produced.
+    """
+
+    def __init__(self, url: str | None = None, *, actor: str | None = None,
+                 clock: Callable[[], dt.datetime] | None = None, create: bool = True) -> None:
+        self.url = _engine.normalize_url(url or _engine.default_url())
+        self.actor = actor or default_actor()
+        self._clock = clock or utc_now
+        self.engine = _engine.make_engine(self.url)
+        self.dialect = self.engine.dialect.name
+        self._write_engine = self.engine.execution_options(zoo_write=True)
+        with _engine.translate_db_errors(self.display_url):
+            with self.engine.connect() as conn:
+                revision = _engine.schema_state(conn)
+                conn.rollback()
+        if _engine.needs_upgrade(revision):
+            if not create and revision is None:
+                raise ZooRegistryError(f"{self.display_url} is empty, not a zoo registry",
+                                       hint="run `zoo db upgrade` to create the schema")
+            self.upgrade()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @property
+    def display_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Registry({self.display_url!r})"
+
+    def upgrade(self) -> str:
+        """Bring the schema to the newest revision (Alembic); returns the revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        with _engine.translate_db_errors(self.display_url):
+            with self._write_engine.begin() as conn:
+                _engine.schema_state(conn)  # refuses foreign or newer databases
+                self._lock(conn)
+                config = Config()
+                config.set_main_option("script_location", "zoo.registry:migrations")
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        return revision
+
+    def _lock(self, conn_or_session: Any) -> None:
+        if self.dialect == "postgresql":
+            # One writer per schema at a time: version numbers and the audit chain stay linear.
+            conn_or_session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()))"))
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with _engine.translate_db_errors(self.display_url):
+            with Session(self.engine) as session, session.begin():
+                yield session
+
+    @contextmanager
+    def _write(self, *, plugin: str | None = None, plugin_version: str | None = None,
+               actor: str | None = None) -> Iterator[tuple[Session, _audit.AuditWriter]]:
+        try:
+            with Session(self._write_engine, autoflush=False) as session, session.begin():
+                self._lock(session)
+                writer = _audit.AuditWriter(session, actor or self.actor, self._clock(),
+                                            plugin, plugin_version)
+                yield session, writer
+                writer.flush()
+        except IntegrityError as exc:
+            raise ZooConflictError("record", f"the database refused the change: {_first_line(exc)}",
+                                   hint="nothing was written; check for duplicates") from None
+        except ZooError:
+            raise
+        except DBAPIError as exc:
+            raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
+                                   hint="nothing was written; check that the database is writable") from None
+
+    # -- families ---------------------------------------------------------------------
+
+    def add_family(self, family: Family, *, plugin: str | None = None,
+                   plugin_version: str | None = None) -> None:
+        """Register an architecture. A name already taken is a conflict."""
+        if not isinstance(family, Family):
+            raise ZooValidationError("family", "must be a zoo.records.Family")
+        with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
+            if session.scalar(select(FamilyRow.id).where(FamilyRow.name == family.name)) is not None:
+                raise ZooConflictError("family.name", f"architecture {family.name!r} is already registered")
+            self._insert_family(session, audit, family, plugin, plugin_version)
+
+    def _insert_family(self, session: Session, audit: _audit.AuditWriter, family: Family,
+                       plugin: str | None, plugin_version: str | None) -> int:
+        values = _family_columns(family)
+        family_id = session.execute(
+            insert(FamilyRow).values(**values, plugin=plugin, plugin_version=plugin_version,
+                                     created_at=audit.at, created_by=audit.actor)
+            .returning(FamilyRow.id)
+        ).scalar_one()
+        audit.record("family.register", "family", family.name, None, to_jsonable(family))
+        return family_id
+
+    def family(self, name: str) -> Family:
+        with self._read() as session:
+            row = session.scalar(select(FamilyRow).where(FamilyRow.name == name.strip().lower()))
+            if row is None:
+                names = session.scalars(select(FamilyRow.name)).all()
+                raise ZooNotFoundError("architecture", name, difflib.get_close_matches(name.lower(), names, 5))
+            return _row_to_family(row)
+
+    def families(self) -> list[Family]:
+        with self._read() as session:
+            return [_row_to_family(r) for r in session.scalars(select(FamilyRow).order_by(FamilyRow.name))]
+
+    # -- registering weights ----------------------------------------------------------
+
+    def register(self, weights: Weights, *, actor: str | None = None, plugin: str | None = None,
+                 plugin_version: str | None = None) -> WeightsInfo:
+        """Register one checkpoint. Catalogue weights (``arch.tag``) must have a new tag;
+        a registered model (``namespace/name``) gets the next version number."""
+        (ref_version,) = self.register_many([weights], actor=actor, plugin=plugin,
+                                            plugin_version=plugin_version)
+        return self.resolve(f"{ref_version[0]}@{ref_version[1]}")
+
+    def register_many(self, records: Iterable[Weights], *, actor: str | None = None,
+                      plugin: str | None = None, plugin_version: str | None = None,
+                      ) -> list[tuple[str, int]]:
+        """Register many checkpoints in ONE transaction (all or nothing); returns
+        ``(name, version)`` pairs in input order."""
+        records = list(records)
+        for index, record in enumerate(records):
+            if not isinstance(record, Weights):
+                raise ZooValidationError(f"records[{index}]", "must be a zoo.records.Weights")
+        if not records:
+            return []
+        with self._write(plugin=plugin, plugin_version=plugin_version, actor=actor) as (session, audit):
+            return self._insert_weights(session, audit, records, plugin, plugin_version)
+
+    def _insert_weights(self, session: Session, audit: _audit.AuditWriter, records: list[Weights],
+                        plugin: str | None, plugin_version: str | None) -> list[tuple[str, int]]:
+        families = {
+            name: (fid, default_tag) for fid, name, default_tag in session.execute(
+                select(FamilyRow.id, FamilyRow.name, FamilyRow.default_tag)
+                .where(FamilyRow.name.in_({r.arch for r in records}))
+            )
+        }
+        for record in records:
+            if record.arch not in families:
+                known = session.scalars(select(FamilyRow.name)).all()
+                raise ZooNotFoundError(
+                    "architecture", record.arch, difflib.get_close_matches(record.arch, known, 5),
+                    hint="register the family first (Registry.add_family) or install the plugin that provides it",
+                )
+        # Catalogue tags must be new: one query for the whole batch.
+        tagged = [(families[r.arch][0], r.tag) for r in records if r.tag is not None]
+        seen: set[tuple[int, str]] = set()
+        for key in tagged:
+            if key in seen:
+                raise ZooConflictError("tag", f"tag {key[1]!r} is given twice in this batch")
+            seen.add(key)
+        if tagged:
+            taken = set()
+            for chunk in _chunks(tagged, 500):
+                taken.update(session.execute(
+                    select(WeightsRow.family_id, WeightsRow.tag).where(
+                        or_(*(and_(WeightsRow.family_id == f, WeightsRow.tag == t) for f, t in chunk)))
+                ).all())
+            if taken:
+                fid, tag = next(iter(taken))
+                arch = next(a for a, (i, _) in families.items() if i == fid)
+                raise ZooConflictError(
+                    "tag", f"{arch}.{tag} is already registered for architecture {arch!r}",
+                    hint="choose another tag, or let the owning plugin's sync update it",
+                )
+        # Versions are assigned under the write lock: max + 1 per name.
+        names = sorted({r.name for r in records if r.name is not None})
+        next_version: dict[str, int] = {}
+        for chunk in _chunks(names, 500):
+            next_version.update(session.execute(
+                select(WeightsRow.name, func.max(WeightsRow.version))
+                .where(WeightsRow.name.in_(chunk)).group_by(WeightsRow.name)
+            ).all())
+        assigned: list[tuple[str, int]] = []
+        rows = []
+        for record in records:
+            if record.name is not None:
+                version = next_version.get(record.name, 0) + 1
+                next_version[record.name] = version
+            else:
+                version = 1
+            fid, default_tag = families[record.arch]
+            assigned.append((record.ref, version))
+            rows.append(_weights_columns(record) | {
+                "name": record.ref, "version": version, "family_id": fid,
+                "is_default": record.tag is not None and record.tag == default_tag,
+                "plugin": plugin, "plugin_version": plugin_version,
+                "created_at": audit.at, "created_by": audit.actor,
+                "updated_at": audit.at, "updated_by": audit.actor,
+            })
+        ids = [
+            row[0] for row in session.execute(
+                insert(WeightsRow).returning(WeightsRow.id, sort_by_parameter_order=True), rows)
+        ]
+        self._insert_children(session, audit, list(zip(ids, records, assigned)), plugin)
+        for record, (ref, version) in zip(records, assigned):
+            audit.record("weights.register", "weights", ref, None,
+                         {"version": version, **to_jsonable(record)})
+        return assigned
+
+    def _insert_children(self, session: Session, audit: _audit.AuditWriter,
+                         items: list[tuple[int, Weights, tuple[str, int]]], plugin: str | None) -> None:
+        dataset_ids = self._dataset_ids(session, {d.name: d.url for _, w, _ in items for d in w.datasets})
+        sources, datasets, metrics, cards, tags, lineage = [], [], [], [], [], []
+        parents_needed = {p.parent for _, w, _ in items for p in w.parents}
+        parent_ids = {p: self._resolve_id(session, p) for p in sorted(parents_needed)}
+        for wid, w, _ in items:
+            sources += [{"weights_id": wid, "uri": s.uri, "is_mirror": s.mirror, "position": i}
+                        for i, s in enumerate(w.sources)]
+            datasets += [{"weights_id": wid, "dataset_id": dataset_ids[d.name], "role": d.role.value}
+                         for d in w.datasets]
+            metrics += [{"weights_id": wid, "dataset": m.dataset, "split": m.split, "metric": m.name,
+                         "value": m.value} for m in w.metrics]
+            cards += [_card_columns(c) | {"weights_id": wid, "position": i, "plugin": plugin,
+                                          "created_at": audit.at, "created_by": audit.actor}
+                      for i, c in enumerate(w.card)]
+            tags += [{"weights_id": wid, "tag": t} for t in w.tags]
+            lineage += [{"child_id": wid, "parent_id": parent_ids[p.parent], "relation": p.relation.value}
+                        for p in w.parents]
+        for table, payload in ((SourceRow, sources), (WeightsDatasetRow, datasets), (MetricRow, metrics),
+                               (CardSectionRow, cards), (TagRow, tags), (LineageRow, lineage)):
+            if payload:
+                session.execute(insert(table), payload)
+
+    def _dataset_ids(self, session: Session, wanted: dict[str, str | None]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for chunk in _chunks(sorted(wanted), 500):
+            ids.update(session.execute(select(DatasetRow.name, DatasetRow.id)
+                                       .where(DatasetRow.name.in_(chunk))).all())
+        missing = [{"name": n, "url": wanted[n]} for n in sorted(wanted) if n not in ids]
+        if missing:
+            for name, did in session.execute(
+                insert(DatasetRow).returning(DatasetRow.name, DatasetRow.id, sort_by_parameter_order=True),
+                missing,
+            ):
+                ids[name] = did
+        return ids
+
+    # -- resolving --------------------------------------------------------------------
+
+    def _find_row(self, session: Session, parsed: ParsedName) -> WeightsRow | None:
+        if parsed.version is not None:
+            return session.scalar(select(WeightsRow).where(
+                WeightsRow.name == parsed.ref, WeightsRow.version == parsed.version))
+        if parsed.alias is not None and parsed.alias != "latest":
+            return session.scalar(
+                select(WeightsRow).join(AliasRow, AliasRow.weights_id == WeightsRow.id)
+                .where(AliasRow.name == parsed.ref, AliasRow.alias == parsed.alias))
+        row = session.scalar(select(WeightsRow).where(WeightsRow.name == parsed.ref)
+                             .order_by(WeightsRow.version.desc()).limit(1))
+        if row is None and "." not in parsed.ref and "/" not in parsed.ref:
+            row = session.scalar(
+                select(WeightsRow).join(FamilyRow, FamilyRow.id == WeightsRow.family_id)
+                .where(FamilyRow.name == parsed.ref, WeightsRow.is_default.is_(True)).limit(1))
+            if row is None and session.scalar(select(FamilyRow.id).where(FamilyRow.name == parsed.ref)):
+                tags = session.scalars(
+                    select(WeightsRow.name).join(FamilyRow, FamilyRow.id == WeightsRow.family_id)
+                    .where(FamilyRow.name == parsed.ref).order_by(WeightsRow.name).limit(10)).all()
+                raise ZooNotFoundError(
+                    "weights", parsed.ref, tags,
+                    hint=f"architecture {parsed.ref!r} has no default weights; name one of its checkpoints",
+                )
+        return row
+
+    def _not_found(self, session: Session, name: str, parsed: ParsedName) -> ZooNotFoundError:
+        if parsed.version is not None or parsed.alias is not None:
+            exists_ref = session.scalar(select(WeightsRow.id).where(WeightsRow.name == parsed.ref).limit(1))
+            if exists_ref is not None:
+                versions = session.scalars(select(WeightsRow.version).where(WeightsRow.name == parsed.ref)
+                                           .order_by(WeightsRow.version)).all()
+                aliases = session.scalars(select(AliasRow.alias).where(AliasRow.name == parsed.ref)
+                                          .order_by(AliasRow.alias)).all()
+                what = f"version {parsed.version}" if parsed.version is not None else f"alias {parsed.alias!r}"
+                return ZooNotFoundError(
+                    "version", name, [f"{parsed.ref}@{v}" for v in versions[-5:]]
+                    + [f"{parsed.ref}@{a}" for a in aliases[:5]],
+                    hint=f"{parsed.ref!r} has no {what}",
+                )
+        return ZooNotFoundError("model", name, self._suggest(session, parsed.ref))
+
+    def _suggest(self, session: Session, ref: str) -> list[str]:
+        # Candidates: all architectures plus the weights sharing the first two characters,
+        # so suggestions stay cheap on a registry of 100,000 weights.
+        prefix = wildcard_to_like(ref[:2]) + "%"
+        candidates = set(session.scalars(select(FamilyRow.name)).all())
+        candidates.update(session.scalars(
+            select(WeightsRow.name).where(WeightsRow.name.like(prefix, escape="\\"))
+            .distinct().limit(20000)).all())
+        return difflib.get_close_matches(ref, sorted(candidates), n=5, cutoff=0.6)
+
+    def _resolve_id(self, session: Session, name: str) -> int:
+        parsed = ParsedName.parse(name)
+        row = self._find_row(session, parsed)
+        if row is None:
+            raise self._not_found(session, name, parsed)
+        return row.id
+
+    def resolve(self, name: str) -> WeightsInfo:
+        """``arch`` (its default weights), ``arch.tag``, ``namespace/name`` (newest
+        version), ``NAME@VERSION`` or ``NAME@ALIAS`` -> the full record."""
+        parsed = ParsedName.parse(name)
+        with self._read() as session:
+            row = self._find_row(session, parsed)
+            if row is None:
+                raise self._not_found(session, name, parsed)
+            return self._info(session, row)
+
+    def exists(self, name: str) -> bool:
+        try:
+            parsed = ParsedName.parse(name)
+            with self._read() as session:
+                return self._find_row(session, parsed) is not None
+        except ZooNotFoundError:
+            return False
+
+    def _info(self, session: Session, row: WeightsRow) -> WeightsInfo:
+        family = session.get(FamilyRow, row.family_id)
+        wid = row.id
+        sources = tuple(Source(uri, mirror) for uri, mirror in session.execute(
+            select(SourceRow.uri, SourceRow.is_mirror).where(SourceRow.weights_id == wid)
+            .order_by(SourceRow.position)))
+        datasets = tuple(DatasetUse(name, role, url) for name, role, url in session.execute(
+            select(DatasetRow.name, WeightsDatasetRow.role, DatasetRow.url)
+            .join(DatasetRow, DatasetRow.id == WeightsDatasetRow.dataset_id)
+            .where(WeightsDatasetRow.weights_id == wid).order_by(WeightsDatasetRow.role, DatasetRow.name)))
+        metrics = tuple(Metric(d, m, v, s) for d, s, m, v in session.execute(
+            select(MetricRow.dataset, MetricRow.split, MetricRow.metric, MetricRow.value)
+            .where(MetricRow.weights_id == wid).order_by(MetricRow.id)))
+        card = tuple(_row_to_card(c) for c in session.scalars(
+            select(CardSectionRow).where(CardSectionRow.weights_id == wid).order_by(CardSectionRow.position)))
+        tags = tuple(session.scalars(select(TagRow.tag).where(TagRow.weights_id == wid).order_by(TagRow.tag)))
+        parent_w = WeightsRow.__table__.alias("p")
+        parents = tuple(ParentLink(f"{n}@{v}", rel) for n, v, rel in session.execute(
+            select(parent_w.c.name, parent_w.c.version, LineageRow.relation)
+            .join(parent_w, parent_w.c.id == LineageRow.parent_id)
+            .where(LineageRow.child_id == wid).order_by(parent_w.c.name)))
+        children = tuple((f"{n}@{v}", rel) for n, v, rel in session.execute(
+            select(parent_w.c.name, parent_w.c.version, LineageRow.relation)
+            .join(parent_w, parent_w.c.id == LineageRow.child_id)
+            .where(LineageRow.parent_id == wid).order_by(parent_w.c.name)))
+        aliases = tuple(session.scalars(select(AliasRow.alias).where(AliasRow.weights_id == wid)
+                                        .order_by(AliasRow.alias)))
+        weights = Weights(
+            arch=family.name,
+            tag=row.tag,
+            name=row.name if row.tag is None else None,
+            sources=sources, sha256=row.sha256, sha256_prefix=row.sha256_prefix,
+            size_bytes=row.size_bytes, format=row.format,
+            license=License(row.license_spdx, row.commercial_use, row.license_url, row.license_note),
+            publisher=row.publisher, paper_title=row.paper_title, paper_url=row.paper_url,
+            recipe=row.recipe, datasets=datasets, metrics=metrics, preprocessing=row.preprocessing,
+            num_params=row.num_params, num_classes=row.num_classes, card=card, parents=parents,
+            tags=tags, status=row.status, status_reason=row.status_reason, description=row.description,
+        )
+        return WeightsInfo(
+            id=wid, ref=row.name, version=row.version, weights=weights, family=_row_to_family(family),
+            is_default=row.is_default, aliases=aliases, children=children, plugin=row.plugin,
+            plugin_version=row.plugin_version, created_at=row.created_at, created_by=row.created_by,
+            updated_at=row.updated_at, updated_by=row.updated_by,
+        )
+
+    # -- searching --------------------------------------------------------------------
+
+    def search(self, pattern: str | None = None, *, modality: str | None = None,
+               task: str | None = None, license: str | None = None,
+               commercial_use: str | None = None, dataset: str | None = None,
+               status: str | None = None, tag: str | None = None, arch: str | None = None,
+               limit: int | None = None, offset: int = 0) -> SearchResult:
+        """Weights matching a shell-wildcard ``pattern`` (on the weights or the
+        architecture name) and every given filter, ordered by name and version."""
+        from zoo.records import CommercialUse, Modality
+
+        w, f = WeightsRow, FamilyRow
+        conditions = []
+        if pattern:
+            like = wildcard_to_like(pattern.strip())
+            conditions.append(or_(w.name.like(like, escape="\\"), f.name.like(like, escape="\\")))
+        if modality:
+            conditions.append(f.modality == Modality.parse(modality, "modality").value)
+        if task:
+            conditions.append(f.task == task.strip().lower())
+        if license:
+            conditions.append(func.lower(w.license_spdx) == license.strip().lower())
+        if commercial_use:
+            conditions.append(w.commercial_use == CommercialUse.parse(commercial_use, "commercial_use").value)
+        if status:
+            conditions.append(w.status == Status.parse(status, "status").value)
+        if arch:
+            conditions.append(f.name == arch.strip().lower())
+        if dataset:
+            conditions.append(exists().where(
+                WeightsDatasetRow.weights_id == w.id, WeightsDatasetRow.dataset_id == DatasetRow.id,
+                DatasetRow.name == dataset.strip().lower()))
+        if tag:
+            conditions.append(exists().where(TagRow.weights_id == w.id, TagRow.tag == tag.strip().lower()))
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ZooValidationError("limit", "must be a non-negative integer")
+        bias_count = (select(func.count()).where(
+            CardSectionRow.weights_id == w.id,
+            CardSectionRow.kind.in_(("bias_risks", "limitations"))).scalar_subquery())
+        base = select(w.id).join(f, f.id == w.family_id).where(*conditions)
+        query = (select(w.id, w.name, w.version, f.name, f.modality, f.task, w.license_spdx,
+                        w.commercial_use, w.status, w.num_params, w.is_default, bias_count, w.plugin)
+                 .join(f, f.id == w.family_id).where(*conditions)
+                 .order_by(w.name, w.version).offset(offset))
+        if limit:
+            query = query.limit(limit)
+        with self._read() as session:
+            total = session.scalar(select(func.count()).select_from(base.subquery()))
+            rows = session.execute(query).all()
+            ids = [r[0] for r in rows]
+            ds: dict[int, list[str]] = {}
+            for chunk in _chunks(ids, 500):
+                for wid, name in session.execute(
+                    select(WeightsDatasetRow.weights_id, DatasetRow.name)
+                    .join(DatasetRow, DatasetRow.id == WeightsDatasetRow.dataset_id)
+                    .where(WeightsDatasetRow.weights_id.in_(chunk),
+                           WeightsDatasetRow.role.in_(("pretrain", "finetune")))
+                    .order_by(DatasetRow.name)):
+                    ds.setdefault(wid, []).append(name)
+        summaries = tuple(
+            WeightsSummary(name=r[1], version=r[2], arch=r[3], modality=r[4], task=r[5],
+                           license_spdx=r[6], commercial_use=r[7], status=r[8], num_params=r[9],
+                           is_default=bool(r[10]), bias_notes=r[11], datasets=tuple(ds.get(r[0], ())),
+                           plugin=r[12])
+            for r in rows)
+        return SearchResult(summaries, total)
+
+    # -- changing records -------------------------------------------------------------
+
+    def _locked_row(self, session: Session, name: str) -> WeightsRow:
+        parsed = ParsedName.parse(name)
+        row = self._find_row(session, parsed)
+        if row is None:
+            raise self._not_found(session, name, parsed)
+        return row
+
+    def set_alias(self, name: str, alias: str, version: int | None = None, *,
+                  actor: str | None = None) -> None:
+        """Point ``name@alias`` at ``version`` (``name`` may carry ``@VERSION``);
+        an existing alias moves, and the move is audited with before and after."""
+        alias_text = (alias or "").strip().lower()
+        if not ALIAS_RE.match(alias_text) or alias_text in RESERVED_ALIASES:
+            raise ZooValidationError("alias", f"{alias!r} is not a valid alias",
+                                     hint="start with a letter; 'latest' and numbers are reserved")
+        parsed = ParsedName.parse(name)
+        if version is not None:
+            if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+                raise ZooValidationError("version", "must be a positive integer")
+            parsed = ParsedName(parsed.ref, version=version)
+        with self._write(actor=actor) as (session, audit):
+            row = self._find_row(session, parsed)
+            if row is None:
+                raise self._not_found(session, f"{parsed.ref}@{parsed.version}" if parsed.version
+                                      else name, parsed)
+            current = session.execute(
+                select(AliasRow.id, WeightsRow.version).join(WeightsRow, WeightsRow.id == AliasRow.weights_id)
+                .where(AliasRow.name == row.name, AliasRow.alias == alias_text)).first()
+            if current is None:
+                session.execute(insert(AliasRow).values(name=row.name, alias=alias_text, weights_id=row.id))
+                audit.record("alias.set", "alias", row.name, None, {"alias": alias_text, "version": row.version})
+            elif current[1] != row.version:
+                session.execute(update(AliasRow).where(AliasRow.id == current[0]).values(weights_id=row.id))
+                audit.record("alias.move", "alias", row.name, {"alias": alias_text, "version": current[1]},
+                             {"alias": alias_text, "version": row.version})
+
+    def remove_alias(self, name: str, alias: str, *, actor: str | None = None) -> None:
+        ref = ParsedName.parse(name).ref
+        with self._write(actor=actor) as (session, audit):
+            current = session.execute(
+                select(AliasRow.id, WeightsRow.version).join(WeightsRow, WeightsRow.id == AliasRow.weights_id)
+                .where(AliasRow.name == ref, AliasRow.alias == alias.strip().lower())).first()
+            if current is None:
+                raise ZooNotFoundError("alias", f"{ref}@{alias}")
+            session.execute(delete(AliasRow).where(AliasRow.id == current[0]))
+            audit.record("alias.remove", "alias", ref, {"alias": alias.strip().lower(), "version": current[1]}, None)
+
+    def set_status(self, name: str, status: Status | str, reason: str | None = None, *,
+                   actor: str | None = None) -> WeightsInfo:
+        new = Status.parse(status, "status")
+        if new is not Status.ACTIVE and not (reason and reason.strip()):
+            raise ZooValidationError("reason", f"say why the weights are {new.value}",
+                                     hint="e.g. --reason 'superseded by v2' or 'licence withdrawn'")
+        with self._write(actor=actor) as (session, audit):
+            row = self._locked_row(session, name)
+            before = {"status": row.status, "status_reason": row.status_reason}
+            after = {"status": new.value, "status_reason": reason.strip() if reason else None}
+            if before != after:
+                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
+                    **after, updated_at=audit.at, updated_by=audit.actor))
+                audit.record(f"weights.{new.value if new is not Status.ACTIVE else 'reactivate'}",
+                             "weights", row.name, {"version": row.version, **before},
+                             {"version": row.version, **after})
+            ref = f"{row.name}@{row.version}"
+        return self.resolve(ref)
+
+    def deprecate(self, name: str, reason: str, *, actor: str | None = None) -> WeightsInfo:
+        return self.set_status(name, Status.DEPRECATED, reason, actor=actor)
+
+    def revoke(self, name: str, reason: str, *, actor: str | None = None) -> WeightsInfo:
+        return self.set_status(name, Status.REVOKED, reason, actor=actor)
+
+    def add_card_section(self, name: str, section: CardSection, *, actor: str | None = None,
+                         plugin: str | None = None) -> None:
+        """Append a model-card section (a bias note is kind ``bias_risks`` or ``limitations``)."""
+        if not isinstance(section, CardSection):
+            raise ZooValidationError("section", "must be a zoo.records.CardSection")
+        with self._write(actor=actor, plugin=plugin) as (session, audit):
+            row = self._locked_row(session, name)
+            position = session.scalar(select(func.coalesce(func.max(CardSectionRow.position), -1))
+                                      .where(CardSectionRow.weights_id == row.id)) + 1
+            session.execute(insert(CardSectionRow).values(
+                **_card_columns(section), weights_id=row.id, position=position, plugin=plugin,
+                created_at=audit.at, created_by=audit.actor))
+            audit.record("card.add", "weights", row.name, None,
+                         {"version": row.version, "section": to_jsonable(section)})
+
+    def add_bias_note(self, name: str, body: str, *, references: Sequence[str] = (),
+                      severity: str | None = None, title: str | None = None,
+                      actor: str | None = None) -> None:
+        self.add_card_section(name, CardSection("bias_risks", body, title=title,
+                                                references=tuple(references), severity=severity),
+                              actor=actor)
+
+    def link_parent(self, child: str, parent: str, relation: Relation | str = Relation.FINETUNE, *,
+                    actor: str | None = None) -> None:
+        """Record that ``child`` derives from ``parent``; a link that would make a cycle
+        in the lineage graph is refused."""
+        rel = Relation.parse(relation, "relation")
+        with self._write(actor=actor) as (session, audit):
+            child_row = self._locked_row(session, child)
+            parent_row = self._locked_row(session, parent)
+            if child_row.id == parent_row.id:
+                raise ZooConflictError("parents", f"{child} cannot be its own parent")
+            ancestors = _ancestor_ids(session, parent_row.id)
+            if child_row.id in ancestors:
+                raise ZooConflictError(
+                    "parents", f"linking {child_row.name}@{child_row.version} to parent "
+                    f"{parent_row.name}@{parent_row.version} would make a cycle "
+                    f"({parent_row.name} already derives from {child_row.name})")
+            if session.get(LineageRow, (child_row.id, parent_row.id)) is not None:
+                raise ZooConflictError("parents", "this parent link exists already")
+            session.execute(insert(LineageRow).values(child_id=child_row.id, parent_id=parent_row.id,
+                                                      relation=rel.value))
+            audit.record("lineage.link", "weights", child_row.name, None, {
+                "version": child_row.version, "parent": f"{parent_row.name}@{parent_row.version}",
+                "relation": rel.value})
+
+    def pin_sha256(self, name: str, sha256: str, *, actor: str | None = None) -> None:
+        """Record the full sha256 of a checkpoint whose record only had a hash prefix."""
+        probe = Weights(arch="x", tag="x", sha256=sha256)
+        with self._write(actor=actor) as (session, audit):
+            row = self._locked_row(session, name)
+            if row.sha256 == probe.sha256:
+                return
+            if row.sha256 is not None:
+                raise ZooConflictError("sha256", f"{row.name}@{row.version} already has sha256 {row.sha256}")
+            if row.sha256_prefix and not probe.sha256.startswith(row.sha256_prefix):
+                raise ZooConflictError("sha256", f"{probe.sha256} does not start with the recorded "
+                                       f"prefix {row.sha256_prefix}")
+            session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
+                sha256=probe.sha256, updated_at=audit.at, updated_by=audit.actor))
+            audit.record("weights.pin_sha256", "weights", row.name, {"version": row.version, "sha256": None},
+                         {"version": row.version, "sha256": probe.sha256})
+
+    # -- plugin sync ------------------------------------------------------------------
+
+    def sync(self, plugin: str, plugin_version: str | None, families: Sequence[Family],
+             weights: Sequence[Weights]) -> SyncReport:
+        """Make the database hold what a plugin declares, idempotently: new records are
+        added, changed ones updated (before/after in the audit trail), unchanged ones
+        left alone. Records registered by users are never touched."""
+        families, weights = list(families), list(weights)
+        with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
+            fam_added, fam_changed = [], []
+            for family in families:
+                row = session.scalar(select(FamilyRow).where(FamilyRow.name == family.name))
+                if row is None:
+                    self._insert_family(session, audit, family, plugin, plugin_version)
+                    fam_added.append(family.name)
+                    continue
+                if row.plugin != plugin:
+                    raise ZooConflictError("family.name", f"architecture {family.name!r} belongs to "
+                                           f"{row.plugin or 'a user registration'}, not {plugin}")
+                before, after = _family_columns(_row_to_family(row)), _family_columns(family)
+                if before != after or row.plugin_version != plugin_version:
+                    session.execute(update(FamilyRow).where(FamilyRow.id == row.id)
+                                    .values(**after, plugin_version=plugin_version))
+                    if before != after:
+                        changed = {k for k in after if after[k] != before[k]}
+                        audit.record("family.update", "family", family.name,
+                                     {k: before[k] for k in sorted(changed)}, {k: after[k] for k in sorted(changed)})
+                        fam_changed.append(family.name)
+            if fam_added:  # default flags depend on the families' default tags
+                session.flush()
+            new, changed_refs, unchanged = [], [], 0
+            existing = {}
+            refs = [w.ref for w in weights if w.tag is not None]
+            for chunk in _chunks(refs, 500):
+                for row in session.scalars(select(WeightsRow).where(WeightsRow.name.in_(chunk))):
+                    existing[row.name] = row
+            for record in weights:
+                if record.tag is None:
+                    raise ZooValidationError("name", f"plugin {plugin} declared {record.ref!r}: plugins "
+                                             "declare catalogue weights (arch.tag), not registered models")
+                row = existing.get(record.ref)
+                if row is None:
+                    new.append(record)
+                    continue
+                if row.plugin != plugin:
+                    raise ZooConflictError("tag", f"{record.ref} belongs to {row.plugin or 'a user registration'}, "
+                                           f"not {plugin}")
+                declared = _declared_view(session, self._info(session, row), plugin)
+                if declared == record:
+                    unchanged += 1
+                    if row.plugin_version != plugin_version:
+                        session.execute(update(WeightsRow).where(WeightsRow.id == row.id)
+                                        .values(plugin_version=plugin_version))
+                    continue
+                self._replace_declared(session, audit, row, declared, record, plugin, plugin_version)
+                changed_refs.append(record.ref)
+            if new:
+                self._insert_weights(session, audit, new, plugin, plugin_version)
+            return SyncReport(plugin, tuple(fam_added), tuple(fam_changed), tuple(w.ref for w in new),
+                              tuple(changed_refs), unchanged)
+
+    def _replace_declared(self, session: Session, audit: _audit.AuditWriter, row: WeightsRow,
+                          before: Weights, after: Weights, plugin: str, plugin_version: str | None) -> None:
+        b, a = to_jsonable(before), to_jsonable(after)
+        changed = sorted(k for k in a if a[k] != b[k])
+        family_default = session.scalar(select(FamilyRow.default_tag).where(FamilyRow.id == row.family_id))
+        values = _weights_columns(after) | {"is_default": after.tag == family_default,
+                                            "plugin_version": plugin_version,
+                                            "updated_at": audit.at, "updated_by": audit.actor}
+        session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**values))
+        wid = row.id
+        for table in (SourceRow, WeightsDatasetRow, MetricRow, TagRow):
+            session.execute(delete(table).where(table.weights_id == wid))
+        session.execute(delete(CardSectionRow).where(CardSectionRow.weights_id == wid,
+                                                     CardSectionRow.plugin == plugin))
+        session.execute(delete(LineageRow).where(LineageRow.child_id == wid))
+        # Sections others added keep their place after the plugin's own.
+        offset = len(after.card)
+        others = session.scalars(select(CardSectionRow).where(CardSectionRow.weights_id == wid)
+                                 .order_by(CardSectionRow.position)).all()
+        for i, other in enumerate(others):
+            other.position = offset + i
+        session.flush()
+        self._insert_children(session, audit, [(wid, after, (row.name, row.version))], plugin)
+        audit.record("weights.update", "weights", row.name,
+                     {"version": row.version, **{k: b[k] for k in changed}},
+                     {"version": row.version, **{k: a[k] for k in changed}})
+
+    # -- history and audit ------------------------------------------------------------
+
+    def history(self, name: str | None = None, *, actor: str | None = None,
+                action: str | None = None, since: dt.datetime | None = None,
+                until: dt.datetime | None = None, limit: int | None = None) -> list[AuditEvent]:
+        """Audit events, oldest first: of one model or architecture (``name``), or of the
+        whole registry, filtered by actor, action prefix and time."""
+        query = select(AuditEventRow).order_by(AuditEventRow.seq)
+        with self._read() as session:
+            if name is not None:
+                parsed = ParsedName.parse(name)
+                keys = {parsed.ref}
+                row = self._find_row(session, parsed) if "." in parsed.ref or "/" in parsed.ref else None
+                if row is not None:
+                    keys.add(row.name)
+                elif session.scalar(select(FamilyRow.id).where(FamilyRow.name == parsed.ref)) is None:
+                    if session.scalar(select(AuditEventRow.seq).where(
+                            AuditEventRow.entity_key == parsed.ref).limit(1)) is None:
+                        raise self._not_found(session, name, parsed)
+                query = query.where(AuditEventRow.entity_key.in_(sorted(keys)))
+            if actor:
+                query = query.where(AuditEventRow.actor == actor)
+            if action:
+                query = query.where(AuditEventRow.action.like(wildcard_to_like(action) + "%", escape="\\"))
+            if since:
+                query = query.where(AuditEventRow.at >= _naive_utc(since))
+            if until:
+                query = query.where(AuditEventRow.at < _naive_utc(until))
+            if limit:
+                query = query.limit(limit)
+            return [_audit.row_to_event(r) for r in session.scalars(query)]
+
+    def verify_audit(self, *, raise_on_error: bool = False) -> _audit.AuditVerification:
+        """Recompute the audit trail's hash chain; a broken chain names the events."""
+        with self._read() as session:
+            result = _audit.verify_chain(session)
+        if raise_on_error and not result.ok:
+            raise ZooAuditError("the audit trail does not verify: " + "; ".join(result.problems[:5]),
+                                hint="restore the registry from a backup and investigate who wrote to it")
+        return result
+
+    def count(self) -> int:
+        with self._read() as session:
+            return session.scalar(select(func.count()).select_from(WeightsRow))
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _first_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", exc)
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _ancestor_ids(session: Session, start_id: int) -> set[int]:
+    rows = session.execute(text(
+        "WITH RECURSIVE up(id, depth) AS ("
+        " SELECT :start, 0"
+        " UNION SELECT l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
+        f" WHERE up.depth < {MAX_LINEAGE_DEPTH})"
+        " SELECT DISTINCT id FROM up"), {"start": start_id})
+    return {r[0] for r in rows}
+
+
+def _family_columns(family: Family) -> dict[str, Any]:
+    return {"name": family.name, "modality": family.modality.value, "task": family.task,
+            "builder": family.builder, "head": family.head, "default_tag": family.default_tag,
+            "preprocessing": family.preprocessing, "description": family.description,
+            "paper_url": family.paper_url}
+
+
+def _row_to_family(row: FamilyRow) -> Family:
+    return Family(name=row.name, modality=row.modality, builder=row.builder, task=row.task,
+                  head=row.head, default_tag=row.default_tag, preprocessing=row.preprocessing,
+                  description=row.description, paper_url=row.paper_url)
+
+
+def _weights_columns(w: Weights) -> dict[str, Any]:
+    return {
+        "tag": w.tag, "sha256": w.sha256, "sha256_prefix": w.sha256_prefix, "size_bytes": w.size_bytes,
+        "format": w.format, "license_spdx": w.license.spdx, "commercial_use": w.license.commercial_use.value,
+        "license_url": w.license.url, "license_note": w.license.note, "publisher": w.publisher,
+        "paper_title": w.paper_title, "paper_url": w.paper_url, "recipe": w.recipe,
+        "num_params": w.num_params, "num_classes": w.num_classes, "preprocessing": w.preprocessing,
+        "description": w.description, "status": w.status.value, "status_reason": w.status_reason,
+    }
+
+
+def _card_columns(c: CardSection) -> dict[str, Any]:
+    return {"kind": c.kind.value, "title": c.title, "body": c.body, "citations": list(c.references),
+            "severity": c.severity.value if c.severity else None, "inherited_from": c.inherited_from}
+
+
+def _row_to_card(row: CardSectionRow) -> CardSection:
+    return CardSection(kind=row.kind, body=row.body, title=row.title, references=tuple(row.citations or ()),
+                       severity=row.severity, inherited_from=row.inherited_from)
+
+
+def _declared_view(session: Session, info: WeightsInfo, plugin: str) -> Weights:
+    """The stored record as its plugin would declare it: only the plugin's own card
+    sections, and parents named without versions (plugins name parents by reference)."""
+    own_cards = tuple(_row_to_card(c) for c in session.scalars(
+        select(CardSectionRow).where(CardSectionRow.weights_id == info.id, CardSectionRow.plugin == plugin)
+        .order_by(CardSectionRow.position)))
+    return replace(
+        info.weights,
+        card=own_cards,
+        parents=tuple(ParentLink(p.parent.rsplit("@", 1)[0], p.relation) for p in info.weights.parents),
+    )
