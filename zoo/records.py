@@ -19,6 +19,10 @@ from zoo.errors import ZooValidationError
 
 __all__ = [
     "AuditEvent",
+    "KeyAdapter",
+    "PolicyDecision",
+    "Recipe",
+    "WeightStore",
     "CardSection",
     "CommercialUse",
     "DatasetRole",
@@ -303,15 +307,13 @@ class Family:
     preprocessing: Mapping[str, Any] | None = None
     description: str | None = None
     paper_url: str | None = None
+    builder_kwargs: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _set(self, "name", _name(self.name, "family.name", ARCH_RE, "resnet50"))
+        _set(self, "builder_kwargs", _mapping(self.builder_kwargs, "family.builder_kwargs"))
         _set(self, "modality", Modality.parse(self.modality, "family.modality"))
-        builder = _text(self.builder, "family.builder", required=True, max_len=256)
-        if not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$", builder):
-            raise ZooValidationError("family.builder", f"{builder!r} is not an import string",
-                                     hint="write 'package.module:function'")
-        _set(self, "builder", builder)
+        _set(self, "builder", _import_string(self.builder, "family.builder"))
         _set(self, "task", _text(self.task, "family.task", required=True, max_len=64))
         _set(self, "head", _text(self.head, "family.head", max_len=128))
         if self.default_tag is not None:
@@ -486,6 +488,90 @@ class AuditEvent:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["at"] = self.at.isoformat()
         return data
+
+
+_IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def _import_string(value: Any, field_name: str) -> str:
+    text = _text(value, field_name, required=True, max_len=256)
+    if not _IMPORT_STRING.match(text):
+        raise ZooValidationError(field_name, f"{text!r} is not an import string",
+                                 hint="write 'package.module:function'")
+    return text
+
+
+@dataclass(frozen=True)
+class KeyAdapter:
+    """Renames a checkpoint's state-dict keys to the architecture's names.
+
+    ``function`` is an import string of ``f(state_dict) -> state_dict``; it applies to
+    every checkpoint of architecture ``arch``, or only to ``weights`` (an ``arch.tag``)."""
+
+    name: str
+    function: str
+    arch: str | None = None
+    weights: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "name", _name(self.name, "key_adapter.name", TAG_RE, "lite0-to-timm"))
+        _set(self, "function", _import_string(self.function, "key_adapter.function"))
+        if self.arch is not None:
+            _set(self, "arch", _name(self.arch, "key_adapter.arch", ARCH_RE, "resnet50"))
+        _set(self, "weights", _text(self.weights, "key_adapter.weights", max_len=MAX_NAME))
+        if self.arch is None and self.weights is None:
+            raise ZooValidationError("key_adapter.arch", "give arch or weights it applies to")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A fine-tuning recipe: ``runner`` is an import string of the object that prepares
+    and trains a model; ``params`` holds the validated hyper-parameters' defaults."""
+
+    name: str
+    description: str
+    runner: str
+    params: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "name", _name(self.name, "recipe.name", TAG_RE, "linear-probe"))
+        _set(self, "description", _text(self.description, "recipe.description", required=True))
+        _set(self, "runner", _import_string(self.runner, "recipe.runner"))
+        _set(self, "params", _mapping(self.params, "recipe.params"))
+
+
+@dataclass(frozen=True)
+class WeightStore:
+    """Fetches checkpoints for one URI ``scheme`` (e.g. an internal artifact store).
+
+    ``opener`` is an import string of ``fetch(uri, destination, progress) -> None`` that
+    writes the checkpoint's bytes to the path ``destination``."""
+
+    scheme: str
+    opener: str
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        scheme = _text(self.scheme, "weight_store.scheme", required=True, max_len=32).lower()
+        if not re.match(r"^[a-z][a-z0-9+.\-]*$", scheme):
+            raise ZooValidationError("weight_store.scheme", f"{scheme!r} is not a URI scheme")
+        _set(self, "scheme", scheme)
+        _set(self, "opener", _import_string(self.opener, "weight_store.opener"))
+        _set(self, "description", _text(self.description, "weight_store.description"))
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    """A policy hook's answer: ``allowed=False`` refuses, naming ``rule`` and why."""
+
+    rule: str
+    allowed: bool
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "rule", _text(self.rule, "policy.rule", required=True, max_len=128))
+        _set(self, "allowed", bool(self.allowed))
+        _set(self, "reason", _text(self.reason, "policy.reason"))
 
 
 def to_jsonable(value: Any) -> Any:

@@ -919,13 +919,14 @@ def _ancestor_ids(session: Session, start_id: int) -> set[int]:
 
 def _family_columns(family: Family) -> dict[str, Any]:
     return {"name": family.name, "modality": family.modality.value, "task": family.task,
-            "builder": family.builder, "head": family.head, "default_tag": family.default_tag,
+            "builder": family.builder, "builder_kwargs": family.builder_kwargs, "head": family.head, "default_tag": family.default_tag,
             "preprocessing": family.preprocessing, "description": family.description,
             "paper_url": family.paper_url}
 
 
 def _row_to_family(row: FamilyRow) -> Family:
-    return Family(name=row.name, modality=row.modality, builder=row.builder, task=row.task,
+    return Family(name=row.name, modality=row.modality, builder=row.builder,
+                  builder_kwargs=row.builder_kwargs, task=row.task,
                   head=row.head, default_tag=row.default_tag, preprocessing=row.preprocessing,
                   description=row.description, paper_url=row.paper_url)
 

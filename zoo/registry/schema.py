@@ -53,6 +53,7 @@ class FamilyRow(Base):
     modality: Mapped[str] = mapped_column(String(16))
     task: Mapped[str] = mapped_column(String(64))
     builder: Mapped[str] = mapped_column(String(256))
+    builder_kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     head: Mapped[str | None] = mapped_column(String(128))
     default_tag: Mapped[str | None] = mapped_column(String(200))
     preprocessing: Mapped[dict[str, Any] | None] = mapped_column(JSON)

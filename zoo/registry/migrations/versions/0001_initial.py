@@ -48,6 +48,7 @@ def upgrade() -> None:
     sa.Column('modality', sa.String(length=16), nullable=False),
     sa.Column('task', sa.String(length=64), nullable=False),
     sa.Column('builder', sa.String(length=256), nullable=False),
+    sa.Column('builder_kwargs', sa.JSON(), nullable=True),
     sa.Column('head', sa.String(length=128), nullable=True),
     sa.Column('default_tag', sa.String(length=200), nullable=True),
     sa.Column('preprocessing', sa.JSON(), nullable=True),

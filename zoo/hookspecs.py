@@ -1,0 +1,121 @@
+"""The plugin contract. Every hook a plugin may implement is specified here.
+
+A plugin is a pip distribution with ONE entry point in group ``zoo`` naming a module
+(or object) that carries ``@zoo.hookspecs.hookimpl`` functions. Hooks that declare
+records return typed, frozen records from :mod:`zoo.records`; they must be cheap and
+must not import torch or a model library (the host calls them when listing plugins
+and when syncing the registry). Heavy imports belong in the functions that the
+records name by import string (builders, key adapters, stores, recipe runners), which
+run only when a model is built, fetched or trained.
+
+docs/plugins.md documents each hook; a test checks that none is missing there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
+    from zoo.records import (
+        AuditEvent,
+        Family,
+        KeyAdapter,
+        PolicyDecision,
+        Recipe,
+        Weights,
+        WeightsInfo,
+        WeightStore,
+    )
+
+PROJECT = "zoo"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def zoo_families() -> Sequence[Family]:
+    """Declare model families (architectures) this plugin can build.
+
+    Return a sequence of :class:`zoo.records.Family`. Each names its builder by import
+    string (``"package.module:function"``, called with ``builder_kwargs``) so that
+    nothing heavy is imported until the family is built. A family name claimed by two
+    plugins is an error naming both.
+    """
+
+
+@hookspec
+def zoo_weights() -> Sequence[Weights]:
+    """Declare pretrained checkpoints (:class:`zoo.records.Weights`, named ``arch.tag``).
+
+    A plugin may declare checkpoints for another plugin's family. Records carry
+    provenance: sources, sha256 (or the upstream hash prefix), licence, datasets,
+    metrics, paper, recipe and card sections (bias and limitation notes). They reach
+    the registry through an idempotent, audited sync.
+    """
+
+
+@hookspec(firstresult=True)
+def zoo_build(family: Family, pretrained: bool, num_classes: int | None) -> Any:
+    """Build the architecture of ``family`` and return an ``nn.Module`` (or ``None`` to
+    let the next implementation try).
+
+    Called on the ``meta`` device when pretrained weights will be loaded, so the
+    backbone is never randomly initialised. The core's default (``trylast``) imports
+    ``family.builder`` and calls it with ``family.builder_kwargs``.
+    """
+
+
+@hookspec(firstresult=True)
+def zoo_adapt_head(model: Any, family: Family, num_classes: int) -> Any:
+    """Replace the classification head of ``model`` for ``num_classes`` outputs
+    (``0``: remove it, the model returns pooled features). Return the adapted model,
+    or ``None`` to let the next implementation try.
+
+    The core's default (``trylast``) swaps the ``nn.Linear`` found at ``family.head``.
+    """
+
+
+@hookspec
+def zoo_key_adapters() -> Sequence[KeyAdapter]:
+    """Declare state-dict key adapters (:class:`zoo.records.KeyAdapter`) for
+    checkpoints saved under names other than the architecture's own, e.g. the
+    ``_blocks.N._depthwise_conv`` naming of a non-timm EfficientNet checkpoint.
+    """
+
+
+@hookspec
+def zoo_recipes() -> Sequence[Recipe]:
+    """Declare fine-tuning recipes (:class:`zoo.records.Recipe`): a name, when to use
+    it, the runner's import string and its hyper-parameters' defaults. A recipe name
+    claimed by two plugins is an error naming both.
+    """
+
+
+@hookspec
+def zoo_weight_stores() -> Sequence[WeightStore]:
+    """Declare weight stores (:class:`zoo.records.WeightStore`) that fetch checkpoints
+    for a URI scheme, e.g. ``acme-artifacts://``. A scheme claimed by two plugins is an
+    error naming both; built-in schemes (``file``, ``http``, ``https``, ``pkg``) cannot be
+    replaced.
+    """
+
+
+@hookspec
+def zoo_policy_check(record: WeightsInfo, purpose: str) -> PolicyDecision | None:
+    """Decide whether ``record`` may be used for ``purpose`` (``"get"`` or
+    ``"finetune"``). Return a :class:`zoo.records.PolicyDecision` with
+    ``allowed=False`` to refuse (the user gets a ``ZooPolicyError`` naming the rule),
+    or ``None`` to have no opinion.
+    """
+
+
+@hookspec
+def zoo_audit_event(event: AuditEvent) -> None:
+    """Observe an audit event after the change it records was committed (to forward it
+    to a SIEM, a chat channel, ...). An observer that raises is reported and ignored:
+    it can neither block nor undo the change.
+    """
