@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -886,6 +886,51 @@ class Registry:
     def count(self) -> int:
         with self._read() as session:
             return session.scalar(select(func.count()).select_from(WeightsRow))
+
+    def audit_query(self, name: str, **params: Any):
+        """Run a named audit query (:mod:`zoo.registry.queries`) -> ``QueryResult``.
+
+        ``trained-on`` takes ``dataset``; ``licences`` takes ``commercial`` (a list);
+        ``lineage`` takes ``model`` (any resolvable name); ``history`` takes ``actor``,
+        ``action`` (prefix), ``since`` and ``until``."""
+        from zoo.registry import queries
+
+        query = queries.get_query(name)
+        with self._read() as session:
+            if name == "trained-on":
+                dataset = (params.get("dataset") or "").strip().lower()
+                if not dataset:
+                    raise ZooValidationError("dataset", "name the dataset, e.g. imagenet-1k")
+                bound = {"dataset": dataset}
+            elif name == "licences":
+                bound = {"commercial": queries.commercial_values(params.get("commercial"))}
+            elif name == "lineage":
+                model = params.get("model")
+                if not model:
+                    raise ZooValidationError("model", "name the model whose lineage to show")
+                bound = {"weights_id": self._resolve_id(session, model)}
+            elif name == "history":
+                action = params.get("action")
+                bound = {"actor": params.get("actor") or None,
+                         "action": wildcard_to_like(action) + "%" if action else None,
+                         "since": queries.parse_time(params.get("since"), "since"),
+                         "until": queries.parse_time(params.get("until"), "until")}
+            else:
+                bound = {}
+            stmt = query.statement()
+            if name == "history":
+                # Typed, so that PostgreSQL can infer a NULL-tested parameter's type and
+                # SQLite compares times in the format SQLAlchemy stored them in.
+                from sqlalchemy import DateTime, String
+
+                stmt = stmt.bindparams(bindparam("actor", type_=String), bindparam("action", type_=String),
+                                       bindparam("since", type_=DateTime), bindparam("until", type_=DateTime))
+            result = session.execute(stmt, bound)
+            columns = tuple(result.keys())
+            rows = tuple(tuple(r) for r in result)
+        from zoo.registry.queries import QueryResult
+
+        return QueryResult(columns, rows)
 
 
 # -- helpers ---------------------------------------------------------------------------

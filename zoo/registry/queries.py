@@ -1,0 +1,189 @@
+"""Named audit queries. Each is ONE SQL statement over the documented schema
+(docs/schema.md), portable between SQLite and PostgreSQL, with bound parameters only
+(filter values never become SQL text). ``zoo audit NAME`` runs them; auditors can copy
+the SQL and adapt it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.sql.elements import TextClause
+
+from zoo.errors import ZooNotFoundError, ZooValidationError
+from zoo.records import CommercialUse
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    sql: str
+    expanding: tuple[str, ...] = ()
+
+    def statement(self) -> TextClause:
+        stmt = text(self.sql)
+        for name in self.expanding:
+            stmt = stmt.bindparams(bindparam(name, expanding=True))
+        return stmt
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+TRAINED_ON = NamedQuery(
+    "trained-on",
+    "Weights pretrained or fine-tuned on DATASET, directly or through an ancestor "
+    "(`via` names the ancestor that was trained on it).",
+    """
+WITH RECURSIVE carried(weights_id, via_id, depth) AS (
+    SELECT wd.weights_id, wd.weights_id, 0
+      FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id
+     WHERE d.name = :dataset AND wd.role IN ('pretrain', 'finetune')
+    UNION
+    SELECT l.child_id, c.via_id, c.depth + 1
+      FROM lineage l JOIN carried c ON l.parent_id = c.weights_id
+     WHERE c.depth < 64
+)
+SELECT w.name, w.version, w.status, w.license_spdx,
+       v.name || '@' || CAST(v.version AS VARCHAR(12)) AS via, MIN(c.depth) AS depth
+  FROM carried c
+  JOIN weights w ON w.id = c.weights_id
+  JOIN weights v ON v.id = c.via_id
+ GROUP BY w.name, w.version, w.status, w.license_spdx, v.name, v.version
+ ORDER BY w.name, w.version, via
+""",
+)
+
+LICENCES = NamedQuery(
+    "licences",
+    "Weights whose licence forbids or does not state commercial use (or any chosen values).",
+    """
+SELECT w.name, w.version, w.license_spdx, w.commercial_use, w.license_note, w.publisher
+  FROM weights w
+ WHERE w.commercial_use IN :commercial
+ ORDER BY w.commercial_use, w.name, w.version
+""",
+    expanding=("commercial",),
+)
+
+MISSING_BIAS_NOTES = NamedQuery(
+    "missing-bias-notes",
+    "Weights with no bias or limitation note in their card.",
+    """
+SELECT w.name, w.version, w.status, w.publisher
+  FROM weights w
+ WHERE NOT EXISTS (SELECT 1 FROM card_sections c
+                    WHERE c.weights_id = w.id AND c.kind IN ('bias_risks', 'limitations'))
+ ORDER BY w.name, w.version
+""",
+)
+
+LINEAGE = NamedQuery(
+    "lineage",
+    "Ancestors (what NAME was fine-tuned / distilled / quantized ... from) and "
+    "descendants (what derives from it), transitively.",
+    """
+WITH RECURSIVE
+up(id, relation, depth) AS (
+    SELECT l.parent_id, l.relation, 1 FROM lineage l WHERE l.child_id = :weights_id
+    UNION
+    SELECT l.parent_id, l.relation, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id
+     WHERE up.depth < 64
+),
+down(id, relation, depth) AS (
+    SELECT l.child_id, l.relation, 1 FROM lineage l WHERE l.parent_id = :weights_id
+    UNION
+    SELECT l.child_id, l.relation, down.depth + 1 FROM lineage l JOIN down ON l.parent_id = down.id
+     WHERE down.depth < 64
+)
+SELECT 'ancestor' AS direction, w.name, w.version, up.relation, up.depth, w.status
+  FROM up JOIN weights w ON w.id = up.id
+UNION ALL
+SELECT 'descendant', w.name, w.version, down.relation, down.depth, w.status
+  FROM down JOIN weights w ON w.id = down.id
+ ORDER BY 1, 5, 2, 3
+""",
+)
+
+HISTORY = NamedQuery(
+    "history",
+    "Who registered or changed what, and when (the audit trail), filtered by actor, "
+    "action prefix and time range.",
+    """
+SELECT e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_key, e.plugin, e.plugin_version,
+       e.before_json, e.after_json
+  FROM audit_events e
+ WHERE (:actor IS NULL OR e.actor = :actor)
+   AND (:action IS NULL OR e.action LIKE :action)
+   AND (:since IS NULL OR e.at >= :since)
+   AND (:until IS NULL OR e.at < :until)
+ ORDER BY e.seq
+""",
+)
+
+REVOKED_IN_LINEAGE = NamedQuery(
+    "revoked-in-lineage",
+    "Weights whose ancestry contains revoked weights.",
+    """
+WITH RECURSIVE tainted(id, revoked_id, depth) AS (
+    SELECT l.child_id, l.parent_id, 1
+      FROM lineage l JOIN weights p ON p.id = l.parent_id
+     WHERE p.status = 'revoked'
+    UNION
+    SELECT l.child_id, t.revoked_id, t.depth + 1 FROM lineage l JOIN tainted t ON l.parent_id = t.id
+     WHERE t.depth < 64
+)
+SELECT w.name, w.version, w.status, r.name || '@' || CAST(r.version AS VARCHAR(12)) AS revoked_ancestor,
+       MIN(t.depth) AS depth
+  FROM tainted t JOIN weights w ON w.id = t.id JOIN weights r ON r.id = t.revoked_id
+ GROUP BY w.name, w.version, w.status, r.name, r.version
+ ORDER BY w.name, w.version
+""",
+)
+
+QUERIES: Mapping[str, NamedQuery] = {
+    q.name: q for q in (TRAINED_ON, LICENCES, MISSING_BIAS_NOTES, LINEAGE, HISTORY, REVOKED_IN_LINEAGE)
+}
+
+
+def get_query(name: str) -> NamedQuery:
+    try:
+        return QUERIES[name]
+    except KeyError:
+        import difflib
+
+        raise ZooNotFoundError("audit query", name, difflib.get_close_matches(name, list(QUERIES), 3),
+                               hint="known queries: " + ", ".join(QUERIES)) from None
+
+
+def commercial_values(values: Sequence[str] | None) -> list[str]:
+    """Default: what an auditor worries about (forbidden or not stated)."""
+    if not values:
+        return [CommercialUse.FORBIDDEN.value, CommercialUse.UNKNOWN.value]
+    return [CommercialUse.parse(v, "commercial").value for v in values]
+
+
+def parse_time(value: str | dt.datetime | None, field: str) -> dt.datetime | None:
+    """ISO dates or date-times; aware values are converted to naive UTC as stored."""
+    if value is None or isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ZooValidationError(field, f"{value!r} is not a date",
+                                     hint="use ISO 8601, e.g. 2026-11-27 or 2026-11-27T13:00:00Z") from None
+    if parsed is not None and parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
