@@ -1,0 +1,479 @@
+"""The ``zoo`` command. Listing, info, history and audit read only the registry
+database: they import neither torch nor a plugin's model code (a test checks)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from zoo.errors import ZooError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+# -- output helpers ------------------------------------------------------------------------
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _print_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row])
+    sys.stdout.write(buffer.getvalue())
+
+
+def _params(n: int | None) -> str:
+    if n is None:
+        return ""
+    return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n / 1e3:.1f}K"
+
+
+def _open_registry(args: argparse.Namespace, *, sync: bool = True):
+    from zoo.registry import Registry
+
+    registry = Registry(args.registry)
+    if sync and not getattr(args, "no_sync", False):
+        _sync_plugins(registry)
+    return registry
+
+
+def _sync_plugins(registry) -> None:
+    """Bring plugin-declared records in when the installed plugins changed (cheap when
+    they did not: a fingerprint of entry-point metadata, no plugin import)."""
+    try:
+        from zoo import plugins
+    except ImportError:  # the plugin host is optional for registry-only use
+        return
+    ensure = getattr(plugins, "ensure_synced", None)
+    if ensure is not None:
+        ensure(registry)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    registry = _open_registry(args)
+    result = registry.search(args.pattern, modality=args.modality, task=args.task, license=args.license,
+                             commercial_use=args.commercial, dataset=args.dataset, status=args.status,
+                             tag=args.tag, arch=args.arch, limit=args.limit or None)
+    if args.json:
+        _print_json({"total": result.total, "weights": [r.to_dict() for r in result.rows]})
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"zoo registry — {result.total} weights", title_justify="left")
+    for column, style in (("name", "bold"), ("arch", ""), ("modality", ""), ("licence", ""),
+                          ("commercial", ""), ("trained on", ""), ("bias notes", ""), ("params", ""),
+                          ("status", "")):
+        table.add_column(column, style=style or None, overflow="fold")
+    for r in result.rows:
+        name = r.name if r.name.count(".") and "/" not in r.name else r.qualified_name
+        status = {"active": "active", "deprecated": "[yellow]deprecated[/]", "revoked": "[red]revoked[/]"}[r.status]
+        commercial = {"allowed": "[green]allowed[/]", "forbidden": "[red]forbidden[/]"}.get(r.commercial_use,
+                                                                                            r.commercial_use)
+        table.add_row(name + (" *" if r.is_default else ""), r.arch, r.modality, r.license_spdx, commercial,
+                      ", ".join(r.datasets), str(r.bias_notes) if r.bias_notes else "[red]none[/]",
+                      _params(r.num_params), status)
+    console = _console()
+    console.print(table)
+    if len(result.rows) < result.total:
+        console.print(f"showing {len(result.rows)} of {result.total}; use --limit 0 for all, "
+                      "or narrow with a pattern or filters (--help)")
+    console.print("* = the architecture's default weights")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    registry = _open_registry(args)
+    info = registry.resolve(args.name)
+    if args.json:
+        _print_json(info.to_dict())
+        return EXIT_OK
+    _render_card(info)
+    return EXIT_OK
+
+
+def _render_card(info) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    w, f = info.weights, info.family
+    console = _console()
+    console.print(Panel.fit(f"[bold]{info.ref}[/] @ version {info.version}"
+                            + (f"  (aliases: {', '.join(info.aliases)})" if info.aliases else "")
+                            + ("  [dim]default weights of[/] " + f.name if info.is_default else ""),
+                            subtitle=f"status: {w.status.value}" + (f" — {w.status_reason}" if w.status_reason else "")))
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column(overflow="fold")
+    rows = [
+        ("architecture", f"{f.name} ({f.modality.value}, {f.task})"),
+        ("description", w.description),
+        ("publisher", w.publisher),
+        ("licence", f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
+                    + (f" ({w.license.note})" if w.license.note else "")),
+        ("paper", " — ".join(x for x in (w.paper_title, w.paper_url) if x) or None),
+        ("recipe", w.recipe),
+        ("parameters", f"{w.num_params:,}" if w.num_params else None),
+        ("classes", str(w.num_classes) if w.num_classes else None),
+        ("sha256", w.sha256 or (f"prefix {w.sha256_prefix} (full hash pinned on first fetch)"
+                                if w.sha256_prefix else "[red]unknown[/]")),
+        ("format / size", f"{w.format}" + (f", {w.size_bytes:,} bytes" if w.size_bytes else "")),
+        ("tags", ", ".join(w.tags) or None),
+        ("declared by", f"{info.plugin} {info.plugin_version or ''}".strip() if info.plugin else None),
+        ("registered", f"{info.created_at:%Y-%m-%d %H:%M} UTC by {info.created_by}"),
+        ("changed", f"{info.updated_at:%Y-%m-%d %H:%M} UTC by {info.updated_by}"),
+    ]
+    for key, value in rows:
+        if value:
+            facts.add_row(key, value)
+    console.print(facts)
+    if w.sources:
+        console.print("\n[bold]Sources[/]")
+        for s in w.sources:
+            console.print(f"  {'mirror ' if s.mirror else ''}{s.uri}")
+    if w.datasets:
+        console.print("\n[bold]Datasets[/]")
+        for d in w.datasets:
+            console.print(f"  {d.role.value:9} {d.name}")
+    if w.metrics:
+        console.print("\n[bold]Metrics[/]")
+        for m in w.metrics:
+            console.print(f"  {m.dataset}/{m.split} {m.name} = {m.value:g}")
+    console.print("\n[bold]Bias, risks and limitations[/]")
+    if not info.bias_notes:
+        console.print("  [red]none recorded[/] — add one with `zoo note`")
+    for section in w.card:
+        title = section.title or section.kind.value.replace("_", " ")
+        severity = f" [{section.severity.value}]" if section.severity else ""
+        inherited = f" (inherited from {section.inherited_from})" if section.inherited_from else ""
+        console.print(f"  [bold]{title}[/]{severity}{inherited}: {section.body}")
+        for ref in section.references:
+            console.print(f"    ref: {ref}")
+    if w.parents or info.children:
+        console.print("\n[bold]Lineage[/]")
+        for p in w.parents:
+            console.print(f"  {p.relation.value} from {p.parent}")
+        for child, relation in info.children:
+            console.print(f"  {child} is a {relation} of this")
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    registry = _open_registry(args, sync=False)
+    events = registry.history(args.name, limit=args.limit or None)
+    if args.json:
+        _print_json([e.to_dict() for e in events])
+        return EXIT_OK
+    _render_events(events)
+    return EXIT_OK
+
+
+def _render_events(events) -> None:
+    from rich.table import Table
+
+    table = Table(title_justify="left")
+    for column in ("seq", "when (UTC)", "actor", "action", "entity", "plugin", "change"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.entity_key,
+                      f"{e.plugin} {e.plugin_version or ''}".strip() if e.plugin else "", _change(e.before, e.after))
+    _console().print(table)
+
+
+def _change(before: Any, after: Any) -> str:
+    if before is None:
+        return "created" if after else ""
+    if after is None:
+        return "removed"
+    keys = [k for k in sorted(set(before) | set(after)) if k != "version" and before.get(k) != after.get(k)]
+    return "; ".join(f"{k}: {_short(before.get(k))} -> {_short(after.get(k))}" for k in keys)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    registry = _open_registry(args, sync=False)
+    if args.query == "verify":
+        result = registry.verify_audit()
+        if args.json:
+            _print_json(result.to_dict())
+        else:
+            console = _console()
+            if result.ok:
+                console.print(f"[green]ok[/]: {result.events} audit events, chain head {result.head[:16]}…")
+            else:
+                console.print(f"[red]the audit trail does not verify[/] ({result.events} events):")
+                for problem in result.problems:
+                    console.print(f"  - {problem}")
+        return EXIT_OK if result.ok else EXIT_FAILED
+    params: dict[str, Any] = {}
+    if args.query == "trained-on":
+        params["dataset"] = args.target
+    elif args.query == "lineage":
+        params["model"] = args.target
+    elif args.query == "licences":
+        params["commercial"] = args.commercial
+    elif args.query == "history":
+        params.update(actor=args.actor, action=args.action, since=args.since, until=args.until)
+    if args.query in ("trained-on", "lineage") and not args.target:
+        raise _usage(f"`zoo audit {args.query}` needs a {'dataset' if args.query == 'trained-on' else 'model'} name")
+    result = registry.audit_query(args.query, **params)
+    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in result.rows]
+    if args.json:
+        _print_json([dict(zip(result.columns, row)) for row in rows])
+    elif args.csv:
+        _print_csv(result.columns, rows)
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"{args.query}: {len(rows)} rows", title_justify="left")
+        for column in result.columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else _short(str(v), 80) for v in row))
+        _console().print(table)
+    return EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    if args.db_command == "upgrade":
+        from zoo.registry import Registry
+
+        registry = Registry(args.registry, create=True)
+        revision = registry.upgrade()
+        _console().print(f"registry {registry.display_url} is at schema revision {revision}")
+        return EXIT_OK
+    if args.db_command == "path":
+        from zoo.registry import default_url
+
+        print(args.registry or default_url())
+        return EXIT_OK
+    if args.db_command == "dump":
+        from zoo.registry.dump import catalogue_sql
+
+        sql = catalogue_sql()
+        if args.output == "-":
+            sys.stdout.write(sql)
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(sql)
+            _console(stderr=True).print(f"wrote {args.output} ({len(sql):,} bytes)")
+        return EXIT_OK
+    raise _usage("choose a `zoo db` command: upgrade, dump, path")
+
+
+def cmd_alias(args: argparse.Namespace) -> int:
+    registry = _open_registry(args, sync=False)
+    if args.remove:
+        registry.remove_alias(args.name, args.alias)
+        _console().print(f"removed alias {args.alias} of {args.name}")
+        return EXIT_OK
+    registry.set_alias(args.name, args.alias, args.version)
+    info = registry.resolve(f"{args.name.split('@')[0]}@{args.alias}")
+    _console().print(f"{info.ref}@{args.alias} -> version {info.version}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    registry = _open_registry(args, sync=False)
+    info = registry.set_status(args.name, args.command, args.reason)
+    _console().print(f"{info.qualified_name} is now {info.weights.status.value}")
+    return EXIT_OK
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from zoo.records import CardSection
+
+    registry = _open_registry(args, sync=False)
+    section = CardSection(args.kind, args.body, title=args.title, references=tuple(args.reference or ()),
+                          severity=args.severity)
+    registry.add_card_section(args.name, section)
+    _console().print(f"added a {section.kind.value} section to {args.name}")
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from zoo import plugins
+
+    registry = _open_registry(args, sync=False)
+    reports = plugins.sync_registry(registry, plugins.default_host())
+    if args.json:
+        _print_json([_report_dict(r) for r in reports])
+        return EXIT_OK
+    for r in reports:
+        _console().print(f"{r.plugin}: +{len(r.weights_added)} weights, ~{len(r.weights_changed)} changed, "
+                         f"{r.unchanged} unchanged; +{len(r.families_added)} families")
+    return EXIT_OK
+
+
+def _report_dict(report) -> dict[str, Any]:
+    from zoo.records import to_jsonable
+
+    return to_jsonable(report)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job. Until the end-to-end fine-tuning demo exists: the catalogue."""
+    console = _console()
+    registry = _open_registry(args)
+    console.print(f"[bold]zoo[/] registry at {registry.display_url}")
+    args.pattern = None
+    for field in ("modality", "task", "license", "commercial", "dataset", "status", "tag", "arch"):
+        setattr(args, field, None)
+    args.limit, args.json = 40, False
+    cmd_list(args)
+    verification = registry.verify_audit()
+    console.print(f"audit trail: {verification.events} events, "
+                  + ("[green]verified[/]" if verification.ok else "[red]BROKEN[/]"))
+    return EXIT_OK if verification.ok else EXIT_FAILED
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+class _UsageError(ZooError):
+    pass
+
+
+def _usage(message: str) -> _UsageError:
+    return _UsageError(message, hint="see `zoo --help`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description="A model zoo and registry for pretrained "
+                                     "PyTorch backbones, with provenance, bias notes and an audit trail.")
+    parser.add_argument("--registry", metavar="URL",
+                        help="registry database (default: $ZOO_REGISTRY_URL or $ZOO_HOME/registry.db)")
+    parser.add_argument("--version", action="version", version=f"zoo {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("list", cmd_list, "list weights in the registry (shell wildcards, filters)")
+    p.add_argument("pattern", nargs="?", help="shell wildcard on the weights or architecture name, e.g. 'resnet*'")
+    p.add_argument("--modality", help="vision, text or multimodal")
+    p.add_argument("--task", help="e.g. image-classification, feature-extraction")
+    p.add_argument("--license", help="SPDX id, e.g. Apache-2.0")
+    p.add_argument("--commercial", help="commercial use: allowed, forbidden, conditional, unknown")
+    p.add_argument("--dataset", help="trained or evaluated on this dataset, e.g. imagenet-1k")
+    p.add_argument("--status", help="active, deprecated or revoked")
+    p.add_argument("--tag", help="a keyword tag")
+    p.add_argument("--arch", help="an architecture name")
+    p.add_argument("--limit", type=int, default=100, help="at most this many rows (0: all; default 100)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--no-sync", action="store_true", help="do not sync installed plugins first")
+
+    p = add("info", cmd_info, "show a model card: provenance, licence, datasets, metrics, bias notes, lineage")
+    p.add_argument("name", help="arch, arch.tag, namespace/name, NAME@VERSION or NAME@ALIAS")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-sync", action="store_true")
+
+    p = add("history", cmd_history, "the audit trail of one model or architecture")
+    p.add_argument("name")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+
+    p = add("audit", cmd_audit, "audit queries over the registry (each is one SQL statement)")
+    p.add_argument("query", choices=["verify", "trained-on", "licences", "missing-bias-notes", "lineage",
+                                     "history", "revoked-in-lineage"])
+    p.add_argument("target", nargs="?", help="dataset (trained-on) or model name (lineage)")
+    p.add_argument("--commercial", action="append", help="licences: commercial-use values (repeatable)")
+    p.add_argument("--actor")
+    p.add_argument("--action", help="history: action prefix, e.g. weights. or alias.move")
+    p.add_argument("--since", help="history: ISO date or date-time (UTC)")
+    p.add_argument("--until", help="history: ISO date or date-time (UTC), exclusive")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--csv", action="store_true")
+
+    p = add("db", cmd_db, "registry database: upgrade the schema, dump the built-in catalogue as SQL")
+    p.add_argument("db_command", choices=["upgrade", "dump", "path"])
+    p.add_argument("-o", "--output", default="registry.db.sql", help="dump: file to write ('-' for stdout)")
+
+    p = add("alias", cmd_alias, "point NAME@ALIAS at a version (moves an existing alias)")
+    p.add_argument("name")
+    p.add_argument("alias")
+    p.add_argument("--version", type=int, help="the version (default: the newest, or NAME@VERSION)")
+    p.add_argument("--remove", action="store_true")
+
+    for status, help_text in (("deprecate", "mark weights deprecated (still usable, with a warning)"),
+                              ("revoke", "revoke weights: zoo refuses to load them"),
+                              ("reactivate", "make deprecated or revoked weights active again")):
+        p = add(status, cmd_status, help_text)
+        p.add_argument("name")
+        p.add_argument("--reason", required=status != "reactivate")
+        p.set_defaults(command={"deprecate": "deprecated", "revoke": "revoked", "reactivate": "active"}[status])
+
+    p = add("note", cmd_note, "add a model-card section: a bias / limitation note, intended use ...")
+    p.add_argument("name")
+    p.add_argument("body")
+    p.add_argument("--kind", default="bias_risks",
+                   help="bias_risks (default), limitations, intended_use, out_of_scope_use, recommendations")
+    p.add_argument("--title")
+    p.add_argument("--reference", action="append", help="a reference (repeatable)")
+    p.add_argument("--severity", help="low, medium or high")
+
+    p = add("sync", cmd_sync, "sync the installed plugins' records into the registry")
+    p.add_argument("--json", action="store_true")
+
+    add("demo", cmd_demo, "the main job: the registry's catalogue and its audit status")
+    return parser
+
+
+def _version() -> str:
+    from zoo import __version__
+
+    return __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except ZooError as exc:
+        from rich.markup import escape
+
+        console = _console(stderr=True)
+        console.print(f"[red]error:[/] {escape(exc.message)}")
+        if exc.hint:
+            console.print(f"  hint: {escape(exc.hint)}")
+        return EXIT_USAGE if isinstance(exc, _UsageError) else EXIT_FAILED
+    except BrokenPipeError:  # `zoo list | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""``registry.db.sql``: the default registry as portable SQL.
+
+The schema (tables, keys, CHECK constraints, indexes) and the built-in catalogue
+(what the first-party plugins declare), written with types and literals that both
+SQLite and PostgreSQL accept, in a deterministic order, so that a reviewer can diff
+a changed hash or bias note and an auditor can load it and write queries. The audit
+trail is not part of the catalogue; its append-only triggers are dialect-specific and
+are installed by ``zoo db upgrade`` on a live registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
+
+from zoo.registry.schema import SCHEMA_REVISION, Base
+
+# A fixed clock and actor make the catalogue's timestamps reproducible.
+CATALOGUE_EPOCH = dt.datetime(2026, 1, 1)
+CATALOGUE_ACTOR = "zoo"
+SKIPPED_TABLES = ("audit_events", "alembic_version")
+
+
+def _type(column) -> str:
+    t = column.type
+    if isinstance(t, BigInteger):
+        return "BIGINT"
+    if isinstance(t, Integer):
+        return "INTEGER"
+    if isinstance(t, Boolean):
+        return "BOOLEAN"
+    if isinstance(t, Float):
+        return "DOUBLE PRECISION"
+    if isinstance(t, DateTime):
+        return "TIMESTAMP"
+    if isinstance(t, JSON):
+        return "TEXT"  # JSON text; PostgreSQL users may cast to jsonb
+    if isinstance(t, String) and not isinstance(t, Text) and t.length:
+        return f"VARCHAR({t.length})"
+    return "TEXT"
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+def create_table_sql(table: Table) -> str:
+    lines = []
+    for column in table.columns:
+        line = f"  {_quote(column.name)} {_type(column)}"
+        if not column.nullable:
+            line += " NOT NULL"
+        lines.append(line)
+    pk = [c.name for c in table.primary_key.columns]
+    lines.append("  PRIMARY KEY (" + ", ".join(_quote(c) for c in pk) + ")")
+    constraints = sorted(table.constraints, key=lambda c: (type(c).__name__, str(c.name)))
+    for constraint in constraints:
+        if isinstance(constraint, UniqueConstraint):
+            cols = ", ".join(_quote(c.name) for c in constraint.columns)
+            lines.append(f"  UNIQUE ({cols})")
+        elif isinstance(constraint, CheckConstraint):
+            lines.append(f"  CONSTRAINT {_quote(str(constraint.name))} CHECK ({constraint.sqltext})")
+        elif isinstance(constraint, ForeignKeyConstraint):
+            cols = ", ".join(_quote(c.name) for c in constraint.columns)
+            target = constraint.elements[0].column.table.name
+            refs = ", ".join(_quote(e.column.name) for e in constraint.elements)
+            lines.append(f"  FOREIGN KEY ({cols}) REFERENCES {_quote(target)} ({refs})")
+    return f"CREATE TABLE {_quote(table.name)} (\n" + ",\n".join(lines) + "\n);"
+
+
+def create_index_sql(table: Table) -> list[str]:
+    out = []
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        cols = ", ".join(_quote(c.name) for c in index.columns)
+        unique = "UNIQUE " if index.unique else ""
+        out.append(f"CREATE {unique}INDEX {_quote(str(index.name))} ON {_quote(table.name)} ({cols});")
+    return out
+
+
+def _literal(value: Any, column) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(column.type, JSON):
+        value = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        value = value.strftime("%Y-%m-%d %H:%M:%S")
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
+    """The registry's schema and catalogue rows (not the audit trail) as portable SQL."""
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in SKIPPED_TABLES]
+    out: list[str] = ["-- zoo registry: schema and built-in catalogue, portable SQL (SQLite and PostgreSQL).",
+                      "-- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.",
+                      f"-- Schema revision: {SCHEMA_REVISION}. Documented in docs/schema.md."]
+    out += [f"-- {line}" for line in header]
+    out.append("")
+    for table in tables:
+        out.append(create_table_sql(table))
+        out += create_index_sql(table)
+        out.append("")
+    with registry.engine.connect() as conn:
+        for table in tables:
+            order = list(table.primary_key.columns)
+            columns = list(table.columns)
+            rows = conn.execute(select(*columns).order_by(*order)).all()
+            if table.name == "zoo_settings":
+                rows = [r for r in rows if r[0] == "application"]
+            if not rows:
+                continue
+            names = ", ".join(_quote(c.name) for c in columns)
+            out.append(f"-- {table.name}: {len(rows)} rows")
+            for row in rows:
+                values = ", ".join(_literal(v, c) for v, c in zip(row, columns))
+                out.append(f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({values});")
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def catalogue_registry(plugin_names: Iterable[str] | None = None):
+    """A fresh in-memory registry holding what the installed first-party plugins
+    declare, written with a fixed clock and actor (deterministic)."""
+    from zoo import plugins
+    from zoo.registry import Registry
+
+    registry = Registry("sqlite://", actor=CATALOGUE_ACTOR, clock=lambda: CATALOGUE_EPOCH)
+    host = plugins.first_party_host(plugin_names)
+    reports = plugins.sync_registry(registry, host)
+    return registry, host, reports
+
+
+def catalogue_sql() -> str:
+    registry, host, _ = catalogue_registry()
+    versions = ", ".join(f"{name} {version}" for name, version in host.plugin_versions())
+    return dump_sql(registry, header=[f"Built-in catalogue from the first-party plugins: {versions}."])
