@@ -84,6 +84,9 @@ class DatasetRole(_Choice):
     EVAL = "eval"
 
 
+_ROLE_ORDER = {role: i for i, role in enumerate(DatasetRole)}
+
+
 class Relation(_Choice):
     FINETUNE = "finetune"
     ADAPTER = "adapter"
@@ -395,14 +398,18 @@ class Weights:
         uris = [s.uri for s in self.sources]
         if len(set(uris)) != len(uris):
             raise ZooValidationError("sources", "lists the same URI twice")
-        _set(self, "datasets", _tuple(self.datasets, "datasets", DatasetUse))
+        # Datasets and parents have no order of their own: keep them in a canonical one
+        # so that a record read back from the registry equals the declared record.
+        datasets = _tuple(self.datasets, "datasets", DatasetUse)
+        _set(self, "datasets", tuple(sorted(datasets, key=lambda d: (_ROLE_ORDER[d.role], d.name))))
         if len({(d.name, d.role) for d in self.datasets}) != len(self.datasets):
             raise ZooValidationError("datasets", "lists the same dataset and role twice")
         _set(self, "metrics", _tuple(self.metrics, "metrics", Metric))
         if len({(m.dataset, m.split, m.name) for m in self.metrics}) != len(self.metrics):
             raise ZooValidationError("metrics", "lists the same dataset, split and metric twice")
         _set(self, "card", _tuple(self.card, "card", CardSection))
-        _set(self, "parents", _tuple(self.parents, "parents", ParentLink))
+        parents = _tuple(self.parents, "parents", ParentLink)
+        _set(self, "parents", tuple(sorted(parents, key=lambda p: (p.parent, p.relation.value))))
         if len({p.parent for p in self.parents}) != len(self.parents):
             raise ZooValidationError("parents", "lists the same parent twice")
         tags = tuple(_name(t, "tags", ALIAS_RE, "imagenet") for t in _tuple(self.tags, "tags", str))

@@ -78,6 +78,11 @@ class AuditWriter:
     def count(self) -> int:
         return len(self._pending)
 
+    @property
+    def pending_hashes(self) -> list[str]:
+        """The hashes of the events not yet flushed (unique: they identify the rows)."""
+        return [event["hash"] for event in self._pending]
+
     def flush(self) -> None:
         if not self._pending:
             return

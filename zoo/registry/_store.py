@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import getpass
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -55,6 +56,7 @@ from zoo.registry.schema import (
     FamilyRow,
     LineageRow,
     MetricRow,
+    SettingRow,
     SourceRow,
     TagRow,
     WeightsDatasetRow,
@@ -62,6 +64,8 @@ from zoo.registry.schema import (
 )
 
 MAX_LINEAGE_DEPTH = 64
+_RESERVED_SETTINGS = frozenset({"application", "audit_head"})
+_log = logging.getLogger("zoo.registry")
 RESERVED_ALIASES = frozenset({"latest"})
 
 
@@ -147,11 +151,17 @@ class SyncReport:
     weights_added: tuple[str, ...] = ()
     weights_changed: tuple[str, ...] = ()
     unchanged: int = 0
+    plugin_version: str | None = None
+    error: str | None = None  # set by the plugin host when this plugin's sync failed (nothing written)
 
     @property
     def changed(self) -> bool:
         return bool(self.families_added or self.families_changed or self.weights_added
                     or self.weights_changed)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 def wildcard_to_like(pattern: str) -> str:
@@ -174,11 +184,15 @@ class Registry:
 
     ``Registry()`` opens ``$ZOO_REGISTRY_URL`` or ``$ZOO_HOME/registry.db``; a new,
     empty database gets the current schema. ``clock`` and ``actor`` exist so that a
-    deterministic catalogue dump can be produced.
+    deterministic catalogue dump can be produced. ``observers`` are called with the
+    audit events of each write after it committed (the plugin host passes its
+    ``zoo_audit_event`` hook); one that raises is logged and ignored.
     """
 
     def __init__(self, url: str | None = None, *, actor: str | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, create: bool = True) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, create: bool = True,
+                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = ()) -> None:
+        self.observers = list(observers)
         self.url = _engine.normalize_url(url or _engine.default_url())
         self.actor = actor or default_actor()
         self._clock = clock or utc_now
@@ -243,13 +257,19 @@ class Registry:
     @contextmanager
     def _write(self, *, plugin: str | None = None, plugin_version: str | None = None,
                actor: str | None = None) -> Iterator[tuple[Session, _audit.AuditWriter]]:
+        committed: list[AuditEvent] = []
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
                 writer = _audit.AuditWriter(session, actor or self.actor, self._clock(),
                                             plugin, plugin_version)
                 yield session, writer
+                hashes = writer.pending_hashes
                 writer.flush()
+                if self.observers and hashes:  # read back with their seq numbers
+                    committed = [_audit.row_to_event(r) for r in session.scalars(
+                        select(AuditEventRow).where(AuditEventRow.hash.in_(hashes))
+                        .order_by(AuditEventRow.seq))]
         except IntegrityError as exc:
             raise ZooConflictError("record", f"the database refused the change: {_first_line(exc)}",
                                    hint="nothing was written; check for duplicates") from None
@@ -258,6 +278,44 @@ class Registry:
         except DBAPIError as exc:
             raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
                                    hint="nothing was written; check that the database is writable") from None
+        if committed:
+            self._notify(committed)
+
+    def _notify(self, events: list[AuditEvent]) -> None:
+        # After the commit: an observer can neither block nor undo the change.
+        for observer in list(self.observers):
+            try:
+                observer(events)
+            except Exception as exc:  # noqa: BLE001 - an observer must not break a write
+                _log.warning("audit observer %r failed and was ignored: %s: %s",
+                             observer, type(exc).__name__, exc)
+
+    # -- settings ---------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        """A registry-wide setting from ``zoo_settings`` (``None`` if unset)."""
+        with self._read() as session:
+            return session.scalar(select(SettingRow.value).where(SettingRow.key == key))
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Write a setting that is a cache of derived state (e.g. the installed plugins'
+        fingerprint); not audited. The keys the registry itself keeps are refused."""
+        if key in _RESERVED_SETTINGS:
+            raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
+                                     hint="choose another key")
+        if not isinstance(key, str) or not key or len(key) > 64 or not isinstance(value, str):
+            raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
+        try:
+            with Session(self._write_engine, autoflush=False) as session, session.begin():
+                self._lock(session)
+                row = session.get(SettingRow, key)
+                if row is None:
+                    session.add(SettingRow(key=key, value=value))
+                else:
+                    row.value = value
+        except DBAPIError as exc:
+            raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
+                                   hint="check that the database is writable") from None
 
     # -- families ---------------------------------------------------------------------
 
@@ -416,8 +474,12 @@ class Registry:
     def _dataset_ids(self, session: Session, wanted: dict[str, str | None]) -> dict[str, int]:
         ids: dict[str, int] = {}
         for chunk in _chunks(sorted(wanted), 500):
-            ids.update(session.execute(select(DatasetRow.name, DatasetRow.id)
-                                       .where(DatasetRow.name.in_(chunk))).all())
+            for name, did, url in session.execute(select(DatasetRow.name, DatasetRow.id, DatasetRow.url)
+                                                  .where(DatasetRow.name.in_(chunk))):
+                ids[name] = did
+                # A URL is the dataset's own: the first record that states one fills it in.
+                if url is None and wanted[name] is not None:
+                    session.execute(update(DatasetRow).where(DatasetRow.id == did).values(url=wanted[name]))
         missing = [{"name": n, "url": wanted[n]} for n in sorted(wanted) if n not in ids]
         if missing:
             for name, did in session.execute(
@@ -586,6 +648,8 @@ class Registry:
             conditions.append(exists().where(TagRow.weights_id == w.id, TagRow.tag == tag.strip().lower()))
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
             raise ZooValidationError("limit", "must be a non-negative integer")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ZooValidationError("offset", "must be a non-negative integer")
         bias_count = (select(func.count()).where(
             CardSectionRow.weights_id == w.id,
             CardSectionRow.kind.in_(("bias_risks", "limitations"))).scalar_subquery())
@@ -594,7 +658,7 @@ class Registry:
                         w.commercial_use, w.status, w.num_params, w.is_default, bias_count, w.plugin)
                  .join(f, f.id == w.family_id).where(*conditions)
                  .order_by(w.name, w.version).offset(offset))
-        if limit:
+        if limit is not None:  # limit=0: no rows, only the total
             query = query.limit(limit)
         with self._read() as session:
             total = session.scalar(select(func.count()).select_from(base.subquery()))
@@ -802,6 +866,7 @@ class Registry:
                     raise ZooConflictError("tag", f"{record.ref} belongs to {row.plugin or 'a user registration'}, "
                                            f"not {plugin}")
                 declared = _declared_view(session, self._info(session, row), plugin)
+                record = self._as_stored(session, record)
                 if declared == record:
                     unchanged += 1
                     if row.plugin_version != plugin_version:
@@ -813,7 +878,24 @@ class Registry:
             if new:
                 self._insert_weights(session, audit, new, plugin, plugin_version)
             return SyncReport(plugin, tuple(fam_added), tuple(fam_changed), tuple(w.ref for w in new),
-                              tuple(changed_refs), unchanged)
+                              tuple(changed_refs), unchanged, plugin_version=plugin_version)
+
+    def _as_stored(self, session: Session, record: Weights) -> Weights:
+        """``record`` as the registry hands it back: parents pinned to the version they
+        resolve to, dataset URLs the datasets' own (so an unchanged record compares equal)."""
+        parents = []
+        for link in record.parents:
+            try:
+                row = self._find_row(session, ParsedName.parse(link.parent))
+            except ZooNotFoundError:
+                row = None
+            parents.append(link if row is None else ParentLink(f"{row.name}@{row.version}", link.relation))
+        urls: dict[str, str | None] = {}
+        if record.datasets:
+            urls = dict(session.execute(select(DatasetRow.name, DatasetRow.url).where(
+                DatasetRow.name.in_(sorted({d.name for d in record.datasets})))).all())
+        datasets = tuple(replace(d, url=urls.get(d.name) or d.url) for d in record.datasets)
+        return replace(record, parents=tuple(parents), datasets=datasets)
 
     def _replace_declared(self, session: Session, audit: _audit.AuditWriter, row: WeightsRow,
                           before: Weights, after: Weights, plugin: str, plugin_version: str | None) -> None:
@@ -999,12 +1081,8 @@ def _row_to_card(row: CardSectionRow) -> CardSection:
 
 def _declared_view(session: Session, info: WeightsInfo, plugin: str) -> Weights:
     """The stored record as its plugin would declare it: only the plugin's own card
-    sections, and parents named without versions (plugins name parents by reference)."""
+    sections (parents stay pinned; ``Registry._as_stored`` pins the declared ones)."""
     own_cards = tuple(_row_to_card(c) for c in session.scalars(
         select(CardSectionRow).where(CardSectionRow.weights_id == info.id, CardSectionRow.plugin == plugin)
         .order_by(CardSectionRow.position)))
-    return replace(
-        info.weights,
-        card=own_cards,
-        parents=tuple(ParentLink(p.parent.rsplit("@", 1)[0], p.relation) for p in info.weights.parents),
-    )
+    return replace(info.weights, card=own_cards)
