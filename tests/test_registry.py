@@ -353,7 +353,10 @@ def test_search_filters(catalogue):
     assert names(catalogue.search(status="deprecated")) == ["resnet50.a1_in1k"]
     assert names(catalogue.search(tag="v2")) == ["resnet50.tv2_in1k"]
     assert names(catalogue.search(arch="bert-base")) == ["bert-base.uncased"]
+    # 'resnet50*' also matches the architecture, so team/a_b (a resnet50) is in.
     assert names(catalogue.search("resnet50*", commercial_use="unknown", status="active")) == [
+        "resnet50.tv_in1k", "team/a_b"]
+    assert names(catalogue.search("resnet50.*", commercial_use="unknown", status="active")) == [
         "resnet50.tv_in1k"]
     assert catalogue.search(dataset="no-such-dataset").total == 0
     with pytest.raises(ZooValidationError) as exc:

@@ -327,8 +327,43 @@ def cmd_sync(args: argparse.Namespace) -> int:
         _print_json([_report_dict(r) for r in reports])
         return EXIT_OK
     for r in reports:
+        if r.error:
+            _console().print(f"[red]{r.plugin}: sync failed, nothing written[/]: {r.error}")
+            continue
         _console().print(f"{r.plugin}: +{len(r.weights_added)} weights, ~{len(r.weights_changed)} changed, "
                          f"{r.unchanged} unchanged; +{len(r.families_added)} families")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from zoo import plugins
+
+    rows = plugins.plugins_report(plugins.default_host())  # strict mode raises: exit 1
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"zoo plugins — {sum(r['status'] in ('ok', 'errors') for r in rows)} loaded",
+                  title_justify="left")
+    for column in ("plugin", "distribution", "status", "families", "weights", "recipes", "stores", "hooks"):
+        table.add_column(column, overflow="fold")
+    styles = {"ok": "green", "errors": "yellow", "failed": "red", "missing": "red", "disabled": "dim"}
+    problems = []
+    for r in rows:
+        name = r["name"] + (" (core)" if r["core"] else "")
+        table.add_row(name, f"{r['distribution'] or ''} {r['version'] or ''}".strip(),
+                      f"[{styles[r['status']]}]{r['status']}[/]",
+                      str(r["families"]), str(r["weights"]), str(r["recipes"]), str(r["weight_stores"]),
+                      ", ".join(h.removeprefix("zoo_") for h in r["hooks"]))
+        problems += [(r["name"], "red", e) for e in r["errors"]] + [(r["name"], "yellow", w) for w in r["warnings"]]
+        if r["disabled"]:
+            problems.append((r["name"], "dim", r["disabled"]))
+    console = _console()
+    console.print(table)
+    for name, style, text in problems:
+        console.print(f"[{style}]{escape(name)}[/]: {escape(text)}")
     return EXIT_OK
 
 
@@ -443,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--severity", help="low, medium or high")
 
     p = add("sync", cmd_sync, "sync the installed plugins' records into the registry")
+    p.add_argument("--json", action="store_true")
+
+    p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures")
     p.add_argument("--json", action="store_true")
 
     add("demo", cmd_demo, "the main job: the registry's catalogue and its audit status")

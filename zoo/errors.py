@@ -61,3 +61,44 @@ class ZooPluginError(ZooError):
 
 class ZooPolicyError(ZooError):
     """A registry policy refuses the requested use of a record."""
+
+
+class ZooFetchError(ZooError):
+    """No source delivered a checkpoint. ``failures`` holds one ``(uri, reason)`` pair per
+    source tried, in the order they were tried."""
+
+    def __init__(
+        self, message: str, failures: Sequence[tuple[str, str]] = (), *, hint: str | None = None
+    ) -> None:
+        self.failures = tuple(failures)
+        if self.failures:
+            message += "".join(f"\n  - {uri}: {reason}" for uri, reason in self.failures)
+        super().__init__(message, hint=hint)
+
+
+class ZooOfflineError(ZooFetchError):
+    """Offline mode (``ZOO_OFFLINE=1``) and the checkpoint is not in the cache; the message
+    names the file, its sha256, where to get it and how to place it."""
+
+
+class ZooIntegrityError(ZooError):
+    """A checkpoint's bytes are not the ones pinned (sha256 mismatch, truncated or
+    corrupted cache file). The file is moved to quarantine and never loaded;
+    ``quarantined`` lists where it went."""
+
+    def __init__(self, message: str, quarantined: Sequence[str] = (), *, hint: str | None = None) -> None:
+        self.quarantined = tuple(str(p) for p in quarantined if p is not None)
+        super().__init__(message, hint=hint)
+
+
+class ZooFormatError(ZooError):
+    """A checkpoint is in no format zoo opens (safetensors, or a torch pickle opened with
+    ``weights_only=True``), or is malformed. ``quarantined`` lists where a refused cached
+    file was moved."""
+
+    quarantined: tuple[str, ...] = ()
+
+
+class ZooUnsafeCheckpointError(ZooFormatError):
+    """A pickle checkpoint references code or objects outside torch's ``weights_only``
+    allow-list; it was refused without executing anything."""

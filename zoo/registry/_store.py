@@ -64,6 +64,11 @@ from zoo.registry.schema import (
 )
 
 MAX_LINEAGE_DEPTH = 64
+_STATUS_RANK = {Status.ACTIVE: 0, Status.DEPRECATED: 1, Status.REVOKED: 2}
+# ORM bulk INSERTs: render None as NULL so that rows whose optional fields differ stay in
+# one batched executemany (otherwise each run of rows with the same non-None keys is a
+# statement of its own, and the RETURNING results are spliced together quadratically).
+_BULK = {"render_nulls": True}
 _RESERVED_SETTINGS = frozenset({"application", "audit_head"})
 _log = logging.getLogger("zoo.registry")
 RESERVED_ALIASES = frozenset({"latest"})
@@ -261,7 +266,7 @@ class Registry:
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
-                writer = _audit.AuditWriter(session, actor or self.actor, self._clock(),
+                writer = _audit.AuditWriter(session, actor or self.actor, _naive_utc(self._clock()),
                                             plugin, plugin_version)
                 yield session, writer
                 hashes = writer.pending_hashes
@@ -439,7 +444,8 @@ class Registry:
             })
         ids = [
             row[0] for row in session.execute(
-                insert(WeightsRow).returning(WeightsRow.id, sort_by_parameter_order=True), rows)
+                insert(WeightsRow).returning(WeightsRow.id, sort_by_parameter_order=True), rows,
+                execution_options=_BULK)
         ]
         self._insert_children(session, audit, list(zip(ids, records, assigned)), plugin)
         for record, (ref, version) in zip(records, assigned):
@@ -452,7 +458,7 @@ class Registry:
         dataset_ids = self._dataset_ids(session, {d.name: d.url for _, w, _ in items for d in w.datasets})
         sources, datasets, metrics, cards, tags, lineage = [], [], [], [], [], []
         parents_needed = {p.parent for _, w, _ in items for p in w.parents}
-        parent_ids = {p: self._resolve_id(session, p) for p in sorted(parents_needed)}
+        parent_ids = self._resolve_ids(session, parents_needed)
         for wid, w, _ in items:
             sources += [{"weights_id": wid, "uri": s.uri, "is_mirror": s.mirror, "position": i}
                         for i, s in enumerate(w.sources)]
@@ -469,7 +475,7 @@ class Registry:
         for table, payload in ((SourceRow, sources), (WeightsDatasetRow, datasets), (MetricRow, metrics),
                                (CardSectionRow, cards), (TagRow, tags), (LineageRow, lineage)):
             if payload:
-                session.execute(insert(table), payload)
+                session.execute(insert(table), payload, execution_options=_BULK)
 
     def _dataset_ids(self, session: Session, wanted: dict[str, str | None]) -> dict[str, int]:
         ids: dict[str, int] = {}
@@ -547,6 +553,34 @@ class Registry:
         if row is None:
             raise self._not_found(session, name, parsed)
         return row.id
+
+    def _resolve_ids(self, session: Session, names: Iterable[str]) -> dict[str, int]:
+        """Many names -> ids: ``NAME@VERSION`` and plain ``arch.tag`` / ``namespace/name``
+        (newest version) in a few batched queries; any other name (an alias, a bare
+        architecture, a miss that needs its error) one by one through :meth:`_resolve_id`."""
+        wanted = set(names)
+        ids: dict[str, int] = {}
+        exact: dict[tuple[str, int], str] = {}
+        newest: dict[str, str] = {}
+        for name in sorted(wanted):
+            parsed = ParsedName.parse(name)
+            if parsed.version is not None:
+                exact[(parsed.ref, parsed.version)] = name
+            elif parsed.alias is None and ("." in parsed.ref or "/" in parsed.ref):
+                newest[parsed.ref] = name
+        for chunk in _chunks(sorted({ref for ref, _ in exact} | set(newest)), 500):
+            found: dict[str, tuple[int, int]] = {}
+            for wid, ref, version in session.execute(
+                    select(WeightsRow.id, WeightsRow.name, WeightsRow.version).where(WeightsRow.name.in_(chunk))):
+                if (ref, version) in exact:
+                    ids[exact[(ref, version)]] = wid
+                if ref in newest and version > found.get(ref, (0, 0))[1]:
+                    found[ref] = (wid, version)
+            for ref, (wid, _) in found.items():
+                ids[newest[ref]] = wid
+        for name in sorted(wanted - set(ids)):
+            ids[name] = self._resolve_id(session, name)
+        return ids
 
     def resolve(self, name: str) -> WeightsInfo:
         """``arch`` (its default weights), ``arch.tag``, ``namespace/name`` (newest
@@ -841,6 +875,14 @@ class Registry:
                 if before != after or row.plugin_version != plugin_version:
                     session.execute(update(FamilyRow).where(FamilyRow.id == row.id)
                                     .values(**after, plugin_version=plugin_version))
+                    if before["default_tag"] != after["default_tag"]:
+                        # The default weights follow the family's default tag.
+                        session.execute(update(WeightsRow).where(WeightsRow.family_id == row.id)
+                                        .values(is_default=False))
+                        if after["default_tag"] is not None:
+                            session.execute(update(WeightsRow).where(
+                                WeightsRow.family_id == row.id, WeightsRow.tag == after["default_tag"])
+                                .values(is_default=True))
                     if before != after:
                         changed = {k for k in after if after[k] != before[k]}
                         audit.record("family.update", "family", family.name,
@@ -866,7 +908,7 @@ class Registry:
                     raise ZooConflictError("tag", f"{record.ref} belongs to {row.plugin or 'a user registration'}, "
                                            f"not {plugin}")
                 declared = _declared_view(session, self._info(session, row), plugin)
-                record = self._as_stored(session, record)
+                record = self._as_stored(session, record, row)
                 if declared == record:
                     unchanged += 1
                     if row.plugin_version != plugin_version:
@@ -880,9 +922,18 @@ class Registry:
             return SyncReport(plugin, tuple(fam_added), tuple(fam_changed), tuple(w.ref for w in new),
                               tuple(changed_refs), unchanged, plugin_version=plugin_version)
 
-    def _as_stored(self, session: Session, record: Weights) -> Weights:
+    def _as_stored(self, session: Session, record: Weights, row: WeightsRow) -> Weights:
         """``record`` as the registry hands it back: parents pinned to the version they
-        resolve to, dataset URLs the datasets' own (so an unchanged record compares equal)."""
+        resolve to, dataset URLs the datasets' own (so an unchanged record compares equal),
+        and what the registry decided kept: a status at least as strict as the declared
+        one (a revocation is not undone by the next sync) and a full sha256 pinned for
+        the declared hash prefix."""
+        if _STATUS_RANK[record.status] <= _STATUS_RANK[Status(row.status)]:
+            record = replace(record, status=row.status, status_reason=row.status_reason)
+        if (record.sha256 is None and row.sha256 is not None
+                and row.sha256_prefix == record.sha256_prefix
+                and (record.sha256_prefix is None or row.sha256.startswith(record.sha256_prefix))):
+            record = replace(record, sha256=row.sha256)
         parents = []
         for link in record.parents:
             try:
@@ -1037,7 +1088,7 @@ def _naive_utc(value: dt.datetime) -> dt.datetime:
 def _ancestor_ids(session: Session, start_id: int) -> set[int]:
     rows = session.execute(text(
         "WITH RECURSIVE up(id, depth) AS ("
-        " SELECT :start, 0"
+        " SELECT CAST(:start AS INTEGER), 0"  # psycopg binds small ints as smallint
         " UNION SELECT l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
         f" WHERE up.depth < {MAX_LINEAGE_DEPTH})"
         " SELECT DISTINCT id FROM up"), {"start": start_id})
