@@ -657,3 +657,20 @@ def test_first_party_host_is_strict_and_lists_versions(dists):
     dists.add("broken", "raise ImportError('x')\n")
     with pytest.raises(ZooPluginError, match="broken"):
         first_party_host(["good", "broken"])
+
+
+def test_registry_observers_see_committed_events_and_cannot_break_a_write(registry_url):
+    from zoo.registry import Registry
+
+    seen = []
+
+    def broken(events):
+        raise RuntimeError("observer bug")
+
+    with Registry(registry_url, actor="tester@zoo", observers=[broken, seen.extend]) as registry:
+        registry.add_family(Family(name="resnet50", modality="vision", builder="a:b"))
+        assert [(e.seq, e.action) for e in seen] == [(1, "family.register")]
+        assert registry.families()[0].name == "resnet50"  # committed despite the broken observer
+        with pytest.raises(ZooValidationError):
+            registry.add_family("not a family")
+        assert len(seen) == 1  # nothing written, nothing observed

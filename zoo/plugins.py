@@ -383,7 +383,8 @@ class PluginHost:
         for owners in self._owners.values():
             for key in [k for k, v in owners.items() if v == name]:
                 del owners[key]
-        self._infos = [i for i in self._infos if i.name != name]
+        # Only the registered one: a rival's failure report under the same name stays.
+        self._infos = [i for i in self._infos if not (i.name == name and i.loaded)]
 
     def _add(self, obj: object, name: str, distribution: str | None, version: str | None,
              value: str | None, *, core: bool = False) -> PluginInfo:

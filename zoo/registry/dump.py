@@ -37,6 +37,9 @@ from zoo.registry.schema import SCHEMA_REVISION, Base
 # A fixed clock and actor make the catalogue's timestamps reproducible.
 CATALOGUE_EPOCH = dt.datetime(2026, 1, 1)
 CATALOGUE_ACTOR = "zoo"
+# The built-in catalogue is what these first-party plugins declare (example-internal
+# is a template, not part of it).
+FIRST_PARTY_PLUGINS = ("torchvision", "timm", "transformers")
 SKIPPED_TABLES = ("audit_events", "alembic_version")
 
 
@@ -142,19 +145,29 @@ def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def catalogue_registry(plugin_names: Iterable[str] | None = None):
-    """A fresh in-memory registry holding what the installed first-party plugins
-    declare, written with a fixed clock and actor (deterministic)."""
-    from zoo import plugins
+def catalogue_registry(plugin_names: Sequence[str] = FIRST_PARTY_PLUGINS):
+    """A fresh in-memory registry holding what the first-party plugins declare, written
+    with a fixed clock and actor (deterministic). Strict: a broken first-party plugin
+    must fail the dump, not silently shrink the catalogue."""
+    from zoo.plugins import PluginHost, sync_registry
     from zoo.registry import Registry
 
+    host = PluginHost(plugins=list(plugin_names), disable=(), strict=True)
+    missing = sorted(set(plugin_names) - {i.name for i in host.plugins if i.loaded})
+    if missing:
+        from zoo.errors import ZooPluginError
+
+        raise ZooPluginError(f"first-party plugins not installed: {', '.join(missing)}",
+                             hint="run `make setup` (installs plugins/* into .venv)")
     registry = Registry("sqlite://", actor=CATALOGUE_ACTOR, clock=lambda: CATALOGUE_EPOCH)
-    host = plugins.first_party_host(plugin_names)
-    reports = plugins.sync_registry(registry, host)
+    reports = sync_registry(registry, host, strict=True)
     return registry, host, reports
 
 
 def catalogue_sql() -> str:
     registry, host, _ = catalogue_registry()
-    versions = ", ".join(f"{name} {version}" for name, version in host.plugin_versions())
-    return dump_sql(registry, header=[f"Built-in catalogue from the first-party plugins: {versions}."])
+    versions = ", ".join(f"{i.name} {i.version}" for i in host.plugins if i.loaded and not i.core)
+    try:
+        return dump_sql(registry, header=[f"Built-in catalogue from the first-party plugins: {versions}."])
+    finally:
+        registry.close()
