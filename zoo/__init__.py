@@ -18,6 +18,10 @@ _LAZY = {
     "records": "zoo.records:",
     "errors": "zoo.errors:",
     "ZooError": "zoo.errors:ZooError",
+    "get": "zoo.resolve:get",
+    "preprocess": "zoo.resolve:preprocess",
+    "LoadReport": "zoo.resolve:LoadReport",
+    "ModelInfo": "zoo.resolve:ModelInfo",
 }
 
 

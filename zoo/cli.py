@@ -367,6 +367,35 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_get(args: argparse.Namespace) -> int:
+    import zoo
+
+    registry = _open_registry(args, sync=False)  # zoo.get syncs the plugins itself, once
+    model = zoo.get(args.name, num_classes=args.num_classes, device=args.device,
+                    offline=True if args.offline else None, registry=registry,
+                    progress=not args.json)  # a download bar on stderr
+    card = model.zoo
+    if args.json:
+        data = card.to_dict()
+        data["num_params"] = sum(p.numel() for p in model.parameters())
+        _print_json(data)
+        return EXIT_OK
+    from rich.markup import escape
+
+    console = _console()
+    console.print(f"[bold]{escape(card.qualified_name or card.arch)}[/] -> {type(model).__name__}, "
+                  f"{sum(p.numel() for p in model.parameters()):,} parameters on {card.device} ({card.dtype})")
+    if card.path:
+        console.print(f"[dim]weights:[/] {escape(str(card.path))}")
+    console.print("[bold]load report[/]")
+    for line in card.load_report.summary().splitlines():
+        console.print(f"  {escape(line)}")
+    console.print("[bold]card[/]")
+    for line in card.summary().splitlines()[1:]:
+        console.print(f"  {escape(line)}")
+    return EXIT_OK
+
+
 def _report_dict(report) -> dict[str, Any]:
     from zoo.records import to_jsonable
 
@@ -478,6 +507,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--severity", help="low, medium or high")
 
     p = add("sync", cmd_sync, "sync the installed plugins' records into the registry")
+    p.add_argument("--json", action="store_true")
+
+    p = add("get", cmd_get, "fetch, verify and build a model: prints the load report and the card summary")
+    p.add_argument("name", help="arch, arch.tag, namespace/name, NAME@VERSION or NAME@ALIAS")
+    p.add_argument("--num-classes", type=int, default=None,
+                   help="a fresh head of N outputs (0: no head, pooled features; default: the pretrained head)")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
+    p.add_argument("--offline", action="store_true", help="use the cache only, never the network")
     p.add_argument("--json", action="store_true")
 
     p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures")

@@ -102,3 +102,37 @@ class ZooFormatError(ZooError):
 class ZooUnsafeCheckpointError(ZooFormatError):
     """A pickle checkpoint references code or objects outside torch's ``weights_only``
     allow-list; it was refused without executing anything."""
+
+
+class ZooLoadError(ZooError):
+    """A checkpoint's state dict does not fit the architecture it is loaded into:
+    ``missing`` (the model has, the checkpoint lacks), ``unexpected`` (the checkpoint
+    has, the model lacks) and ``mismatched`` (``(key, checkpoint shape, model shape)``)
+    name the keys; the head is exempt (it is adapted, not loaded strictly)."""
+
+    def __init__(self, message: str, *, missing: Sequence[str] = (), unexpected: Sequence[str] = (),
+                 mismatched: Sequence[tuple[str, tuple[int, ...], tuple[int, ...]]] = (),
+                 hint: str | None = None) -> None:
+        self.missing = tuple(missing)
+        self.unexpected = tuple(unexpected)
+        self.mismatched = tuple(mismatched)
+        super().__init__(message, hint=hint)
+
+
+class ZooDeprecationWarning(UserWarning):
+    """Deprecated weights were loaded: they still work, but the registry recommends a
+    replacement (the message carries the reason)."""
+
+
+class ZooQueryError(ZooError):
+    """A read-only SQL statement (``zoo sql``) failed: a syntax error, an unknown table
+    or column, a missing parameter, more than one statement. Nothing was written."""
+
+
+class ZooReadOnlyError(ZooQueryError):
+    """A statement given to ``zoo sql`` tried to change the registry; the database
+    session (read-only) refused it, and nothing was written."""
+
+
+class ZooQueryTimeoutError(ZooQueryError):
+    """A read-only SQL statement ran past its time limit and was cancelled."""

@@ -79,6 +79,19 @@ def zoo_adapt_head(model: Any, family: Family, num_classes: int) -> Any:
     """
 
 
+@hookspec(firstresult=True)
+def zoo_preprocessor(family: Family, weights: Weights | None) -> Any:
+    """Return the input preprocessing that matches ``weights`` (a checkpoint of
+    ``family``; ``None`` when the architecture is used without weights): an image
+    transform for vision families, a tokenizer for text backbones. Return ``None`` to
+    let the next implementation try (e.g. for a modality this plugin does not serve).
+
+    Read the parameters from ``weights.preprocessing`` over ``family.preprocessing``;
+    import the library that builds the transform inside the hook (it is called by
+    ``zoo.preprocess``, never when plugins are listed).
+    """
+
+
 @hookspec
 def zoo_key_adapters() -> Sequence[KeyAdapter]:
     """Declare state-dict key adapters (:class:`zoo.records.KeyAdapter`) for

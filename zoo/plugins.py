@@ -88,7 +88,7 @@ _DECLARATIONS = (
 )
 # firstresult hooks are called implementation by implementation, so that a failure names
 # its plugin; a wrapper could not be honoured there and is refused at registration.
-_FIRSTRESULT_HOOKS = ("zoo_build", "zoo_adapt_head")
+_FIRSTRESULT_HOOKS = ("zoo_build", "zoo_adapt_head", "zoo_preprocessor")
 
 
 # -- records ---------------------------------------------------------------------------
@@ -631,6 +631,23 @@ class PluginHost:
                                                               "num_classes": num_classes})
         _check_module(adapted, plugin, "zoo_adapt_head", family)
         return adapted
+
+    def preprocessor(self, family: Family, weights: Weights | None = None) -> Any:
+        """The input preprocessing for ``weights`` of ``family`` (``zoo_preprocessor``):
+        an image transform or a tokenizer. No plugin serving the family's modality is a
+        ``ZooPluginError`` that says so."""
+        if not isinstance(family, Family):
+            raise ZooValidationError("family", "must be a zoo.records.Family")
+        try:
+            result, _ = self._first_result("zoo_preprocessor", {"family": family, "weights": weights})
+        except ZooPluginError as exc:
+            if not str(exc.message).startswith("no plugin implements"):
+                raise
+            raise ZooPluginError(
+                f"no plugin provides the preprocessing of {family.modality.value} family {family.name!r}",
+                hint="install a plugin that implements zoo_preprocessor for this modality, or build the "
+                     "transform from the record's preprocessing (model.zoo.preprocessing)") from None
+        return result
 
     def check_policy(self, record: WeightsInfo, purpose: str) -> tuple[PolicyDecision, ...]:
         """Every plugin's opinion on using ``record`` for ``purpose`` (``get`` or

@@ -73,6 +73,24 @@ _RESERVED_SETTINGS = frozenset({"application", "audit_head"})
 _log = logging.getLogger("zoo.registry")
 RESERVED_ALIASES = frozenset({"latest"})
 
+# The statements of Registry._info, built once.
+_WID = bindparam("wid")
+_P = WeightsRow.__table__.alias("p")
+_Q_SOURCES = (select(SourceRow.uri, SourceRow.is_mirror).where(SourceRow.weights_id == _WID)
+              .order_by(SourceRow.position))
+_Q_DATASETS = (select(DatasetRow.name, WeightsDatasetRow.role, DatasetRow.url)
+               .join(DatasetRow, DatasetRow.id == WeightsDatasetRow.dataset_id)
+               .where(WeightsDatasetRow.weights_id == _WID).order_by(WeightsDatasetRow.role, DatasetRow.name))
+_Q_METRICS = (select(MetricRow.dataset, MetricRow.split, MetricRow.metric, MetricRow.value)
+              .where(MetricRow.weights_id == _WID).order_by(MetricRow.id))
+_Q_CARD = select(CardSectionRow).where(CardSectionRow.weights_id == _WID).order_by(CardSectionRow.position)
+_Q_TAGS = select(TagRow.tag).where(TagRow.weights_id == _WID).order_by(TagRow.tag)
+_Q_PARENTS = (select(_P.c.name, _P.c.version, LineageRow.relation).join(_P, _P.c.id == LineageRow.parent_id)
+              .where(LineageRow.child_id == _WID).order_by(_P.c.name))
+_Q_CHILDREN = (select(_P.c.name, _P.c.version, LineageRow.relation).join(_P, _P.c.id == LineageRow.child_id)
+               .where(LineageRow.parent_id == _WID).order_by(_P.c.name))
+_Q_ALIASES = select(AliasRow.alias).where(AliasRow.weights_id == _WID).order_by(AliasRow.alias)
+
 
 def default_actor() -> str:
     """``$ZOO_ACTOR``, else ``user@host``."""
@@ -222,6 +240,8 @@ class Registry:
 
     def close(self) -> None:
         self.engine.dispose()
+        if getattr(self, "_ro_engine", None) is not None:
+            self._ro_engine.dispose()
 
     def __enter__(self) -> Registry:
         return self
@@ -601,32 +621,20 @@ class Registry:
             return False
 
     def _info(self, session: Session, row: WeightsRow) -> WeightsInfo:
+        # The statements are built once (module level) and run on the session's Core
+        # connection: resolving is ~10 small indexed queries, and building them per call
+        # cost more than running them (bench/registry.py, resolution p50 < 5 ms).
         family = session.get(FamilyRow, row.family_id)
         wid = row.id
-        sources = tuple(Source(uri, mirror) for uri, mirror in session.execute(
-            select(SourceRow.uri, SourceRow.is_mirror).where(SourceRow.weights_id == wid)
-            .order_by(SourceRow.position)))
-        datasets = tuple(DatasetUse(name, role, url) for name, role, url in session.execute(
-            select(DatasetRow.name, WeightsDatasetRow.role, DatasetRow.url)
-            .join(DatasetRow, DatasetRow.id == WeightsDatasetRow.dataset_id)
-            .where(WeightsDatasetRow.weights_id == wid).order_by(WeightsDatasetRow.role, DatasetRow.name)))
-        metrics = tuple(Metric(d, m, v, s) for d, s, m, v in session.execute(
-            select(MetricRow.dataset, MetricRow.split, MetricRow.metric, MetricRow.value)
-            .where(MetricRow.weights_id == wid).order_by(MetricRow.id)))
-        card = tuple(_row_to_card(c) for c in session.scalars(
-            select(CardSectionRow).where(CardSectionRow.weights_id == wid).order_by(CardSectionRow.position)))
-        tags = tuple(session.scalars(select(TagRow.tag).where(TagRow.weights_id == wid).order_by(TagRow.tag)))
-        parent_w = WeightsRow.__table__.alias("p")
-        parents = tuple(ParentLink(f"{n}@{v}", rel) for n, v, rel in session.execute(
-            select(parent_w.c.name, parent_w.c.version, LineageRow.relation)
-            .join(parent_w, parent_w.c.id == LineageRow.parent_id)
-            .where(LineageRow.child_id == wid).order_by(parent_w.c.name)))
-        children = tuple((f"{n}@{v}", rel) for n, v, rel in session.execute(
-            select(parent_w.c.name, parent_w.c.version, LineageRow.relation)
-            .join(parent_w, parent_w.c.id == LineageRow.child_id)
-            .where(LineageRow.parent_id == wid).order_by(parent_w.c.name)))
-        aliases = tuple(session.scalars(select(AliasRow.alias).where(AliasRow.weights_id == wid)
-                                        .order_by(AliasRow.alias)))
+        conn, params = session.connection(), {"wid": wid}
+        sources = tuple(Source(uri, mirror) for uri, mirror in conn.execute(_Q_SOURCES, params))
+        datasets = tuple(DatasetUse(name, role, url) for name, role, url in conn.execute(_Q_DATASETS, params))
+        metrics = tuple(Metric(d, m, v, s) for d, s, m, v in conn.execute(_Q_METRICS, params))
+        card = tuple(_row_to_card(c) for c in session.scalars(_Q_CARD, params))
+        tags = tuple(conn.execute(_Q_TAGS, params).scalars())
+        parents = tuple(ParentLink(f"{n}@{v}", rel) for n, v, rel in conn.execute(_Q_PARENTS, params))
+        children = tuple((f"{n}@{v}", rel) for n, v, rel in conn.execute(_Q_CHILDREN, params))
+        aliases = tuple(conn.execute(_Q_ALIASES, params).scalars())
         weights = Weights(
             arch=family.name,
             tag=row.tag,
@@ -1019,6 +1027,31 @@ class Registry:
     def count(self) -> int:
         with self._read() as session:
             return session.scalar(select(func.count()).select_from(WeightsRow))
+
+    def read_only_sql(self, statement: str, params: dict[str, Any] | None = None, *,
+                      timeout: float | None = None, max_rows: int | None = None):
+        """Run ONE SQL statement read-only -> ``QueryResult`` (``zoo sql``).
+
+        The database session refuses every write (SQLite opened ``mode=ro`` and
+        ``query_only``; PostgreSQL ``SET TRANSACTION READ ONLY``), so nothing is written
+        whatever the statement says. ``params`` bind ``:name`` placeholders. ``timeout``
+        (seconds, default 30) cancels a runaway statement; ``max_rows`` keeps the first
+        rows and sets ``truncated``. Raises ``ZooReadOnlyError`` for a write attempt,
+        ``ZooQueryTimeoutError`` past the limit, ``ZooQueryError`` for anything else the
+        database refuses (syntax, unknown table, a second statement)."""
+        from zoo.registry import _readonly
+
+        return _readonly.run(self, statement, params, timeout=timeout, max_rows=max_rows)
+
+    def _read_only_engine(self):
+        # PostgreSQL: connections of their own, never pooled, so that session state a
+        # statement leaves behind (a SET, an advisory lock) dies with the connection.
+        if getattr(self, "_ro_engine", None) is None:
+            from sqlalchemy import create_engine
+            from sqlalchemy.pool import NullPool
+
+            self._ro_engine = create_engine(self.engine.url, poolclass=NullPool)
+        return self._ro_engine
 
     def audit_query(self, name: str, **params: Any):
         """Run a named audit query (:mod:`zoo.registry.queries`) -> ``QueryResult``.

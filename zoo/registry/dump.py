@@ -75,7 +75,9 @@ def create_table_sql(table: Table) -> str:
         lines.append(line)
     pk = [c.name for c in table.primary_key.columns]
     lines.append("  PRIMARY KEY (" + ", ".join(_quote(c) for c in pk) + ")")
-    constraints = sorted(table.constraints, key=lambda c: (type(c).__name__, str(c.name)))
+    # Constraints are a set: sort by kind, name and columns so the output is stable.
+    constraints = sorted(table.constraints, key=lambda c: (
+        type(c).__name__, str(c.name), tuple(col.name for col in getattr(c, "columns", ()))))
     for constraint in constraints:
         if isinstance(constraint, UniqueConstraint):
             cols = ", ".join(_quote(c.name) for c in constraint.columns)

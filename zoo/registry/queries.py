@@ -36,11 +36,15 @@ class NamedQuery:
 class QueryResult:
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+    truncated: bool = False
+    """True when more rows matched than were asked for (``max_rows``)."""
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
 
+# trained-on and revoked-in-lineage aggregate the recursive walk on ids first and look
+# the names up afterwards, for the (fewer) distinct rows only.
 TRAINED_ON = NamedQuery(
     "trained-on",
     "Weights pretrained or fine-tuned on DATASET, directly or through an ancestor "
@@ -54,13 +58,15 @@ WITH RECURSIVE carried(weights_id, via_id, depth) AS (
     SELECT l.child_id, c.via_id, c.depth + 1
       FROM lineage l JOIN carried c ON l.parent_id = c.weights_id
      WHERE c.depth < 64
+),
+shortest(weights_id, via_id, depth) AS (
+    SELECT weights_id, via_id, MIN(depth) FROM carried GROUP BY weights_id, via_id
 )
 SELECT w.name, w.version, w.status, w.license_spdx,
-       v.name || '@' || CAST(v.version AS VARCHAR(12)) AS via, MIN(c.depth) AS depth
-  FROM carried c
-  JOIN weights w ON w.id = c.weights_id
-  JOIN weights v ON v.id = c.via_id
- GROUP BY w.name, w.version, w.status, w.license_spdx, v.name, v.version
+       v.name || '@' || CAST(v.version AS VARCHAR(12)) AS via, s.depth
+  FROM shortest s
+  JOIN weights w ON w.id = s.weights_id
+  JOIN weights v ON v.id = s.via_id
  ORDER BY w.name, w.version, via
 """,
 )
@@ -116,6 +122,10 @@ SELECT 'descendant', w.name, w.version, down.relation, down.depth, w.status
 """,
 )
 
+# The filters run in the subquery, which needs only seq, actor, action and at: SQLite
+# answers it from the covering index ix_audit_events_actor (actor, action, at) instead of
+# reading the whole trail with its before/after JSON, and PostgreSQL plans each call with
+# the NULL tests folded away. Only the matching events are then read by seq.
 HISTORY = NamedQuery(
     "history",
     "Who registered or changed what, and when (the audit trail), filtered by actor, "
@@ -124,10 +134,11 @@ HISTORY = NamedQuery(
 SELECT e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_key, e.plugin, e.plugin_version,
        e.before_json, e.after_json
   FROM audit_events e
- WHERE (:actor IS NULL OR e.actor = :actor)
-   AND (:action IS NULL OR e.action LIKE :action)
-   AND (:since IS NULL OR e.at >= :since)
-   AND (:until IS NULL OR e.at < :until)
+ WHERE e.seq IN (SELECT f.seq FROM audit_events f
+                  WHERE (:actor IS NULL OR f.actor = :actor)
+                    AND (:action IS NULL OR f.action LIKE :action)
+                    AND (:since IS NULL OR f.at >= :since)
+                    AND (:until IS NULL OR f.at < :until))
  ORDER BY e.seq
 """,
 )
@@ -143,12 +154,14 @@ WITH RECURSIVE tainted(id, revoked_id, depth) AS (
     UNION
     SELECT l.child_id, t.revoked_id, t.depth + 1 FROM lineage l JOIN tainted t ON l.parent_id = t.id
      WHERE t.depth < 64
+),
+shortest(id, revoked_id, depth) AS (
+    SELECT id, revoked_id, MIN(depth) FROM tainted GROUP BY id, revoked_id
 )
 SELECT w.name, w.version, w.status, r.name || '@' || CAST(r.version AS VARCHAR(12)) AS revoked_ancestor,
-       MIN(t.depth) AS depth
-  FROM tainted t JOIN weights w ON w.id = t.id JOIN weights r ON r.id = t.revoked_id
- GROUP BY w.name, w.version, w.status, r.name, r.version
- ORDER BY w.name, w.version
+       s.depth
+  FROM shortest s JOIN weights w ON w.id = s.id JOIN weights r ON r.id = s.revoked_id
+ ORDER BY w.name, w.version, revoked_ancestor
 """,
 )
 

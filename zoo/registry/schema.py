@@ -240,7 +240,8 @@ class AuditEventRow(Base):
     __table_args__ = (
         Index("ix_audit_events_entity", "entity_key"),
         Index("ix_audit_events_at", "at"),
-        Index("ix_audit_events_actor", "actor"),
+        # Covers the history query's filters (actor, action prefix, time range).
+        Index("ix_audit_events_actor", "actor", "action", "at"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -181,12 +181,14 @@ ARCH_PAPERS = [
     ("dm_nfnet_", "2102.06171"), ("rexnet_", "2007.00992"),
 ]
 ARCH_PAPERS.sort(key=lambda item: -len(item[0]))
-# The paper of a training method a tag names (used when timm's config names no paper).
+# The paper of a training method a tag names (used when timm's config names no paper),
+# most specific first: 'clip_laion2b_augreg' is OpenCLIP's recipe, not the AugReg paper.
 METHOD_PAPERS = {
     "ns": "1911.04252", "ap": "1911.09665", "ssl": "1905.00546", "swsl": "1905.00546",
-    "wsl": "1805.00932", "mae": "2111.06377", "dino": "2104.14294", "augreg": "2106.10270",
-    "augreg2": "2106.10270", "swag": "2201.08371", "laion2b": "2212.07143", "laion400m": "2212.07143",
-    "openai": "2103.00020", "lvd142m": "2304.07193", "goog": "1912.11370", "distilled": "2106.05237",
+    "wsl": "1805.00932", "mae": "2111.06377", "dino": "2104.14294", "swag": "2201.08371",
+    "distilled": "2106.05237", "laion2b": "2212.07143", "laion400m": "2212.07143", "laiona": "2212.07143",
+    "openai": "2103.00020", "lvd142m": "2304.07193", "augreg2": "2106.10270", "augreg": "2106.10270",
+    "goog": "1912.11370",
 }
 
 # timm module -> kind of network (a tag).
@@ -344,8 +346,7 @@ def collect() -> dict:
             if cfg.paper_ids:
                 title, url = _arxiv(cfg.paper_ids.split(",")[0])
             else:
-                # the most specific method is named last ('goog_distilled_in1k')
-                method = next((METHOD_PAPERS[t] for t in reversed(tokens) if t in METHOD_PAPERS), None)
+                method = next((paper for token, paper in METHOD_PAPERS.items() if token in tokens), None)
                 title, url = _arxiv(method) if method else (arch_title, arch_paper)
             upstream = []
             if cfg.url:
@@ -370,7 +371,10 @@ def collect() -> dict:
             weights.append({
                 "arch": name,
                 "tag": tag,
-                "sources": [f"hf://{cfg.hf_hub_id}/model.safetensors"],
+                # The same file twice: over HTTPS (zoo's own fetcher) and as an hf:// URI
+                # (huggingface_hub's notation; a plugin's hf store adds the HF cache, token, mirror).
+                "sources": [f"https://huggingface.co/{cfg.hf_hub_id}/resolve/main/model.safetensors",
+                            f"hf://{cfg.hf_hub_id}/model.safetensors"],
                 "sha256": None,
                 "sha256_prefix": None,
                 "size_bytes": None,

@@ -15,38 +15,29 @@ FAMILIES = {f.name: f for f in plugin.zoo_families()}
 AUX = {"googlenet", "inception_v3"}
 
 
-@pytest.fixture(scope="module")
-def built():
-    return {name: build(family) for name, family in FAMILIES.items()}
-
-
-def test_head_is_the_last_layer_with_1000_outputs(built):
+def test_every_family_builds_as_its_weights_need():
+    # one pass over all families (a skeleton build each: no memory, no initialisation)
+    built = {name: build(family) for name, family in FAMILIES.items()}
     for name, model in built.items():
+        # the head is the network's last layer with 1000 outputs
         assert final_layers(model, 1000)[-1:] == [FAMILIES[name].head], name
-
-
-def test_parameter_counts_match_every_weights_record(built):
     aux_params = {name: num_params(build(FAMILIES[name], aux_logits=True)) for name in AUX}
     for record in plugin.zoo_weights():
-        count = num_params(built[record.arch])
-        # torchvision counts Inception v3's auxiliary head, but not GoogLeNet's
-        allowed = {count, aux_params.get(record.arch, count)}
-        assert record.num_params in allowed, (record.ref, count, record.num_params)
-
-
-def test_vision_transformers_are_built_for_their_weights_input_size(built):
-    for record in plugin.zoo_weights():
         model = built[record.arch]
-        if hasattr(model, "image_size"):
+        count = num_params(model)
+        # exactly the parameters torchvision counts for the weights (it counts Inception
+        # v3's auxiliary head, but not GoogLeNet's)
+        assert record.num_params in {count, aux_params.get(record.arch, count)}, (record.ref, count)
+        if hasattr(model, "image_size"):  # ViT: built for the weights' input size
             assert model.image_size == record.preprocessing["crop_size"], record.ref
     assert FAMILIES["vit_h_14"].builder_kwargs == {"image_size": 518}
 
 
 @pytest.mark.parametrize("name", sorted(n for n in FAMILIES if n.startswith("regnet_")))
-def test_regnet_builder_reproduces_torchvision(name, built):
+def test_regnet_builder_reproduces_torchvision(name):
     with skeleton():
         upstream = import_string(f"torchvision.models:{name}")()
-    ours = built[name]
+    ours = build(FAMILIES[name])
     assert repr(ours) == repr(upstream)
     assert {k: v.shape for k, v in ours.state_dict().items()} == {
         k: v.shape for k, v in upstream.state_dict().items()}

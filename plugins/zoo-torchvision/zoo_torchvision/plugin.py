@@ -73,3 +73,13 @@ def zoo_key_adapters() -> tuple[KeyAdapter, ...]:
         KeyAdapter(name="inception-v3-drop-aux-heads", function="zoo_torchvision.adapters:drop_aux_heads",
                    arch="inception_v3"),
     )
+
+
+@hookimpl
+def zoo_preprocessor(family, weights):
+    # Any vision family (timm's too): the transform is built from the config alone.
+    if family.modality.value != "vision":
+        return None
+    from zoo_torchvision.transforms import image_transform
+
+    return image_transform({**(family.preprocessing or {}), **((weights.preprocessing if weights else None) or {})})

@@ -65,3 +65,12 @@ def zoo_weight_stores():
     return (WeightStore(scheme="hf", opener="zoo_transformers.stores:fetch_hf",
                         description="Hugging Face Hub files via huggingface_hub "
                                     "(hf://ORG/REPO[@REVISION]/PATH; HF cache, HF_TOKEN, HF_ENDPOINT)"),)
+
+
+@hookimpl
+def zoo_preprocessor(family, weights):
+    if not _own(family):
+        return None
+    from zoo_transformers.preprocess import tokenizer
+
+    return tokenizer({**(family.preprocessing or {}), **((weights.preprocessing if weights else None) or {})})

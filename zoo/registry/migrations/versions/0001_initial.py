@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('seq'),
     sa.UniqueConstraint('hash')
     )
-    op.create_index('ix_audit_events_actor', 'audit_events', ['actor'], unique=False)
+    op.create_index('ix_audit_events_actor', 'audit_events', ['actor', 'action', 'at'], unique=False)
     op.create_index('ix_audit_events_at', 'audit_events', ['at'], unique=False)
     op.create_index('ix_audit_events_entity', 'audit_events', ['entity_key'], unique=False)
     op.create_table('datasets',

@@ -1,0 +1,373 @@
+"""``zoo.get`` and ``zoo.preprocess``: a name becomes a verified, placed ``nn.Module``.
+
+The layers (timm style):
+
+- this module: the public API, argument checks, the registry, policy and fetch. It
+  imports no torch at module import, so ``import zoo`` stays cheap;
+- :mod:`zoo._loading`: build on ``meta``, key adapter, head, strict load, materialise,
+  place (imports torch).
+
+Flow of ``get(name, num_classes)``: registry (synced with the installed plugins once per
+process) -> resolve -> policy (revoked refused, deprecated warned, plugin checks) ->
+fetch (content-addressed cache, verified) and pin the full sha256 -> open the
+safetensors onto the target device -> key adapter -> build on ``meta`` -> adapt the head
+to the checkpoint's -> strict load except the head (``assign=True``: no copy) -> the
+requested head -> materialise what is still on ``meta`` -> place -> ``model.zoo``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import (
+    ZooDeprecationWarning,
+    ZooError,
+    ZooIntegrityError,
+    ZooNotFoundError,
+    ZooPolicyError,
+    ZooValidationError,
+)
+from zoo.records import CardSection, DatasetUse, Family, License, ParentLink, Status, WeightsInfo, to_jsonable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zoo.plugins import PluginHost
+    from zoo.registry import Registry
+    from zoo.weights import FetchedFile
+
+__all__ = ["LoadReport", "ModelInfo", "Provenance", "get", "preprocess"]
+
+_log = logging.getLogger("zoo.resolve")
+
+
+# -- what get() returns with the model -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What happened to the checkpoint's tensors.
+
+    Loading is strict except for the head: ``missing`` / ``unexpected`` /
+    ``mismatched`` can only hold head keys (anything else is a ``ZooLoadError``)."""
+
+    pretrained: bool
+    loaded: int = 0
+    """How many tensors came from the checkpoint."""
+    missing: tuple[str, ...] = ()
+    unexpected: tuple[str, ...] = ()
+    mismatched: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = ()
+    """``(key, checkpoint shape, model shape)``."""
+    head_reinitialised: tuple[str, ...] = ()
+    """Keys of the freshly initialised head (the only randomly initialised tensors)."""
+    adapter: str | None = None
+    """The key adapter applied to the checkpoint's names, if any."""
+    checkpoint_classes: int | None = None
+    """Outputs of the checkpoint's head (``None``: it has none)."""
+    num_classes: int | None = None
+    """Outputs of the returned model's head: ``0`` pooled features, ``None`` no head."""
+    recomputed_buffers: tuple[str, ...] = ()
+    """Non-persistent buffers no checkpoint carries, recomputed by a real build on CPU."""
+
+    @property
+    def strict(self) -> bool:
+        """True when every non-head tensor of the model came from the checkpoint."""
+        return self.pretrained and not (self.missing or self.unexpected or self.mismatched)
+
+    def summary(self) -> str:
+        if not self.pretrained:
+            lines = ["architecture's own initialisation (pretrained=False)"]
+        else:
+            lines = [f"{self.loaded} tensors loaded" + (f" through key adapter {self.adapter}" if self.adapter else "")]
+        if self.checkpoint_classes is not None:
+            lines.append(f"checkpoint head: {self.checkpoint_classes} classes")
+        if self.num_classes == 0:
+            lines.append("head: removed, the model returns pooled features")
+        elif self.num_classes is not None:
+            lines.append(f"head: {self.num_classes} classes"
+                         + (" (new, randomly initialised)" if self.head_reinitialised else " (pretrained)"))
+        for label, keys in (("missing (head)", self.missing), ("unexpected (head, ignored)", self.unexpected),
+                            ("re-initialised", self.head_reinitialised),
+                            ("recomputed buffers", self.recomputed_buffers)):
+            if keys:
+                lines.append(f"{label}: {_keys(keys)}")
+        if self.mismatched:
+            lines.append("mismatched (head): " + ", ".join(f"{k} {list(a)} vs {list(b)}" for k, a, b in self.mismatched))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = to_jsonable(self)
+        data["strict"] = self.strict
+        return data
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the weights came from (the registry's record)."""
+
+    publisher: str | None = None
+    paper_title: str | None = None
+    paper_url: str | None = None
+    recipe: str | None = None
+    datasets: tuple[DatasetUse, ...] = ()
+    parents: tuple[ParentLink, ...] = ()
+    plugin: str | None = None
+    plugin_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """``model.zoo``: what the model is, where its weights came from, how it was loaded."""
+
+    name: str
+    """The name it was asked for."""
+    qualified_name: str | None
+    """``ref@version`` of the weights (``None`` for an architecture without weights)."""
+    weights_id: int | None
+    arch: str
+    modality: str
+    task: str
+    sha256: str | None
+    license: License | None
+    provenance: Provenance | None
+    bias_notes: tuple[CardSection, ...]
+    preprocessing: Mapping[str, Any]
+    load_report: LoadReport
+    path: Path | None
+    """The verified safetensors file in the cache the tensors were loaded from."""
+    device: str
+    dtype: str
+    record: WeightsInfo | None = field(default=None, repr=False, compare=False)
+
+    def summary(self) -> str:
+        lines = [f"{self.qualified_name or self.arch} ({self.arch}, {self.modality}, {self.task}) on "
+                 f"{self.device}, {self.dtype}"]
+        if self.license is not None:
+            lines.append(f"licence: {self.license.spdx} — commercial use: {self.license.commercial_use.value}")
+        if self.sha256:
+            lines.append(f"sha256: {self.sha256}")
+        if self.bias_notes:
+            lines.append(f"bias and limitation notes ({len(self.bias_notes)}):")
+            lines += [f"  - {n.title or n.kind.value}: {n.body}" for n in self.bias_notes]
+        elif self.record is not None:
+            lines.append("bias and limitation notes: none recorded")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f: to_jsonable(getattr(self, f)) for f in (
+            "name", "qualified_name", "weights_id", "arch", "modality", "task", "sha256", "license",
+            "provenance", "bias_notes", "preprocessing", "device", "dtype")}
+        data["load_report"] = self.load_report.to_dict()
+        data["path"] = str(self.path) if self.path else None
+        return data
+
+
+def _keys(keys: tuple[str, ...], limit: int = 8) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", … ({len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+# -- registry and host, shared across calls -----------------------------------------------
+
+_lock = threading.RLock()
+_registries: dict[str, Registry] = {}
+# Hosts whose plugins were synced into a registry (by URL) in this process: a host's
+# plugins never change after it loaded, so one sync (or fingerprint check) is enough.
+_synced: weakref.WeakKeyDictionary[PluginHost, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Registry, PluginHost]:
+    from zoo.plugins import PluginHost, default_host, ensure_synced
+
+    if registry is None:
+        from zoo.registry import Registry
+        from zoo.registry._engine import default_url, normalize_url
+
+        url = normalize_url(default_url())  # read per call: ZOO_HOME / ZOO_REGISTRY_URL may change
+        with _lock:
+            registry = _registries.get(url)
+            if registry is None:
+                registry = _registries[url] = Registry(url)
+    elif not hasattr(registry, "resolve"):
+        raise ZooValidationError("registry", f"expected a zoo.registry.Registry, got {type(registry).__name__}")
+    if host is None:
+        host = default_host()
+    elif not isinstance(host, PluginHost):
+        raise ZooValidationError("host", f"expected a zoo.plugins.PluginHost, got {type(host).__name__}")
+    with _lock:
+        done = _synced.setdefault(host, set())
+        if registry.url not in done:
+            ensure_synced(registry, host)
+            done.add(registry.url)
+    return registry, host
+
+
+# -- argument checks -----------------------------------------------------------------------
+
+
+def _check_num_classes(num_classes: Any) -> None:
+    if num_classes is None:
+        return
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+        raise ZooValidationError(
+            "num_classes", f"must be None, 0 or a positive integer, not {num_classes!r}",
+            hint="None keeps the pretrained head, 0 removes it (pooled features), k gives a fresh head of k outputs")
+
+
+def _check_flag(value: Any, name: str, *, optional: bool = False) -> None:
+    if (optional and value is None) or isinstance(value, bool):
+        return
+    raise ZooValidationError(name, f"must be True or False{' or None' if optional else ''}, not {value!r}")
+
+
+def _resolve(registry: Registry, name: str, pretrained: bool) -> tuple[WeightsInfo | None, Family]:
+    try:
+        info = registry.resolve(name)
+    except ZooNotFoundError:
+        if pretrained:
+            raise
+        # An architecture without weights is fine when no weights are wanted.
+        try:
+            return None, registry.family(str(name).strip().split("@")[0])
+        except ZooError:
+            pass
+        raise
+    return info, info.family
+
+
+def _check_policy(info: WeightsInfo, host: PluginHost) -> None:
+    w = info.weights
+    if w.status is Status.REVOKED:
+        raise ZooPolicyError(
+            f"{info.qualified_name} is revoked and will not be loaded (rule zoo:revoked)"
+            + (f": {w.status_reason}" if w.status_reason else ""),
+            hint=f"choose other weights (`zoo list {info.family.name}*`); `zoo history {info.ref}` "
+                 "shows who revoked it and why")
+    if w.status is Status.DEPRECATED:
+        warnings.warn(f"{info.qualified_name} is deprecated" + (f": {w.status_reason}" if w.status_reason else "")
+                      + f" (`zoo list {info.family.name}*` shows the alternatives)",
+                      ZooDeprecationWarning, stacklevel=3)
+    host.enforce_policy(info, "get")
+
+
+def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None,
+           progress: Any) -> FetchedFile:
+    from zoo.weights import fetch_weights
+
+    w = info.weights
+    if w.sha256 is None and w.sha256_prefix is None:
+        raise ZooIntegrityError(
+            f"{info.qualified_name} pins no sha256, and zoo loads only verified bytes",
+            hint=f"check the file yourself, then pin it: Registry().pin_sha256({info.qualified_name!r}, "
+                 "'<64 hex digits>') (zoo.weights.sha256_file computes it)")
+    fetched = fetch_weights(w, stores=host.weight_stores(), offline=offline, progress=progress)
+    if w.sha256 is None:
+        # The record knew a prefix only: remember the full hash (an audit event), so the
+        # next fetch is pinned to these exact bytes.
+        try:
+            registry.pin_sha256(info.qualified_name, fetched.sha256)
+        except ZooError as exc:
+            _log.warning("could not pin the sha256 of %s in the registry (%s); it stays pinned by its prefix",
+                         info.qualified_name, exc.message)
+    return fetched
+
+
+# -- the API -------------------------------------------------------------------------------
+
+
+def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, device: Any = "auto",
+        dtype: Any = None, channels_last: bool | None = None, compile: bool = False,
+        registry: Registry | None = None, host: PluginHost | None = None, offline: bool | None = None,
+        progress: Any = None) -> Any:
+    """A pretrained backbone as an ``nn.Module`` in eval mode, with its record at ``model.zoo``.
+
+    ``name``: ``arch`` (its default weights), ``arch.tag``, or ``namespace/name[@version|@alias]``.
+    ``num_classes``: ``None`` keeps the checkpoint's head, ``0`` removes it (the model
+    returns pooled features), ``k`` puts a fresh head of ``k`` outputs (the only tensors
+    that are randomly initialised). ``pretrained=False`` builds the architecture with its
+    own initialisation and fetches nothing. ``device``: ``"auto"`` (cuda, then mps, then
+    cpu), or any torch device; ``dtype``: e.g. ``torch.float16`` or ``"bfloat16"``;
+    ``channels_last``: ``None`` turns it on for conv nets on CUDA; ``compile``: wrap in
+    ``torch.compile``. ``offline`` (default ``$ZOO_OFFLINE``) never opens a connection;
+    ``progress``: ``None`` shows a download bar when stderr is a terminal, a callable
+    gets ``(done, total)``. Every failure is a typed :class:`~zoo.errors.ZooError`.
+    """
+    _check_num_classes(num_classes)
+    _check_flag(pretrained, "pretrained")
+    _check_flag(compile, "compile")
+    _check_flag(channels_last, "channels_last", optional=True)
+    if offline is not None:
+        _check_flag(offline, "offline")
+    if not isinstance(name, str):
+        raise ZooValidationError("name", f"must be a model name, not {type(name).__name__}",
+                                 hint="e.g. 'resnet50', 'resnet50.tv2_in1k', 'team/model@2'")
+    from zoo import _loading  # torch from here on
+
+    target = _loading.target_device(device)
+    target_dtype = _loading.target_dtype(dtype)
+    registry, host = _context(registry, host)
+    info, family = _resolve(registry, name, pretrained)
+    fetched = None
+    if pretrained:
+        assert info is not None
+        _check_policy(info, host)
+        fetched = _fetch(info, registry, host, offline, progress)
+        model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
+                                                 device=target, dtype=target_dtype)
+    else:
+        model, report = _loading.build_fresh(host, family, num_classes=num_classes, device=target)
+    model = _loading.place(model, device=target, dtype=target_dtype, channels_last=channels_last)
+    card = _model_info(name, info, family, report, fetched, model)
+    if compile:
+        import torch
+
+        compiled = torch.compile(model)
+        compiled.zoo = card
+        model.zoo = card
+        return compiled
+    model.zoo = card
+    return model
+
+
+def _model_info(name: str, info: WeightsInfo | None, family: Family, report: LoadReport,
+                fetched: FetchedFile | None, model: Any) -> ModelInfo:
+    param = next(model.parameters(), None)
+    device = str(param.device) if param is not None else "cpu"
+    dtype = str(param.dtype).removeprefix("torch.") if param is not None else "float32"
+    preprocessing = dict(family.preprocessing or {})
+    w = info.weights if info is not None else None
+    if w is not None:
+        preprocessing.update(w.preprocessing or {})
+    return ModelInfo(
+        name=name,
+        qualified_name=info.qualified_name if info else None,
+        weights_id=info.id if info else None,
+        arch=family.name, modality=family.modality.value, task=family.task,
+        sha256=(fetched.sha256 if fetched else (w.sha256 if w else None)),
+        license=w.license if w else None,
+        provenance=Provenance(w.publisher, w.paper_title, w.paper_url, w.recipe, w.datasets, w.parents,
+                              info.plugin, info.plugin_version) if w and info else None,
+        bias_notes=info.bias_notes if info else (),
+        preprocessing=MappingProxyType(preprocessing),
+        load_report=report,
+        path=fetched.path if fetched else None,
+        device=device, dtype=dtype, record=info,
+    )
+
+
+def preprocess(name: str, *, registry: Registry | None = None, host: PluginHost | None = None) -> Any:
+    """The input preprocessing that matches ``name``'s weights: an image transform
+    (torchvision transforms v2: resize, centre crop, to float, normalize) for vision
+    backbones, the tokenizer for text backbones. Provided by the plugins'
+    ``zoo_preprocessor`` hook."""
+    if not isinstance(name, str):
+        raise ZooValidationError("name", f"must be a model name, not {type(name).__name__}")
+    registry, host = _context(registry, host)
+    info, family = _resolve(registry, name, pretrained=False)
+    return host.preprocessor(family, info.weights if info else None)
