@@ -84,20 +84,31 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     from rich.table import Table
 
+    console = _console()
+    # Narrow terminals get the columns an auditor needs most; the name is never squeezed.
+    wide = console.width >= 150
+    columns = (["name", "arch", "modality", "licence", "commercial", "trained on", "bias notes", "params",
+                "status"] if wide else ["name", "licence", "commercial", "bias notes", "status"])
     table = Table(title=f"zoo registry — {result.total} weights", title_justify="left")
-    for column, style in (("name", "bold"), ("arch", ""), ("modality", ""), ("licence", ""),
-                          ("commercial", ""), ("trained on", ""), ("bias notes", ""), ("params", ""),
-                          ("status", "")):
-        table.add_column(column, style=style or None, overflow="fold")
+    for column in columns:
+        # Only the name may wrap: folding every cell makes rich's layout several times slower.
+        table.add_column(column, style="bold" if column == "name" else None,
+                         overflow="fold" if column == "name" else "ellipsis", no_wrap=column != "name",
+                         max_width=24 if column in ("trained on", "arch") else None)
     for r in result.rows:
         name = r.name if r.name.count(".") and "/" not in r.name else r.qualified_name
-        status = {"active": "active", "deprecated": "[yellow]deprecated[/]", "revoked": "[red]revoked[/]"}[r.status]
-        commercial = {"allowed": "[green]allowed[/]", "forbidden": "[red]forbidden[/]"}.get(r.commercial_use,
-                                                                                            r.commercial_use)
-        table.add_row(name + (" *" if r.is_default else ""), r.arch, r.modality, r.license_spdx, commercial,
-                      ", ".join(r.datasets), str(r.bias_notes) if r.bias_notes else "[red]none[/]",
-                      _params(r.num_params), status)
-    console = _console()
+        cells = {
+            "name": name + (" *" if r.is_default else ""), "arch": r.arch, "modality": r.modality,
+            "licence": r.license_spdx,
+            "commercial": {"allowed": "[green]allowed[/]", "forbidden": "[red]forbidden[/]"}.get(
+                r.commercial_use, r.commercial_use),
+            "trained on": ", ".join(r.datasets),
+            "bias notes": str(r.bias_notes) if r.bias_notes else "[red]none[/]",
+            "params": _params(r.num_params),
+            "status": {"active": "active", "deprecated": "[yellow]deprecated[/]",
+                       "revoked": "[red]revoked[/]"}[r.status],
+        }
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
     if len(result.rows) < result.total:
         console.print(f"showing {len(result.rows)} of {result.total}; use --limit 0 for all, "

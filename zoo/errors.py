@@ -136,3 +136,20 @@ class ZooReadOnlyError(ZooQueryError):
 
 class ZooQueryTimeoutError(ZooQueryError):
     """A read-only SQL statement ran past its time limit and was cancelled."""
+
+
+class ZooCardError(ZooValidationError):
+    """A model card cannot be read: malformed YAML front matter, a metadata field of the
+    wrong type, not UTF-8. ``card`` names the card (its path or source); ``field`` is
+    ``"card"``."""
+
+    def __init__(self, card: str | None, message: str, *, hint: str | None = None) -> None:
+        self.card = card
+        self.detail = message
+        super().__init__("card", f"{card}: {message}" if card else message, hint=hint)
+
+
+class ZooRecipeError(ZooError):
+    """A fine-tuning recipe cannot run on this model: it needs something the model does
+    not have (a layer structure for ``llrd`` / ``freeze-stages``, a module type for
+    ``lora``), or its runner does not implement the runner protocol."""

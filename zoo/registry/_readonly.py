@@ -221,6 +221,9 @@ def _pg_error(exc: Any, timeout: float) -> Exception:
     if state == "42601" and "multiple commands" in message:
         return ZooQueryError("give exactly one SQL statement; the database refused more than one",
                              hint="run each statement on its own")
+    if state == "42601" and 'near ":"' in message:
+        return ZooQueryError(f"the database refused the statement: {message}",
+                             hint="a :name placeholder needs its value (zoo sql ... --param name=VALUE)")
     if state.startswith("08"):
         return ZooRegistryError(f"lost the connection to the registry: {message}",
                                 hint="check that the database is reachable")

@@ -714,7 +714,8 @@ class Registry:
                     .where(WeightsDatasetRow.weights_id.in_(chunk),
                            WeightsDatasetRow.role.in_(("pretrain", "finetune")))
                     .order_by(DatasetRow.name)):
-                    ds.setdefault(wid, []).append(name)
+                    if name not in ds.setdefault(wid, []):  # pretrain and finetune on one set
+                        ds[wid].append(name)
         summaries = tuple(
             WeightsSummary(name=r[1], version=r[2], arch=r[3], modality=r[4], task=r[5],
                            license_spdx=r[6], commercial_use=r[7], status=r[8], num_params=r[9],
