@@ -5,6 +5,7 @@ model loaded the upstream way."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import http.server
@@ -194,6 +195,7 @@ def test_torchvision_same_outputs_as_torchvision(env, tv_resnet18):
     assert info.preprocessing["crop_size"] == 224  # the family's config, as the record inherits it
     assert info.path.is_file() and info.path.suffix == ".safetensors"  # converted once, in the cache
     assert info.device == "cpu" and info.dtype == "float32"
+    assert copy.deepcopy(model).zoo == info  # EMA copies and the like keep working
     # the record only had a prefix: the full sha256 is pinned now, with an audit event
     assert env.registry.resolve("test/resnet18").weights.sha256 == digest
     assert any(e.action == "weights.pin_sha256" for e in env.registry.history("test/resnet18"))

@@ -22,6 +22,8 @@ _LAZY = {
     "preprocess": "zoo.resolve:preprocess",
     "LoadReport": "zoo.resolve:LoadReport",
     "ModelInfo": "zoo.resolve:ModelInfo",
+    "finetune": "zoo.finetune:finetune",
+    "FinetuneResult": "zoo.finetune:FinetuneResult",
 }
 
 

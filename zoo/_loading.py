@@ -228,7 +228,7 @@ def load_pretrained(host: PluginHost, family: Family, ref: str, fetched: Fetched
     elif reinitialised and num_classes is None:
         warnings.warn(f"{ref}: the checkpoint has no usable head at {head!r}; it was initialised at "
                       f"random ({', '.join(reinitialised)}). Pass num_classes=0 for features or k for a "
-                      "head to train", stacklevel=4)
+                      "head to train", stacklevel=3)
     report = LoadReport(
         pretrained=True, loaded=loaded,
         missing=tuple(k for k in result.missing_keys if is_head(k)),

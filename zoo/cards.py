@@ -483,7 +483,8 @@ def _parse(text: str, source: str | None, dataset_role: DatasetRole | str) -> Mo
     tags: list[str] = []
     for raw in (*_list_field(meta, "tags"), *((pipeline_tag,) if pipeline_tag else ())):
         tag = normalise_tag(raw)
-        if tag and tag not in tags:
+        # A tag longer than the registry's tag column (64) is not a keyword anyone filters on.
+        if tag and len(tag) <= 64 and tag not in tags:
             tags.append(tag)
     sections, title = _card_sections(body, source)
     return ModelCard(
@@ -554,11 +555,8 @@ def front_matter(info: WeightsInfo) -> dict[str, Any]:
         relations = {_HUB_RELATION.get(p.relation.value) for p in w.parents}
         if len(relations) == 1 and None not in relations:
             meta["base_model_relation"] = relations.pop()
-    tags = list(w.tags)
-    for extra in ("zoo", info.family.modality.value):
-        if extra not in tags:
-            tags.append(extra)
-    meta["tags"] = tags
+    if w.tags:
+        meta["tags"] = list(w.tags)
     if w.metrics:
         urls = {d.name: _hub_dataset_id(d) for d in w.datasets}
         results: dict[tuple[str, str], list[dict[str, Any]]] = {}

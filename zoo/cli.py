@@ -228,7 +228,21 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _check_audit_query(name: str) -> None:
+    import difflib
+
+    from zoo.errors import ZooNotFoundError
+    from zoo.registry.queries import QUERIES
+
+    known = ["verify", *QUERIES]
+    if name not in known:
+        raise ZooNotFoundError("audit query", name, difflib.get_close_matches(name, known, 3, cutoff=0.5),
+                               hint="known queries: " + ", ".join(known) + " (`zoo audit --help`); "
+                                    "`zoo sql` runs your own read-only SQL")
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
+    _check_audit_query(args.query)
     registry = _open_registry(args, sync=False)
     if args.query == "verify":
         result = registry.verify_audit()
@@ -255,20 +269,133 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.query in ("trained-on", "lineage") and not args.target:
         raise _usage(f"`zoo audit {args.query}` needs a {'dataset' if args.query == 'trained-on' else 'model'} name")
     result = registry.audit_query(args.query, **params)
+    _print_query_result(result, args, args.query)
+    return EXIT_OK
+
+
+def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
     rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in result.rows]
     if args.json:
         _print_json([dict(zip(result.columns, row)) for row in rows])
     elif args.csv:
         _print_csv(result.columns, rows)
     else:
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"{args.query}: {len(rows)} rows", title_justify="left")
+        table = Table(title=f"{title}: {len(rows)} rows", title_justify="left")
         for column in result.columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else _short(str(v), 80) for v in row))
+            table.add_column(escape(str(column)), overflow="fold")
+        for row in rows:  # values are data, never markup
+            table.add_row(*("" if v is None else escape(_short(str(v), 80)) for v in row))
         _console().print(table)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    statement = sys.stdin.read() if args.statement == "-" else args.statement
+    params: dict[str, str] = {}
+    for item in args.param or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _usage(f"--param {item!r}: write NAME=VALUE (the statement says :NAME)")
+        params[key.strip()] = value
+    registry = _open_registry(args, sync=False)
+    result = registry.read_only_sql(statement, params or None, timeout=args.timeout,
+                                    max_rows=args.max_rows or None)
+    _print_query_result(result, args, "sql")
+    if result.truncated:
+        _console(stderr=True).print(f"[yellow]only the first {len(result.rows)} rows[/]; "
+                                    "--max-rows 0 for all, or add LIMIT / WHERE")
+    return EXIT_OK
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from zoo import cards
+
+    if args.name == "import":
+        if not args.card_file or not args.for_name:
+            raise _usage("write `zoo card import README.md --for NAME`")
+        card = cards.read_model_card(args.card_file, dataset_role=args.dataset_role)
+        registry = _open_registry(args, sync=False)
+        report = registry.import_card(args.for_name, card)
+        if args.json:
+            from zoo.records import to_jsonable
+
+            _print_json(to_jsonable(report) | {"changed": report.changed})
+            return EXIT_OK
+        console = _console()
+        if report.license is not None:
+            console.print(f"licence: {escape(report.license.spdx)} "
+                          f"(commercial use: {report.license.commercial_use.value})")
+        for label, items in (("datasets", [f"{d.name} ({d.role.value})" for d in report.datasets_added]),
+                             ("metrics", [f"{m.dataset}/{m.split} {m.name}={m.value:g}" for m in report.metrics_added]),
+                             ("tags", list(report.tags_added)),
+                             ("card sections", [s.title or s.kind.value for s in report.sections_added])):
+            if items:
+                console.print(f"{label} +{len(items)}: {escape(', '.join(items))}")
+        for note in report.skipped:
+            console.print(f"[yellow]not imported[/]: {escape(note)}")
+        console.print(f"{escape(report.name)}: " + ("imported; each change is in `zoo history`"
+                                                    if report.changed else "nothing new in the card"))
+        return EXIT_OK
+    if args.card_file or args.for_name:
+        raise _usage("`zoo card NAME` writes a card; to read one: `zoo card import README.md --for NAME`")
+    registry = _open_registry(args)
+    info = registry.resolve(args.name)
+    lineage = registry.audit_query("lineage", model=info.qualified_name)
+    text = cards.render_model_card(info, lineage=lineage)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        _console(stderr=True).print(f"wrote the model card of {escape(info.qualified_name)} to {escape(args.output)}")
+    return EXIT_OK
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from zoo import policy
+
+    registry = _open_registry(args, sync=False)
+    if args.policy_command == "set":
+        if not args.name or not args.value:
+            raise _usage("write `zoo policy set NAME require|off`, e.g. `zoo policy set commercial require`")
+        changed = policy.set_policy(registry, args.name, args.value)
+        _console().print(f"policy {escape(args.name)}: {escape(args.value)}"
+                         + ("" if changed else " (unchanged)"))
+        return EXIT_OK
+    if args.policy_command == "check":
+        if not args.name:
+            raise _usage("write `zoo policy check NAME [--purpose get|finetune] [--acknowledge NAME]`")
+        from zoo.plugins import default_host
+
+        info = registry.resolve(args.name)
+        decisions = policy.enforce(info, args.purpose, registry=registry, host=default_host(),
+                                   acknowledge=args.acknowledge or ())
+        if args.json:
+            from zoo.records import to_jsonable
+
+            _print_json({"weights": info.qualified_name, "purpose": args.purpose, "allowed": True,
+                         "decisions": to_jsonable(list(decisions))})
+            return EXIT_OK
+        console = _console()
+        console.print(f"[green]allowed[/]: {escape(info.qualified_name)} for {args.purpose}")
+        for d in decisions:
+            console.print(f"  {escape(d.rule)}: ok" + (f" ({escape(d.reason)})" if d.reason else ""))
+        return EXIT_OK
+    states = policy.policy_states(registry)
+    if args.json:
+        _print_json([s.to_dict() for s in states])
+        return EXIT_OK
+    console = _console()
+    console.print("revoked: [green]always refused[/] (rule zoo:revoked); deprecated: a warning")
+    for s in states:
+        state = f"[red]require[/] (set by {escape(s.set_by)})" if s.enabled else "off"
+        console.print(f"{s.name}: {state} — {escape(s.description)}")
     return EXIT_OK
 
 
@@ -384,7 +511,8 @@ def cmd_get(args: argparse.Namespace) -> int:
     registry = _open_registry(args, sync=False)  # zoo.get syncs the plugins itself, once
     model = zoo.get(args.name, num_classes=args.num_classes, device=args.device,
                     offline=True if args.offline else None, registry=registry,
-                    progress=not args.json)  # a download bar on stderr
+                    progress=not args.json,  # a download bar on stderr
+                    acknowledge=args.acknowledge or ())
     card = model.zoo
     if args.json:
         data = card.to_dict()
@@ -478,8 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = add("audit", cmd_audit, "audit queries over the registry (each is one SQL statement)")
-    p.add_argument("query", choices=["verify", "trained-on", "licences", "missing-bias-notes", "lineage",
-                                     "history", "revoked-in-lineage"])
+    # No argparse choices: an unknown name is a typed error with the closest matches.
+    p.add_argument("query", metavar="QUERY", help="verify, trained-on, licences, missing-bias-notes, lineage, "
+                                                   "history or revoked-in-lineage")
     p.add_argument("target", nargs="?", help="dataset (trained-on) or model name (lineage)")
     p.add_argument("--commercial", action="append", help="licences: commercial-use values (repeatable)")
     p.add_argument("--actor")
@@ -489,6 +618,37 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true")
     out.add_argument("--csv", action="store_true")
+
+    p = add("sql", cmd_sql, "run ONE read-only SQL statement on the registry (the database refuses writes)")
+    p.add_argument("statement", help="e.g. \"SELECT name, license_spdx FROM weights\" ('-': read it from stdin); "
+                                     "docs/schema.md documents the tables")
+    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                   help="bind :NAME in the statement (repeatable)")
+    p.add_argument("--timeout", type=float, default=30.0, help="cancel the statement after SECONDS (default 30)")
+    p.add_argument("--max-rows", type=int, default=10_000, help="at most this many rows (0: all; default 10000)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--csv", action="store_true")
+
+    p = add("card", cmd_card, "write a model card (Markdown, Hugging Face metadata) from the registry, "
+                              "or import one: zoo card import README.md --for NAME")
+    p.add_argument("name", help="the weights whose card to write, or 'import'")
+    p.add_argument("card_file", nargs="?", help="import: the model card (README.md) to read")
+    p.add_argument("--for", dest="for_name", metavar="NAME", help="import: the weights to import the card into")
+    p.add_argument("--dataset-role", default="finetune",
+                   help="import: the role of the card's datasets: pretrain, finetune (default) or eval")
+    p.add_argument("-o", "--output", help="write the card to this file (default: stdout)")
+    p.add_argument("--json", action="store_true", help="import: machine-readable report")
+    p.add_argument("--no-sync", action="store_true")
+
+    p = add("policy", cmd_policy, "usage policies checked by zoo.get / zoo.finetune: show, set, check")
+    p.add_argument("policy_command", nargs="?", default="show", choices=["show", "set", "check"])
+    p.add_argument("name", nargs="?", help="set: commercial or acknowledge-high-bias; check: the weights")
+    p.add_argument("value", nargs="?", help="set: require or off")
+    p.add_argument("--purpose", default="get", choices=["get", "finetune"], help="check: the intended use")
+    p.add_argument("--acknowledge", action="append", metavar="NAME",
+                   help="check: acknowledge NAME's high-severity bias notes (repeatable)")
+    p.add_argument("--json", action="store_true")
 
     p = add("db", cmd_db, "registry database: upgrade the schema, dump the built-in catalogue as SQL")
     p.add_argument("db_command", choices=["upgrade", "dump", "path"])
@@ -526,6 +686,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a fresh head of N outputs (0: no head, pooled features; default: the pretrained head)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
     p.add_argument("--offline", action="store_true", help="use the cache only, never the network")
+    p.add_argument("--acknowledge", action="append", metavar="NAME",
+                   help="acknowledge NAME's high-severity bias notes (policy acknowledge-high-bias; repeatable)")
     p.add_argument("--json", action="store_true")
 
     p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures")

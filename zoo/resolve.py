@@ -19,23 +19,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import (
-    ZooDeprecationWarning,
     ZooError,
     ZooIntegrityError,
     ZooNotFoundError,
-    ZooPolicyError,
     ZooValidationError,
 )
-from zoo.records import CardSection, DatasetUse, Family, License, ParentLink, Status, WeightsInfo, to_jsonable
+from zoo.records import CardSection, DatasetUse, Family, License, ParentLink, WeightsInfo, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.plugins import PluginHost
@@ -241,19 +237,12 @@ def _resolve(registry: Registry, name: str, pretrained: bool) -> tuple[WeightsIn
     return info, info.family
 
 
-def _check_policy(info: WeightsInfo, host: PluginHost) -> None:
-    w = info.weights
-    if w.status is Status.REVOKED:
-        raise ZooPolicyError(
-            f"{info.qualified_name} is revoked and will not be loaded (rule zoo:revoked)"
-            + (f": {w.status_reason}" if w.status_reason else ""),
-            hint=f"choose other weights (`zoo list {info.family.name}*`); `zoo history {info.ref}` "
-                 "shows who revoked it and why")
-    if w.status is Status.DEPRECATED:
-        warnings.warn(f"{info.qualified_name} is deprecated" + (f": {w.status_reason}" if w.status_reason else "")
-                      + f" (`zoo list {info.family.name}*` shows the alternatives)",
-                      ZooDeprecationWarning, stacklevel=3)
-    host.enforce_policy(info, "get")
+def _check_policy(info: WeightsInfo, registry: Registry, host: PluginHost, acknowledge: Any) -> None:
+    # The registry's policies (zoo.policy): revoked refused, deprecated warned, the team's
+    # optional rules (commercial use, high-severity bias acknowledgement), plugin checks.
+    from zoo import policy
+
+    policy.enforce(info, "get", registry=registry, host=host, acknowledge=acknowledge, stacklevel=4)
 
 
 def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None,
@@ -284,7 +273,7 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
 def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, device: Any = "auto",
         dtype: Any = None, channels_last: bool | None = None, compile: bool = False,
         registry: Registry | None = None, host: PluginHost | None = None, offline: bool | None = None,
-        progress: Any = None) -> Any:
+        progress: Any = None, acknowledge: Any = ()) -> Any:
     """A pretrained backbone as an ``nn.Module`` in eval mode, with its record at ``model.zoo``.
 
     ``name``: ``arch`` (its default weights), ``arch.tag``, or ``namespace/name[@version|@alias]``.
@@ -296,7 +285,9 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
     ``channels_last``: ``None`` turns it on for conv nets on CUDA; ``compile``: wrap in
     ``torch.compile``. ``offline`` (default ``$ZOO_OFFLINE``) never opens a connection;
     ``progress``: ``None`` shows a download bar when stderr is a terminal, a callable
-    gets ``(done, total)``. Every failure is a typed :class:`~zoo.errors.ZooError`.
+    gets ``(done, total)``. ``acknowledge``: weights names whose high-severity bias notes
+    the caller has read (policy ``acknowledge-high-bias``, :mod:`zoo.policy`). Every
+    failure is a typed :class:`~zoo.errors.ZooError`.
     """
     _check_num_classes(num_classes)
     _check_flag(pretrained, "pretrained")
@@ -316,7 +307,7 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
     fetched = None
     if pretrained:
         assert info is not None
-        _check_policy(info, host)
+        _check_policy(info, registry, host, acknowledge)
         fetched = _fetch(info, registry, host, offline, progress)
         model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
                                                  device=target, dtype=target_dtype)
@@ -354,7 +345,7 @@ def _model_info(name: str, info: WeightsInfo | None, family: Family, report: Loa
         provenance=Provenance(w.publisher, w.paper_title, w.paper_url, w.recipe, w.datasets, w.parents,
                               info.plugin, info.plugin_version) if w and info else None,
         bias_notes=info.bias_notes if info else (),
-        preprocessing=MappingProxyType(preprocessing),
+        preprocessing=preprocessing,  # a plain dict: models with .zoo must stay deep-copyable
         load_report=report,
         path=fetched.path if fetched else None,
         device=device, dtype=dtype, record=info,

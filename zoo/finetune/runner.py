@@ -69,6 +69,11 @@ class Phase:
     """A regulariser added to the mean loss of each batch."""
     warmup_epochs: float | None = None
     """``None``: the recipe's ``warmup_epochs``."""
+    backbone_eval: bool = False
+    """Run everything but the head in eval mode (no dropout, no BatchNorm updates): a
+    linear probe that re-runs the frozen backbone each epoch."""
+    freeze_bn_stats: bool = False
+    """Keep every BatchNorm's running statistics (eval mode), trainable or not."""
 
 
 @dataclass

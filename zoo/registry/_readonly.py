@@ -8,8 +8,9 @@ Writes are refused by the database session itself, never by looking at the state
   handler enforces the time limit. The driver runs one statement per call.
 - PostgreSQL: a connection of its own (no pool: session-level state such as an advisory
   lock or a ``SET`` dies with it) inside ``SET TRANSACTION READ ONLY`` with
-  ``SET LOCAL statement_timeout``; the statement is sent as a prepared statement (the
-  extended protocol), so the server refuses a second statement such as ``; COMMIT; ...``.
+  ``SET LOCAL statement_timeout``, fixed by a first query (so that ``SET TRANSACTION READ
+  WRITE`` is refused); the statement is sent as a prepared statement (the extended
+  protocol), so the server refuses a second statement such as ``; COMMIT; ...``.
 
 Every transaction is rolled back, never committed.
 """
@@ -198,6 +199,9 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
             with raw.cursor() as cursor:
                 cursor.execute("SET TRANSACTION READ ONLY")  # the first statement of the transaction
                 cursor.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+                # A first query fixes the snapshot: from here on the transaction cannot be
+                # switched back with SET TRANSACTION READ WRITE.
+                cursor.execute("SELECT 1")
                 cursor.execute(sql, bound, prepare=True)
                 columns = tuple(d.name for d in cursor.description or ())
                 rows, truncated = _fetch(cursor, max_rows)

@@ -73,7 +73,14 @@ _RESERVED_SETTINGS = frozenset({"application", "audit_head"})
 _log = logging.getLogger("zoo.registry")
 RESERVED_ALIASES = frozenset({"latest"})
 
-# The statements of Registry._info, built once.
+# The statements of Registry._find_row and Registry._info, built once.
+_REF = bindparam("ref")
+_Q_BY_VERSION = select(WeightsRow).where(WeightsRow.name == _REF, WeightsRow.version == bindparam("version"))
+_Q_BY_ALIAS = (select(WeightsRow).join(AliasRow, AliasRow.weights_id == WeightsRow.id)
+               .where(AliasRow.name == _REF, AliasRow.alias == bindparam("alias")))
+_Q_NEWEST = select(WeightsRow).where(WeightsRow.name == _REF).order_by(WeightsRow.version.desc()).limit(1)
+_Q_DEFAULT = (select(WeightsRow).join(FamilyRow, FamilyRow.id == WeightsRow.family_id)
+              .where(FamilyRow.name == _REF, WeightsRow.is_default.is_(True)).limit(1))
 _WID = bindparam("wid")
 _P = WeightsRow.__table__.alias("p")
 _Q_SOURCES = (select(SourceRow.uri, SourceRow.is_mirror).where(SourceRow.weights_id == _WID)
@@ -519,18 +526,12 @@ class Registry:
 
     def _find_row(self, session: Session, parsed: ParsedName) -> WeightsRow | None:
         if parsed.version is not None:
-            return session.scalar(select(WeightsRow).where(
-                WeightsRow.name == parsed.ref, WeightsRow.version == parsed.version))
+            return session.scalar(_Q_BY_VERSION, {"ref": parsed.ref, "version": parsed.version})
         if parsed.alias is not None and parsed.alias != "latest":
-            return session.scalar(
-                select(WeightsRow).join(AliasRow, AliasRow.weights_id == WeightsRow.id)
-                .where(AliasRow.name == parsed.ref, AliasRow.alias == parsed.alias))
-        row = session.scalar(select(WeightsRow).where(WeightsRow.name == parsed.ref)
-                             .order_by(WeightsRow.version.desc()).limit(1))
+            return session.scalar(_Q_BY_ALIAS, {"ref": parsed.ref, "alias": parsed.alias})
+        row = session.scalar(_Q_NEWEST, {"ref": parsed.ref})
         if row is None and "." not in parsed.ref and "/" not in parsed.ref:
-            row = session.scalar(
-                select(WeightsRow).join(FamilyRow, FamilyRow.id == WeightsRow.family_id)
-                .where(FamilyRow.name == parsed.ref, WeightsRow.is_default.is_(True)).limit(1))
+            row = session.scalar(_Q_DEFAULT, {"ref": parsed.ref})
             if row is None and session.scalar(select(FamilyRow.id).where(FamilyRow.name == parsed.ref)):
                 tags = session.scalars(
                     select(WeightsRow.name).join(FamilyRow, FamilyRow.id == WeightsRow.family_id)
@@ -819,6 +820,110 @@ class Registry:
         self.add_card_section(name, CardSection("bias_risks", body, title=title,
                                                 references=tuple(references), severity=severity),
                               actor=actor)
+
+    def import_card(self, name: str, card: Any, *, actor: str | None = None):
+        """Write what a parsed model card (:func:`zoo.cards.read_model_card`) says into
+        ``name``'s record, in ONE transaction (all or nothing): the licence (only when
+        the record states none), the datasets, metrics and tags it lacks, and the card
+        sections it does not hold yet. Each change is an audit event; importing the same
+        card again changes nothing. On a record a plugin declares, the plugin's sync owns
+        licence, datasets, metrics and tags, so only sections are imported. Returns a
+        :class:`zoo.cards.CardImport` naming what changed and what was left alone."""
+        from zoo.cards import CardImport, ModelCard
+
+        if not isinstance(card, ModelCard):
+            raise ZooValidationError("card", "must be a zoo.cards.ModelCard",
+                                     hint="parse it with zoo.cards.read_model_card(path)")
+        source = card.source
+        skipped: list[str] = []
+        with self._write(actor=actor) as (session, audit):
+            row = self._locked_row(session, name)
+            w = self._info(session, row).weights
+            entity, version = row.name, row.version
+            new_license, datasets, metrics, tags = None, [], [], []
+            if row.plugin is not None:
+                if card.states_license or card.datasets or card.metrics or card.tags:
+                    skipped.append(f"licence, datasets, metrics and tags: {entity} is declared by plugin "
+                                   f"{row.plugin}, whose sync owns them (change the plugin's record)")
+            else:
+                if card.states_license and card.license != w.license:
+                    if w.license.spdx == "NOASSERTION":
+                        new_license = card.license
+                    else:
+                        skipped.append(f"licence: the record states {w.license.spdx}, the card says "
+                                       f"{card.license.spdx}; the record's licence was kept")
+                trained = {d.name for d in w.datasets if d.role.value != "eval"}
+                have = {(d.name, d.role) for d in w.datasets}
+                datasets = [d for d in card.datasets if (d.name, d.role) not in have
+                            and not (d.role.value != "eval" and d.name in trained)]
+                have_metrics = {(m.dataset, m.split, m.name) for m in w.metrics}
+                metrics = [m for m in card.metrics if (m.dataset, m.split, m.name) not in have_metrics]
+                tags = [t for t in card.tags if t not in w.tags]
+            seen = {(c.kind, " ".join(c.body.split())) for c in w.card}
+            sections = [c for c in card.sections if (c.kind, " ".join(c.body.split())) not in seen]
+            stamp = {"updated_at": audit.at, "updated_by": audit.actor}
+            if new_license is not None:
+                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
+                    license_spdx=new_license.spdx, commercial_use=new_license.commercial_use.value,
+                    license_url=new_license.url, license_note=new_license.note, **stamp))
+                audit.record("weights.license", "weights", entity,
+                             {"version": version, "license": to_jsonable(w.license)},
+                             {"version": version, "license": to_jsonable(new_license), "source": source})
+            if datasets:
+                ids = self._dataset_ids(session, {d.name: d.url for d in datasets})
+                session.execute(insert(WeightsDatasetRow), [
+                    {"weights_id": row.id, "dataset_id": ids[d.name], "role": d.role.value} for d in datasets])
+                audit.record("weights.datasets", "weights", entity,
+                             {"version": version, "datasets": to_jsonable(w.datasets)},
+                             {"version": version, "datasets": to_jsonable(w.datasets + tuple(datasets)),
+                              "source": source})
+            if metrics:
+                session.execute(insert(MetricRow), [
+                    {"weights_id": row.id, "dataset": m.dataset, "split": m.split, "metric": m.name,
+                     "value": m.value} for m in metrics])
+                audit.record("weights.metrics", "weights", entity,
+                             {"version": version, "metrics": to_jsonable(w.metrics)},
+                             {"version": version, "metrics": to_jsonable(w.metrics + tuple(metrics)),
+                              "source": source})
+            if tags:
+                session.execute(insert(TagRow), [{"weights_id": row.id, "tag": t} for t in tags])
+                audit.record("weights.tags", "weights", entity, {"version": version, "tags": list(w.tags)},
+                             {"version": version, "tags": sorted(set(w.tags) | set(tags)), "source": source})
+            if sections:
+                position = session.scalar(select(func.coalesce(func.max(CardSectionRow.position), -1))
+                                          .where(CardSectionRow.weights_id == row.id)) + 1
+                for i, section in enumerate(sections):
+                    session.execute(insert(CardSectionRow).values(
+                        **_card_columns(section), weights_id=row.id, position=position + i, plugin=None,
+                        created_at=audit.at, created_by=audit.actor))
+                    audit.record("card.add", "weights", entity, None,
+                                 {"version": version, "section": to_jsonable(section), "source": source})
+            if (datasets or metrics or tags or sections) and new_license is None:
+                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**stamp))
+        return CardImport(f"{entity}@{version}", new_license, tuple(datasets), tuple(metrics), tuple(tags),
+                          tuple(sections), tuple(skipped))
+
+    def set_audited_setting(self, key: str, value: str, *, actor: str | None = None) -> bool:
+        """Write a registry-wide setting that governs behaviour (e.g. ``policy.commercial``),
+        with an audit event (``setting.set``, before and after) in the same transaction;
+        :meth:`get_setting` reads it. Returns whether the value changed."""
+        if key in _RESERVED_SETTINGS:
+            raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
+                                     hint="choose another key")
+        if not isinstance(key, str) or not key or len(key) > 64 or not isinstance(value, str):
+            raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
+        with self._write(actor=actor) as (session, audit):
+            row = session.get(SettingRow, key)
+            before = row.value if row is not None else None
+            if before == value:
+                return False
+            if row is None:
+                session.add(SettingRow(key=key, value=value))
+            else:
+                row.value = value
+            audit.record("setting.set", "setting", key, None if before is None else {"value": before},
+                         {"value": value})
+        return True
 
     def link_parent(self, child: str, parent: str, relation: Relation | str = Relation.FINETUNE, *,
                     actor: str | None = None) -> None:

@@ -43,8 +43,10 @@ class QueryResult:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
 
-# trained-on and revoked-in-lineage aggregate the recursive walk on ids first and look
-# the names up afterwards, for the (fewer) distinct rows only.
+# trained-on aggregates the recursive walk on ids first and looks the names up afterwards,
+# for the distinct rows only. revoked-in-lineage instead carries the names through its
+# (short) walk: each step is then a few index lookups, and PostgreSQL, which cannot
+# estimate a recursive CTE's size, no longer joins the whole weights table at the end.
 TRAINED_ON = NamedQuery(
     "trained-on",
     "Weights pretrained or fine-tuned on DATASET, directly or through an ancestor "
@@ -147,21 +149,23 @@ REVOKED_IN_LINEAGE = NamedQuery(
     "revoked-in-lineage",
     "Weights whose ancestry contains revoked weights.",
     """
-WITH RECURSIVE tainted(id, revoked_id, depth) AS (
-    SELECT l.child_id, l.parent_id, 1
-      FROM lineage l JOIN weights p ON p.id = l.parent_id
+WITH RECURSIVE tainted(id, name, version, status, revoked_ancestor, depth) AS (
+    SELECT c.id, c.name, c.version, c.status, p.name || '@' || CAST(p.version AS VARCHAR(12)), 1
+      FROM weights p
+      JOIN lineage l ON l.parent_id = p.id
+      JOIN weights c ON c.id = l.child_id
      WHERE p.status = 'revoked'
     UNION
-    SELECT l.child_id, t.revoked_id, t.depth + 1 FROM lineage l JOIN tainted t ON l.parent_id = t.id
+    SELECT c.id, c.name, c.version, c.status, t.revoked_ancestor, t.depth + 1
+      FROM tainted t
+      JOIN lineage l ON l.parent_id = t.id
+      JOIN weights c ON c.id = l.child_id
      WHERE t.depth < 64
-),
-shortest(id, revoked_id, depth) AS (
-    SELECT id, revoked_id, MIN(depth) FROM tainted GROUP BY id, revoked_id
 )
-SELECT w.name, w.version, w.status, r.name || '@' || CAST(r.version AS VARCHAR(12)) AS revoked_ancestor,
-       s.depth
-  FROM shortest s JOIN weights w ON w.id = s.id JOIN weights r ON r.id = s.revoked_id
- ORDER BY w.name, w.version, revoked_ancestor
+SELECT name, version, status, revoked_ancestor, MIN(depth) AS depth
+  FROM tainted
+ GROUP BY name, version, status, revoked_ancestor
+ ORDER BY name, version, revoked_ancestor
 """,
 )
 

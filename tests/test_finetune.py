@@ -1,0 +1,436 @@
+"""zoo.finetune end to end: real models, real data (scikit-learn's digits), a real
+SQLite registry under a temporary ZOO_HOME, real checkpoints, real processes for DDP.
+
+The registry tests fine-tune ACME's tinynet (the example plugin's family and its
+checkpoint from its artifact store) because it is small; one slower test does the same
+with the real EfficientNet-Lite0 ImageNet weights."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("zoo_recipes")
+pytest.importorskip("sklearn")
+from safetensors.torch import load_file  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, Dataset, TensorDataset  # noqa: E402
+
+import zoo  # noqa: E402
+from zoo.errors import ZooNotFoundError, ZooRecipeError, ZooValidationError  # noqa: E402
+from zoo.finetune.digits import digits  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ACME_ARTIFACTS = ROOT / "plugins" / "example-internal" / "artifacts"
+LITE0 = "tf_efficientnet_lite0.lite0_in1k_pypi"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # pytest -n 2 on two cores: a second intra-op thread per worker only oversubscribes.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class SmallNet(nn.Module):
+    """stem -> blocks -> pooled -> head; LayerNorm-free, BatchNorm-free so that its
+    training does not depend on how a batch is split between processes."""
+
+    def __init__(self, classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU())
+        self.blocks = nn.Sequential(nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()),
+                                    nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.ReLU()))
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(16, classes)
+
+    def forward(self, x):
+        return self.head(self.pool(self.blocks(self.stem(x))))
+
+
+def small_net(seed: int = 0) -> SmallNet:
+    torch.manual_seed(seed)
+    return SmallNet()
+
+
+@pytest.fixture(scope="module")
+def data8():
+    return digits(8, channels=1, per_class=10, test_per_class=5, mean=[0.3], std=[0.4])
+
+
+def run(model, data, **kwargs):
+    kwargs.setdefault("progress", False)
+    kwargs.setdefault("batch_size", 16)
+    return zoo.finetune(model, data[0], data[1], **kwargs)
+
+
+def weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def assert_same(a: dict, b: dict, atol: float = 0.0) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=atol, msg=k)
+
+
+# -- the API --------------------------------------------------------------------------------
+
+
+def test_import_is_lazy_and_zoo_finetune_is_callable():
+    code = ("import sys, zoo; f = zoo.finetune; import zoo.finetune as m; "
+            "print(callable(f), callable(m), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "False"]
+
+
+def test_result_has_metrics_timings_and_counts(data8):
+    result = run(small_net(), data8, recipe="full", epochs=2)
+    assert [m.epoch for m in result.metrics] == [1, 2]
+    for m in result.metrics:
+        assert 0 <= m.train_accuracy <= 1 and 0 <= m.val_accuracy <= 1 and m.time_s > 0 and m.train_loss > 0
+    assert result.trainable_params == result.total_params == sum(p.numel() for p in small_net().parameters())
+    assert {"scan_s", "train_s", "eval_s", "total_s"} <= set(result.timings)
+    assert result.train_samples == 100 and result.val_samples == 50 and result.registered is None
+    assert not result.model.training
+    json.dumps(result.to_dict())
+
+
+def test_seeded_runs_are_reproducible(data8):
+    a = run(small_net(), data8, recipe="full", epochs=2, seed=3)
+    b = run(small_net(), data8, recipe="full", epochs=2, seed=3)
+    c = run(small_net(), data8, recipe="full", epochs=2, seed=4)
+    assert_same(weights(a.model), weights(b.model))
+    assert [m.train_loss for m in a.metrics] == [m.train_loss for m in b.metrics]
+    assert not torch.equal(a.model.head.weight, c.model.head.weight)  # the seed orders the batches
+
+
+def test_dataloaders_and_tensor_pairs(data8):
+    train, val = data8
+    loader = DataLoader(train, batch_size=20, shuffle=True)
+    result = zoo.finetune(small_net(), loader, DataLoader(val, batch_size=7), recipe="full", epochs=1,
+                          progress=False)
+    assert result.params["batch_size"] == 20  # the loader's, unless given
+    x, y = train.tensors
+    result = zoo.finetune(small_net(), (x, y), recipe="linear-probe", epochs=1, progress=False)
+    assert result.val_samples is None and result.metrics[0].val_accuracy is None
+
+
+def test_progress_callback_gets_each_epoch(data8):
+    events = []
+    run(small_net(), data8, recipe="full", epochs=2, progress=events.append)
+    assert [(e["event"], e["epoch"], e["epochs"]) for e in events] == [("epoch", 1, 2), ("epoch", 2, 2)]
+    assert set(events[0]["metrics"]) >= {"train_loss", "val_accuracy", "time_s"}
+
+
+def test_time_limit_stops_training(data8):
+    result = run(small_net(), data8, recipe="full", epochs=50, time_limit_s=0.5)
+    assert result.extra["stopped_early"] and len(result.metrics) < 50
+
+
+# -- text: a real (tiny) BERT with its tokenizer-style dict samples ---------------------------
+
+
+class TextSet(Dataset):
+    def __init__(self, n: int, vocab: int = 50, length: int = 12, seed: int = 0) -> None:
+        g = torch.Generator().manual_seed(seed)
+        self.ids = torch.randint(3, vocab, (n, length), generator=g)
+        self.labels = (self.ids[:, 1] % 2).long()  # learnable from one token
+        self.ids[:, 0] = 2  # [CLS]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return {"input_ids": self.ids[i], "attention_mask": torch.ones_like(self.ids[i]), "labels": self.labels[i]}
+
+
+@pytest.fixture(scope="module")
+def tiny_bert():
+    pytest.importorskip("transformers")
+    zt = pytest.importorskip("zoo_transformers.builders")
+    cfg = dict(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+               max_position_embeddings=16)
+
+    def make():
+        torch.manual_seed(0)
+        return zt.attach_head(zt.build_text_model("bert", cfg), 2, pooling="cls")
+
+    return make
+
+
+def test_text_model_with_dict_batches(tiny_bert):
+    from zoo.finetune.layers import layer_structure
+
+    model = tiny_bert()
+    structure = layer_structure(model, "classifier")
+    assert structure.labels == ["stem", "backbone.encoder.layer.0", "backbone.encoder.layer.1", "neck"]
+    result = zoo.finetune(model, TextSet(64), TextSet(32, seed=1), recipe="llrd", epochs=1, batch_size=16,
+                          progress=False)
+    assert result.metrics[0].val_accuracy is not None
+    lora = zoo.finetune(tiny_bert(), DataLoader(TextSet(64), batch_size=16), recipe="lora", epochs=1,
+                        progress=False)
+    assert "backbone.encoder.layer.0.attention.self.query.weight" in lora.model.state_dict()  # merged
+
+
+# -- layer structure of real architectures (built on meta: nothing allocated) -----------------
+
+
+def test_layer_structure_of_real_families():
+    timm = pytest.importorskip("timm")
+    torchvision = pytest.importorskip("torchvision")
+    from zoo.finetune.layers import layer_structure
+
+    with torch.device("meta"):
+        lite0 = timm.create_model("tf_efficientnet_lite0")
+        resnet = torchvision.models.resnet18()
+        vit = torchvision.models.vit_b_16()
+    s = layer_structure(lite0, "classifier")
+    assert s.labels == ["stem"] + [f"blocks.{i}" for i in range(7)] + ["neck"] and not s.check_covers(lite0)
+    s = layer_structure(resnet, "fc")
+    assert s.labels == ["conv1+bn1", "layer1", "layer2", "layer3", "layer4"] and not s.check_covers(resnet)
+    s = layer_structure(vit, "heads.head")
+    assert s.labels[0] == "stem" and s.labels[-1] == "neck" and len(s) == 14 and not s.check_covers(vit)
+
+
+# -- typed errors before training, nothing trained --------------------------------------------
+
+
+def test_bad_input_is_a_typed_error_before_training(data8):
+    model = small_net()
+    before = weights(model)
+    train, val = data8
+    x, y = train.tensors
+    empty = TensorDataset(x[:0], y[:0])
+    with pytest.raises(ZooValidationError, match="empty") as info:
+        zoo.finetune(model, empty, recipe="full")
+    assert info.value.field == "train"
+    with pytest.raises(ZooValidationError, match="outside 0..9") as info:
+        zoo.finetune(model, TensorDataset(x, y + 3), recipe="full")
+    assert info.value.field == "train" and "num_classes=13" in info.value.hint
+    with pytest.raises(ZooValidationError) as info:
+        zoo.finetune(model, train, TensorDataset(x[:4], torch.tensor([0, 1, 2, -1])), recipe="full")
+    assert info.value.field == "val"
+    with pytest.raises(ZooValidationError, match="not an integer"):
+        zoo.finetune(model, TensorDataset(x, y.float()), recipe="full")
+    with pytest.raises(ZooNotFoundError) as info:
+        zoo.finetune(model, train, recipe="fulll")
+    assert "full" in info.value.suggestions and "linear-probe" in info.value.hint and "lora" in info.value.hint
+    for params, field in (({"lr": -1.0}, "lr"), ({"epochs": 0}, "epochs"), ({"batch_size": 2.5}, "batch_size"),
+                          ({"lrr": 0.1}, "lrr"), ({"seed": -1}, "seed"), ({"register_as": "Nope"}, "register_as"),
+                          ({"num_classes": 5}, "num_classes")):
+        with pytest.raises(ZooValidationError) as info:
+            zoo.finetune(model, train, recipe="full", **params)
+        assert info.value.field == field, params
+    flat = nn.Sequential()
+    flat.add_module("body", nn.Sequential(nn.Flatten(), nn.Linear(64, 10)))
+    flat.add_module("head", nn.Linear(10, 10))
+    with pytest.raises(ZooRecipeError, match="layer structure"):
+        zoo.finetune(flat, train, recipe="llrd")
+    with pytest.raises(ZooValidationError) as info:
+        zoo.finetune(model, train, recipe="full", register_as="team/x")  # a bare module has no lineage
+    assert info.value.field == "register_as"
+    assert_same(before, weights(model))
+
+
+# -- checkpoints and resume ---------------------------------------------------------------------
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_checkpoint_per_epoch_and_resume_continues_an_interrupted_run(data8, tmp_path):
+    full = run(small_net(), data8, recipe="lp-ft", epochs=4, probe_epochs=1)
+
+    def stop_after_3(event):
+        if event["epoch"] == 3:
+            raise Interrupt()
+
+    with pytest.raises(Interrupt):
+        run(small_net(), data8, recipe="lp-ft", epochs=4, probe_epochs=1, checkpoint_dir=tmp_path,
+            progress=stop_after_3)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["epoch"] == 3 and len(state["history"]) == 3
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["epoch-0002.safetensors", "epoch-0003.safetensors", "state.json"]  # the two newest kept
+    assert any(k.startswith("optim.") for k in load_file(str(tmp_path / "epoch-0003.safetensors")))
+
+    resumed = run(small_net(), data8, recipe="lp-ft", epochs=4, probe_epochs=1, checkpoint_dir=tmp_path,
+                  resume=True)
+    assert resumed.resumed_from_epoch == 3 and len(resumed.metrics) == 4
+    assert_same(weights(full.model), weights(resumed.model), atol=1e-6)
+    assert resumed.metrics[-1].train_loss == pytest.approx(full.metrics[-1].train_loss, abs=1e-6)
+
+    with pytest.raises(ZooValidationError) as info:  # another run's checkpoints
+        run(small_net(), data8, recipe="lp-ft", epochs=4, probe_epochs=1, lr=1e-2, checkpoint_dir=tmp_path,
+            resume=True)
+    assert info.value.field == "resume" and "params" in info.value.message
+
+
+# -- DDP: two real processes (gloo on CPU) give what one process gives --------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+DDP_WORKER = r"""
+import os, sys, torch
+torch.set_num_threads(1)
+sys.path.insert(0, {tests!r})
+from test_finetune import small_net, data_for_ddp
+import zoo
+from safetensors.torch import save_file
+train, val = data_for_ddp()
+out = {{}}
+for recipe in ("full", "linear-probe"):
+    r = zoo.finetune(small_net(), train, val, recipe=recipe, epochs=2, batch_size=16, lr=3e-3, progress=False)
+    out.update({{recipe + "." + k: v.contiguous() for k, v in r.model.state_dict().items()}})
+    out[recipe + ".acc"] = torch.tensor([m.val_accuracy for m in r.metrics])
+    out[recipe + ".world"] = torch.tensor(r.world_size)
+if int(os.environ.get("RANK", "0")) == 0:
+    save_file(out, sys.argv[1])
+"""
+
+
+def data_for_ddp():
+    return digits(8, channels=1, per_class=9, test_per_class=3, mean=[0.3], std=[0.4])  # 90 = 5*16 + 10
+
+
+def test_ddp_two_processes_match_one(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(DDP_WORKER.format(tests=str(Path(__file__).parent)))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
+    single = subprocess.run([sys.executable, str(script), str(tmp_path / "one.safetensors")], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert single.returncode == 0, single.stderr[-3000:]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+                f"--master_port={_free_port()}", str(script), str(tmp_path / "two.safetensors")]
+    double = subprocess.run(torchrun, env=env, capture_output=True, text=True, timeout=300)
+    assert double.returncode == 0, double.stderr[-3000:]
+    one, two = load_file(str(tmp_path / "one.safetensors")), load_file(str(tmp_path / "two.safetensors"))
+    assert one["full.world"].item() == 1 and two["full.world"].item() == 2
+    assert one.keys() == two.keys()
+    for key in one:
+        if not key.endswith(".world"):
+            torch.testing.assert_close(one[key], two[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+# -- register_as: lineage back into the registry --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    pytest.importorskip("zoo_acme")
+    home = tmp_path_factory.mktemp("zoo-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZOO_HOME", str(home))
+        mp.setenv("ZOO_REGISTRY_URL", f"sqlite:///{home / 'registry.db'}")
+        mp.setenv("ACME_ARTIFACTS_DIR", str(ACME_ARTIFACTS))
+        mp.delenv("ZOO_OFFLINE", raising=False)
+        registry = zoo.Registry(actor="tester@zoo")
+        from zoo.plugins import default_host, ensure_synced
+
+        ensure_synced(registry, default_host())
+        yield type("Env", (), {"home": home, "registry": registry})
+        registry.close()
+
+
+@pytest.fixture(scope="module")
+def acme_digits():
+    from zoo_acme.data import MEAN, STD
+
+    return digits(8, channels=1, per_class=15, test_per_class=10, mean=[MEAN], std=[STD])
+
+
+def test_register_as_writes_lineage_and_zoo_get_loads_it(env, acme_digits):
+    parent = "acme-tinynet.digits_v1"
+    before = env.registry.count()
+    result = zoo.finetune(parent, *acme_digits, recipe="full", epochs=1, batch_size=16, num_classes=10,
+                          register_as="team/tinynet-digits", dataset="uci-digits", registry=env.registry,
+                          progress=False)
+    assert result.registered == "team/tinynet-digits@1" and env.registry.count() == before + 1
+
+    info = env.registry.resolve("team/tinynet-digits@1")
+    w = info.weights
+    parent_name = env.registry.resolve(parent).qualified_name
+    assert [(p.parent, p.relation.value) for p in w.parents] == [(parent_name, "finetune")]
+    recipe = json.loads(w.recipe)
+    assert recipe["recipe"] == "full" and recipe["params"]["epochs"] == 1 and recipe["seed"] == 0
+    assert recipe["data"]["train"] == {"samples": 150, "classes": 10, "sha256": result.data_fingerprint}
+    assert recipe["plugin"].startswith("recipes")
+    assert {(d.name, d.role.value) for d in w.datasets} >= {("uci-digits", "finetune"), ("uci-digits", "eval"),
+                                                           ("uci-digits", "pretrain")}
+    acc = next(m for m in w.metrics if m.name == "acc@1")
+    assert acc.split == "val" and acc.value == pytest.approx(100 * result.accuracy, abs=1e-3)
+    inherited = [s for s in w.card if s.inherited_from]
+    parent_notes = env.registry.resolve(parent).bias_notes
+    assert len(inherited) == len(parent_notes) > 0
+    assert {s.inherited_from for s in inherited} == {parent_name}
+    assert {s.body for s in inherited} == {s.body for s in parent_notes}
+    assert w.num_classes == 10 and w.license.spdx == "LicenseRef-ACME-Internal"
+    assert w.sources[0].uri.startswith("file://") and w.sha256 in w.sources[0].uri
+    assert info.family.name == "acme-tinynet"
+
+    model = zoo.get("team/tinynet-digits@1", registry=env.registry, device="cpu")
+    x = acme_digits[1].tensors[0][:8]
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), result.model(x), rtol=0, atol=1e-6)
+    assert model.zoo.load_report.strict and model.zoo.load_report.checkpoint_classes == 10
+
+    again = zoo.finetune(parent, *acme_digits, recipe="linear-probe", epochs=1, register_as="team/tinynet-digits",
+                         registry=env.registry, progress=False)
+    assert again.registered == "team/tinynet-digits@2"  # a new version, never an overwrite
+    lineage = env.registry.audit_query("lineage", model="team/tinynet-digits@1")
+    assert any(parent_name.split("@")[0] in " ".join(map(str, row)) for row in lineage.rows)
+
+
+def test_nothing_registered_on_failure(env, acme_digits):
+    train, val = acme_digits
+    x, y = train.tensors
+    before = env.registry.count()
+    with pytest.raises(ZooValidationError):
+        zoo.finetune("acme-tinynet.digits_v1", TensorDataset(x, y + 5), recipe="full", num_classes=10,
+                     register_as="team/broken", registry=env.registry, progress=False)
+
+    def boom(event):
+        raise Interrupt()
+
+    with pytest.raises(Interrupt):
+        zoo.finetune("acme-tinynet.digits_v1", train, val, recipe="full", epochs=2, register_as="team/broken",
+                     registry=env.registry, progress=boom)
+    assert env.registry.count() == before and not env.registry.exists("team/broken")
+
+
+@pytest.mark.slow
+def test_lite0_on_digits_end_to_end(env):
+    """The real ImageNet EfficientNet-Lite0: a linear probe on a few digits, registered,
+    loaded back by name."""
+    pytest.importorskip("zoo_timm")
+    model = zoo.get(LITE0, num_classes=10, registry=env.registry, device="cpu")
+    train, val = digits(32, per_class=6, test_per_class=6, preprocessing=dict(model.zoo.preprocessing))
+    result = zoo.finetune(model, train, val, recipe="linear-probe", epochs=20, lr=1e-2,
+                          register_as="team/lite0-digits", dataset="uci-digits", registry=env.registry,
+                          progress=False)
+    assert result.accuracy > 0.4  # 10 classes: chance is 0.1
+    assert result.trainable_params == 1280 * 10 + 10
+    info = env.registry.resolve(result.registered)
+    assert info.weights.parents[0].parent.startswith(LITE0)
+    assert info.weights.preprocessing["input_size"] == [3, 32, 32]
+    assert any(s.inherited_from for s in info.weights.card)
+    loaded = zoo.get(result.registered, registry=env.registry, device="cpu")
+    x = val.tensors[0][:4]
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), result.model(x), rtol=0, atol=1e-5)

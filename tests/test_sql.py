@@ -1,0 +1,230 @@
+"""Read-only SQL (`zoo sql`, Registry.read_only_sql), `zoo audit` bad input, and SQL
+injection through every filter — on SQLite and PostgreSQL. Whatever the statement, the
+database session refuses to write: row counts and the audit chain never change."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import text
+
+from conftest import make_weights
+from zoo.cli import main
+from zoo.errors import (
+    ZooNotFoundError,
+    ZooQueryError,
+    ZooQueryTimeoutError,
+    ZooReadOnlyError,
+    ZooValidationError,
+)
+from zoo.records import ParentLink, Weights
+
+TABLES = ("families", "weights", "sources", "datasets", "weights_datasets", "metrics", "card_sections",
+          "lineage", "tags", "aliases", "audit_events", "zoo_settings")
+
+
+@pytest.fixture
+def filled(registry, resnet_family):
+    registry.add_family(resnet_family)
+    registry.register(make_weights())
+    registry.register(Weights("resnet50", name="team/digits", parents=[ParentLink("resnet50.tv_in1k")]))
+    registry.set_alias("team/digits", "prod")
+    return registry
+
+
+def snapshot(registry) -> dict:
+    """Every table's row count, the audit chain head and whether the chain verifies."""
+    with registry.engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in TABLES}
+        settings = dict(conn.execute(text("SELECT key, value FROM zoo_settings")).all())
+    verification = registry.verify_audit()
+    assert verification.ok, verification.problems
+    return {"counts": counts, "settings": settings, "events": verification.events}
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "500")  # rich wraps error messages at 80 columns otherwise
+
+
+def cli(registry, *args: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["--registry", registry.url, *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def test_select_with_columns_params_and_truncation(filled):
+    result = filled.read_only_sql("SELECT name, version FROM weights ORDER BY name")
+    assert result.columns == ("name", "version")
+    assert result.rows == (("resnet50.tv_in1k", 1), ("team/digits", 1))
+    bound = filled.read_only_sql("SELECT name FROM weights WHERE name LIKE 'res%' AND license_spdx = :spdx",
+                                 {"spdx": "BSD-3-Clause"})
+    assert bound.rows == (("resnet50.tv_in1k",),)
+    # A bound value is data, never SQL.
+    assert filled.read_only_sql("SELECT name FROM weights WHERE name = :n", {"n": "' OR '1'='1"}).rows == ()
+    capped = filled.read_only_sql("SELECT seq FROM audit_events ORDER BY seq", max_rows=2)
+    assert len(capped.rows) == 2 and capped.truncated
+    assert not filled.read_only_sql("SELECT 1 AS one", max_rows=5).truncated
+
+
+WRITES = [
+    "INSERT INTO zoo_settings (key, value) VALUES ('x', 'y')",
+    "UPDATE weights SET license_spdx = 'MIT'",
+    "DELETE FROM weights",
+    "DELETE FROM audit_events",
+    "UPDATE zoo_settings SET value = 'x' WHERE key = 'audit_head'",
+    "DROP TABLE lineage",
+    "CREATE TABLE evil (a INTEGER)",
+    "CREATE TEMP TABLE evil (a INTEGER)",
+    "CREATE INDEX ix_evil ON weights (publisher)",
+    "WITH doomed AS (SELECT id FROM aliases) DELETE FROM aliases WHERE id IN (SELECT id FROM doomed)",
+]
+
+
+def test_every_write_is_refused_by_the_database_and_nothing_changes(filled):
+    before = snapshot(filled)
+    for statement in WRITES:
+        with pytest.raises(ZooReadOnlyError) as err:
+            filled.read_only_sql(statement)
+        assert "read-only" in err.value.message and "Nothing was written" in err.value.hint, statement
+    for statement in ("SELECT 1; DELETE FROM weights", "SELECT 1; COMMIT; DELETE FROM weights",
+                      "SELECT 1; DROP TABLE weights; --"):
+        with pytest.raises(ZooQueryError, match="exactly one SQL statement"):
+            filled.read_only_sql(statement)
+    assert snapshot(filled) == before
+    # The registry still writes normally afterwards (no lock or state left behind).
+    filled.add_bias_note("team/digits", "Digits are 8x8 greyscale scans.")
+    assert snapshot(filled)["events"] == before["events"] + 1
+
+
+def test_sqlite_session_cannot_escape(filled, tmp_path):
+    if filled.dialect != "sqlite":
+        pytest.skip("SQLite only")
+    before = snapshot(filled)
+    for statement in (f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other",
+                      f"VACUUM INTO '{tmp_path / 'copy.db'}'", "PRAGMA user_version = 7"):
+        with pytest.raises(ZooReadOnlyError):
+            filled.read_only_sql(statement)
+    assert not (tmp_path / "other.db").exists() and not (tmp_path / "copy.db").exists()
+    filled.read_only_sql("PRAGMA query_only = OFF")  # accepted, but each call is a new session
+    with pytest.raises(ZooReadOnlyError):
+        filled.read_only_sql("DELETE FROM weights")
+    assert snapshot(filled) == before
+
+
+def test_postgresql_session_cannot_escape(filled):
+    if filled.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    before = snapshot(filled)
+    with pytest.raises(ZooQueryError):
+        filled.read_only_sql("SET TRANSACTION READ WRITE")
+    filled.read_only_sql("SET default_transaction_read_only = off")  # dies with its connection
+    with pytest.raises(ZooReadOnlyError):
+        filled.read_only_sql("DELETE FROM weights")
+    with pytest.raises(ZooReadOnlyError):
+        filled.read_only_sql("SELECT nextval(pg_get_serial_sequence('weights', 'id'))")
+    # A session-level advisory lock on the registry's write lock does not outlive the call.
+    filled.read_only_sql("SELECT pg_advisory_lock(hashtext(current_schema()))")
+    with filled.engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_try_advisory_lock(hashtext(current_schema()))")).scalar()
+        conn.execute(text("SELECT pg_advisory_unlock(hashtext(current_schema()))"))
+        conn.rollback()
+    assert snapshot(filled) == before
+
+
+def test_errors_are_typed_and_say_what_the_database_said(filled):
+    with pytest.raises(ZooQueryError, match="(?i)syntax error") as err:
+        filled.read_only_sql("SELEC name FROM weights")
+    assert "docs/schema.md" in err.value.hint
+    with pytest.raises(ZooQueryError, match="no_such_table|no such table|does not exist"):
+        filled.read_only_sql("SELECT * FROM no_such_table")
+    with pytest.raises(ZooQueryError) as err:
+        filled.read_only_sql("SELECT name FROM weights WHERE name = :name")
+    assert "--param" in err.value.hint
+    for bad in ({"statement": ""}, {"statement": "SELECT 1", "timeout": 0},
+                {"statement": "SELECT 1", "max_rows": -1}, {"statement": "SELECT 1", "params": ["x"]}):
+        with pytest.raises(ZooValidationError):
+            filled.read_only_sql(**bad)
+
+
+def test_a_runaway_statement_is_cancelled(filled):
+    before = snapshot(filled)
+    started = time.monotonic()
+    with pytest.raises(ZooQueryTimeoutError, match="longer than 0.3 s") as err:
+        filled.read_only_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                             "SELECT COUNT(*) FROM n", timeout=0.3)
+    assert time.monotonic() - started < 10
+    assert "--timeout" in err.value.hint
+    assert snapshot(filled) == before
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def test_zoo_sql_cli(filled):
+    code, out, _ = cli(filled, "sql", "SELECT name, version FROM weights ORDER BY name", "--json")
+    assert code == 0 and json.loads(out) == [{"name": "resnet50.tv_in1k", "version": 1},
+                                             {"name": "team/digits", "version": 1}]
+    code, out, _ = cli(filled, "sql", "SELECT alias FROM aliases WHERE name = :n", "-p", "n=team/digits", "--csv")
+    assert code == 0 and out.splitlines() == ["alias", "prod"]
+    code, out, err = cli(filled, "sql", "SELECT seq FROM audit_events", "--max-rows", "1", "--json")
+    assert code == 0 and len(json.loads(out)) == 1 and "only the first 1 rows" in err
+    before = snapshot(filled)
+    code, _, err = cli(filled, "sql", "DROP TABLE weights")
+    assert code == 1 and "read-only" in err and "Nothing was written" in " ".join(err.split())
+    code, _, err = cli(filled, "sql", "SELECT 1", "-p", "novalue")
+    assert code == 2 and "NAME=VALUE" in err
+    assert snapshot(filled) == before
+
+
+def test_zoo_audit_bad_input(filled):
+    code, _, err = cli(filled, "audit", "licence")
+    assert code == 1 and "unknown audit query 'licence'" in err and "'licences'" in err
+    code, _, err = cli(filled, "audit", "verfy")
+    assert code == 1 and "'verify'" in err
+    code, _, err = cli(filled, "audit", "history", "--since", "yesterday")
+    assert code == 1 and "'yesterday' is not a date" in err and "ISO 8601" in " ".join(err.split())
+    code, _, err = cli(filled, "audit", "lineage")
+    assert code == 2
+
+
+# -- injection through filters ----------------------------------------------------------------
+
+PAYLOADS = ["' OR '1'='1", "x'; DROP TABLE weights; --", "%", "_", "resnet50.tv_in1k' --"]
+
+
+def test_filter_values_are_never_sql(filled):
+    before = snapshot(filled)
+    for payload in PAYLOADS:
+        for kwargs in ({"pattern": payload}, {"dataset": payload}, {"license": payload}, {"tag": payload},
+                       {"arch": payload}, {"task": payload}):
+            assert filled.search(**kwargs).total == 0, (payload, kwargs)
+        assert filled.audit_query("trained-on", dataset=payload).rows == ()
+        assert filled.audit_query("history", actor=payload).rows == ()
+        assert filled.audit_query("history", action=payload).rows == ()
+        with pytest.raises((ZooNotFoundError, ZooValidationError)):
+            filled.audit_query("lineage", model=payload)
+        assert filled.history(actor=payload) == [] and filled.history(action=payload) == []
+    # Through the command line too.
+    for payload in PAYLOADS[:3]:
+        for args in (["list", payload], ["list", "--dataset", payload], ["list", "--license", payload],
+                     ["list", "--tag", payload]):
+            code, out, _ = cli(filled, *args, "--json", "--no-sync")
+            assert code == 0 and json.loads(out)["total"] == 0, args
+        for args in (["audit", "trained-on", payload], ["audit", "history", "--actor", payload],
+                     ["audit", "history", "--action", payload]):
+            code, out, _ = cli(filled, *args, "--json")
+            assert code == 0 and json.loads(out) == [], args
+        code, _, err = cli(filled, "audit", "lineage", payload)
+        assert code == 1 and "unknown" in err
+    assert snapshot(filled) == before
+    assert filled.search().total == 2  # the data is all still there
