@@ -290,37 +290,36 @@ DDP_WORKER = r"""
 import os, sys, torch
 torch.set_num_threads(1)
 sys.path.insert(0, {tests!r})
-from test_finetune import small_net, data_for_ddp
-import zoo
+from test_finetune import ddp_runs
 from safetensors.torch import save_file
-train, val = data_for_ddp()
-out = {{}}
-for recipe in ("full", "linear-probe"):
-    r = zoo.finetune(small_net(), train, val, recipe=recipe, epochs=2, batch_size=16, lr=3e-3, progress=False)
-    out.update({{recipe + "." + k: v.contiguous() for k, v in r.model.state_dict().items()}})
-    out[recipe + ".acc"] = torch.tensor([m.val_accuracy for m in r.metrics])
-    out[recipe + ".world"] = torch.tensor(r.world_size)
+out = ddp_runs()
 if int(os.environ.get("RANK", "0")) == 0:
     save_file(out, sys.argv[1])
 """
 
 
-def data_for_ddp():
-    return digits(8, channels=1, per_class=9, test_per_class=3, mean=[0.3], std=[0.4])  # 90 = 5*16 + 10
+def ddp_runs() -> dict:
+    """The same calls in one process or under torchrun: full fine-tuning and a linear
+    probe (its features computed by both processes and gathered)."""
+    train, val = digits(8, channels=1, per_class=9, test_per_class=3, mean=[0.3], std=[0.4])  # 90 = 5*16 + 10
+    out = {}
+    for recipe in ("full", "linear-probe"):
+        r = zoo.finetune(small_net(), train, val, recipe=recipe, epochs=2, batch_size=16, lr=3e-3, progress=False)
+        out.update({recipe + "." + k: v.contiguous() for k, v in r.model.state_dict().items()})
+        out[recipe + ".acc"] = torch.tensor([m.val_accuracy for m in r.metrics])
+        out[recipe + ".world"] = torch.tensor(r.world_size)
+    return out
 
 
 def test_ddp_two_processes_match_one(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(DDP_WORKER.format(tests=str(Path(__file__).parent)))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)}
-    single = subprocess.run([sys.executable, str(script), str(tmp_path / "one.safetensors")], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert single.returncode == 0, single.stderr[-3000:]
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
                 f"--master_port={_free_port()}", str(script), str(tmp_path / "two.safetensors")]
     double = subprocess.run(torchrun, env=env, capture_output=True, text=True, timeout=300)
     assert double.returncode == 0, double.stderr[-3000:]
-    one, two = load_file(str(tmp_path / "one.safetensors")), load_file(str(tmp_path / "two.safetensors"))
+    one, two = ddp_runs(), load_file(str(tmp_path / "two.safetensors"))
     assert one["full.world"].item() == 1 and two["full.world"].item() == 2
     assert one.keys() == two.keys()
     for key in one:

@@ -541,20 +541,107 @@ def _report_dict(report) -> dict[str, Any]:
     return to_jsonable(report)
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job. Until the end-to-end fine-tuning demo exists: the catalogue."""
-    console = _console()
+def _calm_threads() -> None:
+    # Set before torch loads: idle OpenMP threads sleep instead of spinning, which keeps
+    # a CPU-only run fast when other processes share the cores.
+    if "torch" not in sys.modules:
+        import os
+
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    from zoo.finetune import recipes
+
+    rows = recipes()
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"fine-tuning recipes — {len(rows)}", title_justify="left", show_lines=True)
+    for column in ("recipe", "plugin", "what it does, when to use it", "hyper-parameters (defaults)"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+        table.add_row(f"[bold]{escape(r['name'])}[/]", escape(f"{r['plugin']} {r['plugin_version'] or ''}".strip()),
+                      escape(r["description"]), escape(params))
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    _calm_threads()
+    import zoo
+    from zoo.finetune import sources
+
+    recipe_params: dict[str, Any] = {}
+    for item in args.param or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param backbone_lr_mult=0.3")
+        recipe_params[key.strip().replace("-", "_")] = _literal(value.strip())
     registry = _open_registry(args)
-    console.print(f"[bold]zoo[/] registry at {registry.display_url}")
-    args.pattern = None
-    for field in ("modality", "task", "license", "commercial", "dataset", "status", "tag", "arch"):
-        setattr(args, field, None)
-    args.limit, args.json = 40, False
-    cmd_list(args)
-    verification = registry.verify_audit()
-    console.print(f"audit trail: {verification.events} events, "
-                  + ("[green]verified[/]" if verification.ok else "[red]BROKEN[/]"))
-    return EXIT_OK if verification.ok else EXIT_FAILED
+    model = zoo.get(args.name, num_classes=args.num_classes or 10, device=args.device, registry=registry,
+                    progress=not args.json) if args.data == "digits" or args.num_classes else None
+    if model is None:  # the classes come from the data: build the model after reading it
+        model = zoo.get(args.name, num_classes=0, device=args.device, registry=registry, progress=False)
+    train, val, dataset = sources.load(args.data, model=model, model_name=args.name, registry=registry,
+                                       image_size=args.image_size, per_class=args.per_class,
+                                       val_fraction=args.val_fraction, seed=args.seed)
+    if not (args.data == "digits" or args.num_classes):
+        model = args.name  # zoo.finetune sizes the head from the labels
+    result = zoo.finetune(model, train, val, recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size,
+                          lr=args.lr, device=args.device, seed=args.seed, register_as=args.register_as,
+                          registry=registry, checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                          progress=False if args.json else None, dataset=args.dataset or dataset,
+                          acknowledge=args.acknowledge or (), **recipe_params)
+    if args.plot:
+        from zoo.finetune.plot import curves_png
+
+        curves_png({result.recipe: result.metrics}, args.plot, title=f"{args.name} — {result.recipe}")
+    if args.json:
+        _print_json(result.to_dict() | ({"plot": args.plot} if args.plot else {}))
+        return EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{escape(args.name)} — recipe {escape(result.recipe)} on {escape(dataset)}",
+                  title_justify="left")
+    for column in ("epoch", "phase", "train loss", "train acc", "val loss", "val acc", "time", "trainable"):
+        table.add_column(column, justify="right")
+    for m in result.metrics:
+        table.add_row(str(m.epoch), m.phase, f"{m.train_loss:.4f}", f"{100 * m.train_accuracy:.1f}%",
+                      "" if m.val_loss is None else f"{m.val_loss:.4f}",
+                      "" if m.val_accuracy is None else f"{100 * m.val_accuracy:.1f}%", f"{m.time_s:.1f} s",
+                      f"{m.trainable_params:,}")
+    console = _console()
+    console.print(table)
+    console.print(escape(result.summary()))
+    if args.plot:
+        console.print(f"curves: {escape(args.plot)}")
+    if result.registered:
+        console.print(f"see `zoo info {result.registered}` and `zoo history {result.registered.split('@')[0]}`")
+    return EXIT_OK
+
+
+def _literal(text: str) -> Any:
+    """--param values: JSON (numbers, true/false, lists), else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job: fine-tune the real EfficientNet-Lite0 on digits, compare recipes with
+    training from scratch, register the best with its lineage (zoo.finetune.demo)."""
+    _calm_threads()
+    from zoo.finetune.demo import run_demo
+
+    return run_demo(registry_url=args.registry, image_size=args.image_size, per_class=args.per_class,
+                    epochs=args.epochs, keep=args.keep, plot=args.plot, console=_console())
 
 
 # -- parser --------------------------------------------------------------------------------
@@ -693,7 +780,42 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures")
     p.add_argument("--json", action="store_true")
 
-    add("demo", cmd_demo, "the main job: the registry's catalogue and its audit status")
+    p = add("recipes", cmd_recipes, "the installed fine-tuning recipes: what each does, when to use it, defaults")
+    p.add_argument("--json", action="store_true")
+
+    p = add("finetune", cmd_finetune, "fine-tune a model with a recipe; optionally register the result with "
+            "its lineage")
+    p.add_argument("name", help="the model to start from: arch, arch.tag, namespace/name[@version]")
+    p.add_argument("--data", required=True, help="'digits' (scikit-learn's), a folder of class folders of images, "
+                   "or a .safetensors file with 'inputs' and 'labels'")
+    p.add_argument("--recipe", default="linear-probe", help="a recipe from `zoo recipes` (default: linear-probe)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="a recipe hyper-parameter (repeatable)")
+    p.add_argument("--num-classes", type=int, help="default: from the data's labels")
+    p.add_argument("--register-as", metavar="TEAM/NAME", help="register the result (next version) with its lineage")
+    p.add_argument("--dataset", help="the data's name in the registry (default: digits -> uci-digits, or the "
+                   "folder's name)")
+    p.add_argument("--image-size", type=int, default=64, help="digits: upsample 8x8 to this (default 64)")
+    p.add_argument("--per-class", type=int, help="keep this many training examples per class")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="held out for validation (not for digits)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-dir", help="a checkpoint per epoch here")
+    p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint-dir")
+    p.add_argument("--acknowledge", action="append", metavar="NAME",
+                   help="weights whose high-severity bias notes you have read (policy acknowledge-high-bias)")
+    p.add_argument("--plot", metavar="PNG", help="write loss and accuracy curves to this PNG")
+    p.add_argument("--json", action="store_true")
+
+    p = add("demo", cmd_demo, "the main job: fine-tune the real EfficientNet-Lite0 on digits offline, compare "
+            "with training from scratch, register the best with its lineage")
+    p.add_argument("--image-size", type=int, default=64, help="digits upsampled to this (default 64)")
+    p.add_argument("--per-class", type=int, default=30, help="training images per class (default 30)")
+    p.add_argument("--epochs", type=int, default=4, help="epochs of full fine-tuning and scratch (default 4)")
+    p.add_argument("--plot", metavar="PNG", help="write the runs' loss and accuracy curves to this PNG")
+    p.add_argument("--keep", action="store_true", help="keep the temporary ZOO_HOME")
     return parser
 
 

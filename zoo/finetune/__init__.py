@@ -42,7 +42,8 @@ def finetune(model_or_name: Any, train: Any, val: Any = None, *, num_classes: in
              register_as: str | None = None, registry: Registry | None = None, checkpoint_dir: Any = None,
              resume: bool = False, progress: Any = None, head: str | None = None, dataset: str | None = None,
              preprocessing: Mapping[str, Any] | None = None, time_limit_s: float | None = None,
-             host: Any = None, **recipe_params: Any) -> FinetuneResult:
+             host: Any = None, acknowledge: Any = (), eval_every: int = 1,
+             **recipe_params: Any) -> FinetuneResult:
     """Fine-tune ``model_or_name`` on ``train`` with a recipe; returns a :class:`FinetuneResult`.
 
     ``model_or_name``: a name ``zoo.get`` resolves (the head gets ``num_classes``
@@ -60,7 +61,9 @@ def finetune(model_or_name: Any, train: Any, val: Any = None, *, num_classes: in
     continues from the last one. ``progress``: ``None`` = a bar when stderr is a
     terminal, ``True``/``False``, or a callable that gets one dict per epoch.
     ``time_limit_s``: stop training once this much wall time has passed (the result
-    says ``stopped_early``).
+    says ``stopped_early``). ``acknowledge``: weights whose high-severity bias notes you
+    have read (the registry's usage policies, :mod:`zoo.policy`, apply to fine-tuning).
+    ``eval_every``: evaluate on ``val`` every that many epochs (and after the last).
 
     Every bad input is a typed ``ZooError`` raised before training (empty data, labels
     outside ``num_classes``, unknown recipe or hyper-parameter, a recipe that does not
@@ -72,7 +75,7 @@ def finetune(model_or_name: Any, train: Any, val: Any = None, *, num_classes: in
                batch_size=batch_size, lr=lr, device=device, amp=amp, seed=seed, register_as=register_as,
                registry=registry, checkpoint_dir=checkpoint_dir, resume=resume, progress=progress, head=head,
                dataset=dataset, preprocessing=preprocessing, time_limit_s=time_limit_s, host=host,
-               **recipe_params)
+               acknowledge=acknowledge, eval_every=eval_every, **recipe_params)
 
 
 def recipes(host: Any = None) -> list[dict[str, Any]]:

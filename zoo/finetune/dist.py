@@ -2,7 +2,9 @@
 ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``).
 
 ``zoo.finetune`` joins the process group the launcher describes (NCCL on CUDA, gloo
-on CPU) unless one is initialised already, and leaves it when it initialised it. Each
+on CPU) unless one is initialised already. It keeps the group for later calls and
+leaves it when the process exits (re-creating a group in the same process is not
+reliable under ``torchrun``'s store). Each
 process takes its share of every global batch; gradients are averaged by
 ``DistributedDataParallel``; the loss of each share is scaled so that the average is
 the mean over the global batch, whatever the split. Metrics are summed over the
@@ -11,6 +13,7 @@ processes; checkpoints and registration happen on rank 0.
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +65,12 @@ class Dist:
         return out
 
     def close(self) -> None:
-        if self.owns_group and td.is_initialized():
-            td.destroy_process_group()
+        pass  # the group stays for the next call; _leave() runs at exit
+
+
+def _leave() -> None:
+    if td.is_available() and td.is_initialized():
+        td.destroy_process_group()
 
 
 def setup(want_cuda: bool) -> Dist:
@@ -80,4 +87,5 @@ def setup(want_cuda: bool) -> Dist:
     if backend == "nccl":
         torch.cuda.set_device(local)
     td.init_process_group(backend=backend, rank=rank, world_size=world)
+    atexit.register(_leave)
     return Dist(rank, world, local, owns_group=True)

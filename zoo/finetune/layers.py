@@ -246,7 +246,7 @@ def freeze_frozen_batchnorm(model: nn.Module) -> list[str]:
     for name, module in model.named_modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             params = list(module.parameters(recurse=False))
-            if not any(p.requires_grad for p in params):
+            if params and not any(p.requires_grad for p in params):
                 module.eval()
                 frozen.append(name)
     return frozen

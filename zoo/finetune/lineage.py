@@ -30,7 +30,7 @@ from safetensors.torch import save_file
 
 from zoo.records import CardSection, DatasetRole, DatasetUse, License, Metric, ParentLink, Source, Weights
 
-__all__ = ["recipe_json", "register", "save_weights"]
+__all__ = ["recipe_json", "register", "register_result", "save_weights"]
 
 
 def save_weights(model: torch.nn.Module, path: Path, metadata: Mapping[str, str] | None = None) -> None:
@@ -67,6 +67,32 @@ def _inherited(card: Any, parent: str) -> tuple[CardSection, ...]:
         notes.append(CardSection(note.kind, note.body, title=note.title, references=note.references,
                                  severity=note.severity, inherited_from=note.inherited_from or parent))
     return tuple(notes)
+
+
+def register_result(result: Any, name: str, *, registry: Any = None, dataset: str | None = None,
+                    preprocessing: Mapping[str, Any] | None = None) -> str:
+    """Register a :class:`~zoo.finetune.FinetuneResult`; see :func:`register`."""
+    from zoo.errors import ZooValidationError
+    from zoo.records import DATASET_RE, MODEL_NAME_RE
+
+    context = result.lineage
+    if not context or context.get("card") is None:
+        raise ZooValidationError("register_as", "needs a model that zoo.get built (model.zoo names its "
+                                 "architecture and parent weights)",
+                                 hint="fine-tune the model by name, or a model from zoo.get(...)")
+    if not isinstance(name, str) or "@" in name or not MODEL_NAME_RE.match(name.strip().lower()):
+        raise ZooValidationError("register_as", f"{name!r} is not a registered-model name",
+                                 hint="write 'team/name' (lower case; the registry assigns the version)")
+    dataset = dataset or context.get("dataset")
+    if dataset is not None and not DATASET_RE.match(dataset.strip().lower()):
+        raise ZooValidationError("dataset", f"{dataset!r} is not a dataset name", hint="e.g. 'uci-digits'")
+    return register(result.model, name=name.strip().lower(), card=context["card"], recipe=context["recipe"],
+                    runner_params=result.params, plugin=context["plugin"], seed=result.seed,
+                    world=result.world_size, train_scan=context["train_scan"], val_scan=context["val_scan"],
+                    history=result.metrics, dataset=dataset.strip().lower() if dataset else None,
+                    preprocessing=preprocessing if preprocessing is not None else context.get("preprocessing"),
+                    registry=registry if registry is not None else context.get("registry"),
+                    num_classes=result.num_classes)
 
 
 def register(model: torch.nn.Module, *, name: str, card: Any, recipe: Any, runner_params: Mapping[str, Any],

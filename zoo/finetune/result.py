@@ -68,6 +68,8 @@ class FinetuneResult:
     seed: int = 0
     world_size: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What registration needs (parent card, recipe record, data scans); internal."""
 
     @property
     def final(self) -> EpochMetrics | None:
@@ -88,6 +90,17 @@ class FinetuneResult:
         return (f"{self.recipe}: {len(self.metrics)} epochs, accuracy {acc}, {self.trainable_params:,} of "
                 f"{self.total_params:,} parameters trained, {self.wall_time_s:.1f} s"
                 + (f"; registered {self.registered}" if self.registered else ""))
+
+    def register(self, name: str, *, registry: Any = None, dataset: str | None = None,
+                 preprocessing: dict[str, Any] | None = None) -> str:
+        """Register the fine-tuned weights as ``name`` (``team/name``; the registry gives
+        the next version) with their lineage, as ``register_as`` does; returns
+        ``name@version``. Only for a model ``zoo.get`` built (its record is the parent)."""
+        from zoo.finetune.lineage import register_result
+
+        self.registered = register_result(self, name, registry=registry, dataset=dataset,
+                                          preprocessing=preprocessing)
+        return self.registered
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -107,7 +107,7 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         register_as: str | None = None, registry: Any = None, checkpoint_dir: Any = None,
         resume: bool = False, progress: Any = None, head: str | None = None, dataset: str | None = None,
         preprocessing: Mapping[str, Any] | None = None, time_limit_s: float | None = None, host: Any = None,
-        **recipe_params: Any) -> FinetuneResult:
+        acknowledge: Any = (), eval_every: int = 1, **recipe_params: Any) -> FinetuneResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     seed = _check_int(seed, "seed")
@@ -117,6 +117,7 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         raise ZooValidationError("resume", "needs checkpoint_dir (where the interrupted run wrote its checkpoints)")
     if num_classes is not None:
         _check_int(num_classes, "num_classes", 1)
+    _check_int(eval_every, "eval_every", 1)
     if time_limit_s is not None and (isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float))
                                      or not time_limit_s > 0):
         raise ZooValidationError("time_limit_s", f"must be a positive number of seconds, not {time_limit_s!r}")
@@ -173,13 +174,15 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         if dist.enabled and (train_spec.iterable or (val_spec is not None and val_spec.iterable)):
             raise ZooValidationError("train", "a DataLoader over an IterableDataset cannot be split between "
                                      "processes by zoo", hint="pass a map-style Dataset under torchrun")
-        train_scan = _data.scan(train_spec, fingerprint=register_as is not None)
-        val_scan = _data.scan(val_spec, fingerprint=register_as is not None) if val_spec else None
+        # One pass: labels checked, samples counted and fingerprinted (for lineage).
+        train_scan = _data.scan(train_spec, fingerprint=True)
+        val_scan = _data.scan(val_spec, fingerprint=True) if val_spec else None
         timings["scan_s"] = time.perf_counter() - t
 
         # The model.
         t = time.perf_counter()
-        model, num_classes = _model(model_or_name, num_classes, train_scan, target, registry, seed, host)
+        model, num_classes = _model(model_or_name, num_classes, train_scan, target, registry, seed, host,
+                                    acknowledge)
         head = _layers.find_head(model, head)
         _data.check_labels(train_scan, num_classes, "train")
         if val_scan is not None:
@@ -193,7 +196,8 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         if parent_record is not None:
             from zoo import policy  # the registry's usage policies, then the plugins' checks
 
-            policy.enforce(parent_record, "finetune", registry=registry, host=host, stacklevel=3)
+            policy.enforce(parent_record, "finetune", registry=registry, host=host, acknowledge=acknowledge,
+                           stacklevel=3)
         model.to(target)
         timings["model_s"] = time.perf_counter() - t
 
@@ -213,7 +217,7 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
                      global_batch=global_batch, seed=seed, device=target, dist=dist,
                      autocast_dtype=autocast_dtype, use_scaler=use_scaler, checkpointer=checkpointer,
                      progress=progress, timings=timings, recipe=record.name,
-                     deadline=started + time_limit_s if time_limit_s else None)
+                     deadline=started + time_limit_s if time_limit_s else None, eval_every=eval_every)
         if resume:
             loop.resume()
         loop.train()
@@ -231,20 +235,15 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
             checkpoint=str(checkpointer.directory) if checkpointer else None)
         if loop.stopped_early:
             result.extra["stopped_early"] = True
+        plugin = host.owner("recipes", record.name)
+        info = next((i for i in host.plugins if i.name == plugin), None)
+        result.lineage = {"card": card, "recipe": record, "plugin": (plugin, getattr(info, "version", None)),
+                          "train_scan": train_scan, "val_scan": val_scan, "dataset": dataset,
+                          "preprocessing": preprocessing, "registry": registry}
 
         if register_as is not None:
             t = time.perf_counter()
-            name = None
-            if dist.main:
-                from zoo.finetune.lineage import register
-
-                plugin = host.owner("recipes", record.name)
-                info = next((i for i in host.plugins if i.name == plugin), None)
-                name = register(model, name=register_as, card=card, recipe=record, runner_params=params,
-                                plugin=(plugin, getattr(info, "version", None)), seed=seed, world=dist.world,
-                                train_scan=train_scan, val_scan=val_scan, history=loop.history,
-                                dataset=dataset, preprocessing=preprocessing, registry=registry,
-                                num_classes=num_classes)
+            name = result.register(register_as) if dist.main else None
             result.registered = dist.broadcast(name)
             timings["register_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
@@ -267,7 +266,7 @@ def _check_phases(phases: list[Phase], recipe: str, epochs: int) -> None:
 
 
 def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, device: torch.device,
-           registry: Any, seed: int, host: Any) -> tuple[nn.Module, int]:
+           registry: Any, seed: int, host: Any, acknowledge: Any) -> tuple[nn.Module, int]:
     if isinstance(model_or_name, str):
         import zoo
 
@@ -275,7 +274,7 @@ def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, 
             num_classes = scan.max_label + 1
         torch.manual_seed(seed)  # the new head's initialisation
         model = zoo.get(model_or_name, num_classes=num_classes, device=device, registry=registry, host=host,
-                        progress=False)
+                        progress=False, acknowledge=acknowledge)
         return model, num_classes
     if not isinstance(model_or_name, nn.Module):
         raise ZooValidationError("model_or_name", f"must be a model name or an nn.Module, not "
@@ -330,8 +329,12 @@ class _Progress:
         self.task = None
 
     def start_epoch(self, description: str, total: int) -> None:
-        if self.bar is not None:
+        if self.bar is None:
+            return
+        if self.task is None:  # one line per run, reused epoch after epoch
             self.task = self.bar.add_task(description, total=total, loss="-", acc="-")
+        else:
+            self.bar.reset(self.task, total=total, description=description)
 
     def step(self, loss: float | None = None, acc: float | None = None) -> None:
         if self.bar is not None and self.task is not None:
@@ -354,7 +357,7 @@ class _Loop:
                  train: _data.DataSpec, val: _data.DataSpec | None, global_batch: int, seed: int,
                  device: torch.device, dist: Dist, autocast_dtype: torch.dtype | None, use_scaler: bool,
                  checkpointer: Checkpointer | None, progress: Any, timings: dict[str, float], recipe: str,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, eval_every: int = 1) -> None:
         self.model, self.head, self.phases, self.params = model, head, phases, params
         self.train_spec, self.val_spec = train, val
         self.global_batch, self.seed, self.device, self.dist = global_batch, seed, device, dist
@@ -362,6 +365,7 @@ class _Loop:
         self.checkpointer, self.timings, self.recipe = checkpointer, timings, recipe
         self.progress_arg = progress
         self.deadline = deadline
+        self.eval_every = eval_every
         self.stopped_early = False
         self.history: list[EpochMetrics] = []
         self.phase_infos: list[PhaseInfo] = []
@@ -609,7 +613,7 @@ class _Loop:
         if self.dist.enabled:
             net = nn.parallel.DistributedDataParallel(
                 module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=True)
+                static_graph=True)  # one wrapper per epoch: the graph is fixed; unused parameters allowed
         smoothing = float(self.params.get("label_smoothing", 0.0))
         clip = float(self.params.get("grad_clip", 0.0))
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss, correct, count
@@ -648,7 +652,8 @@ class _Loop:
         loss_sum, correct, count = self.dist.sum(sums.tolist(), self.device)
         t_eval = time.perf_counter()
         val_loss = val_acc = None
-        if self.val_spec is not None:
+        last = epoch + 1 == sum(p.epochs for p in self.phases) or self.stopped_early
+        if self.val_spec is not None and (last or (epoch + 1) % self.eval_every == 0):
             val_loss, val_acc = self.evaluate(phase)
         self.timings["eval_s"] += time.perf_counter() - t_eval
         head_lr = optimizer.param_groups[-1]["lr"]

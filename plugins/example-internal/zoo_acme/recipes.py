@@ -16,13 +16,14 @@ class HeadOnly:
 
     The runner named by a :class:`zoo.records.Recipe` is constructed with the recipe's
     hyper-parameters (the record's ``params`` are the defaults, the caller's override
-    them) and asked to ``fit`` a model that already carries its new head::
+    them). ``zoo.finetune(..., recipe="acme-head-only")`` asks it to ``plan`` the run
+    (the runner protocol, docs/plugins.md): which parameters train at which learning
+    rate; zoo's loop does the rest (data, schedule, checkpoints, DDP, registration)::
 
-        runner = HeadOnly(lr=0.01, epochs=20)
-        metrics = runner.fit(model, (x_train, y_train), head="head")
+        zoo.finetune("acme-tinynet", train, val, recipe="acme-head-only", register_as="acme/digits")
 
-    ``fit`` trains in place and returns the final training loss and accuracy; it is
-    deliberately small: copy it and replace the loop with your team's trainer.
+    ``fit`` is the same recipe as a self-contained loop, for code that trains outside
+    zoo: it trains in place and returns the final training loss and accuracy.
     """
 
     defaults: Mapping[str, Any] = {"lr": 0.01, "epochs": 20, "batch_size": 64, "seed": 0}
@@ -38,6 +39,14 @@ class HeadOnly:
                 raise ZooValidationError(key, "must be a positive integer")
         if not float(self.params["lr"]) > 0:
             raise ZooValidationError("lr", "must be positive")
+
+    def plan(self, model: nn.Module, ctx):
+        from zoo.finetune import ParamGroup, Phase
+
+        head = list(ctx.head_module(model).parameters())
+        # backbone_eval: the frozen backbone keeps its normalisation statistics, as in fit()
+        return [Phase("head-only", self.params["epochs"], [ParamGroup("head", head, float(self.params["lr"]))],
+                      backbone_eval=True)]
 
     def fit(self, model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], *, head: str = "head"
             ) -> dict[str, float]:
