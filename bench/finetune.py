@@ -41,7 +41,7 @@ RECIPES = {  # recipe -> hyper-parameters for this data (the rest: the recipe's 
     "llrd": {"lr": 3e-3, "layer_decay": 0.7},
     "bitfit": {"lr": 1e-2},
     "lora": {"lr": 3e-3, "rank": 8},
-    "lp-ft": {"lr": 1e-3, "probe_lr": 1e-2},  # half of the epochs probe, half fine-tune
+    "lp-ft": {"lr": 3e-3, "backbone_lr_mult": 0.3, "probe_lr": 1e-2},  # half the epochs probe, half fine-tune
     "l2-sp": {"lr": 3e-3, "backbone_lr_mult": 0.3, "alpha": 0.01},
 }
 SCRATCH = {"lr": 3e-3, "backbone_lr_mult": 1.0}
@@ -208,18 +208,20 @@ def chart(table: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few minutes: 2 sizes, 1 seed, 4 recipes")
-    parser.add_argument("--size", type=int, default=None, help="image size (default 32; 64 for the probe)")
+    parser.add_argument("--size", type=int, default=None, help="image size of the recipe grid (default 64; quick: 32)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the non-probe recipes (default 3)")
-    parser.add_argument("--min-steps", type=int, default=60,
-                        help="at least this many optimizer steps per run: small sets get more epochs (default 60)")
+    parser.add_argument("--min-steps", type=int, default=None,
+                        help="at least this many optimizer steps per run: small sets get more epochs (default 60; "
+                             "quick: 30)")
     parser.add_argument("--out", default=None, help="where to write the markdown (full run: docs/finetune-results.md)")
     args = parser.parse_args(argv)
 
     import torch
 
-    args.size = args.size or 32
+    args.size = args.size or (32 if args.quick else 64)
     args.epochs = args.epochs or (2 if args.quick else 3)
     args.seeds = [0] if args.quick else [0, 1, 2]
+    args.min_steps = args.min_steps or (30 if args.quick else 60)
     sizes = [5, 10] if args.quick else [5, 10, 25, None]
     recipes = ["linear-probe", "full", "lora", "lp-ft"] if args.quick else list(RECIPES)
     out = Path(args.out) if args.out else (None if args.quick else ROOT / "docs" / "finetune-results.md")

@@ -3,7 +3,8 @@
 
 The 0..16 intensities are scaled to 0..1, upsampled (bilinear) to ``size`` x ``size``,
 repeated to ``channels`` channels and normalised with ``mean``/``std`` — pass the
-backbone's own (``model.zoo.preprocessing``). The split is stratified and seeded, so
+backbone's own (``model.zoo.preprocessing``). A mean above 1 cannot describe 0..1
+inputs: such a model was trained on the raw 0..16 intensities, and gets them. The split is stratified and seeded, so
 every run and every process sees the same samples.
 """
 
@@ -48,7 +49,8 @@ def digits(size: int = 64, *, channels: int = 3, per_class: int | None = None, t
     mean = list(mean) if mean is not None else [0.5] * channels
     std = list(std) if std is not None else [0.5] * channels
     data = load_digits()
-    x = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    raw = max(mean) > 1.0  # normalisation stated for the raw 0..16 intensities
+    x = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1) / (1.0 if raw else 16.0)
     y = torch.tensor(data.target, dtype=torch.long)
     if size != 8:
         x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)

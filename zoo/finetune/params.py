@@ -117,6 +117,8 @@ COMMON: dict[str, Param] = {
                       choices=("cosine", "constant")),
     "label_smoothing": Param("float", 0.0, "cross-entropy label smoothing", low=0, high=0.5),
     "grad_clip": Param("float", 0.0, "clip the gradient norm to this (0: off)", low=0),
+    "freeze_bn_stats": Param("bool", False, "keep every BatchNorm's pretrained running statistics (eval mode): "
+                             "helps with small batches or little data"),
 }
 
 

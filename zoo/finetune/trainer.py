@@ -7,11 +7,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -222,7 +220,8 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
             loop.resume()
         loop.train()
 
-        model = runner.export(model)
+        export = getattr(runner, "export", None)  # optional in the protocol
+        model = export(model) if callable(export) else model
         model.eval()
         if card is not None and getattr(model, "zoo", None) is None:
             model.zoo = card
@@ -468,7 +467,7 @@ class _Loop:
             self.model.eval()
             self.model.get_submodule(self.head).train()
         _layers.freeze_frozen_batchnorm(self.model)
-        if phase.freeze_bn_stats:
+        if phase.freeze_bn_stats or self.params.get("freeze_bn_stats"):
             for module in self.model.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
@@ -738,12 +737,3 @@ class _Loop:
         self.model.train(was_training)
         return loss_sum / max(count, 1), correct / max(count, 1)
 
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{device.type} ({torch.get_num_threads()} threads, {os.cpu_count()} cores)"
-
-
-def resolve_checkpoint_dir(value: Any) -> Path | None:
-    return Path(value).expanduser() if value is not None else None

@@ -121,7 +121,7 @@ class BitFit(RecipeRunner):
             raise ZooRecipeError("bitfit: the backbone has no bias terms to train",
                                  hint="use recipe 'lora' or 'linear-probe'")
         return [Phase("bitfit", p["epochs"], [ParamGroup("biases", biases, p["lr"] * p["bias_lr_mult"]),
-                                              _head(model, ctx, p["lr"])], freeze_bn_stats=True)]
+                                              _head(model, ctx, p["lr"])])]
 
 
 class LoRA(RecipeRunner):
@@ -138,7 +138,7 @@ class LoRA(RecipeRunner):
         _lora.add_adapters(model, targets, rank=p["rank"], alpha=p["alpha"], dropout=p["dropout"])
         self.targets = targets
         return [Phase("lora", p["epochs"], [ParamGroup("adapters", _lora.adapter_parameters(model), p["lr"]),
-                                            _head(model, ctx, p["lr"])], freeze_bn_stats=True)]
+                                            _head(model, ctx, p["lr"])])]
 
     def export(self, model: nn.Module) -> nn.Module:
         return _lora.merge(model)

@@ -84,7 +84,7 @@ SPECS: dict[str, dict] = {
             "Train only the bias terms and the head (BitFit, Ben Zaken et al. 2022). When to use: many tasks "
             "on one backbone (each stores a few KB), small data. Prepares: weights frozen, every bias "
             "trainable at lr*bias_lr_mult; BatchNorm statistics kept."),
-        schema=_common(epochs=5, batch_size=32, lr=3e-3, weight_decay=0.0) | {
+        schema=_common(epochs=5, batch_size=32, lr=3e-3, weight_decay=0.0, freeze_bn_stats=True) | {
             "bias_lr_mult": Param("float", 1.0, "the biases' lr as a fraction of lr", low=0, low_open=True,
                                   high=100),
         }),
@@ -96,7 +96,7 @@ SPECS: dict[str, dict] = {
             "as the plain architecture. When to use: parameter-efficient tuning of transformers (Linear) "
             "or conv nets (pointwise convs), many tasks on one backbone. targets='auto': every Linear of the "
             "backbone, else its 1x1 convs; or shell patterns of module names."),
-        schema=_common(epochs=5, batch_size=32, lr=1e-3, weight_decay=0.0) | {
+        schema=_common(epochs=5, batch_size=32, lr=1e-3, weight_decay=0.0, freeze_bn_stats=True) | {
             "rank": Param("int", 8, "rank of the adapters", low=1, high=1024),
             "alpha": Param("float", 16.0, "scale: the update is alpha/rank * B@A", low=0, low_open=True),
             "dropout": Param("float", 0.0, "dropout on the adapters' input (Linear)", low=0, high=0.9),
@@ -110,11 +110,12 @@ SPECS: dict[str, dict] = {
             "full fine-tuning is wanted but out-of-distribution accuracy matters: a good head first keeps "
             "the features from being distorted by a random head's gradients. "
             "Phase 1: probe_epochs on cached features at probe_lr; phase 2: every parameter, backbone at "
-            "lr*backbone_lr_mult, head at lr."),
-        schema=_common(epochs=6, batch_size=32, lr=5e-4, warmup_epochs=0.0) | {
+            "lr*backbone_lr_mult, head at lr, BatchNorm statistics kept (freeze_bn_stats) so that the probed "
+            "head keeps seeing the features it was fitted to."),
+        schema=_common(epochs=6, batch_size=32, lr=1e-3, warmup_epochs=0.5, freeze_bn_stats=True) | {
             "probe_epochs": Param("int", 0, "epochs of the linear probe (0: half of epochs)", low=0),
             "probe_lr": Param("float", 1e-2, "learning rate of the probe", low=0, low_open=True, high=10),
-            "backbone_lr_mult": Param("float", 1.0, BACKBONE_LR_MULT.help, low=0, low_open=True, high=10),
+            "backbone_lr_mult": BACKBONE_LR_MULT,
         }),
     "l2-sp": dict(
         runner="L2SP",
