@@ -433,3 +433,23 @@ def test_lite0_on_digits_end_to_end(env):
     x = val.tensors[0][:4]
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), result.model(x), rtol=0, atol=1e-5)
+
+
+def test_cli_recipes_and_finetune(env, tmp_path, capsys):
+    from zoo.cli import main
+
+    assert main(["recipes", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert {"linear-probe", "full", "llrd", "lora", "lp-ft"} <= set(rows)
+    plot = tmp_path / "curves.png"
+    assert main(["finetune", "acme-tinynet.digits_v1", "--data", "digits", "--image-size", "8", "--per-class", "10",
+                 "--recipe", "llrd", "--epochs", "2", "--lr", "0.01", "--param", "layer_decay=0.5",
+                 "--register-as", "team/cli-digits", "--plot", str(plot), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["registered"] == "team/cli-digits@1" and out["params"]["layer_decay"] == 0.5
+    assert out["train_samples"] == 100 and len(out["metrics"]) == 2
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    info = env.registry.resolve("team/cli-digits@1")
+    assert [d.name for d in info.weights.datasets if d.role.value == "finetune"] == ["uci-digits"]
+    assert main(["finetune", "acme-tinynet.digits_v1", "--data", "digits", "--recipe", "nope"]) == 1
+    assert "unknown recipe 'nope'" in capsys.readouterr().err

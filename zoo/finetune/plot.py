@@ -115,7 +115,11 @@ def line_chart(panels: Sequence[Panel], path: str | os.PathLike[str], *, title: 
         # legend, inside the panel's upper right corner
         ly = upper + 6
         for label in panel.series:
-            draw.line([(right - 150, ly + 6), (right - 130, ly + 6)], fill=colour[label], width=2)
+            segment = [(right - 150, ly + 6), (right - 130, ly + 6)]
+            if label in panel.dashed:
+                _dashed(draw, segment, colour[label], 2, dash=4.0)
+            else:
+                draw.line(segment, fill=colour[label], width=2)
             draw.text((right - 125, ly), label[:22], fill="black", font=font)
             ly += 14
     image.save(path, format="PNG")

@@ -180,7 +180,7 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         # The model.
         t = time.perf_counter()
         model, num_classes = _model(model_or_name, num_classes, train_scan, target, registry, seed, host,
-                                    acknowledge)
+                                    acknowledge, head)
         head = _layers.find_head(model, head)
         _data.check_labels(train_scan, num_classes, "train")
         if val_scan is not None:
@@ -265,7 +265,7 @@ def _check_phases(phases: list[Phase], recipe: str, epochs: int) -> None:
 
 
 def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, device: torch.device,
-           registry: Any, seed: int, host: Any, acknowledge: Any) -> tuple[nn.Module, int]:
+           registry: Any, seed: int, host: Any, acknowledge: Any, head: str | None) -> tuple[nn.Module, int]:
     if isinstance(model_or_name, str):
         import zoo
 
@@ -280,7 +280,7 @@ def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, 
                                  f"{type(model_or_name).__name__}",
                                  hint="e.g. zoo.finetune('resnet50', train, num_classes=10)")
     model = _layers.unwrap(model_or_name)
-    outputs = _outputs(model)
+    outputs = _outputs(model, head)
     if num_classes is None:
         if outputs is None:
             raise ZooValidationError("num_classes", "cannot tell how many classes this model's head has",
@@ -293,9 +293,9 @@ def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, 
     return model, num_classes
 
 
-def _outputs(model: nn.Module) -> int | None:
+def _outputs(model: nn.Module, head: str | None) -> int | None:
     try:
-        head = model.get_submodule(_layers.find_head(model))
+        head = model.get_submodule(_layers.find_head(model, head))
     except ZooValidationError:
         return None
     weight = getattr(head, "weight", None)

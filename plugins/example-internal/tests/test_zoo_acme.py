@@ -130,6 +130,22 @@ def test_head_only_recipe_fine_tunes_a_new_head(host, artifacts, tmp_path):
     assert all(torch.equal(v, model.features.state_dict()[k]) for k, v in backbone.items())
 
 
+def test_head_only_recipe_through_zoo_finetune(host, artifacts, tmp_path):
+    """The same recipe run by zoo.finetune through the runner protocol (plan)."""
+    import zoo
+    from zoo_acme.data import digits_split
+
+    model, family = _pretrained(host, tmp_path)
+    backbone = {k: v.clone() for k, v in model.features.state_dict().items()}
+    model = host.adapt_head(model, family, 3)
+    (x, y), (x_test, y_test) = digits_split()
+    keep, keep_test = y < 3, y_test < 3
+    result = zoo.finetune(model, (x[keep], y[keep]), (x_test[keep_test], y_test[keep_test]),
+                          recipe="acme-head-only", epochs=5, head=family.head, host=host, progress=False)
+    assert result.accuracy > 0.95 and result.trainable_params == 32 * 3 + 3
+    assert all(torch.equal(v, result.model.features.state_dict()[k]) for k, v in backbone.items())
+
+
 def test_recipe_refuses_unknown_hyper_parameters():
     from zoo.errors import ZooValidationError
     from zoo_acme.recipes import HeadOnly
