@@ -35,24 +35,9 @@ __all__ = ["run"]
 def _device(device: Any, dist: Dist) -> torch.device:
     if dist.enabled and torch.cuda.is_available() and device in (None, "auto", "cuda"):
         return torch.device("cuda", dist.local_rank)
-    if device is None or device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ZooValidationError("device", f"{device!r} is not a device",
-                                 hint="use 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ZooValidationError("device", f"{device!r}: CUDA is not available on this machine",
-                                 hint="use device='auto' or 'cpu'")
-    if dev.type == "meta":
-        raise ZooValidationError("device", "cannot train on 'meta'", hint="use 'auto', 'cpu' or 'cuda'")
-    return dev
+    from zoo._loading import target_device  # the resolver's rule: cuda, then mps, then cpu
+
+    return target_device(device)  # refuses 'meta' and unavailable devices with a typed error
 
 
 def _amp(amp: Any, device: torch.device) -> tuple[torch.dtype | None, bool]:
