@@ -191,7 +191,7 @@ def markdown(probe: dict, table: list[dict], args, machine: str, wall_s: float) 
         "",
         "Hyper-parameters: " + "; ".join(f"`{k}`: recipe {r} {p}" for k, (r, p) in RECIPES.items())
         + f"; scratch: recipe {SCRATCH[0]} {SCRATCH[1]}; batch 16 (32 above 400 images); {args.epochs} epochs, or more for small "
-        f"sets so that every run makes at least {args.min_steps} optimizer steps (the epochs column of the log).",
+        f"sets so that every run makes at least {args.min_steps} optimizer steps.",
         "",
     ]
     return "\n".join(lines)
@@ -234,7 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     recipes = ["linear-probe", "full, BN frozen", "lora", "lp-ft"] if args.quick else list(RECIPES)
     out = Path(args.out) if args.out else (None if args.quick else ROOT / "docs" / "finetune-results.md")
 
-    home = os.environ.get("ZOO_HOME") or tempfile.mkdtemp(prefix="zoo-bench-finetune-")
+    home = os.environ.get("ZOO_HOME")
+    if not home:  # a temporary home, removed at exit
+        import atexit
+        import shutil
+
+        home = tempfile.mkdtemp(prefix="zoo-bench-finetune-")
+        atexit.register(shutil.rmtree, home, True)
     os.environ["ZOO_HOME"] = home
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch "
                f"{torch.__version__} ({torch.get_num_threads()} threads)"

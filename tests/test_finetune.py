@@ -418,6 +418,7 @@ def test_lite0_on_digits_end_to_end(env):
     """The real ImageNet EfficientNet-Lite0: a linear probe on a few digits, registered,
     loaded back by name."""
     pytest.importorskip("zoo_timm")
+    torch.manual_seed(0)  # the new head's initialisation
     model = zoo.get(LITE0, num_classes=10, registry=env.registry, device="cpu")
     train, val = digits(32, per_class=6, test_per_class=6, preprocessing=dict(model.zoo.preprocessing))
     result = zoo.finetune(model, train, val, recipe="linear-probe", epochs=20, lr=1e-2,

@@ -13,7 +13,8 @@ from typing import Any
 __all__ = ["Panel", "curves_png", "line_chart"]
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf"]
+           "#17becf",
+           "#000000", "#aec7e8", "#98df8a", "#ff9896"]
 
 
 @dataclass
