@@ -822,12 +822,13 @@ def bench_cli(args, console: Console, workdir: Path) -> list[Row]:
                                 proc.stderr.strip().splitlines()[-1][:80] if proc.stderr.strip() else ""))
                 continue
             p50 = pct(times, 0.5)
-            torch = _imports_torch([py, "-X", "importtime", str(zoo_bin), *argv], env)
+            heavy = _imports([py, "-X", "importtime", str(zoo_bin), *argv], env, ("torch", "sqlalchemy"))
             warn = "; stderr: " + proc.stderr.strip().splitlines()[0][:60] if proc.stderr.strip() else ""
             rows.append(Row(f"{label} (whole process)", f"{p50 * 1000:.0f} ms", f"well under {CLI_TARGET_S:g} s",
                             "PASS" if p50 < CLI_TARGET_S else "MISS",
                             f"p50 of {args.cli_runs}; {len(proc.stdout.splitlines())} lines out; "
-                            f"torch imported: {'YES' if torch else 'no'}{warn}"))
+                            f"torch imported: {'YES' if 'torch' in heavy else 'no'}; "
+                            f"SQLAlchemy: {'yes' if 'sqlalchemy' in heavy else 'no'}{warn}"))
     if not cli_ok:
         # The CLI is not runnable yet: time the equivalent work of `zoo list` in a process.
         code = ("import zoo.registry as r, sys; reg = r.Registry(); res = reg.search(limit=100); "
@@ -844,9 +845,10 @@ def bench_cli(args, console: Console, workdir: Path) -> list[Row]:
     return rows
 
 
-def _imports_torch(cmd: list[str], env: dict[str, str]) -> bool:
+def _imports(cmd: list[str], env: dict[str, str], modules: tuple[str, ...]) -> set[str]:
+    """Which of ``modules`` the command imported (read from ``-X importtime``)."""
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    return any(line.rsplit("|", 1)[-1].strip() == "torch" for line in proc.stderr.splitlines())
+    return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()} & set(modules)
 
 
 # -- main ----------------------------------------------------------------------------------

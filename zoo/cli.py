@@ -59,6 +59,16 @@ def _open_registry(args: argparse.Namespace, *, sync: bool = True):
     return registry
 
 
+def _open_reader(args: argparse.Namespace, *, sync: bool = True):
+    """For commands that only read: the fast path (:mod:`zoo.registry._lite`, plain
+    ``sqlite3``, no SQLAlchemy import) when the registry is an up-to-date SQLite file
+    whose plugins are synced, else the full registry (which creates, upgrades or syncs)."""
+    from zoo.registry._lite import open_lite
+
+    lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False))
+    return lite if lite is not None else _open_registry(args, sync=sync)
+
+
 def _sync_plugins(registry) -> None:
     """Bring plugin-declared records in when the installed plugins changed (cheap when
     they did not: a fingerprint of entry-point metadata, no plugin import)."""
@@ -75,7 +85,7 @@ def _sync_plugins(registry) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    registry = _open_registry(args)
+    registry = _open_reader(args)
     result = registry.search(args.pattern, modality=args.modality, task=args.task, license=args.license,
                              commercial_use=args.commercial, dataset=args.dataset, status=args.status,
                              tag=args.tag, arch=args.arch, limit=args.limit or None)
@@ -118,7 +128,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    registry = _open_registry(args)
+    registry = _open_reader(args)
     info = registry.resolve(args.name)
     if args.json:
         _print_json(info.to_dict())
@@ -193,7 +203,7 @@ def _render_card(info) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    registry = _open_registry(args, sync=False)
+    registry = _open_reader(args, sync=False)
     events = registry.history(args.name, limit=args.limit or None)
     if args.json:
         _print_json([e.to_dict() for e in events])
@@ -243,7 +253,7 @@ def _check_audit_query(name: str) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     _check_audit_query(args.query)
-    registry = _open_registry(args, sync=False)
+    registry = _open_reader(args, sync=False)
     if args.query == "verify":
         result = registry.verify_audit()
         if args.json:

@@ -3,7 +3,6 @@ the schema check that refuses a database that is not zoo's or is from a newer zo
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,35 +14,16 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from zoo.errors import ZooRegistryError
-from zoo.registry.schema import SCHEMA_REVISION
+from zoo.registry._location import (  # noqa: F401  (re-exported)
+    APPLICATION,
+    KNOWN_REVISIONS,
+    SCHEMA_REVISION,
+    default_url,
+    normalize_url,
+    zoo_home,
+)
 
-KNOWN_REVISIONS = ("0001_initial",)
-APPLICATION = "zoo"
 BUSY_TIMEOUT_MS = 30_000
-
-
-def zoo_home() -> Path:
-    """``$ZOO_HOME``, else ``$XDG_CACHE_HOME/zoo``, else ``~/.cache/zoo``."""
-    if home := os.environ.get("ZOO_HOME"):
-        return Path(home).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "zoo"
-
-
-def default_url() -> str:
-    """``$ZOO_REGISTRY_URL``, else the embedded SQLite file ``$ZOO_HOME/registry.db``."""
-    if url := os.environ.get("ZOO_REGISTRY_URL"):
-        return url
-    return f"sqlite:///{zoo_home() / 'registry.db'}"
-
-
-def normalize_url(url: str) -> str:
-    """Accept plain paths and ``postgresql://`` (mapped to the psycopg 3 driver)."""
-    if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}"
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,18 +36,21 @@ from zoo.records import (
     AuditEvent,
     CardSection,
     Family,
-    License,
-    Metric,
     ParentLink,
     Relation,
-    Source,
-    DatasetUse,
     Status,
     Weights,
     WeightsInfo,
     to_jsonable,
 )
 from zoo.registry import _audit, _engine
+from zoo.registry._reads import (  # noqa: F401  (re-exported)
+    ParsedName,
+    RegistryReader,
+    SearchResult,
+    WeightsSummary,
+    wildcard_to_like,
+)
 from zoo.registry.schema import (
     AliasRow,
     AuditEventRow,
@@ -73,32 +76,6 @@ _RESERVED_SETTINGS = frozenset({"application", "audit_head"})
 _log = logging.getLogger("zoo.registry")
 RESERVED_ALIASES = frozenset({"latest"})
 
-# The statements of Registry._find_row and Registry._info, built once.
-_REF = bindparam("ref")
-_Q_BY_VERSION = select(WeightsRow).where(WeightsRow.name == _REF, WeightsRow.version == bindparam("version"))
-_Q_BY_ALIAS = (select(WeightsRow).join(AliasRow, AliasRow.weights_id == WeightsRow.id)
-               .where(AliasRow.name == _REF, AliasRow.alias == bindparam("alias")))
-_Q_NEWEST = select(WeightsRow).where(WeightsRow.name == _REF).order_by(WeightsRow.version.desc()).limit(1)
-_Q_DEFAULT = (select(WeightsRow).join(FamilyRow, FamilyRow.id == WeightsRow.family_id)
-              .where(FamilyRow.name == _REF, WeightsRow.is_default.is_(True)).limit(1))
-_WID = bindparam("wid")
-_P = WeightsRow.__table__.alias("p")
-_Q_SOURCES = (select(SourceRow.uri, SourceRow.is_mirror).where(SourceRow.weights_id == _WID)
-              .order_by(SourceRow.position))
-_Q_DATASETS = (select(DatasetRow.name, WeightsDatasetRow.role, DatasetRow.url)
-               .join(DatasetRow, DatasetRow.id == WeightsDatasetRow.dataset_id)
-               .where(WeightsDatasetRow.weights_id == _WID).order_by(WeightsDatasetRow.role, DatasetRow.name))
-_Q_METRICS = (select(MetricRow.dataset, MetricRow.split, MetricRow.metric, MetricRow.value)
-              .where(MetricRow.weights_id == _WID).order_by(MetricRow.id))
-_Q_CARD = select(CardSectionRow).where(CardSectionRow.weights_id == _WID).order_by(CardSectionRow.position)
-_Q_TAGS = select(TagRow.tag).where(TagRow.weights_id == _WID).order_by(TagRow.tag)
-_Q_PARENTS = (select(_P.c.name, _P.c.version, LineageRow.relation).join(_P, _P.c.id == LineageRow.parent_id)
-              .where(LineageRow.child_id == _WID).order_by(_P.c.name))
-_Q_CHILDREN = (select(_P.c.name, _P.c.version, LineageRow.relation).join(_P, _P.c.id == LineageRow.child_id)
-               .where(LineageRow.parent_id == _WID).order_by(_P.c.name))
-_Q_ALIASES = select(AliasRow.alias).where(AliasRow.weights_id == _WID).order_by(AliasRow.alias)
-
-
 def default_actor() -> str:
     """``$ZOO_ACTOR``, else ``user@host``."""
     if actor := os.environ.get("ZOO_ACTOR"):
@@ -112,63 +89,6 @@ def default_actor() -> str:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class ParsedName:
-    """``ref`` plus an optional ``version`` or ``alias`` selector."""
-
-    ref: str
-    version: int | None = None
-    alias: str | None = None
-
-    @classmethod
-    def parse(cls, name: str) -> ParsedName:
-        if not isinstance(name, str) or not name.strip():
-            raise ZooValidationError("name", "must be a non-empty model name",
-                                     hint="e.g. 'resnet50', 'resnet50.tv_in1k', 'team/model@2'")
-        ref, _, selector = name.strip().lower().partition("@")
-        if not ref:
-            raise ZooValidationError("name", f"{name!r} has no model name before '@'")
-        if not selector:
-            return cls(ref)
-        if selector.isdigit():
-            return cls(ref, version=int(selector))
-        return cls(ref, alias=selector)
-
-
-@dataclass(frozen=True)
-class WeightsSummary:
-    """One row of a listing: what ``zoo list`` shows."""
-
-    name: str
-    version: int
-    arch: str
-    modality: str
-    task: str
-    license_spdx: str
-    commercial_use: str
-    status: str
-    num_params: int | None
-    is_default: bool
-    bias_notes: int
-    datasets: tuple[str, ...]
-    plugin: str | None
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    def to_dict(self) -> dict[str, Any]:
-        data = to_jsonable(self)
-        data["qualified_name"] = self.qualified_name
-        return data
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    rows: tuple[WeightsSummary, ...]
-    total: int
 
 
 @dataclass(frozen=True)
@@ -192,21 +112,6 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def wildcard_to_like(pattern: str) -> str:
-    """Shell wildcards (``*``, ``?``) to a LIKE pattern with ``\\`` as escape."""
-    out = []
-    for char in pattern.lower():
-        if char in "%_\\":
-            out.append("\\" + char)
-        elif char == "*":
-            out.append("%")
-        elif char == "?":
-            out.append("_")
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 class Registry:
@@ -524,136 +429,42 @@ class Registry:
 
     # -- resolving --------------------------------------------------------------------
 
+    def _reader(self, session: Session) -> RegistryReader:
+        """The read queries (:mod:`zoo.registry._reads`) on this session's connection."""
+        conn = session.connection()
+        return RegistryReader(lambda sql, params: conn.exec_driver_sql(sql, params).all(), self.dialect)
+
     def _find_row(self, session: Session, parsed: ParsedName) -> WeightsRow | None:
-        if parsed.version is not None:
-            return session.scalar(_Q_BY_VERSION, {"ref": parsed.ref, "version": parsed.version})
-        if parsed.alias is not None and parsed.alias != "latest":
-            return session.scalar(_Q_BY_ALIAS, {"ref": parsed.ref, "alias": parsed.alias})
-        row = session.scalar(_Q_NEWEST, {"ref": parsed.ref})
-        if row is None and "." not in parsed.ref and "/" not in parsed.ref:
-            row = session.scalar(_Q_DEFAULT, {"ref": parsed.ref})
-            if row is None and session.scalar(select(FamilyRow.id).where(FamilyRow.name == parsed.ref)):
-                tags = session.scalars(
-                    select(WeightsRow.name).join(FamilyRow, FamilyRow.id == WeightsRow.family_id)
-                    .where(FamilyRow.name == parsed.ref).order_by(WeightsRow.name).limit(10)).all()
-                raise ZooNotFoundError(
-                    "weights", parsed.ref, tags,
-                    hint=f"architecture {parsed.ref!r} has no default weights; name one of its checkpoints",
-                )
-        return row
+        wid = self._reader(session).find_id(parsed)
+        return None if wid is None else session.get(WeightsRow, wid)
 
     def _not_found(self, session: Session, name: str, parsed: ParsedName) -> ZooNotFoundError:
-        if parsed.version is not None or parsed.alias is not None:
-            exists_ref = session.scalar(select(WeightsRow.id).where(WeightsRow.name == parsed.ref).limit(1))
-            if exists_ref is not None:
-                versions = session.scalars(select(WeightsRow.version).where(WeightsRow.name == parsed.ref)
-                                           .order_by(WeightsRow.version)).all()
-                aliases = session.scalars(select(AliasRow.alias).where(AliasRow.name == parsed.ref)
-                                          .order_by(AliasRow.alias)).all()
-                what = f"version {parsed.version}" if parsed.version is not None else f"alias {parsed.alias!r}"
-                return ZooNotFoundError(
-                    "version", name, [f"{parsed.ref}@{v}" for v in versions[-5:]]
-                    + [f"{parsed.ref}@{a}" for a in aliases[:5]],
-                    hint=f"{parsed.ref!r} has no {what}",
-                )
-        return ZooNotFoundError("model", name, self._suggest(session, parsed.ref))
-
-    def _suggest(self, session: Session, ref: str) -> list[str]:
-        # Candidates: all architectures plus the weights sharing the first two characters,
-        # so suggestions stay cheap on a registry of 100,000 weights.
-        prefix = wildcard_to_like(ref[:2]) + "%"
-        candidates = set(session.scalars(select(FamilyRow.name)).all())
-        candidates.update(session.scalars(
-            select(WeightsRow.name).where(WeightsRow.name.like(prefix, escape="\\"))
-            .distinct().limit(20000)).all())
-        return difflib.get_close_matches(ref, sorted(candidates), n=5, cutoff=0.6)
+        return self._reader(session).not_found(name, parsed)
 
     def _resolve_id(self, session: Session, name: str) -> int:
-        parsed = ParsedName.parse(name)
-        row = self._find_row(session, parsed)
-        if row is None:
-            raise self._not_found(session, name, parsed)
-        return row.id
+        return self._reader(session).resolve_id(name)
 
     def _resolve_ids(self, session: Session, names: Iterable[str]) -> dict[str, int]:
-        """Many names -> ids: ``NAME@VERSION`` and plain ``arch.tag`` / ``namespace/name``
-        (newest version) in a few batched queries; any other name (an alias, a bare
-        architecture, a miss that needs its error) one by one through :meth:`_resolve_id`."""
-        wanted = set(names)
-        ids: dict[str, int] = {}
-        exact: dict[tuple[str, int], str] = {}
-        newest: dict[str, str] = {}
-        for name in sorted(wanted):
-            parsed = ParsedName.parse(name)
-            if parsed.version is not None:
-                exact[(parsed.ref, parsed.version)] = name
-            elif parsed.alias is None and ("." in parsed.ref or "/" in parsed.ref):
-                newest[parsed.ref] = name
-        for chunk in _chunks(sorted({ref for ref, _ in exact} | set(newest)), 500):
-            found: dict[str, tuple[int, int]] = {}
-            for wid, ref, version in session.execute(
-                    select(WeightsRow.id, WeightsRow.name, WeightsRow.version).where(WeightsRow.name.in_(chunk))):
-                if (ref, version) in exact:
-                    ids[exact[(ref, version)]] = wid
-                if ref in newest and version > found.get(ref, (0, 0))[1]:
-                    found[ref] = (wid, version)
-            for ref, (wid, _) in found.items():
-                ids[newest[ref]] = wid
-        for name in sorted(wanted - set(ids)):
-            ids[name] = self._resolve_id(session, name)
-        return ids
+        return self._reader(session).resolve_ids(names)
 
     def resolve(self, name: str) -> WeightsInfo:
         """``arch`` (its default weights), ``arch.tag``, ``namespace/name`` (newest
         version), ``NAME@VERSION`` or ``NAME@ALIAS`` -> the full record."""
-        parsed = ParsedName.parse(name)
+        ParsedName.parse(name)  # a malformed name fails before a connection is opened
         with self._read() as session:
-            row = self._find_row(session, parsed)
-            if row is None:
-                raise self._not_found(session, name, parsed)
-            return self._info(session, row)
+            return self._reader(session).resolve(name)
 
     def exists(self, name: str) -> bool:
         try:
             parsed = ParsedName.parse(name)
             with self._read() as session:
-                return self._find_row(session, parsed) is not None
+                return self._reader(session).find_id(parsed) is not None
         except ZooNotFoundError:
             return False
 
     def _info(self, session: Session, row: WeightsRow) -> WeightsInfo:
-        # The statements are built once (module level) and run on the session's Core
-        # connection: resolving is ~10 small indexed queries, and building them per call
-        # cost more than running them (bench/registry.py, resolution p50 < 5 ms).
-        family = session.get(FamilyRow, row.family_id)
-        wid = row.id
-        conn, params = session.connection(), {"wid": wid}
-        sources = tuple(Source(uri, mirror) for uri, mirror in conn.execute(_Q_SOURCES, params))
-        datasets = tuple(DatasetUse(name, role, url) for name, role, url in conn.execute(_Q_DATASETS, params))
-        metrics = tuple(Metric(d, m, v, s) for d, s, m, v in conn.execute(_Q_METRICS, params))
-        card = tuple(_row_to_card(c) for c in session.scalars(_Q_CARD, params))
-        tags = tuple(conn.execute(_Q_TAGS, params).scalars())
-        parents = tuple(ParentLink(f"{n}@{v}", rel) for n, v, rel in conn.execute(_Q_PARENTS, params))
-        children = tuple((f"{n}@{v}", rel) for n, v, rel in conn.execute(_Q_CHILDREN, params))
-        aliases = tuple(conn.execute(_Q_ALIASES, params).scalars())
-        weights = Weights(
-            arch=family.name,
-            tag=row.tag,
-            name=row.name if row.tag is None else None,
-            sources=sources, sha256=row.sha256, sha256_prefix=row.sha256_prefix,
-            size_bytes=row.size_bytes, format=row.format,
-            license=License(row.license_spdx, row.commercial_use, row.license_url, row.license_note),
-            publisher=row.publisher, paper_title=row.paper_title, paper_url=row.paper_url,
-            recipe=row.recipe, datasets=datasets, metrics=metrics, preprocessing=row.preprocessing,
-            num_params=row.num_params, num_classes=row.num_classes, card=card, parents=parents,
-            tags=tags, status=row.status, status_reason=row.status_reason, description=row.description,
-        )
-        return WeightsInfo(
-            id=wid, ref=row.name, version=row.version, weights=weights, family=_row_to_family(family),
-            is_default=row.is_default, aliases=aliases, children=children, plugin=row.plugin,
-            plugin_version=row.plugin_version, created_at=row.created_at, created_by=row.created_by,
-            updated_at=row.updated_at, updated_by=row.updated_by,
-        )
+        session.flush()
+        return self._reader(session).info(row.id)
 
     # -- searching --------------------------------------------------------------------
 
@@ -664,66 +475,10 @@ class Registry:
                limit: int | None = None, offset: int = 0) -> SearchResult:
         """Weights matching a shell-wildcard ``pattern`` (on the weights or the
         architecture name) and every given filter, ordered by name and version."""
-        from zoo.records import CommercialUse, Modality
-
-        w, f = WeightsRow, FamilyRow
-        conditions = []
-        if pattern:
-            like = wildcard_to_like(pattern.strip())
-            conditions.append(or_(w.name.like(like, escape="\\"), f.name.like(like, escape="\\")))
-        if modality:
-            conditions.append(f.modality == Modality.parse(modality, "modality").value)
-        if task:
-            conditions.append(f.task == task.strip().lower())
-        if license:
-            conditions.append(func.lower(w.license_spdx) == license.strip().lower())
-        if commercial_use:
-            conditions.append(w.commercial_use == CommercialUse.parse(commercial_use, "commercial_use").value)
-        if status:
-            conditions.append(w.status == Status.parse(status, "status").value)
-        if arch:
-            conditions.append(f.name == arch.strip().lower())
-        if dataset:
-            conditions.append(exists().where(
-                WeightsDatasetRow.weights_id == w.id, WeightsDatasetRow.dataset_id == DatasetRow.id,
-                DatasetRow.name == dataset.strip().lower()))
-        if tag:
-            conditions.append(exists().where(TagRow.weights_id == w.id, TagRow.tag == tag.strip().lower()))
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-            raise ZooValidationError("limit", "must be a non-negative integer")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ZooValidationError("offset", "must be a non-negative integer")
-        bias_count = (select(func.count()).where(
-            CardSectionRow.weights_id == w.id,
-            CardSectionRow.kind.in_(("bias_risks", "limitations"))).scalar_subquery())
-        base = select(w.id).join(f, f.id == w.family_id).where(*conditions)
-        query = (select(w.id, w.name, w.version, f.name, f.modality, f.task, w.license_spdx,
-                        w.commercial_use, w.status, w.num_params, w.is_default, bias_count, w.plugin)
-                 .join(f, f.id == w.family_id).where(*conditions)
-                 .order_by(w.name, w.version).offset(offset))
-        if limit is not None:  # limit=0: no rows, only the total
-            query = query.limit(limit)
         with self._read() as session:
-            total = session.scalar(select(func.count()).select_from(base.subquery()))
-            rows = session.execute(query).all()
-            ids = [r[0] for r in rows]
-            ds: dict[int, list[str]] = {}
-            for chunk in _chunks(ids, 500):
-                for wid, name in session.execute(
-                    select(WeightsDatasetRow.weights_id, DatasetRow.name)
-                    .join(DatasetRow, DatasetRow.id == WeightsDatasetRow.dataset_id)
-                    .where(WeightsDatasetRow.weights_id.in_(chunk),
-                           WeightsDatasetRow.role.in_(("pretrain", "finetune")))
-                    .order_by(DatasetRow.name)):
-                    if name not in ds.setdefault(wid, []):  # pretrain and finetune on one set
-                        ds[wid].append(name)
-        summaries = tuple(
-            WeightsSummary(name=r[1], version=r[2], arch=r[3], modality=r[4], task=r[5],
-                           license_spdx=r[6], commercial_use=r[7], status=r[8], num_params=r[9],
-                           is_default=bool(r[10]), bias_notes=r[11], datasets=tuple(ds.get(r[0], ())),
-                           plugin=r[12])
-            for r in rows)
-        return SearchResult(summaries, total)
+            return self._reader(session).search(
+                pattern, modality=modality, task=task, license=license, commercial_use=commercial_use,
+                dataset=dataset, status=status, tag=tag, arch=arch, limit=limit, offset=offset)
 
     # -- changing records -------------------------------------------------------------
 
@@ -1096,30 +851,9 @@ class Registry:
                 until: dt.datetime | None = None, limit: int | None = None) -> list[AuditEvent]:
         """Audit events, oldest first: of one model or architecture (``name``), or of the
         whole registry, filtered by actor, action prefix and time."""
-        query = select(AuditEventRow).order_by(AuditEventRow.seq)
         with self._read() as session:
-            if name is not None:
-                parsed = ParsedName.parse(name)
-                keys = {parsed.ref}
-                row = self._find_row(session, parsed) if "." in parsed.ref or "/" in parsed.ref else None
-                if row is not None:
-                    keys.add(row.name)
-                elif session.scalar(select(FamilyRow.id).where(FamilyRow.name == parsed.ref)) is None:
-                    if session.scalar(select(AuditEventRow.seq).where(
-                            AuditEventRow.entity_key == parsed.ref).limit(1)) is None:
-                        raise self._not_found(session, name, parsed)
-                query = query.where(AuditEventRow.entity_key.in_(sorted(keys)))
-            if actor:
-                query = query.where(AuditEventRow.actor == actor)
-            if action:
-                query = query.where(AuditEventRow.action.like(wildcard_to_like(action) + "%", escape="\\"))
-            if since:
-                query = query.where(AuditEventRow.at >= _naive_utc(since))
-            if until:
-                query = query.where(AuditEventRow.at < _naive_utc(until))
-            if limit:
-                query = query.limit(limit)
-            return [_audit.row_to_event(r) for r in session.scalars(query)]
+            return self._reader(session).history(name, actor=actor, action=action, since=since, until=until,
+                                                 limit=limit)
 
     def verify_audit(self, *, raise_on_error: bool = False) -> _audit.AuditVerification:
         """Recompute the audit trail's hash chain; a broken chain names the events."""
@@ -1169,26 +903,7 @@ class Registry:
 
         query = queries.get_query(name)
         with self._read() as session:
-            if name == "trained-on":
-                dataset = (params.get("dataset") or "").strip().lower()
-                if not dataset:
-                    raise ZooValidationError("dataset", "name the dataset, e.g. imagenet-1k")
-                bound = {"dataset": dataset}
-            elif name == "licences":
-                bound = {"commercial": queries.commercial_values(params.get("commercial"))}
-            elif name == "lineage":
-                model = params.get("model")
-                if not model:
-                    raise ZooValidationError("model", "name the model whose lineage to show")
-                bound = {"weights_id": self._resolve_id(session, model)}
-            elif name == "history":
-                action = params.get("action")
-                bound = {"actor": params.get("actor") or None,
-                         "action": wildcard_to_like(action) + "%" if action else None,
-                         "since": queries.parse_time(params.get("since"), "since"),
-                         "until": queries.parse_time(params.get("until"), "until")}
-            else:
-                bound = {}
+            bound = queries.bind(name, params, self._reader(session).resolve_id)
             stmt = query.statement()
             if name == "history":
                 # Typed, so that PostgreSQL can infer a NULL-tested parameter's type and

@@ -7,15 +7,15 @@ the SQL and adapt it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import bindparam, text
-from sqlalchemy.sql.elements import TextClause
+from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.records import CommercialUse
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import TextClause
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,9 @@ class NamedQuery:
     expanding: tuple[str, ...] = ()
 
     def statement(self) -> TextClause:
+        """The SQLAlchemy form (SQLAlchemy is imported here, not with this module)."""
+        from sqlalchemy import bindparam, text
+
         stmt = text(self.sql)
         for name in self.expanding:
             stmt = stmt.bindparams(bindparam(name, expanding=True))
@@ -204,3 +207,29 @@ def parse_time(value: str | dt.datetime | None, field: str) -> dt.datetime | Non
     if parsed is not None and parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return parsed
+
+
+def bind(name: str, params: Mapping[str, Any], resolve_id: Callable[[str], int]) -> dict[str, Any]:
+    """The caller's arguments of query ``name`` -> its bound parameters, validated.
+    ``resolve_id`` turns a model name into its weights id (``lineage``)."""
+    if name == "trained-on":
+        dataset = (params.get("dataset") or "").strip().lower()
+        if not dataset:
+            raise ZooValidationError("dataset", "name the dataset, e.g. imagenet-1k")
+        return {"dataset": dataset}
+    if name == "licences":
+        return {"commercial": commercial_values(params.get("commercial"))}
+    if name == "lineage":
+        model = params.get("model")
+        if not model:
+            raise ZooValidationError("model", "name the model whose lineage to show")
+        return {"weights_id": resolve_id(model)}
+    if name == "history":
+        from zoo.registry._reads import wildcard_to_like
+
+        action = params.get("action")
+        return {"actor": params.get("actor") or None,
+                "action": wildcard_to_like(action) + "%" if action else None,
+                "since": parse_time(params.get("since"), "since"),
+                "until": parse_time(params.get("until"), "until")}
+    return {}

@@ -31,7 +31,7 @@ from zoo.records import CommercialUse, DatasetRole, Modality, Relation, SectionK
 
 # Bumped together with a new Alembic revision; the registry refuses a database whose
 # revision it does not know (a newer zoo wrote it).
-SCHEMA_REVISION = "0001_initial"
+from zoo.registry._location import SCHEMA_REVISION  # noqa: E402,F401  (re-exported)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -1,0 +1,144 @@
+"""The CLI's fast read path: an SQLite registry read over the standard library's
+``sqlite3``, without importing SQLAlchemy (DESIGN.md: ``zoo list`` / ``zoo info`` /
+``zoo audit`` as whole processes well under half a second).
+
+:func:`open_lite` returns a :class:`LiteRegistry` only when nothing but reading is
+needed: the registry is an existing SQLite file with the current zoo schema, and (when
+asked) the installed plugins are those of its last complete sync. Anything else (no
+file yet, a schema to create or upgrade, a foreign or newer database, plugins to sync,
+PostgreSQL) returns None, and the caller opens :class:`zoo.registry.Registry`, which
+does that work and says what is wrong. The queries are :mod:`zoo.registry._reads`,
+the very ones ``Registry`` runs, so both paths answer alike.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from zoo.registry import _location
+from zoo.registry._chain import CHAIN_COLUMNS, AuditVerification, check_chain
+from zoo.registry._reads import RegistryReader, Rows, driver_sql
+
+_BUSY_TIMEOUT_S = 30
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an ``sqlite:///PATH`` registry URL; None for anything else
+    (in-memory SQLite, other databases, URLs with options)."""
+    url = _location.normalize_url(url)
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    database = url[len(prefix):]
+    if database in ("", ":memory:"):
+        return None
+    return Path(database)
+
+
+def open_lite(url: str | None = None, *, check_plugins: bool = True) -> LiteRegistry | None:
+    """A read-only fast path to the registry at ``url`` (default: the configured one),
+    or None when the full :class:`~zoo.registry.Registry` must open it."""
+    path = sqlite_path(url or _location.default_url())
+    if path is None or not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect("file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro", uri=True,
+                               timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error:
+        return None
+    lite = LiteRegistry(conn, path)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("BEGIN")  # one snapshot for every query of this command
+        if not lite.current(check_plugins=check_plugins):
+            lite.close()
+            return None
+    except sqlite3.Error:  # not a database, a schema from elsewhere: the full path says what
+        lite.close()
+        return None
+    return lite
+
+
+class LiteRegistry:
+    """The read methods of :class:`~zoo.registry.Registry` the CLI needs, on one
+    read-only ``sqlite3`` connection."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self.reader = RegistryReader(self._execute, "sqlite")
+
+    @property
+    def display_url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> Rows:
+        return self._conn.execute(sql, dict(params)).fetchall()
+
+    def current(self, *, check_plugins: bool) -> bool:
+        """Whether reading is all there is to do: zoo's current schema and, when
+        ``check_plugins``, the installed plugins already synced."""
+        tables = {n for (n,) in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"zoo_settings", "alembic_version", "weights"} <= tables:
+            return False
+        if self.reader.get_setting("application") != _location.APPLICATION:
+            return False
+        if self.reader.scalar("SELECT version_num FROM alembic_version") != _location.SCHEMA_REVISION:
+            return False
+        if check_plugins:
+            try:
+                from zoo.plugins import FINGERPRINT_SETTING, installed_fingerprint
+            except ImportError:  # no plugin host: nothing to sync
+                return True
+            return self.reader.get_setting(FINGERPRINT_SETTING) == installed_fingerprint()
+        return True
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> LiteRegistry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the Registry methods ---------------------------------------------------------
+
+    def resolve(self, name: str):
+        return self.reader.resolve(name)
+
+    def search(self, pattern: str | None = None, **filters: Any):
+        return self.reader.search(pattern, **filters)
+
+    def history(self, name: str | None = None, **filters: Any):
+        return self.reader.history(name, **filters)
+
+    def count(self) -> int:
+        return self.reader.count()
+
+    def audit_query(self, name: str, **params: Any):
+        """A named audit query (:mod:`zoo.registry.queries`) -> ``QueryResult``."""
+        from zoo.registry import queries
+
+        query = queries.get_query(name)
+        bound = queries.bind(name, params, self.reader.resolve_id)
+        statement, values = driver_sql(query.sql, bound, "sqlite")
+        cursor = self._conn.execute(statement, values)
+        columns = tuple(d[0] for d in cursor.description)
+        return queries.QueryResult(columns, tuple(cursor.fetchall()))
+
+    def verify_audit(self) -> AuditVerification:
+        """Recompute the audit trail's hash chain (as ``Registry.verify_audit``)."""
+        cursor = self._conn.execute(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq")
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            while batch := cursor.fetchmany(5000):
+                yield from batch
+
+        return check_chain(rows(), self.reader.get_setting("audit_head"))

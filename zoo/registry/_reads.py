@@ -1,0 +1,496 @@
+"""The registry's read queries, in plain SQL over a DB-API connection.
+
+One implementation serves two callers: :class:`zoo.registry.Registry` runs it on its
+SQLAlchemy session's connection (SQLite and PostgreSQL), and the CLI's fast path
+(:mod:`zoo.registry._lite`) runs it on a bare ``sqlite3`` connection, so that
+``zoo list`` / ``zoo info`` / ``zoo audit`` answer without importing SQLAlchemy
+(DESIGN.md: whole processes well under half a second). No SQLAlchemy import here.
+
+SQL is written with ``:name`` placeholders; :func:`driver_sql` expands list values
+(``IN :names``) and rewrites the placeholders for the driver's parameter style. Values
+come back as the driver gives them (SQLite: text for JSON and times, 0/1 for booleans),
+and the ``_json`` / ``_time`` / ``bool`` conversions below make both dialects agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from zoo.errors import ZooNotFoundError, ZooValidationError
+from zoo.records import (
+    AuditEvent,
+    CardSection,
+    CommercialUse,
+    DatasetUse,
+    Family,
+    License,
+    Metric,
+    Modality,
+    ParentLink,
+    Source,
+    Status,
+    Weights,
+    WeightsInfo,
+    to_jsonable,
+)
+
+Rows = list[tuple[Any, ...]]
+Execute = Callable[[str, Mapping[str, Any]], Rows]
+"""Runs one driver-ready statement with its parameters and returns all rows."""
+
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores times in SQLite
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """``ref`` plus an optional ``version`` or ``alias`` selector."""
+
+    ref: str
+    version: int | None = None
+    alias: str | None = None
+
+    @classmethod
+    def parse(cls, name: str) -> ParsedName:
+        if not isinstance(name, str) or not name.strip():
+            raise ZooValidationError("name", "must be a non-empty model name",
+                                     hint="e.g. 'resnet50', 'resnet50.tv_in1k', 'team/model@2'")
+        ref, _, selector = name.strip().lower().partition("@")
+        if not ref:
+            raise ZooValidationError("name", f"{name!r} has no model name before '@'")
+        if not selector:
+            return cls(ref)
+        if selector.isdigit():
+            return cls(ref, version=int(selector))
+        return cls(ref, alias=selector)
+
+
+@dataclass(frozen=True)
+class WeightsSummary:
+    """One row of a listing: what ``zoo list`` shows."""
+
+    name: str
+    version: int
+    arch: str
+    modality: str
+    task: str
+    license_spdx: str
+    commercial_use: str
+    status: str
+    num_params: int | None
+    is_default: bool
+    bias_notes: int
+    datasets: tuple[str, ...]
+    plugin: str | None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = to_jsonable(self)
+        data["qualified_name"] = self.qualified_name
+        return data
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    rows: tuple[WeightsSummary, ...]
+    total: int
+
+
+def wildcard_to_like(pattern: str) -> str:
+    """Shell wildcards (``*``, ``?``) to a LIKE pattern with ``\\`` as escape."""
+    out = []
+    for char in pattern.lower():
+        if char in "%_\\":
+            out.append("\\" + char)
+        elif char == "*":
+            out.append("%")
+        elif char == "?":
+            out.append("_")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def driver_sql(sql: str, params: Mapping[str, Any], dialect: str) -> tuple[str, dict[str, Any]]:
+    """``:name`` SQL -> the driver's form. A list or tuple value expands to
+    ``(:name_0, :name_1, ...)``; datetimes are bound as SQLite stores them."""
+    bound: dict[str, Any] = {}
+
+    def place(match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = params[name]
+        if isinstance(value, (list, tuple)):
+            if not value:  # IN () is not SQL; nothing can match an empty list
+                return "(NULL)"
+            names = [f"{name}_{i}" for i in range(len(value))]
+            bound.update(zip(names, value))
+            return "(" + ", ".join(_mark(n, dialect) for n in names) + ")"
+        if dialect == "sqlite" and isinstance(value, dt.datetime):
+            value = value.strftime(SQLITE_TIME_FORMAT)
+        bound[name] = value
+        return _mark(name, dialect)
+
+    if dialect == "postgresql":
+        sql = sql.replace("%", "%%")
+    return _PLACEHOLDER.sub(place, sql), bound
+
+
+def _mark(name: str, dialect: str) -> str:
+    return f"%({name})s" if dialect == "postgresql" else f":{name}"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _time(value: Any) -> dt.datetime:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+_WEIGHTS_COLUMNS = ("id, name, version, family_id, tag, is_default, sha256, sha256_prefix, size_bytes, format, "
+                    "license_spdx, commercial_use, license_url, license_note, publisher, paper_title, paper_url, "
+                    "recipe, num_params, num_classes, preprocessing, description, status, status_reason, plugin, "
+                    "plugin_version, created_at, created_by, updated_at, updated_by")
+_W = ", ".join("w." + c.strip() for c in _WEIGHTS_COLUMNS.split(","))
+_Q_LINKS = """
+SELECT 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number, NULL AS relation, position AS ord
+  FROM sources WHERE weights_id = :wid
+UNION ALL SELECT 't', tag, NULL, NULL, 0 FROM tags WHERE weights_id = :wid
+UNION ALL SELECT 'a', alias, NULL, NULL, 0 FROM aliases WHERE weights_id = :wid
+UNION ALL SELECT 'p', p.name, p.version, l.relation, 0
+  FROM lineage l JOIN weights p ON p.id = l.parent_id WHERE l.child_id = :wid
+UNION ALL SELECT 'c', c.name, c.version, l.relation, 0
+  FROM lineage l JOIN weights c ON c.id = l.child_id WHERE l.parent_id = :wid
+ORDER BY kind, ord, text, number
+"""
+_FAMILY_COLUMNS = "name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url"
+_F = ", ".join("f." + c.strip() for c in _FAMILY_COLUMNS.split(","))
+_AUDIT_COLUMNS = ("seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
+                  "prev_hash, hash")
+
+
+class RegistryReader:
+    """The read side of a registry, on one connection (one read transaction)."""
+
+    def __init__(self, execute: Execute, dialect: str) -> None:
+        self.dialect = dialect
+        self._execute = execute
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> Rows:
+        statement, bound = driver_sql(sql, params or {}, self.dialect)
+        return self._execute(statement, bound)
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows else None
+
+    # -- names ------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        return self.scalar("SELECT value FROM zoo_settings WHERE key = :key", {"key": key})
+
+    def find_id(self, parsed: ParsedName) -> int | None:
+        """The id ``parsed`` names, or None. A bare architecture without default
+        weights raises (its checkpoints are the useful suggestion)."""
+        ref = parsed.ref
+        if parsed.version is not None:
+            return self.scalar("SELECT id FROM weights WHERE name = :ref AND version = :version",
+                               {"ref": ref, "version": parsed.version})
+        if parsed.alias is not None and parsed.alias != "latest":
+            return self.scalar("SELECT weights_id FROM aliases WHERE name = :ref AND alias = :alias",
+                               {"ref": ref, "alias": parsed.alias})
+        wid = self.scalar("SELECT id FROM weights WHERE name = :ref ORDER BY version DESC LIMIT 1", {"ref": ref})
+        if wid is None and "." not in ref and "/" not in ref:
+            wid = self.scalar("SELECT w.id FROM weights w JOIN families f ON f.id = w.family_id "
+                              "WHERE f.name = :ref AND w.is_default = :yes LIMIT 1", {"ref": ref, "yes": True})
+            if wid is None and self.scalar("SELECT id FROM families WHERE name = :ref", {"ref": ref}) is not None:
+                tags = [n for (n,) in self.rows(
+                    "SELECT w.name FROM weights w JOIN families f ON f.id = w.family_id "
+                    "WHERE f.name = :ref ORDER BY w.name LIMIT 10", {"ref": ref})]
+                raise ZooNotFoundError(
+                    "weights", ref, tags,
+                    hint=f"architecture {ref!r} has no default weights; name one of its checkpoints",
+                )
+        return wid
+
+    def not_found(self, name: str, parsed: ParsedName) -> ZooNotFoundError:
+        """The error for a name that resolves to nothing, with the closest matches."""
+        ref = parsed.ref
+        if parsed.version is not None or parsed.alias is not None:
+            versions = [v for (v,) in self.rows("SELECT version FROM weights WHERE name = :ref ORDER BY version",
+                                                {"ref": ref})]
+            if versions:
+                aliases = [a for (a,) in self.rows("SELECT alias FROM aliases WHERE name = :ref ORDER BY alias",
+                                                   {"ref": ref})]
+                what = f"version {parsed.version}" if parsed.version is not None else f"alias {parsed.alias!r}"
+                return ZooNotFoundError(
+                    "version", name, [f"{ref}@{v}" for v in versions[-5:]] + [f"{ref}@{a}" for a in aliases[:5]],
+                    hint=f"{ref!r} has no {what}",
+                )
+        return ZooNotFoundError("model", name, self.suggest(ref))
+
+    def suggest(self, ref: str) -> list[str]:
+        # Candidates: all architectures plus the weights sharing the first two characters,
+        # so suggestions stay cheap on a registry of 100,000 weights.
+        candidates = {n for (n,) in self.rows("SELECT name FROM families")}
+        candidates.update(n for (n,) in self.rows(
+            "SELECT DISTINCT name FROM weights WHERE name LIKE :prefix ESCAPE '\\' LIMIT 20000",
+            {"prefix": wildcard_to_like(ref[:2]) + "%"}))
+        return difflib.get_close_matches(ref, sorted(candidates), n=5, cutoff=0.6)
+
+    def resolve_id(self, name: str) -> int:
+        parsed = ParsedName.parse(name)
+        wid = self.find_id(parsed)
+        if wid is None:
+            raise self.not_found(name, parsed)
+        return wid
+
+    def resolve_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """Many names -> ids: ``NAME@VERSION`` and plain ``arch.tag`` / ``namespace/name``
+        (newest version) in a few batched queries; any other name (an alias, a bare
+        architecture, a miss that needs its error) one by one through :meth:`resolve_id`."""
+        wanted = set(names)
+        ids: dict[str, int] = {}
+        exact: dict[tuple[str, int], str] = {}
+        newest: dict[str, str] = {}
+        for name in sorted(wanted):
+            parsed = ParsedName.parse(name)
+            if parsed.version is not None:
+                exact[(parsed.ref, parsed.version)] = name
+            elif parsed.alias is None and ("." in parsed.ref or "/" in parsed.ref):
+                newest[parsed.ref] = name
+        for chunk in _chunks(sorted({ref for ref, _ in exact} | set(newest)), 500):
+            found: dict[str, tuple[int, int]] = {}
+            for wid, ref, version in self.rows("SELECT id, name, version FROM weights WHERE name IN :names",
+                                               {"names": list(chunk)}):
+                if (ref, version) in exact:
+                    ids[exact[(ref, version)]] = wid
+                if ref in newest and version > found.get(ref, (0, 0))[1]:
+                    found[ref] = (wid, version)
+            for ref, (wid, _) in found.items():
+                ids[newest[ref]] = wid
+        for name in sorted(wanted - set(ids)):
+            ids[name] = self.resolve_id(name)
+        return ids
+
+    # -- records ----------------------------------------------------------------------
+
+    def resolve(self, name: str) -> WeightsInfo:
+        """``arch`` (its default weights), ``arch.tag``, ``namespace/name`` (newest
+        version), ``NAME@VERSION`` or ``NAME@ALIAS`` -> the full record."""
+        return self.info(self.resolve_id(name))
+
+    def info(self, wid: int) -> WeightsInfo:
+        # ~10 small indexed queries; each is a few lines of SQL, no ORM objects.
+        p = {"wid": wid}
+        columns = [c.strip() for c in _WEIGHTS_COLUMNS.split(",")]
+        (row,) = self.rows(f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id "
+                           "WHERE w.id = :wid", p)
+        r = dict(zip(columns, row))
+        family = _family(row[len(columns):])
+        # The one-string collections in one statement (fewer round trips to PostgreSQL).
+        sources, tags, aliases, parents, children = [], [], [], [], []
+        for kind, text, number, relation, _ in self.rows(_Q_LINKS, p):
+            if kind == "s":
+                sources.append(Source(text, bool(number)))
+            elif kind == "t":
+                tags.append(text)
+            elif kind == "a":
+                aliases.append(text)
+            elif kind == "p":
+                parents.append(ParentLink(f"{text}@{number}", relation))
+            else:
+                children.append((f"{text}@{number}", relation))
+        datasets = tuple(DatasetUse(n, role, url) for n, role, url in self.rows(
+            "SELECT d.name, wd.role, d.url FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+            "WHERE wd.weights_id = :wid ORDER BY wd.role, d.name", p))
+        metrics = tuple(Metric(d, m, v, s) for d, s, m, v in self.rows(
+            "SELECT dataset, split, metric, value FROM metrics WHERE weights_id = :wid ORDER BY id", p))
+        card = tuple(
+            CardSection(kind=kind, body=body, title=title, references=tuple(_json(citations) or ()),
+                        severity=severity, inherited_from=inherited)
+            for kind, body, title, citations, severity, inherited in self.rows(
+                "SELECT kind, body, title, citations, severity, inherited_from FROM card_sections "
+                "WHERE weights_id = :wid ORDER BY position", p))
+        sources, tags, aliases, parents, children = map(tuple, (sources, tags, aliases, parents, children))
+        weights = Weights(
+            arch=family.name, tag=r["tag"], name=r["name"] if r["tag"] is None else None,
+            sources=sources, sha256=r["sha256"], sha256_prefix=r["sha256_prefix"],
+            size_bytes=r["size_bytes"], format=r["format"],
+            license=License(r["license_spdx"], r["commercial_use"], r["license_url"], r["license_note"]),
+            publisher=r["publisher"], paper_title=r["paper_title"], paper_url=r["paper_url"],
+            recipe=r["recipe"], datasets=datasets, metrics=metrics, preprocessing=_json(r["preprocessing"]),
+            num_params=r["num_params"], num_classes=r["num_classes"], card=card, parents=parents,
+            tags=tags, status=r["status"], status_reason=r["status_reason"], description=r["description"],
+        )
+        return WeightsInfo(
+            id=wid, ref=r["name"], version=r["version"], weights=weights, family=family,
+            is_default=bool(r["is_default"]), aliases=aliases, children=children, plugin=r["plugin"],
+            plugin_version=r["plugin_version"], created_at=_time(r["created_at"]), created_by=r["created_by"],
+            updated_at=_time(r["updated_at"]), updated_by=r["updated_by"],
+        )
+
+    def family_by_id(self, family_id: int) -> Family:
+        (row,) = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE id = :id", {"id": family_id})
+        return _family(row)
+
+    def family(self, name: str) -> Family | None:
+        rows = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE name = :name",
+                         {"name": name.strip().lower()})
+        return _family(rows[0]) if rows else None
+
+    def families(self) -> list[Family]:
+        return [_family(r) for r in self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families ORDER BY name")]
+
+    def count(self) -> int:
+        return self.scalar("SELECT COUNT(*) FROM weights")
+
+    # -- searching --------------------------------------------------------------------
+
+    def search(self, pattern: str | None = None, *, modality: str | None = None,
+               task: str | None = None, license: str | None = None,
+               commercial_use: str | None = None, dataset: str | None = None,
+               status: str | None = None, tag: str | None = None, arch: str | None = None,
+               limit: int | None = None, offset: int = 0) -> SearchResult:
+        """Weights matching a shell-wildcard ``pattern`` (on the weights or the
+        architecture name) and every given filter, ordered by name and version."""
+        where, params = [], {}
+        if pattern:
+            where.append("(w.name LIKE :like ESCAPE '\\' OR f.name LIKE :like ESCAPE '\\')")
+            params["like"] = wildcard_to_like(pattern.strip())
+        if modality:
+            where.append("f.modality = :modality")
+            params["modality"] = Modality.parse(modality, "modality").value
+        if task:
+            where.append("f.task = :task")
+            params["task"] = task.strip().lower()
+        if license:
+            where.append("LOWER(w.license_spdx) = :license")
+            params["license"] = license.strip().lower()
+        if commercial_use:
+            where.append("w.commercial_use = :commercial")
+            params["commercial"] = CommercialUse.parse(commercial_use, "commercial_use").value
+        if status:
+            where.append("w.status = :status")
+            params["status"] = Status.parse(status, "status").value
+        if arch:
+            where.append("f.name = :arch")
+            params["arch"] = arch.strip().lower()
+        if dataset:
+            where.append("EXISTS (SELECT 1 FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                         "WHERE wd.weights_id = w.id AND d.name = :dataset)")
+            params["dataset"] = dataset.strip().lower()
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM tags t WHERE t.weights_id = w.id AND t.tag = :tag)")
+            params["tag"] = tag.strip().lower()
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ZooValidationError("limit", "must be a non-negative integer")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ZooValidationError("offset", "must be a non-negative integer")
+        condition = (" WHERE " + " AND ".join(where)) if where else ""
+        joined = "FROM weights w JOIN families f ON f.id = w.family_id" + condition
+        total = self.scalar(f"SELECT COUNT(*) {joined}", params)
+        page = " LIMIT :limit OFFSET :offset" if limit is not None else (" LIMIT -1 OFFSET :offset" if (
+            offset and self.dialect == "sqlite") else (" OFFSET :offset" if offset else ""))
+        rows = self.rows(
+            "SELECT w.id, w.name, w.version, f.name, f.modality, f.task, w.license_spdx, w.commercial_use, "
+            "w.status, w.num_params, w.is_default, "
+            "(SELECT COUNT(*) FROM card_sections c WHERE c.weights_id = w.id "
+            "AND c.kind IN ('bias_risks', 'limitations')), w.plugin "
+            f"{joined} ORDER BY w.name, w.version{page}",
+            {**params, "limit": limit, "offset": offset})
+        ds: dict[int, list[str]] = {}
+        for chunk in _chunks([r[0] for r in rows], 500):
+            for wid, name in self.rows(
+                    "SELECT wd.weights_id, d.name FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                    "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
+                    {"ids": list(chunk)}):
+                if name not in ds.setdefault(wid, []):  # pretrain and finetune on one set
+                    ds[wid].append(name)
+        summaries = tuple(
+            WeightsSummary(name=r[1], version=r[2], arch=r[3], modality=r[4], task=r[5],
+                           license_spdx=r[6], commercial_use=r[7], status=r[8], num_params=r[9],
+                           is_default=bool(r[10]), bias_notes=r[11], datasets=tuple(ds.get(r[0], ())),
+                           plugin=r[12])
+            for r in rows)
+        return SearchResult(summaries, total)
+
+    # -- the audit trail --------------------------------------------------------------
+
+    def history(self, name: str | None = None, *, actor: str | None = None,
+                action: str | None = None, since: dt.datetime | None = None,
+                until: dt.datetime | None = None, limit: int | None = None) -> list[AuditEvent]:
+        """Audit events, oldest first: of one model or architecture (``name``), or of the
+        whole registry, filtered by actor, action prefix and time."""
+        where, params = [], {}
+        if name is not None:
+            parsed = ParsedName.parse(name)
+            keys = {parsed.ref}
+            wid = self.find_id(parsed) if "." in parsed.ref or "/" in parsed.ref else None
+            if wid is not None:
+                keys.add(self.scalar("SELECT name FROM weights WHERE id = :wid", {"wid": wid}))
+            elif self.scalar("SELECT id FROM families WHERE name = :ref", {"ref": parsed.ref}) is None:
+                if self.scalar("SELECT seq FROM audit_events WHERE entity_key = :ref LIMIT 1",
+                               {"ref": parsed.ref}) is None:
+                    raise self.not_found(name, parsed)
+            where.append("entity_key IN :keys")
+            params["keys"] = sorted(keys)
+        if actor:
+            where.append("actor = :actor")
+            params["actor"] = actor
+        if action:
+            where.append("action LIKE :action ESCAPE '\\'")
+            params["action"] = wildcard_to_like(action) + "%"
+        if since:
+            where.append("at >= :since")
+            params["since"] = naive_utc(since)
+        if until:
+            where.append("at < :until")
+            params["until"] = naive_utc(until)
+        sql = f"SELECT {_AUDIT_COLUMNS} FROM audit_events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq"
+        if limit:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        return [audit_event(r) for r in self.rows(sql, params)]
+
+
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    """Times are stored as naive UTC."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def audit_event(row: Sequence[Any]) -> AuditEvent:
+    """A row of ``SELECT {_AUDIT_COLUMNS} FROM audit_events`` -> the record."""
+    seq, at, actor, action, entity_type, entity_key, before, after, plugin, plugin_version, prev, digest = row
+    return AuditEvent(
+        seq=seq, at=_time(at), actor=actor, action=action, entity_type=entity_type, entity_key=entity_key,
+        before=json.loads(before) if before is not None else None,
+        after=json.loads(after) if after is not None else None,
+        plugin=plugin, plugin_version=plugin_version, prev_hash=prev, hash=digest,
+    )
+
+
+def _family(row: Sequence[Any]) -> Family:
+    name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url = row
+    return Family(name=name, modality=modality, builder=builder, builder_kwargs=_json(builder_kwargs), task=task,
+                  head=head, default_tag=default_tag, preprocessing=_json(preprocessing),
+                  description=description, paper_url=paper_url)
