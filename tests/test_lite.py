@@ -132,14 +132,15 @@ def test_read_commands_do_not_import_sqlalchemy(db):
         "import sys\n"
         "from zoo.cli import main\n"
         "for argv in (['list'], ['list', 'team/*', '--json'], ['info', 'team/digits'], ['history', 'resnet50'],"
-        " ['audit', 'verify'], ['audit', 'licences'], ['audit', 'lineage', 'resnet50', '--json']):\n"
+        " ['audit', 'verify'], ['audit', 'licences'], ['audit', 'lineage', 'resnet50', '--json'],"
+        " ['sql', 'SELECT COUNT(*) AS n FROM weights', '--json']):\n"
         "    assert main(argv) == 0, argv\n"
         "heavy = sorted(m for m in ('sqlalchemy', 'alembic', 'torch') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     proc = _run(db, code, ZOO_PLUGINS="none")
     assert proc.returncode == 0, proc.stderr
-    assert '"name": "team/digits"' in proc.stdout and "Digits only." in proc.stdout
+    assert '"name": "team/digits"' in proc.stdout and "Digits only." in proc.stdout and '"n": 6' in proc.stdout
 
 
 def test_changed_plugins_are_synced_before_listing(db):

@@ -5,8 +5,7 @@ needed)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from zoo._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -27,15 +26,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    value = getattr(module, attr) if attr else module
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -309,7 +309,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
         if not sep or not key.strip():
             raise _usage(f"--param {item!r}: write NAME=VALUE (the statement says :NAME)")
         params[key.strip()] = value
-    registry = _open_registry(args, sync=False)
+    registry = _open_reader(args, sync=False)
     result = registry.read_only_sql(statement, params or None, timeout=args.timeout,
                                     max_rows=args.max_rows or None)
     _print_query_result(result, args, "sql")

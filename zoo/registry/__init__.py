@@ -7,34 +7,29 @@ read-only fast path (``zoo list``, ``zoo info``, ``zoo audit``) never pays for i
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from zoo._lazy import lazy_getattr
 
 if TYPE_CHECKING:
-    from zoo.registry._audit import AuditVerification
+    from zoo.registry._chain import AuditVerification
     from zoo.registry._location import default_url, zoo_home
     from zoo.registry._reads import ParsedName, SearchResult, WeightsSummary
     from zoo.registry._store import Registry, SyncReport
 
 _LAZY = {
-    "AuditVerification": "zoo.registry._audit",
-    "ParsedName": "zoo.registry._reads",
-    "Registry": "zoo.registry._store",
-    "SearchResult": "zoo.registry._reads",
-    "SyncReport": "zoo.registry._store",
-    "WeightsSummary": "zoo.registry._reads",
-    "default_url": "zoo.registry._location",
-    "zoo_home": "zoo.registry._location",
+    "AuditVerification": "zoo.registry._chain:AuditVerification",
+    "ParsedName": "zoo.registry._reads:ParsedName",
+    "Registry": "zoo.registry._store:Registry",
+    "SearchResult": "zoo.registry._reads:SearchResult",
+    "SyncReport": "zoo.registry._store:SyncReport",
+    "WeightsSummary": "zoo.registry._reads:WeightsSummary",
+    "default_url": "zoo.registry._location:default_url",
+    "zoo_home": "zoo.registry._location:zoo_home",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zoo.registry' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

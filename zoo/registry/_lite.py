@@ -133,6 +133,13 @@ class LiteRegistry:
         columns = tuple(d[0] for d in cursor.description)
         return queries.QueryResult(columns, tuple(cursor.fetchall()))
 
+    def read_only_sql(self, statement: str, params: dict[str, Any] | None = None, *,
+                      timeout: float | None = None, max_rows: int | None = None):
+        """``zoo sql``: as ``Registry.read_only_sql``, on a connection of its own."""
+        from zoo.registry import _readonly
+
+        return _readonly.run(self, statement, params, timeout=timeout, max_rows=max_rows)
+
     def verify_audit(self) -> AuditVerification:
         """Recompute the audit trail's hash chain (as ``Registry.verify_audit``)."""
         cursor = self._conn.execute(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq")

@@ -34,6 +34,7 @@ from zoo.errors import (
 from zoo.registry.queries import QueryResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from zoo.registry._lite import LiteRegistry
     from zoo.registry._store import Registry
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -57,7 +58,7 @@ def check_arguments(statement: Any, params: Any, timeout: Any, max_rows: Any) ->
         raise ZooValidationError("max_rows", f"must be a non-negative integer, not {max_rows!r}")
 
 
-def run(registry: Registry, statement: str, params: Mapping[str, Any] | None, *,
+def run(registry: Registry | LiteRegistry, statement: str, params: Mapping[str, Any] | None, *,
         timeout: float | None, max_rows: int | None) -> QueryResult:
     check_arguments(statement, params, timeout, max_rows)
     timeout = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
@@ -90,7 +91,8 @@ def _deny_attach(action: int, *_args: Any) -> int:
 
 def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], timeout: float,
                 max_rows: int | None) -> QueryResult:
-    database = registry.engine.url.database or ""
+    # A LiteRegistry (the CLI's fast path) knows its file; a Registry its engine's URL.
+    database = str(registry.path) if hasattr(registry, "path") else (registry.engine.url.database or "")
     shared = None
     if database in ("", ":memory:"):
         # An in-memory registry exists only on its one connection: use it, query-only.
@@ -209,6 +211,13 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
             raise _pg_error(exc, timeout) from None
         finally:
             raw.rollback()
+            # Session-level advisory locks would die with the connection, but the server
+            # ends the backend only after we hang up: release them now, synchronously.
+            try:
+                raw.execute("SELECT pg_advisory_unlock_all()")
+                raw.rollback()
+            except psycopg.Error:
+                pass
         return QueryResult(columns, rows, truncated=truncated)
     finally:
         conn.close()

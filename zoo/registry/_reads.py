@@ -148,6 +148,10 @@ def _mark(name: str, dialect: str) -> str:
     return f"%({name})s" if dialect == "postgresql" else f":{name}"
 
 
+def _folded(value: str) -> str:
+    return value.strip().lower()
+
+
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -372,24 +376,18 @@ class RegistryReader:
         if pattern:
             where.append("(w.name LIKE :like ESCAPE '\\' OR f.name LIKE :like ESCAPE '\\')")
             params["like"] = wildcard_to_like(pattern.strip())
-        if modality:
-            where.append("f.modality = :modality")
-            params["modality"] = Modality.parse(modality, "modality").value
-        if task:
-            where.append("f.task = :task")
-            params["task"] = task.strip().lower()
-        if license:
-            where.append("LOWER(w.license_spdx) = :license")
-            params["license"] = license.strip().lower()
-        if commercial_use:
-            where.append("w.commercial_use = :commercial")
-            params["commercial"] = CommercialUse.parse(commercial_use, "commercial_use").value
-        if status:
-            where.append("w.status = :status")
-            params["status"] = Status.parse(status, "status").value
-        if arch:
-            where.append("f.name = :arch")
-            params["arch"] = arch.strip().lower()
+        # Equality filters: (value, column, parameter, how the value is normalised).
+        for value, column, key, normalise in (
+                (modality, "f.modality", "modality", lambda v: Modality.parse(v, "modality").value),
+                (task, "f.task", "task", _folded),
+                (license, "LOWER(w.license_spdx)", "license", _folded),
+                (commercial_use, "w.commercial_use", "commercial",
+                 lambda v: CommercialUse.parse(v, "commercial_use").value),
+                (status, "w.status", "status", lambda v: Status.parse(v, "status").value),
+                (arch, "f.name", "arch", _folded)):
+            if value:
+                where.append(f"{column} = :{key}")
+                params[key] = normalise(value)
         if dataset:
             where.append("EXISTS (SELECT 1 FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
                          "WHERE wd.weights_id = w.id AND d.name = :dataset)")
