@@ -90,6 +90,20 @@ def test_alias_revoke_history_and_audit(filled):
     assert verify["ok"] and verify["events"] >= 8
 
 
+def test_audit_tables_are_cut_files_are_whole(filled):
+    rows = list(csv.DictReader(io.StringIO(run_zoo(filled, "audit", "licences", "--csv").stdout)))
+    n = len(rows)
+    assert n >= 3  # every weights record of the fixture has unstated commercial terms
+    table = run_zoo(filled, "audit", "licences", "--limit", "1").stdout
+    assert f"licences: {n} rows" in table and f"showing 1 of {n} rows" in table
+    assert table.count("unknown") == 1  # the one row shown
+    assert len(json.loads(run_zoo(filled, "audit", "licences", "--limit", "2", "--json").stdout)) == 2
+    whole = run_zoo(filled, "audit", "licences").stdout
+    assert f"licences: {n} rows" in whole and "showing" not in whole and whole.count("unknown") == n
+    proc = run_zoo(filled, "audit", "licences", "--limit", "-1", check=False)
+    assert proc.returncode == 2 and "--limit" in proc.stderr
+
+
 def test_bad_filter_values_are_typed_errors(filled):
     proc = run_zoo(filled, "list", "--commercial", "maybe", check=False)
     assert proc.returncode == 1 and "commercial" in proc.stderr and "allowed" in proc.stderr

@@ -253,6 +253,8 @@ def _check_audit_query(name: str) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     _check_audit_query(args.query)
+    if args.limit is not None and args.limit < 0:
+        raise _usage("--limit must be 0 (all rows) or a positive number")
     registry = _open_reader(args, sync=False)
     if args.query == "verify":
         result = registry.verify_audit()
@@ -283,8 +285,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+TABLE_ROWS = 100  # rows a table for people shows unless --limit says otherwise
+
+
 def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
-    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in result.rows]
+    total = len(result.rows)
+    limit = getattr(args, "limit", None)
+    if limit is None:  # tables for people are cut (rich takes ~1 ms a row); files and JSON are whole
+        limit = 0 if args.json or args.csv else TABLE_ROWS
+    shown = result.rows[:limit] if limit else result.rows
+    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in shown]
     if args.json:
         _print_json([dict(zip(result.columns, row)) for row in rows])
     elif args.csv:
@@ -293,12 +303,16 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"{title}: {len(rows)} rows", title_justify="left")
+        table = Table(title=f"{title}: {total:,} rows", title_justify="left")
         for column in result.columns:
             table.add_column(escape(str(column)), overflow="fold")
         for row in rows:  # values are data, never markup
             table.add_row(*("" if v is None else escape(_short(str(v), 80)) for v in row))
-        _console().print(table)
+        console = _console()
+        console.print(table)
+        if len(rows) < total:
+            console.print(f"showing {len(rows):,} of {total:,} rows; --limit 0 for all, or --csv / --json "
+                          "for a file")
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -712,6 +726,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--action", help="history: action prefix, e.g. weights. or alias.move")
     p.add_argument("--since", help="history: ISO date or date-time (UTC)")
     p.add_argument("--until", help="history: ISO date or date-time (UTC), exclusive")
+    p.add_argument("--limit", type=int, default=None,
+                   help=f"at most this many rows (0: all; default: {TABLE_ROWS} in the table, all with --json/--csv)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true")
     out.add_argument("--csv", action="store_true")
