@@ -18,12 +18,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import hashlib
 import importlib
 import importlib.metadata as metadata
 import logging
-import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +31,16 @@ import pluggy
 from zoo import hookspecs
 from zoo.errors import ZooError, ZooNotFoundError, ZooPluginError, ZooPolicyError, ZooValidationError
 from zoo.records import AuditEvent, Family, KeyAdapter, PolicyDecision, Recipe, Weights, WeightStore
+from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
+    ENTRY_POINT_GROUP,
+    FINGERPRINT_SETTING,
+    PluginSelection,
+    _dist_name,
+    _dist_version,
+    _norm,
+    _selected_entry_points,
+    installed_fingerprint,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.records import WeightsInfo
@@ -56,11 +63,9 @@ __all__ = [
     "sync_registry",
 ]
 
-ENTRY_POINT_GROUP = "zoo"
 CORE_PLUGIN = "zoo"  # the core's default hookimpls (zoo._builtin) register under this name
 BUILTIN_SCHEMES = ("file", "http", "https", "pkg")  # served by zoo.weights itself
 HEAVY_MODULES = ("torch", "torchvision", "timm", "transformers")
-FINGERPRINT_SETTING = "plugins_fingerprint"
 # The distributions whose records make up the built-in catalogue (registry.db.sql).
 FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes")
 
@@ -147,71 +152,6 @@ class PluginInfo:
         return f"{self.name} {self.version}" if self.version else self.name
 
 
-def _norm(name: str) -> str:
-    # PEP 503 normalisation, so that ZOO_PLUGINS=zoo_acme matches distribution zoo-acme.
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@dataclass(frozen=True)
-class PluginSelection:
-    """Which installed plugins load: ``allow`` (``None``: all), minus ``deny``; names
-    match an entry point's name or its distribution's name."""
-
-    allow: tuple[str, ...] | None = None
-    deny: tuple[str, ...] = ()
-    strict: bool = False
-
-    @classmethod
-    def resolve(cls, plugins: str | Sequence[str] | None = None, disable: Sequence[str] | None = None,
-                strict: bool | None = None, env: Mapping[str, str] | None = None) -> PluginSelection:
-        """Arguments win over the environment (``ZOO_PLUGINS``, ``ZOO_DISABLE_PLUGINS``,
-        ``ZOO_STRICT_PLUGINS``). ``plugins="all"`` ignores ``ZOO_PLUGINS``;
-        ``plugins="none"`` or ``()`` loads none."""
-        env = os.environ if env is None else env
-        if plugins is None:
-            plugins = env.get("ZOO_PLUGINS", "").strip() or "all"
-        allow = _parse_names(plugins, "ZOO_PLUGINS")
-        if disable is None:
-            disable = env.get("ZOO_DISABLE_PLUGINS", "")
-        deny = _parse_names(disable, "ZOO_DISABLE_PLUGINS") or ()
-        if strict is None:
-            raw = env.get("ZOO_STRICT_PLUGINS", "").strip().lower()
-            if raw not in ("", "0", "1", "true", "false", "yes", "no"):
-                raise ZooValidationError("ZOO_STRICT_PLUGINS", f"{raw!r} is not a boolean",
-                                         hint="set ZOO_STRICT_PLUGINS=1 (strict) or 0")
-            strict = raw in ("1", "true", "yes")
-        return cls(allow=allow, deny=tuple(deny), strict=bool(strict))
-
-    def skip_reason(self, name: str, distribution: str | None) -> str | None:
-        keys = {_norm(name)} | ({_norm(distribution)} if distribution else set())
-        if self.allow is not None and not keys & {_norm(a) for a in self.allow}:
-            return "not in ZOO_PLUGINS" if self.allow else "ZOO_PLUGINS=none"
-        if keys & {_norm(d) for d in self.deny}:
-            return "in ZOO_DISABLE_PLUGINS"
-        return None
-
-
-def _parse_names(value: str | Sequence[str] | None, field: str) -> tuple[str, ...] | None:
-    """``"a,b"`` or ``["a", "b"]`` -> names; ``"all"`` -> None (no restriction);
-    ``"none"`` / empty sequence -> ()."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() == "all":
-            return None
-        if text.lower() == "none":
-            return ()
-        items = [p.strip() for p in text.split(",") if p.strip()]
-    else:
-        items = [str(p).strip() for p in value]
-    for item in items:
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", item):
-            raise ZooValidationError(field, f"{item!r} is not a plugin name",
-                                     hint="write comma-separated plugin names, e.g. 'acme,timm'")
-    return tuple(items)
-
-
 # -- helpers shared with the core's default hooks and zoo.testing ------------------------
 
 
@@ -234,44 +174,6 @@ def import_object(import_string: str, *, what: str = "object") -> Any:
             raise ZooPluginError(f"{what}: {module_name!r} has no attribute {attr!r}",
                                  hint="fix the import string in the plugin's record") from None
     return obj
-
-
-def _selected_entry_points(selection: PluginSelection) -> tuple[list[Any], list[tuple[Any, str]]]:
-    """Installed ``zoo`` entry points (metadata only, nothing imported), in a stable
-    order: (selected, [(skipped, reason)])."""
-    eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP),
-                 key=lambda ep: (ep.name, _dist_name(ep) or "", ep.value))
-    selected, skipped = [], []
-    for ep in eps:
-        reason = selection.skip_reason(ep.name, _dist_name(ep))
-        if reason:
-            skipped.append((ep, reason))
-        else:
-            selected.append(ep)
-    return selected, skipped
-
-
-def _dist_name(ep: Any) -> str | None:
-    dist = getattr(ep, "dist", None)
-    return dist.metadata["Name"] if dist is not None else None
-
-
-def _dist_version(ep: Any) -> str | None:
-    dist = getattr(ep, "dist", None)
-    return dist.version if dist is not None else None
-
-
-def installed_fingerprint(selection: PluginSelection | None = None) -> str:
-    """A digest of the selected ``zoo`` entry points and their distributions' versions,
-    read from package metadata without importing any plugin: when it is unchanged, the
-    registry already holds what the plugins declare."""
-    import zoo
-
-    selection = selection or PluginSelection.resolve()
-    selected, _ = _selected_entry_points(selection)
-    lines = [f"zoo=={zoo.__version__}"] + sorted(
-        f"{ep.name}={ep.value} {_dist_name(ep)}=={_dist_version(ep)}" for ep in selected)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 # -- the host --------------------------------------------------------------------------

@@ -92,10 +92,8 @@ class LiteRegistry:
         if self.reader.scalar("SELECT version_num FROM alembic_version") != _location.SCHEMA_REVISION:
             return False
         if check_plugins:
-            try:
-                from zoo.plugins import FINGERPRINT_SETTING, installed_fingerprint
-            except ImportError:  # no plugin host: nothing to sync
-                return True
+            from zoo._selection import FINGERPRINT_SETTING, installed_fingerprint
+
             return self.reader.get_setting(FINGERPRINT_SETTING) == installed_fingerprint()
         return True
 
