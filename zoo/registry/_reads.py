@@ -165,11 +165,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
-_WEIGHTS_COLUMNS = ("id, name, version, family_id, tag, is_default, sha256, sha256_prefix, size_bytes, format, "
-                    "license_spdx, commercial_use, license_url, license_note, publisher, paper_title, paper_url, "
-                    "recipe, num_params, num_classes, preprocessing, description, status, status_reason, plugin, "
-                    "plugin_version, created_at, created_by, updated_at, updated_by")
-_W = ", ".join("w." + c.strip() for c in _WEIGHTS_COLUMNS.split(","))
+_WEIGHTS_COLUMNS = ("id", "name", "version", "family_id", "tag", "is_default", "sha256", "sha256_prefix",
+                    "size_bytes", "format", "license_spdx", "commercial_use", "license_url", "license_note",
+                    "publisher", "paper_title", "paper_url", "recipe", "num_params", "num_classes", "preprocessing",
+                    "description", "status", "status_reason", "plugin", "plugin_version", "created_at", "created_by",
+                    "updated_at", "updated_by")
+_W = ", ".join("w." + c for c in _WEIGHTS_COLUMNS)
 _Q_LINKS = """
 SELECT 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number, NULL AS relation, position AS ord
   FROM sources WHERE weights_id = :wid
@@ -301,11 +302,10 @@ class RegistryReader:
     def info(self, wid: int) -> WeightsInfo:
         # ~10 small indexed queries; each is a few lines of SQL, no ORM objects.
         p = {"wid": wid}
-        columns = [c.strip() for c in _WEIGHTS_COLUMNS.split(",")]
         (row,) = self.rows(f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id "
                            "WHERE w.id = :wid", p)
-        r = dict(zip(columns, row))
-        family = _family(row[len(columns):])
+        r = dict(zip(_WEIGHTS_COLUMNS, row))
+        family = _family(row[len(_WEIGHTS_COLUMNS):])
         # The one-string collections in one statement (fewer round trips to PostgreSQL).
         sources, tags, aliases, parents, children = [], [], [], [], []
         for kind, text, number, relation, _ in self.rows(_Q_LINKS, p):
@@ -402,8 +402,12 @@ class RegistryReader:
         condition = (" WHERE " + " AND ".join(where)) if where else ""
         joined = "FROM weights w JOIN families f ON f.id = w.family_id" + condition
         total = self.scalar(f"SELECT COUNT(*) {joined}", params)
-        page = " LIMIT :limit OFFSET :offset" if limit is not None else (" LIMIT -1 OFFSET :offset" if (
-            offset and self.dialect == "sqlite") else (" OFFSET :offset" if offset else ""))
+        if limit is not None:  # limit=0: no rows, only the total
+            page = " LIMIT :limit OFFSET :offset"
+        elif offset:  # SQLite takes OFFSET only after a LIMIT
+            page = " LIMIT -1 OFFSET :offset" if self.dialect == "sqlite" else " OFFSET :offset"
+        else:
+            page = ""
         rows = self.rows(
             "SELECT w.id, w.name, w.version, f.name, f.modality, f.task, w.license_spdx, w.commercial_use, "
             "w.status, w.num_params, w.is_default, "
