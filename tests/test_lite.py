@@ -107,6 +107,14 @@ def test_falls_back_whenever_more_than_reading_is_needed(db, tmp_path, monkeypat
     assert open_lite(db, check_plugins=False) is None
 
 
+def test_a_failing_read_is_a_typed_error(db):
+    from zoo.errors import ZooRegistryError
+
+    with open_lite(db, check_plugins=False) as lite:
+        with pytest.raises(ZooRegistryError, match="cannot read registry"):
+            lite.reader.rows("SELECT * FROM no_such_table")
+
+
 def test_the_fast_path_reads_and_never_writes(db):
     path = sqlite_path(db)
     before = path.read_bytes()

@@ -16,9 +16,11 @@ from __future__ import annotations
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from zoo.errors import ZooRegistryError
 from zoo.registry import _location
 from zoo.registry._chain import CHAIN_COLUMNS, AuditVerification, check_chain
 from zoo.registry._reads import RegistryReader, Rows, driver_sql
@@ -78,8 +80,20 @@ class LiteRegistry:
     def display_url(self) -> str:
         return f"sqlite:///{self.path}"
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        # What Registry's translate_db_errors does for SQLAlchemy: a driver failure while
+        # reading (a damaged file, a disk error) is a ZooRegistryError, not a traceback.
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise ZooRegistryError(f"cannot read registry {self.display_url}: {exc}",
+                                   hint="check the file (sqlite3 PATH 'PRAGMA integrity_check'), "
+                                        "or restore it from a backup") from None
+
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Rows:
-        return self._conn.execute(sql, dict(params)).fetchall()
+        with self._reading():
+            return self._conn.execute(sql, dict(params)).fetchall()
 
     def current(self, *, check_plugins: bool) -> bool:
         """Whether reading is all there is to do: zoo's current schema and, when
@@ -127,9 +141,10 @@ class LiteRegistry:
         query = queries.get_query(name)
         bound = queries.bind(name, params, self.reader.resolve_id)
         statement, values = driver_sql(query.sql, bound, "sqlite")
-        cursor = self._conn.execute(statement, values)
-        columns = tuple(d[0] for d in cursor.description)
-        return queries.QueryResult(columns, tuple(cursor.fetchall()))
+        with self._reading():
+            cursor = self._conn.execute(statement, values)
+            columns = tuple(d[0] for d in cursor.description)
+            return queries.QueryResult(columns, tuple(cursor.fetchall()))
 
     def read_only_sql(self, statement: str, params: dict[str, Any] | None = None, *,
                       timeout: float | None = None, max_rows: int | None = None):
@@ -140,10 +155,12 @@ class LiteRegistry:
 
     def verify_audit(self) -> AuditVerification:
         """Recompute the audit trail's hash chain (as ``Registry.verify_audit``)."""
-        cursor = self._conn.execute(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq")
+        head = self.reader.get_setting("audit_head")
+        with self._reading():
+            cursor = self._conn.execute(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq")
 
-        def rows() -> Iterator[tuple[Any, ...]]:
-            while batch := cursor.fetchmany(5000):
-                yield from batch
+            def rows() -> Iterator[tuple[Any, ...]]:
+                while batch := cursor.fetchmany(5000):
+                    yield from batch
 
-        return check_chain(rows(), self.reader.get_setting("audit_head"))
+            return check_chain(rows(), head)

@@ -450,7 +450,6 @@ class Registry:
     def resolve(self, name: str) -> WeightsInfo:
         """``arch`` (its default weights), ``arch.tag``, ``namespace/name`` (newest
         version), ``NAME@VERSION`` or ``NAME@ALIAS`` -> the full record."""
-        ParsedName.parse(name)  # a malformed name fails before a connection is opened
         with self._read() as session:
             return self._reader(session).resolve(name)
 
