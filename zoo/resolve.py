@@ -26,9 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import (
+    ZooConflictError,
     ZooError,
+    ZooFetchError,
     ZooIntegrityError,
     ZooNotFoundError,
+    ZooOfflineError,
+    ZooRegistryError,
     ZooValidationError,
 )
 from zoo.records import CardSection, DatasetUse, Family, License, ParentLink, WeightsInfo, to_jsonable
@@ -247,24 +251,101 @@ def _check_policy(info: WeightsInfo, registry: Registry, host: PluginHost, ackno
 
 def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None,
            progress: Any) -> FetchedFile:
-    from zoo.weights import fetch_weights
+    from zoo.weights import fetch
+    from zoo.weights import _hub
 
     w = info.weights
+    kwargs = {"stores": host.weight_stores(), "progress": progress}
     if w.sha256 is None and w.sha256_prefix is None:
-        raise ZooIntegrityError(
-            f"{info.qualified_name} pins no sha256, and zoo loads only verified bytes",
-            hint=f"check the file yourself, then pin it: Registry().pin_sha256({info.qualified_name!r}, "
-                 "'<64 hex digits>') (zoo.weights.sha256_file computes it)")
-    fetched = fetch_weights(w, stores=host.weight_stores(), offline=offline, progress=progress)
+        # Trust on first use: the Hub's attested sha256 and commit, verified, then pinned
+        # (policy zoo:pinned-only, checked before, refuses this for teams that want it).
+        fetched, att = _hub.fetch_attested(w, label=info.ref, offline=offline, **kwargs)
+        _pin(registry, info, fetched.sha256, revision=att.commit, origin=f"hub-attestation {att.url}")
+        return fetched
+    sources = w.sources
+    if info.pinned_revision:
+        sources = _hub.pinned_sources(sources, info.pinned_revision)
+    try:
+        fetched = fetch(sources, sha256=w.sha256, sha256_prefix=w.sha256_prefix, size=w.size_bytes,
+                        format=w.format, offline=offline, **kwargs)
+    except ZooFetchError as exc:
+        if info.pinned_revision and not isinstance(exc, ZooOfflineError):
+            if (move := _hub.moved(w, info.pinned_revision)) is not None:
+                raise ZooIntegrityError(
+                    f"{info.qualified_name} is pinned to commit {info.pinned_revision} of its Hub repository, "
+                    f"which no source serves any more; revision {move[0]!r} moved to {move[1]}, and zoo does "
+                    "not follow a moved revision", hint=f"review the new file; to use it, register it as new "
+                    f"weights or pin it after revoking these: `zoo pin NAME --file PATH`") from None
+        raise
     if w.sha256 is None:
         # The record knew a prefix only: remember the full hash (an audit event), so the
         # next fetch is pinned to these exact bytes.
-        try:
-            registry.pin_sha256(info.qualified_name, fetched.sha256)
-        except ZooError as exc:
-            _log.warning("could not pin the sha256 of %s in the registry (%s); it stays pinned by its prefix",
-                         info.qualified_name, exc.message)
+        _pin(registry, info, fetched.sha256, revision=None,
+             origin="first fetch, verified against the recorded prefix")
     return fetched
+
+
+def _pin(registry: Any, info: WeightsInfo, sha256: str, *, revision: str | None, origin: str) -> None:
+    try:
+        _writable(registry).pin(info.qualified_name, sha256, revision=revision, origin=origin)
+    except ZooConflictError as exc:
+        # Another process pinned other bytes meanwhile: these verified against what was
+        # attested to *us*, but the registry disagrees, so they are not used.
+        raise ZooIntegrityError(f"{info.qualified_name}: {exc.message}",
+                                hint="`zoo history NAME` shows who pinned what; `zoo info NAME` the pin") from None
+    except ZooRegistryError as exc:
+        _log.warning("could not pin the sha256 of %s in the registry (%s); the next fetch verifies it again",
+                     info.qualified_name, exc.message)
+
+
+def _with_alternatives(exc: ZooFetchError, registry: Any, info: WeightsInfo) -> ZooFetchError:
+    try:
+        ready = [name for name in _loadable_now(registry, info.family.name) if not name.startswith(info.ref + " ")]
+    except ZooError:  # the registry cannot say: the fetch error is what matters
+        return exc
+    text = (f"weights of {info.family.name} that load right now: " + ", ".join(ready) if ready
+            else f"no weights of {info.family.name} are installed or cached here")
+    error = type(exc)(exc.message + "\n" + text, hint=exc.hint)
+    error.failures = exc.failures
+    return error
+
+
+def _loadable_now(registry: Any, arch: str) -> list[str]:
+    """Weights of ``arch`` that load without a network: pinned, and in the cache or in a
+    local file (``pkg://`` from an installed distribution, ``file://``)."""
+    from zoo.weights import WeightsCache
+    from zoo.weights._sources import SourceFailed, local_path, scheme_of
+
+    cache = WeightsCache()
+    ready = []
+    for row in registry.search(arch=arch).rows:
+        if str(getattr(row.status, "value", row.status)) == "revoked":
+            continue
+        w = registry.resolve(f"{row.name}@{row.version}").weights
+        if w.sha256 is None and w.sha256_prefix is None:
+            continue
+        if cache.find(w.sha256, w.sha256_prefix if w.sha256 is None else None) is not None:
+            ready.append(f"{row.name} (cached)")
+            continue
+        for source in w.sources:
+            scheme = scheme_of(source.uri)
+            if scheme in ("pkg", "file"):
+                try:
+                    local_path(source.uri)
+                except SourceFailed:
+                    continue
+                ready.append(f"{row.name} ({'installed' if scheme == 'pkg' else 'local file'})")
+                break
+    return ready
+
+
+def _writable(registry: Any) -> Registry:
+    """The registry to write a pin to: itself, or the full Registry behind a fast read path."""
+    if hasattr(registry, "pin"):
+        return registry
+    from zoo.registry import Registry
+
+    return Registry(registry.display_url)
 
 
 # -- the API -------------------------------------------------------------------------------
@@ -308,7 +389,10 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
     if pretrained:
         assert info is not None
         _check_policy(info, registry, host, acknowledge)
-        fetched = _fetch(info, registry, host, offline, progress)
+        try:
+            fetched = _fetch(info, registry, host, offline, progress)
+        except ZooFetchError as exc:  # offline or unreachable: say what would load now
+            raise _with_alternatives(exc, registry, info) from None
         model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
                                                  device=target, dtype=target_dtype)
     else:
