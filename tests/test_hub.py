@@ -309,7 +309,8 @@ def test_hf_uri_route_through_the_hf_store(env, lite0_bytes, tmp_path):
         print(info.weights.sha256, info.pinned_revision, model.zoo.load_report.strict)
     """)
     env_vars = dict(os.environ)
-    env_vars.update({"HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1"})
+    env_vars.update({"HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_ETAG_TIMEOUT": "120",
+                     "HF_HUB_DOWNLOAD_TIMEOUT": "120"})
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env_vars, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [hashlib.sha256(lite0_bytes).hexdigest(), commit, "True"]

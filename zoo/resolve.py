@@ -182,30 +182,48 @@ _registries: dict[str, Registry] = {}
 _synced: weakref.WeakKeyDictionary[PluginHost, set[str]] = weakref.WeakKeyDictionary()
 
 
-def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Registry, PluginHost]:
-    from zoo.plugins import PluginHost, default_host, ensure_synced
+# Registries whose plugins were found synced by the fast path in this process: the
+# installed plugins do not change under a running process (default_host assumes it too).
+_lite_checked: set[str] = set()
 
+
+def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Any, PluginHost, Any]:
+    """(registry, host, what to close after the call). The default registry, when it is
+    an SQLite file synced with the installed plugins, is read through the CLI's fast
+    path (:mod:`zoo.registry._lite`: stdlib sqlite3, one snapshot per call) with a host
+    that loads no catalogue; anything else opens :class:`~zoo.registry.Registry`."""
     if registry is None:
-        from zoo.registry import Registry
-        from zoo.registry._engine import default_url, normalize_url
+        from zoo.registry._lite import open_lite
+        from zoo.registry._location import default_url, normalize_url
 
         url = normalize_url(default_url())  # read per call: ZOO_HOME / ZOO_REGISTRY_URL may change
+        if host is None:
+            lite = open_lite(url, check_plugins=url not in _lite_checked)
+            if lite is not None:
+                from zoo.plugins import runtime_host
+
+                _lite_checked.add(url)
+                return lite, runtime_host(), lite
+        from zoo.registry import Registry
+
         with _lock:
             registry = _registries.get(url)
             if registry is None:
-                registry = _registries[url] = Registry(url)
+                registry = _registries[url] = Registry(url, sync=False)
     elif not hasattr(registry, "resolve"):
         raise ZooValidationError("registry", f"expected a zoo.registry.Registry, got {type(registry).__name__}")
+    from zoo.plugins import PluginHost, default_host, ensure_synced
+
     if host is None:
         host = default_host()
     elif not isinstance(host, PluginHost):
         raise ZooValidationError("host", f"expected a zoo.plugins.PluginHost, got {type(host).__name__}")
     with _lock:
         done = _synced.setdefault(host, set())
-        if registry.url not in done:
+        if registry.url not in done and hasattr(registry, "sync"):
             ensure_synced(registry, host)
             done.add(registry.url)
-    return registry, host
+    return registry, host, None
 
 
 # -- argument checks -----------------------------------------------------------------------
@@ -383,16 +401,21 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
 
     target = _loading.target_device(device)
     target_dtype = _loading.target_dtype(dtype)
-    registry, host = _context(registry, host)
-    info, family = _resolve(registry, name, pretrained)
+    registry, host, opened = _context(registry, host)
     fetched = None
+    try:
+        info, family = _resolve(registry, name, pretrained)
+        if pretrained:
+            assert info is not None
+            _check_policy(info, registry, host, acknowledge)
+            try:
+                fetched = _fetch(info, registry, host, offline, progress)
+            except ZooFetchError as exc:  # offline or unreachable: say what would load now
+                raise _with_alternatives(exc, registry, info) from None
+    finally:
+        if opened is not None:  # the fast path's read snapshot ends here
+            opened.close()
     if pretrained:
-        assert info is not None
-        _check_policy(info, registry, host, acknowledge)
-        try:
-            fetched = _fetch(info, registry, host, offline, progress)
-        except ZooFetchError as exc:  # offline or unreachable: say what would load now
-            raise _with_alternatives(exc, registry, info) from None
         model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
                                                  device=target, dtype=target_dtype)
     else:
@@ -443,6 +466,10 @@ def preprocess(name: str, *, registry: Registry | None = None, host: PluginHost 
     ``zoo_preprocessor`` hook."""
     if not isinstance(name, str):
         raise ZooValidationError("name", f"must be a model name, not {type(name).__name__}")
-    registry, host = _context(registry, host)
-    info, family = _resolve(registry, name, pretrained=False)
+    registry, host, opened = _context(registry, host)
+    try:
+        info, family = _resolve(registry, name, pretrained=False)
+    finally:
+        if opened is not None:
+            opened.close()
     return host.preprocessor(family, info.weights if info else None)

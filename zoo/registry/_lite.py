@@ -122,8 +122,23 @@ class LiteRegistry:
 
     # -- the Registry methods ---------------------------------------------------------
 
+    @property
+    def url(self) -> str:
+        return self.display_url
+
     def resolve(self, name: str):
         return self.reader.resolve(name)
+
+    def family(self, name: str):
+        family = self.reader.family(name)
+        if family is None:
+            from zoo.errors import ZooNotFoundError
+
+            raise ZooNotFoundError("architecture", name)
+        return family
+
+    def get_setting(self, key: str) -> str | None:
+        return self.reader.get_setting(key)
 
     def search(self, pattern: str | None = None, **filters: Any):
         return self.reader.search(pattern, **filters)

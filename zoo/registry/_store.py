@@ -123,11 +123,17 @@ class Registry:
     deterministic catalogue dump can be produced. ``observers`` are called with the
     audit events of each write after it committed (the plugin host passes its
     ``zoo_audit_event`` hook); one that raises is logged and ignored.
+
+    ``sync``: bring the installed plugins' records in when the plugin selection changed
+    since the last sync, as the CLI and ``zoo.get`` do (a fingerprint of package metadata
+    and one setting when nothing changed). ``None`` (the default) syncs the configured
+    registry (``url`` not given) and leaves a database named by ``url`` as it is.
     """
 
     def __init__(self, url: str | None = None, *, actor: str | None = None,
                  clock: Callable[[], dt.datetime] | None = None, create: bool = True,
-                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = ()) -> None:
+                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = (),
+                 sync: bool | None = None) -> None:
         self.observers = list(observers)
         self.url = _engine.normalize_url(url or _engine.default_url())
         self.actor = actor or default_actor()
@@ -144,6 +150,10 @@ class Registry:
                 raise ZooRegistryError(f"{self.display_url} is empty, not a zoo registry",
                                        hint="run `zoo db upgrade` to create the schema")
             self.upgrade()
+        if url is None if sync is None else sync:
+            from zoo.plugins import ensure_synced  # imports plugins only when a sync is due
+
+            ensure_synced(self)
 
     # -- plumbing ---------------------------------------------------------------------
 
