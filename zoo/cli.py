@@ -59,13 +59,15 @@ def _open_registry(args: argparse.Namespace, *, sync: bool = True):
     return registry
 
 
-def _open_reader(args: argparse.Namespace, *, sync: bool = True):
+def _open_reader(args: argparse.Namespace, *, sync: bool = True, postgresql: bool = False):
     """For commands that only read: the fast path (:mod:`zoo.registry._lite`, plain
-    ``sqlite3``, no SQLAlchemy import) when the registry is an up-to-date SQLite file
-    whose plugins are synced, else the full registry (which creates, upgrades or syncs)."""
+    ``sqlite3``, or psycopg with ``postgresql``; no SQLAlchemy import) when the registry
+    is up to date and its plugins are synced, else the full registry (which creates,
+    upgrades or syncs)."""
     from zoo.registry._lite import open_lite
 
-    lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False))
+    lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False),
+                     postgresql=postgresql)
     return lite if lite is not None else _open_registry(args, sync=sync)
 
 
@@ -85,7 +87,7 @@ def _sync_plugins(registry) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    registry = _open_reader(args)
+    registry = _open_reader(args, postgresql=True)
     result = registry.search(args.pattern, modality=args.modality, task=args.task, license=args.license,
                              commercial_use=args.commercial, dataset=args.dataset, status=args.status,
                              tag=args.tag, arch=args.arch, limit=_list_limit(args))
@@ -135,7 +137,7 @@ def _list_limit(args: argparse.Namespace) -> int | None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    registry = _open_reader(args)
+    registry = _open_reader(args, postgresql=True)
     info = registry.resolve(args.name)
     if args.json:
         _print_json(info.to_dict())
