@@ -170,7 +170,9 @@ def _render_card(info) -> None:
         ("parameters", f"{w.num_params:,}" if w.num_params else None),
         ("classes", str(w.num_classes) if w.num_classes else None),
         ("sha256", w.sha256 or (f"prefix {w.sha256_prefix} (full hash pinned on first fetch)"
-                                if w.sha256_prefix else "[red]unknown[/]")),
+                                if w.sha256_prefix else "not pinned: pinned on first fetch from the Hub's "
+                                                        "attestation, or `zoo pin`")),
+        ("pinned", " at commit ".join(x for x in (info.pin_origin, info.pinned_revision) if x) or None),
         ("format / size", f"{w.format}" + (f", {w.size_bytes:,} bytes" if w.size_bytes else "")),
         ("tags", ", ".join(w.tags) or None),
         ("declared by", f"{info.plugin} {info.plugin_version or ''}".strip() if info.plugin else None),

@@ -292,8 +292,9 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
                 raise ZooIntegrityError(
                     f"{info.qualified_name} is pinned to commit {info.pinned_revision} of its Hub repository, "
                     f"which no source serves any more; revision {move[0]!r} moved to {move[1]}, and zoo does "
-                    "not follow a moved revision", hint=f"review the new file; to use it, register it as new "
-                    f"weights or pin it after revoking these: `zoo pin NAME --file PATH`") from None
+                    "not follow a moved revision", hint="review the new file; to use it, register it as new "
+                    "weights (a pin is never replaced in place); `zoo history NAME` shows where the pin came "
+                    "from") from None
         raise
     if w.sha256 is None:
         # The record knew a prefix only: remember the full hash (an audit event), so the
@@ -304,8 +305,13 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
 
 
 def _pin(registry: Any, info: WeightsInfo, sha256: str, *, revision: str | None, origin: str) -> None:
+    # Behind the fast read path, the full Registry is opened for this one write.
+    from zoo.registry import Registry
+
+    target = registry if hasattr(registry, "pin") else None
     try:
-        _writable(registry).pin(info.qualified_name, sha256, revision=revision, origin=origin)
+        target = target or Registry(registry.url, sync=False)
+        target.pin(info.qualified_name, sha256, revision=revision, origin=origin)
     except ZooConflictError as exc:
         # Another process pinned other bytes meanwhile: these verified against what was
         # attested to *us*, but the registry disagrees, so they are not used.
@@ -314,6 +320,9 @@ def _pin(registry: Any, info: WeightsInfo, sha256: str, *, revision: str | None,
     except ZooRegistryError as exc:
         _log.warning("could not pin the sha256 of %s in the registry (%s); the next fetch verifies it again",
                      info.qualified_name, exc.message)
+    finally:
+        if target is not None and target is not registry:
+            target.close()
 
 
 def _with_alternatives(exc: ZooFetchError, registry: Any, info: WeightsInfo) -> ZooFetchError:
@@ -355,15 +364,6 @@ def _loadable_now(registry: Any, arch: str) -> list[str]:
                 ready.append(f"{row.name} ({'installed' if scheme == 'pkg' else 'local file'})")
                 break
     return ready
-
-
-def _writable(registry: Any) -> Registry:
-    """The registry to write a pin to: itself, or the full Registry behind a fast read path."""
-    if hasattr(registry, "pin"):
-        return registry
-    from zoo.registry import Registry
-
-    return Registry(registry.display_url)
 
 
 # -- the API -------------------------------------------------------------------------------
