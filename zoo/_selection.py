@@ -115,14 +115,18 @@ def _dist_fields(dist: Any) -> tuple[str | None, str | None]:
     path = getattr(dist, "_path", None)
     if path is None:
         return dist.metadata["Name"], dist.version
-    return _parsed_metadata(str(path))
+    try:
+        stamp = (Path(path) / "METADATA").stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _parsed_metadata(str(path), stamp)
 
 
 @functools.lru_cache(maxsize=512)
-def _parsed_metadata(path: str) -> tuple[str | None, str | None]:
+def _parsed_metadata(path: str, stamp: int | None) -> tuple[str | None, str | None]:
     # Parsing METADATA (an email message) is most of what listing entry points costs and
-    # is done several times per entry point; a dist-info folder's name carries its
-    # version, so an upgrade is a new key.
+    # is done several times per entry point; keyed by the dist-info folder and the file's
+    # mtime, so an upgrade (a new folder) or a rewrite is read again.
     fields = metadata.PathDistribution(Path(path)).metadata
     return fields["Name"], fields["Version"]
 
