@@ -156,4 +156,20 @@ def test_not_a_zoo_database(tmp_path):
 def test_db_upgrade_is_idempotent(registry_url):
     first = run_zoo(registry_url, "db", "upgrade")
     second = run_zoo(registry_url, "db", "upgrade")
-    assert "0001_initial" in first.stdout and "0001_initial" in second.stdout
+    from zoo.registry.schema import SCHEMA_REVISION
+
+    assert SCHEMA_REVISION in first.stdout and SCHEMA_REVISION in second.stdout
+
+
+def test_list_json_returns_every_row_unless_limited(registry_url, resnet_family):
+    from conftest import make_weights
+
+    registry = Registry(registry_url, actor="seed")
+    registry.add_family(resnet_family)
+    registry.register_many([make_weights(tag=f"t{i:03d}", sources=(), sha256_prefix=None) for i in range(120)])
+    registry.close()
+    everything = json.loads(run_zoo(registry_url, "list", "--json").stdout)
+    assert everything["total"] == 120 and len(everything["weights"]) == 120
+    assert len(json.loads(run_zoo(registry_url, "list", "--json", "--limit", "7").stdout)["weights"]) == 7
+    table = run_zoo(registry_url, "list").stdout  # people get the first 100 and are told so
+    assert "showing 100 of 120" in " ".join(table.split())

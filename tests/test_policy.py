@@ -153,7 +153,8 @@ def test_zoo_policy_cli(reg):
     assert code == 0 and "require" in out
     code, out, _ = cli("policy", "show", "--json")
     assert {p["name"]: p["enabled"] for p in json.loads(out)} == {"commercial": True,
-                                                                   "acknowledge-high-bias": False}
+                                                                   "acknowledge-high-bias": False,
+                                                                   "pinned-only": False}
     code, _, err = cli("policy", "check", "resnet50.nc")
     assert code == 1 and "rule zoo:commercial" in err
     code, out, _ = cli("policy", "check", "resnet50.free", "--json")

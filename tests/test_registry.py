@@ -495,7 +495,8 @@ def test_pin_sha256(resnet):
     resnet.pin_sha256("resnet50", SHA)  # same hash again: nothing to do
     assert resnet.resolve("resnet50").weights.sha256 == SHA
     (event,) = resnet.history("resnet50.tv_in1k", action="weights.pin_sha256")
-    assert event.before == {"version": 1, "sha256": None} and event.after == {"version": 1, "sha256": SHA}
+    assert event.before == {"version": 1, "sha256": None}
+    assert event.after == {"version": 1, "sha256": SHA, "origin": "manual"}
 
 
 class Clock:

@@ -5,12 +5,14 @@ path (:mod:`zoo.registry._lite`) can check that the registry is synced cheaply.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata as metadata
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooValidationError
@@ -100,13 +102,33 @@ def _selected_entry_points(selection: PluginSelection) -> tuple[list[Any], list[
 
 
 def _dist_name(ep: Any) -> str | None:
-    dist = getattr(ep, "dist", None)
-    return dist.metadata["Name"] if dist is not None else None
+    return _dist_fields(getattr(ep, "dist", None))[0]
 
 
 def _dist_version(ep: Any) -> str | None:
-    dist = getattr(ep, "dist", None)
-    return dist.version if dist is not None else None
+    return _dist_fields(getattr(ep, "dist", None))[1]
+
+
+def _dist_fields(dist: Any) -> tuple[str | None, str | None]:
+    if dist is None:
+        return None, None
+    path = getattr(dist, "_path", None)
+    if path is None:
+        return dist.metadata["Name"], dist.version
+    try:
+        stamp = (Path(path) / "METADATA").stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _parsed_metadata(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_metadata(path: str, stamp: int | None) -> tuple[str | None, str | None]:
+    # Parsing METADATA (an email message) is most of what listing entry points costs and
+    # is done several times per entry point; keyed by the dist-info folder and the file's
+    # mtime, so an upgrade (a new folder) or a rewrite is read again.
+    fields = metadata.PathDistribution(Path(path)).metadata
+    return fields["Name"], fields["Version"]
 
 
 def installed_fingerprint(selection: PluginSelection | None = None) -> str:

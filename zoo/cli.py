@@ -59,13 +59,15 @@ def _open_registry(args: argparse.Namespace, *, sync: bool = True):
     return registry
 
 
-def _open_reader(args: argparse.Namespace, *, sync: bool = True):
+def _open_reader(args: argparse.Namespace, *, sync: bool = True, postgresql: bool = False):
     """For commands that only read: the fast path (:mod:`zoo.registry._lite`, plain
-    ``sqlite3``, no SQLAlchemy import) when the registry is an up-to-date SQLite file
-    whose plugins are synced, else the full registry (which creates, upgrades or syncs)."""
+    ``sqlite3``, or psycopg with ``postgresql``; no SQLAlchemy import) when the registry
+    is up to date and its plugins are synced, else the full registry (which creates,
+    upgrades or syncs)."""
     from zoo.registry._lite import open_lite
 
-    lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False))
+    lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False),
+                     postgresql=postgresql)
     return lite if lite is not None else _open_registry(args, sync=sync)
 
 
@@ -85,10 +87,10 @@ def _sync_plugins(registry) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    registry = _open_reader(args)
+    registry = _open_reader(args, postgresql=True)
     result = registry.search(args.pattern, modality=args.modality, task=args.task, license=args.license,
                              commercial_use=args.commercial, dataset=args.dataset, status=args.status,
-                             tag=args.tag, arch=args.arch, limit=args.limit or None)
+                             tag=args.tag, arch=args.arch, limit=_list_limit(args))
     if args.json:
         _print_json({"total": result.total, "weights": [r.to_dict() for r in result.rows]})
         return EXIT_OK
@@ -127,8 +129,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _list_limit(args: argparse.Namespace) -> int | None:
+    # Scripts (--json) get every row; a table for people the first TABLE_ROWS; 0 is all.
+    if args.limit is None:
+        return None if args.json else TABLE_ROWS
+    return args.limit or None
+
+
 def cmd_info(args: argparse.Namespace) -> int:
-    registry = _open_reader(args)
+    registry = _open_reader(args, postgresql=True)
     info = registry.resolve(args.name)
     if args.json:
         _print_json(info.to_dict())
@@ -161,7 +170,9 @@ def _render_card(info) -> None:
         ("parameters", f"{w.num_params:,}" if w.num_params else None),
         ("classes", str(w.num_classes) if w.num_classes else None),
         ("sha256", w.sha256 or (f"prefix {w.sha256_prefix} (full hash pinned on first fetch)"
-                                if w.sha256_prefix else "[red]unknown[/]")),
+                                if w.sha256_prefix else "not pinned: pinned on first fetch from the Hub's "
+                                                        "attestation, or `zoo pin`")),
+        ("pinned", " at commit ".join(x for x in (info.pin_origin, info.pinned_revision) if x) or None),
         ("format / size", f"{w.format}" + (f", {w.size_bytes:,} bytes" if w.size_bytes else "")),
         ("tags", ", ".join(w.tags) or None),
         ("declared by", f"{info.plugin} {info.plugin_version or ''}".strip() if info.plugin else None),
@@ -480,6 +491,38 @@ def cmd_note(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pin(args: argparse.Namespace) -> int:
+    """Pin the sha256 of weights whose record pins none, from a file you checked (which
+    also goes into the cache) or a hash; one audited event."""
+    from zoo.records import Weights
+
+    if (args.file is None) == (args.sha256 is None):
+        raise _usage("give --file PATH or --sha256 HEX (one of them, not both)")
+    if args.sha256 is not None:
+        sha, origin = Weights(arch="x", tag="x", sha256=args.sha256.strip()).sha256, "manual"
+    registry = _open_registry(args)
+    info = registry.resolve(args.name)
+    if args.file is not None:
+        from pathlib import Path
+
+        from zoo.errors import ZooIntegrityError
+        from zoo.weights import add_file
+
+        path = Path(args.file).expanduser().resolve()
+        if not path.is_file():
+            raise _usage(f"--file: {args.file} is missing or not a file")
+        if info.weights.size_bytes is not None and path.stat().st_size != info.weights.size_bytes:
+            raise ZooIntegrityError(f"{path} has {path.stat().st_size:,} bytes, {info.qualified_name} records "
+                                    f"{info.weights.size_bytes:,}; nothing was pinned",
+                                    hint="this is not the checkpoint the record describes")
+        if info.weights.status.value == "revoked" or info.weights.sha256 is not None:
+            registry.pin(info.qualified_name, "0" * 64, origin="check")  # raises: revoked, or pinned already
+        sha, origin = add_file(path).sha256, f"file {path}"  # hashed while copied into the cache
+    pinned = registry.pin(info.qualified_name, sha, origin=origin)
+    _console().print(f"{pinned.qualified_name} pins sha256 {pinned.weights.sha256} ({pinned.pin_origin})")
+    return EXIT_OK
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from zoo import plugins
 
@@ -702,7 +745,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status", help="active, deprecated or revoked")
     p.add_argument("--tag", help="a keyword tag")
     p.add_argument("--arch", help="an architecture name")
-    p.add_argument("--limit", type=int, default=100, help="at most this many rows (0: all; default 100)")
+    p.add_argument("--limit", type=int, default=None,
+                   help=f"at most this many rows (0: all; default: {TABLE_ROWS} in the table, all with --json)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-sync", action="store_true", help="do not sync installed plugins first")
 
@@ -789,6 +833,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title")
     p.add_argument("--reference", action="append", help="a reference (repeatable)")
     p.add_argument("--severity", help="low, medium or high")
+
+    p = add("pin", cmd_pin, "pin the sha256 of weights that pin none (audited): from a file you checked "
+                            "(also cached) or a hash")
+    p.add_argument("name")
+    p.add_argument("--file", metavar="PATH", help="the checkpoint: its sha256 is pinned and it goes into the cache")
+    p.add_argument("--sha256", metavar="HEX", help="the full sha256 (64 hex digits, `sha256sum FILE`)")
 
     p = add("sync", cmd_sync, "sync the installed plugins' records into the registry")
     p.add_argument("--json", action="store_true")

@@ -60,6 +60,7 @@ __all__ = [
     "import_object",
     "installed_fingerprint",
     "plugins_report",
+    "runtime_host",
     "sync_registry",
 ]
 
@@ -190,8 +191,11 @@ class PluginHost:
 
     def __init__(self, *, plugins: str | Sequence[str] | None = None,
                  disable: Sequence[str] | None = None, strict: bool | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, records: bool = True) -> None:
         self.selection = PluginSelection.resolve(plugins, disable, strict, env)
+        # records=False: the families and weights hooks are not called (a synced registry
+        # already holds them), so that zoo.get imports no plugin's catalogue.
+        self.records = records
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._infos: list[PluginInfo] = []
@@ -373,6 +377,9 @@ class PluginHost:
         errors: list[PluginFailure] = []
         for decl in _DECLARATIONS:
             records: list[Any] = []
+            if not self.records and decl.record_type in (Family, Weights):
+                declared[decl.attr] = ()
+                continue
             for impl in getattr(self.pm.hook, decl.hook).get_hookimpls():
                 if impl.plugin is not obj or impl.hookwrapper or impl.wrapper:
                     continue
@@ -668,6 +675,16 @@ def default_host() -> PluginHost:
     return PluginHost()
 
 
+@functools.cache
+def runtime_host() -> PluginHost:
+    """The host ``zoo.get`` uses on a registry already synced with the installed plugins:
+    builders, head adapters, key adapters, stores and policy hooks, without the families
+    and weights declarations (``records=False``). ``default_host`` when that is loaded."""
+    if default_host.cache_info().currsize:
+        return default_host()
+    return PluginHost(records=False)
+
+
 # -- the registry ----------------------------------------------------------------------
 
 
@@ -729,7 +746,8 @@ def ensure_synced(registry: Registry, host: PluginHost | None = None, *,
     fingerprint = installed_fingerprint(selection)
     if not force and registry.get_setting(FINGERPRINT_SETTING) == fingerprint:
         return []
-    host = host or default_host()
+    if host is None or not host.records:  # a host without records has nothing to sync
+        host = default_host()
     reports = sync_registry(registry, host)
     # Remember only a complete sync: a broken plugin is retried (and reported) next time.
     if not host.failures and all(r.ok for r in reports):

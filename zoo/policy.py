@@ -7,6 +7,9 @@ and how to proceed):
   used with a :class:`~zoo.errors.ZooDeprecationWarning`.
 - ``zoo:commercial`` — optional: refuse weights whose licence forbids commercial use or
   does not state it (``conditional`` passes: its conditions are the licence's to read).
+- ``zoo:pinned-only`` — optional: weights whose record pins no hash (neither sha256 nor a
+  prefix) are refused; otherwise their first fetch from the Hugging Face Hub pins the
+  sha256 and commit the Hub attests (:mod:`zoo.weights._hub`).
 - ``zoo:acknowledge-high-bias`` — optional: weights with a bias or limitation note of
   severity ``high`` are used only when the caller acknowledges them by name
   (``acknowledge=["resnet50.tv_in1k"]`` or ``ZOO_ACKNOWLEDGE=resnet50.tv_in1k``).
@@ -38,6 +41,8 @@ __all__ = ["POLICIES", "PolicyState", "enforce", "policy_states", "set_policy"]
 POLICIES: dict[str, str] = {
     "commercial": "refuse weights whose licence forbids or does not state commercial use",
     "acknowledge-high-bias": "require an explicit acknowledgement of bias notes of high severity",
+    "pinned-only": "refuse weights that pin no hash, instead of pinning them on first fetch from the Hub's "
+                   "attestation (trust on first use)",
 }
 VALUES = ("require", "off")
 PURPOSES = ("get", "finetune")
@@ -213,6 +218,17 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
                                             f"{len(high)} high-severity note(s) acknowledged"))
         else:
             decisions.append(PolicyDecision("zoo:acknowledge-high-bias", True, "no high-severity notes"))
+
+    state = states["pinned-only"]
+    if state.enabled:
+        if w.sha256 is None and w.sha256_prefix is None:
+            raise _refusal(
+                "zoo:pinned-only", info,
+                f"{name} pins no sha256, and rule zoo:pinned-only (set by {state.set_by}) accepts only weights "
+                "pinned before their first fetch (no trust on first use of the Hub's attestation)",
+                f"check the file yourself, then pin it: `zoo pin {info.ref} --file PATH` or "
+                f"`zoo pin {info.ref} --sha256 HEX`; or `zoo policy set pinned-only off`")
+        decisions.append(PolicyDecision("zoo:pinned-only", True, "pinned"))
 
     if host is not None:
         for decision in host.check_policy(info, purpose):

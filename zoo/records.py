@@ -445,6 +445,11 @@ class WeightsInfo:
     created_by: str
     updated_at: _dt.datetime
     updated_by: str
+    pinned_revision: str | None = None
+    """The commit the sha256 was pinned at, when zoo pinned it from the Hub's attestation:
+    later fetches ask for that commit, not the moving branch the record names."""
+    pin_origin: str | None = None
+    """Where a sha256 zoo pinned came from (``hub-attestation URL``, ``file PATH``, ``manual``)."""
 
     @property
     def qualified_name(self) -> str:
@@ -471,6 +476,8 @@ class WeightsInfo:
             "created_by": self.created_by,
             "updated_at": self.updated_at.isoformat(),
             "updated_by": self.updated_by,
+            "pinned_revision": self.pinned_revision,
+            "pin_origin": self.pin_origin,
         }
 
 

@@ -26,9 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import (
+    ZooConflictError,
     ZooError,
+    ZooFetchError,
     ZooIntegrityError,
     ZooNotFoundError,
+    ZooOfflineError,
+    ZooRegistryError,
     ZooValidationError,
 )
 from zoo.records import CardSection, DatasetUse, Family, License, ParentLink, WeightsInfo, to_jsonable
@@ -178,30 +182,48 @@ _registries: dict[str, Registry] = {}
 _synced: weakref.WeakKeyDictionary[PluginHost, set[str]] = weakref.WeakKeyDictionary()
 
 
-def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Registry, PluginHost]:
-    from zoo.plugins import PluginHost, default_host, ensure_synced
+# Registries whose plugins were found synced by the fast path in this process: the
+# installed plugins do not change under a running process (default_host assumes it too).
+_lite_checked: set[str] = set()
 
+
+def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Any, PluginHost, Any]:
+    """(registry, host, what to close after the call). The default registry, when it is
+    an SQLite file synced with the installed plugins, is read through the CLI's fast
+    path (:mod:`zoo.registry._lite`: stdlib sqlite3, one snapshot per call) with a host
+    that loads no catalogue; anything else opens :class:`~zoo.registry.Registry`."""
     if registry is None:
-        from zoo.registry import Registry
-        from zoo.registry._engine import default_url, normalize_url
+        from zoo.registry._lite import open_lite
+        from zoo.registry._location import default_url, normalize_url
 
         url = normalize_url(default_url())  # read per call: ZOO_HOME / ZOO_REGISTRY_URL may change
+        if host is None:
+            lite = open_lite(url, check_plugins=url not in _lite_checked)
+            if lite is not None:
+                from zoo.plugins import runtime_host
+
+                _lite_checked.add(url)
+                return lite, runtime_host(), lite
+        from zoo.registry import Registry
+
         with _lock:
             registry = _registries.get(url)
             if registry is None:
-                registry = _registries[url] = Registry(url)
+                registry = _registries[url] = Registry(url, sync=False)
     elif not hasattr(registry, "resolve"):
         raise ZooValidationError("registry", f"expected a zoo.registry.Registry, got {type(registry).__name__}")
+    from zoo.plugins import PluginHost, default_host, ensure_synced
+
     if host is None:
         host = default_host()
     elif not isinstance(host, PluginHost):
         raise ZooValidationError("host", f"expected a zoo.plugins.PluginHost, got {type(host).__name__}")
     with _lock:
         done = _synced.setdefault(host, set())
-        if registry.url not in done:
+        if registry.url not in done and hasattr(registry, "sync"):
             ensure_synced(registry, host)
             done.add(registry.url)
-    return registry, host
+    return registry, host, None
 
 
 # -- argument checks -----------------------------------------------------------------------
@@ -247,24 +269,101 @@ def _check_policy(info: WeightsInfo, registry: Registry, host: PluginHost, ackno
 
 def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None,
            progress: Any) -> FetchedFile:
-    from zoo.weights import fetch_weights
+    from zoo.weights import fetch
+    from zoo.weights import _hub
 
     w = info.weights
+    kwargs = {"stores": host.weight_stores(), "progress": progress}
     if w.sha256 is None and w.sha256_prefix is None:
-        raise ZooIntegrityError(
-            f"{info.qualified_name} pins no sha256, and zoo loads only verified bytes",
-            hint=f"check the file yourself, then pin it: Registry().pin_sha256({info.qualified_name!r}, "
-                 "'<64 hex digits>') (zoo.weights.sha256_file computes it)")
-    fetched = fetch_weights(w, stores=host.weight_stores(), offline=offline, progress=progress)
+        # Trust on first use: the Hub's attested sha256 and commit, verified, then pinned
+        # (policy zoo:pinned-only, checked before, refuses this for teams that want it).
+        fetched, att = _hub.fetch_attested(w, label=info.ref, offline=offline, **kwargs)
+        _pin(registry, info, fetched.sha256, revision=att.commit, origin=f"hub-attestation {att.url}")
+        return fetched
+    sources = w.sources
+    if info.pinned_revision:
+        sources = _hub.pinned_sources(sources, info.pinned_revision)
+    try:
+        fetched = fetch(sources, sha256=w.sha256, sha256_prefix=w.sha256_prefix, size=w.size_bytes,
+                        format=w.format, offline=offline, **kwargs)
+    except ZooFetchError as exc:
+        if info.pinned_revision and not isinstance(exc, ZooOfflineError):
+            if (move := _hub.moved(w, info.pinned_revision)) is not None:
+                raise ZooIntegrityError(
+                    f"{info.qualified_name} is pinned to commit {info.pinned_revision} of its Hub repository, "
+                    f"which no source serves any more; revision {move[0]!r} moved to {move[1]}, and zoo does "
+                    "not follow a moved revision", hint="review the new file; to use it, register it as new "
+                    "weights (a pin is never replaced in place); `zoo history NAME` shows where the pin came "
+                    "from") from None
+        raise
     if w.sha256 is None:
         # The record knew a prefix only: remember the full hash (an audit event), so the
         # next fetch is pinned to these exact bytes.
-        try:
-            registry.pin_sha256(info.qualified_name, fetched.sha256)
-        except ZooError as exc:
-            _log.warning("could not pin the sha256 of %s in the registry (%s); it stays pinned by its prefix",
-                         info.qualified_name, exc.message)
+        _pin(registry, info, fetched.sha256, revision=None,
+             origin="first fetch, verified against the recorded prefix")
     return fetched
+
+
+def _pin(registry: Any, info: WeightsInfo, sha256: str, *, revision: str | None, origin: str) -> None:
+    # Behind the fast read path, the full Registry is opened for this one write.
+    from zoo.registry import Registry
+
+    target = registry if hasattr(registry, "pin") else None
+    try:
+        target = target or Registry(registry.url, sync=False)
+        target.pin(info.qualified_name, sha256, revision=revision, origin=origin)
+    except ZooConflictError as exc:
+        # Another process pinned other bytes meanwhile: these verified against what was
+        # attested to *us*, but the registry disagrees, so they are not used.
+        raise ZooIntegrityError(f"{info.qualified_name}: {exc.message}",
+                                hint="`zoo history NAME` shows who pinned what; `zoo info NAME` the pin") from None
+    except ZooRegistryError as exc:
+        _log.warning("could not pin the sha256 of %s in the registry (%s); the next fetch verifies it again",
+                     info.qualified_name, exc.message)
+    finally:
+        if target is not None and target is not registry:
+            target.close()
+
+
+def _with_alternatives(exc: ZooFetchError, registry: Any, info: WeightsInfo) -> ZooFetchError:
+    try:
+        ready = [name for name in _loadable_now(registry, info.family.name) if not name.startswith(info.ref + " ")]
+    except ZooError:  # the registry cannot say: the fetch error is what matters
+        return exc
+    text = (f"weights of {info.family.name} that load right now: " + ", ".join(ready) if ready
+            else f"no weights of {info.family.name} are installed or cached here")
+    error = type(exc)(exc.message + "\n" + text, hint=exc.hint)
+    error.failures = exc.failures
+    return error
+
+
+def _loadable_now(registry: Any, arch: str) -> list[str]:
+    """Weights of ``arch`` that load without a network: pinned, and in the cache or in a
+    local file (``pkg://`` from an installed distribution, ``file://``)."""
+    from zoo.weights import WeightsCache
+    from zoo.weights._sources import SourceFailed, local_path, scheme_of
+
+    cache = WeightsCache()
+    ready = []
+    for row in registry.search(arch=arch).rows:
+        if str(getattr(row.status, "value", row.status)) == "revoked":
+            continue
+        w = registry.resolve(f"{row.name}@{row.version}").weights
+        if w.sha256 is None and w.sha256_prefix is None:
+            continue
+        if cache.find(w.sha256, w.sha256_prefix if w.sha256 is None else None) is not None:
+            ready.append(f"{row.name} (cached)")
+            continue
+        for source in w.sources:
+            scheme = scheme_of(source.uri)
+            if scheme in ("pkg", "file"):
+                try:
+                    local_path(source.uri)
+                except SourceFailed:
+                    continue
+                ready.append(f"{row.name} ({'installed' if scheme == 'pkg' else 'local file'})")
+                break
+    return ready
 
 
 # -- the API -------------------------------------------------------------------------------
@@ -302,13 +401,21 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
 
     target = _loading.target_device(device)
     target_dtype = _loading.target_dtype(dtype)
-    registry, host = _context(registry, host)
-    info, family = _resolve(registry, name, pretrained)
+    registry, host, opened = _context(registry, host)
     fetched = None
+    try:
+        info, family = _resolve(registry, name, pretrained)
+        if pretrained:
+            assert info is not None
+            _check_policy(info, registry, host, acknowledge)
+            try:
+                fetched = _fetch(info, registry, host, offline, progress)
+            except ZooFetchError as exc:  # offline or unreachable: say what would load now
+                raise _with_alternatives(exc, registry, info) from None
+    finally:
+        if opened is not None:  # the fast path's read snapshot ends here
+            opened.close()
     if pretrained:
-        assert info is not None
-        _check_policy(info, registry, host, acknowledge)
-        fetched = _fetch(info, registry, host, offline, progress)
         model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
                                                  device=target, dtype=target_dtype)
     else:
@@ -359,6 +466,10 @@ def preprocess(name: str, *, registry: Registry | None = None, host: PluginHost 
     ``zoo_preprocessor`` hook."""
     if not isinstance(name, str):
         raise ZooValidationError("name", f"must be a model name, not {type(name).__name__}")
-    registry, host = _context(registry, host)
-    info, family = _resolve(registry, name, pretrained=False)
+    registry, host, opened = _context(registry, host)
+    try:
+        info, family = _resolve(registry, name, pretrained=False)
+    finally:
+        if opened is not None:
+            opened.close()
     return host.preprocessor(family, info.weights if info else None)

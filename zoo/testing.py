@@ -15,6 +15,9 @@
   plugin imports no model library.
 - pytest fixture ``zoo_plugin_host`` (import it into a test module or conftest):
   a fresh host with no installed plugin loaded.
+- :class:`FakeHub`: a Hugging Face Hub on 127.0.0.1 (the resolve protocol: HEAD and GET,
+  a redirect to a second path, ``X-Linked-Etag`` / ``X-Repo-Commit``, ``Range``), reached
+  through ``HF_ENDPOINT``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from zoo.errors import ZooError, ZooPluginError
 from zoo.plugins import BUILTIN_SCHEMES, HEAVY_MODULES, PluginHost, PluginInfo, import_object
 from zoo.records import Family
 
-__all__ = ["PluginCheck", "check_plugin", "registered_plugin", "zoo_plugin_host"]
+__all__ = ["FakeHub", "PluginCheck", "check_plugin", "registered_plugin", "zoo_plugin_host"]
 
 
 @contextmanager
@@ -254,3 +257,167 @@ def _check_resolvers(host: PluginHost, info: PluginInfo) -> list[str]:
                             "which no loaded plugin declares")
     return problems
 
+
+
+# -- a Hugging Face Hub on 127.0.0.1 --------------------------------------------------------
+
+
+class FakeHub:
+    """A local server that speaks the Hugging Face Hub's resolve protocol, for tests that
+    must not reach the internet (point ``HF_ENDPOINT`` at :attr:`endpoint`)::
+
+        with FakeHub() as hub:
+            commit = hub.push("timm/resnet18.a1_in1k", "model.safetensors", data)
+            monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+
+    ``HEAD``/``GET /{repo}/resolve/{revision}/{path}`` answer as the Hub does for a file
+    in LFS: a 302 to a second host and path (:attr:`cdn`) with ``X-Repo-Commit``,
+    ``X-Linked-Etag`` (the sha256), ``X-Linked-Size`` and ``ETag``; ``lfs=False`` files
+    are served directly with a git-blob ``ETag`` and no ``X-Linked-Etag``. The CDN path
+    honours ``Range``. A revision is a branch (``main``) or a commit id. Misbehaviour on
+    purpose: :meth:`attest` overrides the attested hash, :meth:`tamper` changes a file's
+    bytes under every commit (a server that changes a file after it was pinned);
+    :attr:`token` requires ``Authorization: Bearer TOKEN`` on the resolve path.
+    :attr:`requests` records ``(method, path, headers)`` of every request."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.refs: dict[str, dict[str, str]] = {}
+        self.commits: dict[str, dict[str, dict[str, tuple[bytes, bool]]]] = {}
+        self.attested: dict[tuple[str, str], str] = {}
+        self.token: str | None = None
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self._server: Any = None
+
+    # -- content --------------------------------------------------------------------
+
+    def push(self, repo: str, path: str, data: bytes, *, lfs: bool = True, branch: str = "main") -> str:
+        """Commit ``data`` as ``path`` of ``repo`` on ``branch``; returns the new commit id."""
+        import hashlib
+
+        with self._lock:
+            commits = self.commits.setdefault(repo, {})
+            refs = self.refs.setdefault(repo, {})
+            files = dict(commits.get(refs.get(branch, ""), {}))
+            files[path] = (bytes(data), lfs)
+            commit = hashlib.sha1(f"{repo}\n{len(commits)}\n{path}".encode() + data[:64]).hexdigest()
+            commits[commit] = files
+            refs[branch] = commit
+            return commit
+
+    def attest(self, repo: str, path: str, value: str) -> None:
+        """Attest ``value`` (sent as ``X-Linked-Etag``) instead of the file's sha256."""
+        self.attested[(repo, path)] = value
+
+    def tamper(self, repo: str, path: str, data: bytes) -> None:
+        """Replace ``path``'s bytes in every commit, keeping the commit ids."""
+        with self._lock:
+            for files in self.commits.get(repo, {}).values():
+                if path in files:
+                    files[path] = (bytes(data), files[path][1])
+
+    def url(self, repo: str, path: str, revision: str = "main") -> str:
+        return f"{self.endpoint}/{repo}/resolve/{revision}/{path}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _file(self, repo: str, revision: str, path: str) -> tuple[str, bytes, bool] | None:
+        with self._lock:
+            commit = self.refs.get(repo, {}).get(revision, revision)
+            entry = self.commits.get(repo, {}).get(commit, {}).get(path)
+            return None if entry is None else (commit, *entry)
+
+    # -- serving --------------------------------------------------------------------
+
+    def __enter__(self) -> FakeHub:
+        import http.server
+        import threading
+
+        hub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_HEAD(self) -> None:
+                self._answer(body=False)
+
+            def do_GET(self) -> None:
+                self._answer(body=True)
+
+            def _send(self, status: int, headers: dict[str, str], data: bytes = b"", body: bool = True) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", headers.get("Content-Length", str(len(data))))
+                self.end_headers()
+                if body and data:
+                    self.wfile.write(data)
+
+            def _answer(self, body: bool) -> None:
+                import hashlib
+                import re
+                from urllib.parse import unquote
+
+                hub.requests.append((self.command, self.path, dict(self.headers)))
+                cdn = re.match(r"^/cdn/([^/]+/[^/]+)/([0-9a-f]{40})/(.+)$", self.path)
+                resolve = re.match(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$", self.path)
+                match = cdn or resolve
+                found = match and hub._file(unquote(match.group(1)), unquote(match.group(2)), match.group(3))
+                if not found:
+                    return self._send(404, {"X-Error-Code": "EntryNotFound"}, b"not found", body)
+                commit, data, lfs = found
+                repo, path = unquote(match.group(1)), match.group(3)
+                if cdn:
+                    return self._range(data, body)
+                if hub.token and self.headers.get("Authorization") != f"Bearer {hub.token}":
+                    return self._send(401, {"X-Error-Code": "GatedRepo"}, b"unauthorized", body)
+                headers = {"X-Repo-Commit": commit}
+                if not lfs:
+                    headers["ETag"] = '"' + hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() + '"'
+                    return self._range(data, body, headers)
+                sha = hashlib.sha256(data).hexdigest()
+                attested = hub.attested.get((repo, path), sha)
+                headers.update({"X-Linked-Etag": f'"{attested}"', "ETag": f'"{attested}"',
+                                "X-Linked-Size": str(len(data)),
+                                # another host, as the Hub's CDN is (huggingface_hub follows a
+                                # redirect on the same host itself, as a renamed repository)
+                                "Location": f"{hub.cdn}/cdn/{match.group(1)}/{commit}/{path}"})
+                self._send(302, headers, b"", body)
+
+            def _range(self, data: bytes, body: bool, headers: dict[str, str] | None = None) -> None:
+                import re
+
+                headers = {"Accept-Ranges": "bytes", **(headers or {})}
+                wanted = re.match(r"^bytes=(\d+)-(\d*)$", self.headers.get("Range") or "")
+                if wanted:
+                    start = int(wanted.group(1))
+                    end = min(int(wanted.group(2) or len(data) - 1), len(data) - 1)
+                    if start >= len(data):
+                        return self._send(416, {**headers, "Content-Range": f"bytes */{len(data)}"}, b"", body)
+                    headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+                    return self._send(206, headers, data[start:end + 1], body)
+                self._send(200, headers, data, body)
+
+        self._servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(2)]
+        self._server = self._servers[0]
+        for server in self._servers:
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def cdn(self) -> str:
+        """The second host (another port) the resolve path redirects the bytes to."""
+        return f"http://127.0.0.1:{self._servers[1].server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()

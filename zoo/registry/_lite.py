@@ -13,6 +13,7 @@ the very ones ``Registry`` runs, so both paths answer alike.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -41,10 +42,16 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database)
 
 
-def open_lite(url: str | None = None, *, check_plugins: bool = True) -> LiteRegistry | None:
+def open_lite(url: str | None = None, *, check_plugins: bool = True,
+              postgresql: bool = False) -> LiteRegistry | None:
     """A read-only fast path to the registry at ``url`` (default: the configured one),
-    or None when the full :class:`~zoo.registry.Registry` must open it."""
-    path = sqlite_path(url or _location.default_url())
+    or None when the full :class:`~zoo.registry.Registry` must open it. ``postgresql``:
+    a PostgreSQL registry too (plain psycopg, one read-only REPEATABLE READ snapshot),
+    for the callers that need only resolve / search / history."""
+    url = url or _location.default_url()
+    if postgresql and _location.normalize_url(url).startswith(("postgresql://", "postgresql+psycopg://")):
+        return _open_postgresql(_location.normalize_url(url), check_plugins)
+    path = sqlite_path(url)
     if path is None or not path.is_file():
         return None
     try:
@@ -65,20 +72,45 @@ def open_lite(url: str | None = None, *, check_plugins: bool = True) -> LiteRegi
     return lite
 
 
+def _open_postgresql(url: str, check_plugins: bool) -> LiteRegistry | None:
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    conninfo = "postgresql://" + url.split("://", 1)[1]  # SQLAlchemy's driver suffix off
+    try:
+        conn = psycopg.connect(conninfo, connect_timeout=10)
+        conn.read_only = True
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot per command
+    except psycopg.Error:  # unreachable, refused: the full path says what is wrong
+        return None
+    shown = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)  # as Registry.display_url hides it
+    lite = LiteRegistry(conn, None, dialect="postgresql", display_url=shown, errors=(psycopg.Error,))
+    try:
+        if lite.current(check_plugins=check_plugins):
+            return lite
+    except psycopg.Error:
+        pass
+    lite.close()
+    return None
+
+
 class LiteRegistry:
     """The read methods of :class:`~zoo.registry.Registry` the CLI needs, on one
-    read-only ``sqlite3`` connection."""
+    read-only ``sqlite3`` connection (or psycopg, for PostgreSQL)."""
 
-    dialect = "sqlite"
-
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: Any, path: Path | None, *, dialect: str = "sqlite", display_url: str | None = None,
+                 errors: tuple[type[Exception], ...] = (sqlite3.Error,)) -> None:
         self._conn = conn
         self.path = path
-        self.reader = RegistryReader(self._execute, "sqlite")
+        self.dialect = dialect
+        self._display_url = display_url
+        self._errors = errors
+        self.reader = RegistryReader(self._execute, dialect)
 
     @property
     def display_url(self) -> str:
-        return f"sqlite:///{self.path}"
+        return self._display_url or f"sqlite:///{self.path}"
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -86,7 +118,7 @@ class LiteRegistry:
         # reading (a damaged file, a disk error) is a ZooRegistryError, not a traceback.
         try:
             yield
-        except sqlite3.Error as exc:
+        except self._errors as exc:
             raise ZooRegistryError(f"cannot read registry {self.display_url}: {exc}",
                                    hint="check the file (sqlite3 PATH 'PRAGMA integrity_check'), "
                                         "or restore it from a backup") from None
@@ -98,7 +130,9 @@ class LiteRegistry:
     def current(self, *, check_plugins: bool) -> bool:
         """Whether reading is all there is to do: zoo's current schema and, when
         ``check_plugins``, the installed plugins already synced."""
-        tables = {n for (n,) in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {n for (n,) in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'" if self.dialect == "sqlite" else
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
         if not {"zoo_settings", "alembic_version", "weights"} <= tables:
             return False
         if self.reader.get_setting("application") != _location.APPLICATION:
@@ -122,8 +156,23 @@ class LiteRegistry:
 
     # -- the Registry methods ---------------------------------------------------------
 
+    @property
+    def url(self) -> str:
+        return self.display_url
+
     def resolve(self, name: str):
         return self.reader.resolve(name)
+
+    def family(self, name: str):
+        family = self.reader.family(name)
+        if family is None:
+            from zoo.errors import ZooNotFoundError
+
+            raise ZooNotFoundError("architecture", name)
+        return family
+
+    def get_setting(self, key: str) -> str | None:
+        return self.reader.get_setting(key)
 
     def search(self, pattern: str | None = None, **filters: Any):
         return self.reader.search(pattern, **filters)
@@ -140,7 +189,7 @@ class LiteRegistry:
 
         query = queries.get_query(name)
         bound = queries.bind(name, params, self.reader.resolve_id)
-        statement, values = driver_sql(query.sql, bound, "sqlite")
+        statement, values = driver_sql(query.sql, bound, self.dialect)
         with self._reading():
             cursor = self._conn.execute(statement, values)
             columns = tuple(d[0] for d in cursor.description)

@@ -169,7 +169,7 @@ _WEIGHTS_COLUMNS = ("id", "name", "version", "family_id", "tag", "is_default", "
                     "size_bytes", "format", "license_spdx", "commercial_use", "license_url", "license_note",
                     "publisher", "paper_title", "paper_url", "recipe", "num_params", "num_classes", "preprocessing",
                     "description", "status", "status_reason", "plugin", "plugin_version", "created_at", "created_by",
-                    "updated_at", "updated_by")
+                    "updated_at", "updated_by", "pinned_revision", "pin_origin")
 _W = ", ".join("w." + c for c in _WEIGHTS_COLUMNS)
 _Q_LINKS = """
 SELECT 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number, NULL AS relation, position AS ord
@@ -346,6 +346,7 @@ class RegistryReader:
             is_default=bool(r["is_default"]), aliases=aliases, children=children, plugin=r["plugin"],
             plugin_version=r["plugin_version"], created_at=_time(r["created_at"]), created_by=r["created_by"],
             updated_at=_time(r["updated_at"]), updated_by=r["updated_by"],
+            pinned_revision=r["pinned_revision"], pin_origin=r["pin_origin"],
         )
 
     def family_by_id(self, family_id: int) -> Family:

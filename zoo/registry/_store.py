@@ -28,6 +28,7 @@ from zoo.errors import (
     ZooConflictError,
     ZooError,
     ZooNotFoundError,
+    ZooPolicyError,
     ZooRegistryError,
     ZooValidationError,
 )
@@ -122,11 +123,17 @@ class Registry:
     deterministic catalogue dump can be produced. ``observers`` are called with the
     audit events of each write after it committed (the plugin host passes its
     ``zoo_audit_event`` hook); one that raises is logged and ignored.
+
+    ``sync``: bring the installed plugins' records in when the plugin selection changed
+    since the last sync, as the CLI and ``zoo.get`` do (a fingerprint of package metadata
+    and one setting when nothing changed). ``None`` (the default) syncs the configured
+    registry (``url`` not given) and leaves a database named by ``url`` as it is.
     """
 
     def __init__(self, url: str | None = None, *, actor: str | None = None,
                  clock: Callable[[], dt.datetime] | None = None, create: bool = True,
-                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = ()) -> None:
+                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = (),
+                 sync: bool | None = None) -> None:
         self.observers = list(observers)
         self.url = _engine.normalize_url(url or _engine.default_url())
         self.actor = actor or default_actor()
@@ -143,6 +150,10 @@ class Registry:
                 raise ZooRegistryError(f"{self.display_url} is empty, not a zoo registry",
                                        hint="run `zoo db upgrade` to create the schema")
             self.upgrade()
+        if url is None if sync is None else sync:
+            from zoo.plugins import ensure_synced  # imports plugins only when a sync is due
+
+            ensure_synced(self)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -705,20 +716,52 @@ class Registry:
 
     def pin_sha256(self, name: str, sha256: str, *, actor: str | None = None) -> None:
         """Record the full sha256 of a checkpoint whose record only had a hash prefix."""
+        self.pin(name, sha256, actor=actor)
+
+    def pin(self, name: str, sha256: str, *, revision: str | None = None, origin: str = "manual",
+            actor: str | None = None) -> WeightsInfo:
+        """Pin the full sha256 of weights that have none (and, for a Hub file, the commit
+        it was fetched at): one ``weights.pin_sha256`` audit event naming ``origin``.
+        Pinning the same hash again is a no-op; another hash, a hash that contradicts the
+        recorded prefix, or revoked weights are refused and nothing is written."""
         probe = Weights(arch="x", tag="x", sha256=sha256)
+        if revision is not None and not (isinstance(revision, str) and 7 <= len(revision) <= 64
+                                         and revision.isalnum()):
+            raise ZooValidationError("revision", f"{revision!r} is not a commit id",
+                                     hint="give the commit's hex id (X-Repo-Commit)")
+        if not isinstance(origin, str) or not origin.strip():
+            raise ZooValidationError("origin", "say where the pin comes from (a URL, a file, 'manual')")
         with self._write(actor=actor) as (session, audit):
             row = self._locked_row(session, name)
+            if row.status == Status.REVOKED.value:
+                raise ZooPolicyError(f"{row.name}@{row.version} is revoked ({row.status_reason or 'no reason'}); "
+                                     "pinning it would not make it usable, and nothing was pinned",
+                                     hint=f"pick other weights of {self._family_name(session, row)} "
+                                          "(`zoo list` shows them)")
             if row.sha256 == probe.sha256:
-                return
+                return self._info(session, row)
             if row.sha256 is not None:
-                raise ZooConflictError("sha256", f"{row.name}@{row.version} already has sha256 {row.sha256}")
+                raise ZooConflictError("sha256", f"{row.name}@{row.version} already pins sha256 {row.sha256}; "
+                                       f"{probe.sha256} was not pinned",
+                                       hint="a pin is never replaced in place: if the publisher changed the file, "
+                                            "register the new file as new weights (or revoke the old ones)")
             if row.sha256_prefix and not probe.sha256.startswith(row.sha256_prefix):
                 raise ZooConflictError("sha256", f"{probe.sha256} does not start with the recorded "
-                                       f"prefix {row.sha256_prefix}")
+                                       f"prefix {row.sha256_prefix}; nothing was pinned",
+                                       hint="these are not the publisher's bytes: check the file's origin")
             session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
-                sha256=probe.sha256, updated_at=audit.at, updated_by=audit.actor))
+                sha256=probe.sha256, pinned_revision=revision, pin_origin=origin.strip(),
+                updated_at=audit.at, updated_by=audit.actor))
+            after = {"version": row.version, "sha256": probe.sha256, "origin": origin.strip()}
+            if revision is not None:
+                after["revision"] = revision
             audit.record("weights.pin_sha256", "weights", row.name, {"version": row.version, "sha256": None},
-                         {"version": row.version, "sha256": probe.sha256})
+                         after)
+            session.expire(row)
+            return self._info(session, row)
+
+    def _family_name(self, session: Session, row: WeightsRow) -> str:
+        return session.scalar(select(FamilyRow.name).where(FamilyRow.id == row.family_id)) or "this architecture"
 
     # -- plugin sync ------------------------------------------------------------------
 

@@ -92,6 +92,10 @@ class WeightsRow(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     sha256: Mapped[str | None] = mapped_column(String(64))
     sha256_prefix: Mapped[str | None] = mapped_column(String(64))
+    # Set when zoo pinned the sha256 itself (not declared): the commit the bytes were
+    # fetched at (later fetches ask for that commit) and where the pin came from.
+    pinned_revision: Mapped[str | None] = mapped_column(String(64))
+    pin_origin: Mapped[str | None] = mapped_column(Text)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     format: Mapped[str] = mapped_column(String(16))
     license_spdx: Mapped[str] = mapped_column(String(64))

@@ -79,6 +79,7 @@ def fetch(
     source_list = normalize_sources(sources)
     store_map = normalize_stores(stores)
     offline = env_flag("ZOO_OFFLINE") if offline is None else bool(offline)
+    hub_offline = env_flag("HF_HUB_OFFLINE")
     cache = cache or WeightsCache()
 
     # Lock-free hit: the common case costs one JSON read and the fast check.
@@ -112,7 +113,8 @@ def fetch(
         part.parent.mkdir(parents=True, exist_ok=True)
         for uri in uris:
             scheme = scheme_of(uri)
-            if offline and (scheme in NETWORK_SCHEMES or scheme in store_map):
+            if (offline and (scheme in NETWORK_SCHEMES or scheme in store_map)) or (
+                    hub_offline and scheme in ("hf", *NETWORK_SCHEMES) and _is_hub(uri)):
                 skipped_offline.append(uri)  # refused before any connection is opened
                 continue
             try:
@@ -138,7 +140,7 @@ def fetch(
         if skipped_offline and not quarantined:
             raise ZooOfflineError(_offline_message(cache, sha, prefix, size, skipped_offline, bool(failures)), failures,
                                   hint=_add_hint(sha, prefix))
-        failures += [(uri, "skipped: offline mode (ZOO_OFFLINE)") for uri in skipped_offline]
+        failures += [(uri, "skipped: offline mode (ZOO_OFFLINE or HF_HUB_OFFLINE)") for uri in skipped_offline]
         if quarantined:
             raise ZooIntegrityError(
                 f"no source delivered the pinned bytes of {_pin(sha, prefix)}:"
@@ -167,12 +169,20 @@ def _get(uri: str, scheme: str, part: Path, stores: Mapping[str, Any], progress:
             return copy_local(local_path(uri), part, report), False
         if scheme in NETWORK_SCHEMES:
             from zoo.weights._http import download
+            from zoo.weights._hub import download_target
 
-            return download(uri, part, report, timeout=timeout, retries=retries, backoff=backoff)
+            url, auth = download_target(uri)  # a Hub URL honours HF_ENDPOINT and HF_TOKEN
+            return download(url, part, report, timeout=timeout, retries=retries, backoff=backoff, auth=auth)
         if scheme in stores:
             return run_store(scheme, stores[scheme], uri, part, report), False
     raise SourceFailed(f"no weight store handles scheme {scheme!r}; install the plugin that provides it "
                        "(`zoo plugins` lists the stores)")
+
+
+def _is_hub(uri: str) -> bool:
+    from zoo.weights._hub import hub_file
+
+    return hub_file(uri) is not None
 
 
 def _matches(actual: str, sha: str | None, prefix: str | None) -> bool:
@@ -200,6 +210,6 @@ def _offline_message(cache: WeightsCache, sha: str | None, prefix: str | None, s
                      uris: list[str], more: bool) -> str:
     name = uris[-1].rsplit("/", 1)[-1]
     what = f"{name} ({_pin(sha, prefix)}" + (f", {size:,} bytes)" if size is not None else ")")
-    return (f"offline mode (ZOO_OFFLINE): {what} is not in the cache at {cache.root}; "
+    return (f"offline mode (ZOO_OFFLINE or HF_HUB_OFFLINE): {what} is not in the cache at {cache.root}; "
             "it can be fetched from:" + "".join(f"\n  - {u}" for u in uris)
             + ("\nwhat else was tried:" if more else ""))

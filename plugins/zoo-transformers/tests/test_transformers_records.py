@@ -216,3 +216,11 @@ def test_plugin_passes_the_zoo_contract_test():
 def test_catalogue_module_is_the_plugin_source():
     assert plugin.zoo_families() is catalogue.FAMILIES
     assert plugin.zoo_weights() is catalogue.WEIGHTS
+
+
+def test_key_adapters_cover_exactly_the_catalogue_families():
+    # plugin.FAMILY_NAMES lets zoo.get declare key adapters without importing the catalogue.
+    from zoo_transformers import catalogue, plugin
+
+    assert list(plugin.FAMILY_NAMES) == sorted(f.name for f in catalogue.families())
+    assert {a.arch for a in plugin.zoo_key_adapters()} == set(plugin.FAMILY_NAMES)

@@ -1,10 +1,10 @@
 """The zoo plugin module (entry point ``transformers`` in group ``zoo``).
 
-Declaring is cheap: this module and what it imports (:mod:`zoo_transformers.catalogue`,
-:mod:`zoo_transformers.notes`, the generated :mod:`zoo_transformers._pypi_catalogue`)
-are plain Python and :mod:`zoo.records`; torch and transformers are imported only by
-the builder, the head adapter and the ``hf://`` store, when a model is built or a file
-fetched.
+Declaring is cheap: this module and what the records hooks import
+(:mod:`zoo_transformers.catalogue`, :mod:`zoo_transformers.notes`, the generated
+:mod:`zoo_transformers._pypi_catalogue`) are plain Python and :mod:`zoo.records`; torch and
+transformers are imported only by the builder, the head adapter and the ``hf://`` store,
+when a model is built or a file fetched.
 
 Hooks:
 
@@ -24,10 +24,13 @@ from __future__ import annotations
 from zoo.hookspecs import hookimpl
 from zoo.records import KeyAdapter, WeightStore
 
-from zoo_transformers import catalogue
-
 BUILDER_PREFIX = "zoo_transformers.builders:"
 KEY_ADAPTER = "zoo_transformers.adapters:hf_to_base_model"
+# The catalogue's family names, so that declaring key adapters (what zoo.get asks of a
+# synced registry's plugins) does not import the catalogue; a test keeps them equal.
+FAMILY_NAMES = ("all-minilm-l12-v2", "all-minilm-l6-v2", "bert-base-cased", "bert-base-uncased",
+                "distilbert-base-uncased", "minilm-l12-h384-uncased", "minilm-l6-h384-uncased",
+                "paraphrase-minilm-l6-v2", "roberta-base")
 
 
 def _own(family) -> bool:
@@ -36,18 +39,22 @@ def _own(family) -> bool:
 
 @hookimpl
 def zoo_families():
+    from zoo_transformers import catalogue
+
     return catalogue.families()
 
 
 @hookimpl
 def zoo_weights():
+    from zoo_transformers import catalogue
+
     return catalogue.weights()
 
 
 @hookimpl
 def zoo_key_adapters():
-    return tuple(KeyAdapter(name=f"hf-base-model.{f.name}", function=KEY_ADAPTER, arch=f.name)
-                 for f in catalogue.families())
+    return tuple(KeyAdapter(name=f"hf-base-model.{name}", function=KEY_ADAPTER, arch=name)
+                 for name in FAMILY_NAMES)
 
 
 @hookimpl
