@@ -43,7 +43,7 @@ from zoo.records import (
     WeightsInfo,
     to_jsonable,
 )
-from zoo.registry import _audit, _engine
+from zoo.registry import _audit, _engine, _keys
 from zoo.registry._reads import (  # noqa: F401  (re-exported)
     ParsedName,
     RegistryReader,
@@ -120,16 +120,20 @@ class Registry:
     ``Registry()`` opens ``$ZOO_REGISTRY_URL`` or ``$ZOO_HOME/registry.db``; a new,
     empty database gets the current schema. ``clock`` and ``actor`` exist so that a
     deterministic catalogue dump can be produced. ``observers`` are called with the
-    audit events of each write after it committed (the plugin host passes its
-    ``zoo_audit_event`` hook); one that raises is logged and ignored.
+    audit events of each write after it committed; so is every ``zoo_audit_event``
+    hook of the process's plugin host (:func:`zoo.plugins.default_host`) unless
+    ``plugin_observers=False``. Each observer gets each event once; one that raises is
+    logged and ignored (the write stays).
     """
 
     def __init__(self, url: str | None = None, *, actor: str | None = None,
                  clock: Callable[[], dt.datetime] | None = None, create: bool = True,
-                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = ()) -> None:
+                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = (),
+                 plugin_observers: bool = True) -> None:
         self.observers = list(observers)
+        self.plugin_observers = bool(plugin_observers)
         self.url = _engine.normalize_url(url or _engine.default_url())
-        self.actor = actor or default_actor()
+        self.actor = _audit.check_field("actor", actor) if actor is not None else default_actor()
         self._clock = clock or utc_now
         self.engine = _engine.make_engine(self.url)
         self.dialect = self.engine.dialect.name
@@ -198,12 +202,13 @@ class Registry:
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
-                writer = _audit.AuditWriter(session, actor or self.actor, _naive_utc(self._clock()),
-                                            plugin, plugin_version)
+                writer = _audit.AuditWriter(session, self.actor if actor is None else actor,
+                                            _naive_utc(self._clock()), plugin, plugin_version,
+                                            keyring=_keys.load_keyring(create=True))
                 yield session, writer
                 hashes = writer.pending_hashes
                 writer.flush()
-                if self.observers and hashes:  # read back with their seq numbers
+                if (self.observers or self.plugin_observers) and hashes:  # read back with their seq numbers
                     committed = [_audit.row_to_event(r) for r in session.scalars(
                         select(AuditEventRow).where(AuditEventRow.hash.in_(hashes))
                         .order_by(AuditEventRow.seq))]
@@ -218,9 +223,24 @@ class Registry:
         if committed:
             self._notify(committed)
 
+    def _observers(self) -> list[Callable[[Sequence[AuditEvent]], None]]:
+        targets = list(self.observers)
+        if self.plugin_observers:
+            try:  # the plugin host is loaded only once something was committed
+                from zoo.plugins import default_host
+
+                hook = default_host().notify_audit
+            except Exception as exc:  # noqa: BLE001 - a broken plugin set must not break a write
+                _log.warning("audit observers not called: the plugin host failed: %s: %s",
+                             type(exc).__name__, exc)
+            else:
+                if hook not in targets:  # each observer once (sync_registry may have attached it)
+                    targets.append(hook)
+        return targets
+
     def _notify(self, events: list[AuditEvent]) -> None:
         # After the commit: an observer can neither block nor undo the change.
-        for observer in list(self.observers):
+        for observer in self._observers():
             try:
                 observer(events)
             except Exception as exc:  # noqa: BLE001 - an observer must not break a write
@@ -854,14 +874,29 @@ class Registry:
             return self._reader(session).history(name, actor=actor, action=action, since=since, until=until,
                                                  limit=limit)
 
-    def verify_audit(self, *, raise_on_error: bool = False) -> _audit.AuditVerification:
-        """Recompute the audit trail's hash chain; a broken chain names the events."""
+    def verify_audit(self, *, raise_on_error: bool = False,
+                     checkpoint: dict[str, Any] | None = None) -> _audit.AuditVerification:
+        """Recompute the audit trail's chain with the audit keys (:mod:`zoo.registry._keys`);
+        a broken chain names the events. With ``checkpoint`` (from :meth:`audit_checkpoint`,
+        kept elsewhere) also prove that nothing up to it changed."""
         with self._read() as session:
-            result = _audit.verify_chain(session)
+            result = _audit.verify_chain(session, _keys.load_keyring(), checkpoint)
         if raise_on_error and not result.ok:
             raise ZooAuditError("the audit trail does not verify: " + "; ".join(result.problems[:5]),
                                 hint="restore the registry from a backup and investigate who wrote to it")
         return result
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        """The signed head of a trail that verifies: ``{"seq", "hash", "key_id",
+        "signature", ...}``, to keep outside the database (``zoo audit checkpoint``)."""
+        keyring = _keys.load_keyring(create=True)
+        with self._read() as session:
+            result = _audit.verify_chain(session, keyring)
+            seq, head = _audit.last_event(session)
+        if not result.ok:
+            raise ZooAuditError("the audit trail does not verify, so it cannot be checkpointed: "
+                                + "; ".join(result.problems[:5]), hint="`zoo audit verify` lists the problems")
+        return _audit.make_checkpoint(seq, head, keyring, registry=self.display_url, at=utc_now())
 
     def count(self) -> int:
         with self._read() as session:
