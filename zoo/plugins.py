@@ -583,19 +583,20 @@ class PluginHost:
                     hint="ask the rule's owner, or choose other weights (`zoo list`)")
 
     def notify_audit(self, events: Sequence[AuditEvent]) -> None:
-        """Pass committed audit events to every ``zoo_audit_event`` observer. An observer
-        that raises is logged, recorded in :attr:`observer_failures` and ignored. Hand
-        this to ``Registry(observers=[host.notify_audit])``."""
+        """Pass committed audit events to every ``zoo_audit_event`` observer, each event
+        once. An observer that raises is logged, recorded in :attr:`observer_failures`
+        and ignored; it still gets the next events, and the others get all of them.
+        Every :class:`~zoo.registry.Registry` calls the default host's after each commit;
+        another host is attached with ``Registry(observers=[host.notify_audit])``."""
         for impl in self._impls("zoo_audit_event"):
             for event in events:
                 try:
                     impl.function(**{a: event for a in impl.argnames})
                 except Exception as exc:  # noqa: BLE001 - an observer never breaks a write
-                    failure = PluginFailure(impl.plugin_name, "hook",
-                                            f"zoo_audit_event raised {type(exc).__name__}: {exc}")
+                    failure = PluginFailure(impl.plugin_name, "hook", f"zoo_audit_event raised "
+                                            f"{type(exc).__name__} on event {event.seq}: {exc}")
                     self._observer_failures.append(failure)
                     _log.warning("%s (ignored)", failure)
-                    break
 
 
 class _Malformed(Exception):
