@@ -544,9 +544,33 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
+def _hand_over(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from zoo import plugins
+
+    want = 1 if args.action == "retire" else 2
+    if len(args.names) != want or not args.reason:
+        raise _usage("write `zoo plugins retire NAME --reason TEXT` or "
+                     "`zoo plugins transfer FROM TO --reason TEXT`")
+    source, target = args.names[0], (args.names[1] if want == 2 else None)
+    if any(i.loaded and i.name == source for i in plugins.default_host().plugins):
+        raise _usage(f"plugin {source!r} is installed and loaded: its next sync would claim the records again; "
+                     f"uninstall it or disable it (ZOO_DISABLE_PLUGINS={source}) first")
+    counts = _open_registry(args, sync=False).hand_over(source, target, reason=args.reason)
+    _console().print(f"{counts['families']} families and {counts['weights']} weights of plugin {escape(source)} "
+                     + (f"now belong to plugin {escape(target)}" if target else "retired (deprecated, "
+                        "now the registry's own)") + "; each change is in `zoo history NAME`")
+    return EXIT_OK
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     from zoo import plugins
 
+    if args.action in ("retire", "transfer"):
+        return _hand_over(args)
+    if args.names:
+        raise _usage("`zoo plugins` takes no names; retire or transfer: `zoo plugins retire NAME --reason TEXT`")
     rows = plugins.plugins_report(plugins.default_host())  # strict mode raises: exit 1
     if args.json:
         _print_json(rows)
@@ -852,7 +876,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="acknowledge NAME's high-severity bias notes (policy acknowledge-high-bias; repeatable)")
     p.add_argument("--json", action="store_true")
 
-    p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures")
+    p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures; "
+            "retire or transfer the records of a plugin that is gone")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "retire", "transfer"],
+                   help="list (default); retire NAME: its records become the registry's own, deprecated; "
+                        "transfer FROM TO: hand FROM's records to plugin TO")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--reason", help="retire / transfer: why (kept in the audit trail)")
     p.add_argument("--json", action="store_true")
 
     p = add("recipes", cmd_recipes, "the installed fine-tuning recipes: what each does, when to use it, defaults")

@@ -742,6 +742,57 @@ class Registry:
 
     # -- plugin sync ------------------------------------------------------------------
 
+    def owners(self) -> dict[str, dict[str, str | None]]:
+        """Who owns each family and catalogue weights name: ``{"families": {name:
+        plugin}, "weights": {ref: plugin}}`` (``None``: a user registration)."""
+        with self._read() as session:
+            return {"families": dict(session.execute(select(FamilyRow.name, FamilyRow.plugin)).all()),
+                    "weights": dict(session.execute(select(WeightsRow.name, WeightsRow.plugin)
+                                                    .where(WeightsRow.tag.is_not(None))).all())}
+
+    def hand_over(self, plugin: str, to: str | None, *, reason: str, actor: str | None = None) -> dict[str, int]:
+        """Hand every family, catalogue weights record and card section that ``plugin``
+        owns to plugin ``to`` (its next sync updates them to its own declarations), or,
+        with ``to=None``, retire them: they become the registry's own (no sync changes
+        them) and active weights are deprecated. For a plugin that is gone: its names no
+        longer block the plugin that should own them. One audited transaction; returns
+        how many families and weights changed hands."""
+        plugin = _audit.check_field("plugin", plugin)
+        to = _audit.check_field("plugin", to, optional=True)
+        if to == plugin:
+            raise ZooValidationError("to", f"plugin {plugin!r} already owns its records")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ZooValidationError("reason", "say why the records change hands",
+                                     hint="e.g. --reason 'acme-vision was uninstalled'")
+        verb = "transfer" if to else "retire"
+        with self._write(actor=actor) as (session, audit):
+            families = session.scalars(select(FamilyRow).where(FamilyRow.plugin == plugin)
+                                       .order_by(FamilyRow.name)).all()
+            weights = session.scalars(select(WeightsRow).where(WeightsRow.plugin == plugin)
+                                      .order_by(WeightsRow.name, WeightsRow.version)).all()
+            if not families and not weights:
+                raise ZooNotFoundError("plugin", plugin, hint="`zoo list` and `zoo info NAME` show who owns what; "
+                                       "nothing was changed")
+            stamp = {"updated_at": audit.at, "updated_by": audit.actor}
+            for row in families:
+                audit.record(f"family.{verb}", "family", row.name, {"plugin": plugin},
+                             {"plugin": to, "reason": reason.strip()})
+            session.execute(update(FamilyRow).where(FamilyRow.plugin == plugin)
+                            .values(plugin=to, plugin_version=None))
+            for row in weights:
+                before = {"version": row.version, "plugin": plugin, "status": row.status}
+                after = {"version": row.version, "plugin": to, "status": row.status, "reason": reason.strip()}
+                values = {"plugin": to, "plugin_version": None, **stamp}
+                if to is None and row.status == Status.ACTIVE.value:
+                    after["status"] = values["status"] = Status.DEPRECATED.value
+                    values["status_reason"] = f"plugin {plugin} retired: {reason.strip()}"
+                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**values))
+                audit.record(f"weights.{verb}", "weights", row.name, before, after)
+            session.execute(update(CardSectionRow).where(CardSectionRow.plugin == plugin).values(plugin=to))
+            # The next command syncs again, so that the new owner's declarations take effect.
+            session.execute(delete(SettingRow).where(SettingRow.key == "plugins_fingerprint"))
+        return {"families": len(families), "weights": len(weights)}
+
     def sync(self, plugin: str, plugin_version: str | None, families: Sequence[Family],
              weights: Sequence[Weights]) -> SyncReport:
         """Make the database hold what a plugin declares, idempotently: new records are
