@@ -49,8 +49,13 @@ def pg_schema_url() -> Iterator[str]:
     try:
         yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
     finally:
+        from zoo.registry._readonly import reader_role
+
         with engine.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            # The registry's `zoo sql` reader role (cluster-wide) goes with its schema.
+            database = conn.execute(text("SELECT current_database()")).scalar_one()
+            conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role(database, schema)}"'))
         engine.dispose()
 
 

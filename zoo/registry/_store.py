@@ -176,18 +176,25 @@ class Registry:
         with _engine.translate_db_errors(self.display_url):
             with self._write_engine.begin() as conn:
                 _engine.schema_state(conn)  # refuses foreign or newer databases
-                self._lock(conn)
+                if self.dialect == "postgresql":  # the tables may not exist yet
+                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()))"))
                 config = Config()
                 config.set_main_option("script_location", "zoo.registry:migrations")
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+                if self.dialect == "postgresql":  # `zoo sql` runs as a role that can only read
+                    from zoo.registry._readonly import ensure_reader_role
+
+                    ensure_reader_role(conn)
         return revision
 
     def _lock(self, conn_or_session: Any) -> None:
         if self.dialect == "postgresql":
             # One writer per schema at a time: version numbers and the audit chain stay linear.
-            conn_or_session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()))"))
+            # A table lock, not an advisory lock: `zoo sql`'s reader role may take any
+            # advisory lock, but not this (it needs write privileges on the table).
+            conn_or_session.execute(text("LOCK TABLE zoo_settings IN EXCLUSIVE MODE"))
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
