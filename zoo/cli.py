@@ -831,7 +831,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policy_command", nargs="?", default="show", choices=["show", "set", "check"])
     p.add_argument("name", nargs="?", help="set: commercial or acknowledge-high-bias; check: the weights")
     p.add_argument("value", nargs="?", help="set: require or off")
-    p.add_argument("--purpose", default="get", choices=["get", "finetune"], help="check: the intended use")
+    p.add_argument("--purpose", default="get",
+                   help="check: the intended use: get (default), finetune, or your own (production, export ...)")
     p.add_argument("--acknowledge", action="append", metavar="NAME",
                    help="check: acknowledge NAME's high-severity bias notes (repeatable)")
     p.add_argument("--json", action="store_true")

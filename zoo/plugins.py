@@ -625,11 +625,12 @@ class PluginHost:
         return result
 
     def check_policy(self, record: WeightsInfo, purpose: str) -> tuple[PolicyDecision, ...]:
-        """Every plugin's opinion on using ``record`` for ``purpose`` (``get`` or
-        ``finetune``). A policy hook that raises or answers garbage is an error: a
-        policy that cannot decide must not silently allow."""
-        if purpose not in ("get", "finetune"):
-            raise ZooValidationError("purpose", f"unknown purpose {purpose!r}", hint="use 'get' or 'finetune'")
+        """Every plugin's opinion on using ``record`` for ``purpose`` (``get``,
+        ``finetune`` or a team's own, e.g. ``production``). A policy hook that raises or
+        answers garbage is an error: a policy that cannot decide must not silently allow."""
+        from zoo.policy import check_purpose
+
+        check_purpose(purpose)
         decisions = []
         for impl in self._impls("zoo_policy_check"):
             try:
