@@ -1,6 +1,6 @@
 -- zoo registry: schema and built-in catalogue, portable SQL (SQLite and PostgreSQL).
 -- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.
--- Schema revision: 0001_initial. Documented in docs/schema.md.
+-- Schema revision: 0003_audit_key. Documented in docs/schema.md.
 -- Built-in catalogue from the first-party plugins: timm 0.1.0, torchvision 0.1.0, transformers 0.1.0.
 
 CREATE TABLE "datasets" (

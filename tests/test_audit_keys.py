@@ -286,3 +286,14 @@ def test_registry_from_before_audit_keys_still_verifies(registry_url, tmp_path, 
         assert reg.verify_audit().ok
         run_sql(reg, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 1", replica=True)
         assert reg.verify_audit().problems[0] == "event 1: content does not match its hash (edited)"
+
+
+def test_in_memory_registry_signs_with_a_key_of_its_own(tmp_path, monkeypatch, resnet_family):
+    monkeypatch.delenv("ZOO_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("ZOO_AUDIT_KEY_FILE", raising=False)
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    with Registry("sqlite://", actor="tester@zoo") as reg:
+        reg.add_family(resnet_family)
+        result = reg.verify_audit()
+        assert result.ok and result.keyed == 1
+    assert list(tmp_path.iterdir()) == []  # no key file left behind

@@ -211,7 +211,7 @@ class Registry:
                 self._lock(session)
                 writer = _audit.AuditWriter(session, self.actor if actor is None else actor,
                                             _naive_utc(self._clock()), plugin, plugin_version,
-                                            keyring=_keys.load_keyring(create=True))
+                                            keyring=self._keyring(create=True))
                 yield session, writer
                 hashes = writer.pending_hashes
                 writer.flush()
@@ -229,6 +229,20 @@ class Registry:
                                    hint="nothing was written; check that the database is writable") from None
         if committed:
             self._notify(committed)
+
+    def _keyring(self, *, create: bool) -> _keys.AuditKeyring | None:
+        """The audit keys (:mod:`zoo.registry._keys`). An in-memory registry that has
+        none configured signs with a key of its own that dies with it, rather than
+        leaving a key file behind."""
+        memory = self.dialect == "sqlite" and (self.engine.url.database or ":memory:") == ":memory:"
+        keyring = _keys.load_keyring(create=create and not memory)
+        if keyring is None and memory:
+            if getattr(self, "_ephemeral_keyring", None) is None:
+                import secrets
+
+                self._ephemeral_keyring = _keys.AuditKeyring((secrets.token_bytes(32),), "in-memory registry")
+            keyring = self._ephemeral_keyring
+        return keyring
 
     def _observers(self) -> list[Callable[[Sequence[AuditEvent]], None]]:
         targets = list(self.observers)
@@ -938,7 +952,7 @@ class Registry:
         a broken chain names the events. With ``checkpoint`` (from :meth:`audit_checkpoint`,
         kept elsewhere) also prove that nothing up to it changed."""
         with self._read() as session:
-            result = _audit.verify_chain(session, _keys.load_keyring(), checkpoint)
+            result = _audit.verify_chain(session, self._keyring(create=False), checkpoint)
         if raise_on_error and not result.ok:
             raise ZooAuditError("the audit trail does not verify: " + "; ".join(result.problems[:5]),
                                 hint="restore the registry from a backup and investigate who wrote to it")
@@ -947,7 +961,7 @@ class Registry:
     def audit_checkpoint(self) -> dict[str, Any]:
         """The signed head of a trail that verifies: ``{"seq", "hash", "key_id",
         "signature", ...}``, to keep outside the database (``zoo audit checkpoint``)."""
-        keyring = _keys.load_keyring(create=True)
+        keyring = self._keyring(create=True)
         with self._read() as session:
             result = _audit.verify_chain(session, keyring)
             seq, head = _audit.last_event(session)
