@@ -152,3 +152,22 @@ def test_owner_with_a_wrong_kind_is_a_typed_error(dists):
     host = host_of()
     with pytest.raises(ZooValidationError, match="did you mean 'families'"):
         host.owner("family", "resnet50")
+
+
+def test_zoo_plugins_shows_the_registry_settled_state(registry, dists, monkeypatch, capsys):
+    from zoo import plugins
+    from zoo.cli import main
+
+    dists.add("first", HIJACK.replace("TARGET", "taken-net"))
+    sync_registry(registry, host_of("first"))
+    dists.add("second", HIJACK.replace("TARGET", "taken-net"))
+    monkeypatch.setenv("ZOO_PLUGINS", "first,second")
+    plugins.default_host.cache_clear()
+    try:
+        assert main(["--registry", registry.url, "plugins", "--json"]) == 0
+        rows = {r["name"]: r for r in __import__("json").loads(capsys.readouterr().out)}
+        assert rows["first"]["status"] == "ok" and rows["first"]["families"] == 1
+        assert rows["second"]["status"] == "errors"
+        assert any("belongs to plugin 'first' in the registry" in e for e in rows["second"]["errors"])
+    finally:
+        plugins.default_host.cache_clear()

@@ -455,7 +455,7 @@ def test_policy_checks(registry):
             with pytest.raises(ZooPluginError, match="returned a str, not a PolicyDecision"):
                 host.enforce_policy(info, "get")
         with pytest.raises(ZooValidationError, match="purpose"):
-            host.check_policy(info, "steal")
+            host.check_policy(info, "Steal everything!")  # a team's own purpose is a short lower-case word
 
 
 # -- syncing into the registry ---------------------------------------------------------

@@ -571,7 +571,18 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return _hand_over(args)
     if args.names:
         raise _usage("`zoo plugins` takes no names; retire or transfer: `zoo plugins retire NAME --reason TEXT`")
-    rows = plugins.plugins_report(plugins.default_host())  # strict mode raises: exit 1
+    host = plugins.default_host()  # strict mode raises: exit 1
+    from zoo.registry._lite import sqlite_path
+    from zoo.registry._location import default_url
+
+    path = sqlite_path(args.registry or default_url())
+    if path is None or path.is_file():  # names the registry holds are its owners' (never create one here)
+        try:
+            host.use_registry_owners(_open_registry(args, sync=False).owners())
+        except ZooError as exc:  # listing plugins does not need the registry
+            _console(stderr=True).print(f"[yellow]registry not read[/] ({exc.message}): conflicts are shown as "
+                                        "on a fresh registry")
+    rows = plugins.plugins_report(host)
     if args.json:
         _print_json(rows)
         return EXIT_OK

@@ -758,11 +758,8 @@ def sync_registry(registry: Registry, host: PluginHost | None = None, *,
     strict = host.selection.strict if strict is None else strict
     host.use_registry_owners(registry.owners())
     todo = [i for i in host.plugins if i.loaded and not i.core and (i.families or i.weights)]
-    attached = host.notify_audit not in registry.observers
-    if attached:
-        registry.observers.append(host.notify_audit)
     reports: list[SyncReport] = []
-    try:
+    with registry.observed_by(host):  # this host's observers hear the sync, each event once
         for info in _dependency_order(todo):
             try:
                 reports.append(registry.sync(info.name, info.version, info.families, info.weights))
@@ -770,9 +767,6 @@ def sync_registry(registry: Registry, host: PluginHost | None = None, *,
                 _log.warning("plugin %r: sync failed, nothing written: %s", info.name, exc.message)
                 reports.append(SyncReport(info.name, plugin_version=info.version,
                                           error=f"{type(exc).__name__}: {exc.message}"))
-    finally:
-        if attached:
-            registry.observers.remove(host.notify_audit)
     failed = [r for r in reports if r.error]
     if strict and failed:
         raise ZooPluginError("plugin sync failed: " + "; ".join(f"{r.plugin}: {r.error}" for r in failed),

@@ -132,6 +132,7 @@ class Registry:
                  plugin_observers: bool = True) -> None:
         self.observers = list(observers)
         self.plugin_observers = bool(plugin_observers)
+        self._observer_host: Any = None  # set by observed_by (a plugin sync)
         self.url = _engine.normalize_url(url or _engine.default_url())
         self.actor = _audit.check_field("actor", actor) if actor is not None else default_actor()
         self._clock = clock or utc_now
@@ -215,7 +216,8 @@ class Registry:
                 yield session, writer
                 hashes = writer.pending_hashes
                 writer.flush()
-                if (self.observers or self.plugin_observers) and hashes:  # read back with their seq numbers
+                if (self.observers or self.plugin_observers or self._observer_host is not None) and hashes:
+                    # read back with their seq numbers
                     committed = [_audit.row_to_event(r) for r in session.scalars(
                         select(AuditEventRow).where(AuditEventRow.hash.in_(hashes))
                         .order_by(AuditEventRow.seq))]
@@ -244,9 +246,23 @@ class Registry:
             keyring = self._ephemeral_keyring
         return keyring
 
+    @contextmanager
+    def observed_by(self, host: Any) -> Iterator[None]:
+        """Within the block, ``host``'s ``zoo_audit_event`` observers get the committed
+        events instead of the default host's (``sync_registry`` uses it: the plugins being
+        synced are the ones loaded, and each observer hears each event once)."""
+        previous, self._observer_host = self._observer_host, host
+        try:
+            yield
+        finally:
+            self._observer_host = previous
+
     def _observers(self) -> list[Callable[[Sequence[AuditEvent]], None]]:
         targets = list(self.observers)
-        if self.plugin_observers:
+        if self._observer_host is not None:
+            if self._observer_host.notify_audit not in targets:
+                targets.append(self._observer_host.notify_audit)
+        elif self.plugin_observers:
             try:  # the plugin host is loaded only once something was committed
                 from zoo.plugins import default_host
 
