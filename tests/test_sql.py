@@ -288,3 +288,41 @@ def test_filter_values_are_never_sql(filled):
         assert code == 1 and "unknown" in err
     assert snapshot(filled) == before
     assert filled.search().total == 2  # the data is all still there
+
+
+@pytest.mark.parametrize("createrole", [False, True])
+def test_postgresql_registry_of_a_user_who_is_not_superuser(pg_schema_url, createrole):
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from zoo.registry import Registry
+    from zoo.registry._readonly import reader_role
+
+    user = f"zoo_test_user_{uuid.uuid4().hex[:8]}"
+    schema = pg_schema_url.rsplit("%3D", 1)[1]
+    admin = create_engine(pg_schema_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{user}" LOGIN {"CREATEROLE" if createrole else ""}'))
+        conn.execute(text(f'ALTER SCHEMA "{schema}" OWNER TO "{user}"'))  # an application's own schema
+    url = pg_schema_url.replace("postgres@", f"{user}@", 1)
+    try:
+        with Registry(url, actor="tester@zoo") as reg:
+            reg.set_audited_setting("k", "v")
+            assert reg.verify_audit().ok
+            if createrole:
+                assert reg.read_only_sql("SELECT count(*) FROM audit_events").rows == ((1,),)
+                with pytest.raises(ZooReadOnlyError):
+                    reg.read_only_sql("SELECT set_config('role', :u, true)", {"u": user})
+            else:  # the registry works; `zoo sql` says what is missing
+                with pytest.raises(Exception, match="zoo db upgrade"):
+                    reg.read_only_sql("SELECT 1")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))  # the fixture drops it again
+            database = conn.execute(text("SELECT current_database()")).scalar_one()
+            conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role(database, schema)}"'))
+            conn.execute(text(f'DROP OWNED BY "{user}"'))
+            conn.execute(text(f'DROP ROLE "{user}"'))
+        admin.dispose()

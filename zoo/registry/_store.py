@@ -187,7 +187,12 @@ class Registry:
                 if self.dialect == "postgresql":  # `zoo sql` runs as a role that can only read
                     from zoo.registry._readonly import ensure_reader_role
 
-                    ensure_reader_role(conn)
+                    try:
+                        with conn.begin_nested():  # a user who may not create roles still upgrades
+                            ensure_reader_role(conn)
+                    except DBAPIError as exc:
+                        _log.warning("registry %s: no reader role for `zoo sql` (%s); run `zoo db upgrade` as "
+                                     "a user that may create roles", self.display_url, _first_line(exc))
         return revision
 
     def _lock(self, conn_or_session: Any) -> None:
