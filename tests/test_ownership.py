@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from zoo.registry import Registry
+
 import zoo
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.plugins import plugins_report, sync_registry
@@ -171,3 +173,28 @@ def test_zoo_plugins_shows_the_registry_settled_state(registry, dists, monkeypat
         assert any("belongs to plugin 'first' in the registry" in e for e in rows["second"]["errors"])
     finally:
         plugins.default_host.cache_clear()
+
+
+EXTRA_WEIGHTS = '''
+from zoo.hookspecs import hookimpl
+from zoo.records import Weights
+
+@hookimpl
+def zoo_weights():
+    return [Weights(arch="TARGET", tag="extra", sha256="cd" * 32)]
+'''
+
+
+def test_weights_for_a_family_follow_its_settled_owner(registry, dists, tmp_path):
+    dists.add("owner", HIJACK.replace("TARGET", "base-net"))
+    sync_registry(registry, host_of("owner"))
+    dists.add("rival", HIJACK.replace("TARGET", "base-net"))
+    dists.add("extra", EXTRA_WEIGHTS.replace("TARGET", "base-net"))
+    # the registry settles base-net: weights for it from a third plugin still sync
+    reports = {r.plugin: r for r in sync_registry(registry, host_of("rival", "extra"))}
+    assert reports["extra"].ok and registry.exists("base-net.extra")
+    # on a fresh registry a contested family's weights cannot sync for anyone: withheld, not a failed sync
+    with Registry(f"sqlite:///{tmp_path / 'fresh.db'}", actor="tester@zoo") as fresh:
+        host = host_of("owner", "rival", "extra")
+        assert all(r.ok for r in sync_registry(fresh, host)) and not fresh.exists("base-net.extra")
+        assert "withheld" in " ".join(e.message for e in host.plugin("extra").errors)

@@ -357,7 +357,11 @@ class PluginHost:
         refused: dict[str, list[str]] = {i.name: [] for i in loaded}
         kept: dict[str, dict[str, set[str]]] = {i.name: {d.attr: set() for d in _DECLARATIONS} for i in loaded}
         owners: dict[str, dict[str, str]] = {d.attr: {} for d in _DECLARATIONS}
-        contested_families: set[str] = set()
+        # Families nobody may sync (contested, not in the registry), and families refused
+        # to a plugin: its weights of them are withheld too (they would fail its sync, or
+        # ride on another plugin's family it tried to take).
+        unowned_families: set[str] = set()
+        refused_families: dict[str, set[str]] = {i.name: set() for i in loaded}
         for decl in _DECLARATIONS:
             claims: dict[str, list[str]] = {}
             for info in loaded:
@@ -376,13 +380,13 @@ class PluginHost:
                     for n in names:
                         if n == owner:
                             continue
+                        if decl.attr == "families":
+                            refused_families[n].add(key)
                         refused[n].append(
                             f"{decl.kind} {key!r} belongs to {label} in the registry; {n!r}'s declaration is "
                             "ignored" + (f" (`zoo plugins transfer {owner} {n}` hands {owner!r}'s records to "
                                          f"{n!r} if {owner!r} is gone)" if owner and owner not in names else ""))
                     if owner not in names:
-                        if decl.attr == "families":
-                            contested_families.add(key)
                         continue
                     names = [owner]
                 elif len(names) > 1:
@@ -392,13 +396,14 @@ class PluginHost:
                                           "refused for both until one is uninstalled or disabled "
                                           "(ZOO_DISABLE_PLUGINS)")
                     if decl.attr == "families":
-                        contested_families.add(key)
+                        unowned_families.add(key)
                     continue
                 owners[decl.attr][key] = names[0]
                 kept[names[0]][decl.attr].add(key)
-        for info in loaded:  # weights of a family refused to every claimant cannot be synced
+        for info in loaded:
             for w in info.weights:
-                if w.ref in kept[info.name]["weights"] and w.arch in contested_families:
+                if w.ref in kept[info.name]["weights"] and (w.arch in unowned_families
+                                                            or w.arch in refused_families[info.name]):
                     kept[info.name]["weights"].discard(w.ref)
                     owners["weights"].pop(w.ref, None)
                     refused[info.name].append(f"weights {w.ref!r} are withheld: their architecture {w.arch!r} "
