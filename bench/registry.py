@@ -875,8 +875,12 @@ def make_backend(name: str, workdir: Path, keep: bool = False) -> Backend:
             if keep:
                 print(f"kept PostgreSQL schema {schema}", file=sys.stderr)
                 return
+            from zoo.registry._readonly import reader_role
+
             with admin.connect() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                database = conn.execute(text("SELECT current_database()")).scalar_one()
+                conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role(database, schema)}"'))  # zoo sql's
             admin.dispose()
         return Backend(name, f"{PG_BASE}?options=-csearch_path%3D{schema}", drop)
     raise SystemExit(f"unknown backend {name!r} (use sqlite, postgresql)")

@@ -15,6 +15,20 @@ from zoo.records import CardSection, DatasetUse, Family, License, Metric, Source
 PG_BASE = os.environ.get("ZOO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_key_file(tmp_path_factory) -> Iterator[None]:
+    """Registries written by the tests sign their audit events with a key of the test
+    session (created on the first write), never with the user's $ZOO_HOME/audit.key."""
+    if os.environ.get("ZOO_AUDIT_KEY") or os.environ.get("ZOO_AUDIT_KEY_FILE"):
+        yield
+        return
+    os.environ["ZOO_AUDIT_KEY_FILE"] = str(tmp_path_factory.mktemp("audit-key") / "audit.key")
+    try:
+        yield
+    finally:
+        os.environ.pop("ZOO_AUDIT_KEY_FILE", None)
+
+
 def _pg_admin():
     from sqlalchemy import create_engine
 
@@ -35,8 +49,13 @@ def pg_schema_url() -> Iterator[str]:
     try:
         yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
     finally:
+        from zoo.registry._readonly import reader_role
+
         with engine.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            # The registry's `zoo sql` reader role (cluster-wide) goes with its schema.
+            database = conn.execute(text("SELECT current_database()")).scalar_one()
+            conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role(database, schema)}"'))
         engine.dispose()
 
 

@@ -173,7 +173,7 @@ def test_appending_is_allowed_and_checked_by_the_chain(populated):
             {"at": dt.datetime(2024, 1, 1), "prev": last.hash, "hash": "ab" * 32})
     result = populated.verify_audit()
     assert not result.ok
-    assert any(p.startswith("event 100:") and "edited" in p for p in result.problems)
+    assert any(p.startswith("event 100:") and "forged" in p for p in result.problems)
 
 
 # -- tamper detection ----------------------------------------------------------------------
@@ -208,7 +208,8 @@ def test_edited_event_is_detected(populated):
         assert conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")).rowcount == 1
     result = populated.verify_audit()
     assert not result.ok
-    assert result.problems == ("event 3: content does not match its hash (edited)",)
+    assert result.problems == ("event 3: content does not match its signature (edited, or written without "
+                               "the audit key)",)
     with pytest.raises(ZooAuditError, match="event 3"):
         populated.verify_audit(raise_on_error=True)
 
@@ -218,7 +219,8 @@ def test_edited_before_after_values_are_detected(populated):
         conn.execute(text("UPDATE audit_events SET after_json = replace(after_json, 'superseded', 'typo') "
                           "WHERE action = 'weights.deprecated'"))
     result = populated.verify_audit()
-    assert result.problems == ("event 7: content does not match its hash (edited)",)
+    assert result.problems == ("event 7: content does not match its signature (edited, or written without "
+                               "the audit key)",)
 
 
 def test_edited_event_with_recomputed_hash_is_detected(populated):
@@ -234,8 +236,12 @@ def test_edited_event_with_recomputed_hash_is_detected(populated):
         conn.execute(text("UPDATE audit_events SET actor = 'mallory', hash = :h WHERE seq = 4"), {"h": forged})
     result = populated.verify_audit()
     assert not result.ok
-    assert result.problems == ("event 5: does not follow the previous event "
-                               "(an event before it was removed, inserted or reordered)",)
+    # Without the audit key the forged hash is not the event's signature, and the next
+    # event no longer follows it.
+    assert result.problems == ("event 4: content does not match its signature (edited, or written without "
+                               "the audit key)",
+                               "event 5: does not follow the previous event "
+                               "(an event before it was removed, inserted or reordered)")
     assert rows[4].prev_hash == rows[3].hash  # what the check relies on
 
 
@@ -252,7 +258,8 @@ def test_deleted_newest_event_is_detected(populated):
         conn.execute(text("DELETE FROM audit_events WHERE seq = 7"))
     result = populated.verify_audit()
     assert not result.ok and result.events == 6
-    assert result.problems == ("the newest events are missing: the chain ends before the recorded head",)
+    assert result.problems == ("the recorded chain head is not the newest event: events were removed, or "
+                               "added outside zoo",)
 
 
 def test_deleted_first_event_is_detected(populated):

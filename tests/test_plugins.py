@@ -244,21 +244,27 @@ def test_unknown_and_unmarked_hooks_are_refused(dists):
     host.pm.check_pending()  # nothing unknown is left registered
 
 
-def test_a_name_claimed_by_two_plugins_is_an_error_naming_both(dists):
+def test_a_name_claimed_by_two_plugins_is_refused_for_both_naming_each_other(dists):
     dists.add("alpha", GOOD, family="shared")
     dists.add("beta", GOOD.replace('name="NAME-recipe"', 'name="beta-recipe"'), family="shared")
     host = host_of("alpha", "beta")
     alpha, beta = host.plugin("alpha"), host.plugin("beta")
-    assert alpha.status == "ok" and beta.status == "errors" and beta.loaded
-    messages = [e.message for e in beta.errors]
-    for kind, key in (("family", "shared-net"), ("weights", "shared-net.v1"), ("URI scheme", "shared-store"),
-                      ("key adapter", "shared-adapter")):
-        assert f"{kind} {key!r} is claimed by plugin 'alpha' and by plugin 'beta'" in " ".join(messages)
-    assert all(e.stage == "conflict" for e in beta.errors)
-    # never a silent override: alpha keeps its names, beta keeps what nobody else claimed
-    assert host.owner("families", "shared-net") == "alpha"
-    assert host.family("shared-net").builder.startswith(f"zt_{dists.tag}_alpha")
-    assert [r.name for r in beta.recipes] == ["beta-recipe"] and beta.families == ()
+    assert alpha.status == beta.status == "errors" and alpha.loaded and beta.loaded
+    for me, other in ((alpha, "beta"), (beta, "alpha")):
+        messages = " ".join(e.message for e in me.errors)
+        for kind, key in (("family", "shared-net"), ("weights", "shared-net.v1"), ("URI scheme", "shared-store"),
+                          ("key adapter", "shared-adapter")):
+            assert f"{kind} {key!r} is claimed by plugin {me.name!r} and by plugin {other!r}" in messages
+        assert all(e.stage == "conflict" for e in me.errors)
+        assert me.families == () and me.weights == () and me.weight_stores == ()
+    # nobody gets a contested name; each keeps what nobody else claimed
+    assert host.owner("families", "shared-net") is None
+    with pytest.raises(ZooNotFoundError):
+        host.family("shared-net")
+    assert [r.name for r in beta.recipes] == ["beta-recipe"] and [r.name for r in alpha.recipes] == ["shared-recipe"]
+    # once one is gone, the other owns the names
+    host.unregister("alpha")
+    assert host.plugin("beta").status == "ok" and host.owner("families", "shared-net") == "beta"
 
 
 def test_builtin_uri_schemes_cannot_be_claimed(dists):
@@ -270,7 +276,7 @@ def test_builtin_uri_schemes_cannot_be_claimed(dists):
             return [WeightStore(scheme="https", opener="MOD:fetch")]
     ''')
     info = host_of("hijack").plugin("hijack")
-    assert "URI scheme 'https' is claimed by plugin 'zoo (built-in scheme)'" in info.errors[0].message
+    assert "URI scheme 'https' is built in (served by zoo itself)" in info.errors[0].message
     assert info.weight_stores == ()
 
 
@@ -449,7 +455,7 @@ def test_policy_checks(registry):
             with pytest.raises(ZooPluginError, match="returned a str, not a PolicyDecision"):
                 host.enforce_policy(info, "get")
         with pytest.raises(ZooValidationError, match="purpose"):
-            host.check_policy(info, "steal")
+            host.check_policy(info, "Steal everything!")  # a team's own purpose is a short lower-case word
 
 
 # -- syncing into the registry ---------------------------------------------------------
@@ -482,7 +488,8 @@ def test_sync_is_idempotent_and_audited_with_plugin_and_version(dists, registry)
         ("family.register", "good", "1.0"), ("weights.register", "good", "1.0")]
     # observers saw the committed events, with their sequence numbers; the raising one is ignored
     assert [e.seq for e in sys.modules[recorder].SEEN] == [e.seq for e in events]
-    assert [(f.plugin, f.stage) for f in host.observer_failures] == [("noisy", "hook")]
+    # ... and reported for each event it missed
+    assert [(f.plugin, f.stage) for f in host.observer_failures] == [("noisy", "hook")] * len(events)
     assert "SIEM unreachable" in host.observer_failures[0].message
     assert registry.observers == []  # the host's observer was attached for the sync only
 
@@ -502,7 +509,7 @@ def test_sync_is_idempotent_and_audited_with_plugin_and_version(dists, registry)
     assert registry.verify_audit().ok
 
 
-def test_a_failing_sync_does_not_stop_the_others(dists, registry):
+def test_a_name_the_registry_holds_stays_with_its_owner(dists, registry):
     # "owner" put shared-net into the registry earlier; now "claimer" declares it too.
     dists.add("owner", GOOD, family="shared")
     sync_registry(registry, host_of("owner"))
@@ -510,10 +517,35 @@ def test_a_failing_sync_does_not_stop_the_others(dists, registry):
     dists.add("zeta", GOOD)
     host = host_of("claimer", "zeta")
     reports = {r.plugin: r for r in sync_registry(registry, host)}
-    assert not reports["claimer"].ok and "belongs to owner, not claimer" in reports["claimer"].error
+    assert "claimer" not in reports  # all it declared belongs to owner: nothing to sync, nothing failed
+    messages = " ".join(e.message for e in host.plugin("claimer").errors)
+    assert "family 'shared-net' belongs to plugin 'owner' in the registry" in messages
+    assert "zoo plugins transfer owner claimer" in messages
     assert reports["zeta"].ok and reports["zeta"].weights_added == ("zeta-net.v1",)
     assert registry.resolve("shared-net.v1").plugin == "owner"
-    with pytest.raises(ZooPluginError, match="claimer"):
+    # with the owner installed too, the owner keeps its names whatever the load order
+    both = host_of("claimer", "owner")
+    sync_registry(registry, both)
+    assert both.owner("families", "shared-net") == "owner" and both.owner("weights", "shared-net.v1") == "owner"
+    assert [f.name for f in both.plugin("owner").families] == ["shared-net"]
+    # (the recipe, store and key adapter are not registry records: still refused for both)
+    assert not any("shared-net" in e.message for e in both.plugin("owner").errors)
+
+
+def test_a_failing_sync_does_not_stop_the_others(dists, registry):
+    dists.add("broken", '''
+        from zoo.hookspecs import hookimpl
+        from zoo.records import Weights, Source
+        @hookimpl
+        def zoo_weights():
+            return [Weights(arch="nowhere-net", tag="v1", sources=(Source("https://x.example/w"),))]
+    ''')
+    dists.add("zeta", GOOD)
+    host = host_of("broken", "zeta")
+    reports = {r.plugin: r for r in sync_registry(registry, host)}
+    assert not reports["broken"].ok and "nowhere-net" in reports["broken"].error
+    assert reports["zeta"].ok and reports["zeta"].weights_added == ("zeta-net.v1",)
+    with pytest.raises(ZooPluginError, match="broken"):
         sync_registry(registry, host, strict=True)
 
 

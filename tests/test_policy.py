@@ -122,8 +122,28 @@ def test_bad_values_fail_closed(reg):
     reg.set_setting("policy.commercial", "yes please")  # written around the API
     with pytest.raises(ZooRegistryError, match="nothing is allowed until it is fixed"):
         allowed(reg, "resnet50.free")
-    with pytest.raises(ZooValidationError):
-        allowed(reg, "resnet50.free", purpose="deploy")
+    for purpose in ("Deploy!", "", 5, None):
+        with pytest.raises(ZooValidationError, match="purpose"):
+            allowed(reg, "resnet50.free", purpose=purpose)
+
+
+class _Release:
+    @hookimpl
+    def zoo_policy_check(self, record, purpose):
+        if purpose in ("production", "export") and record.weights.status.value != "active":
+            return PolicyDecision("release", False, f"only active weights go to {purpose}")
+        return None
+
+
+def test_a_teams_own_purposes(reg):
+    reg.deprecate("resnet50.free", "superseded")
+    with registered_plugin(_Release(), name="release") as host:
+        with pytest.warns(Warning):
+            allowed(reg, "resnet50.free", host=host, purpose="deploy")  # no rule for it: allowed
+        for purpose in ("production", "export"):
+            with pytest.warns(Warning):
+                err = refusal(reg, "resnet50.free", host=host, purpose=purpose)
+            assert err.rule == "release:release" and f"go to {purpose}" in err.message
 
 
 class _Legal:

@@ -5,6 +5,7 @@ database session refuses to write: row counts and the audit chain never change."
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -110,12 +111,19 @@ def test_sqlite_session_cannot_escape(filled, tmp_path):
     if filled.dialect != "sqlite":
         pytest.skip("SQLite only")
     before = snapshot(filled)
-    for statement in (f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other",
-                      f"VACUUM INTO '{tmp_path / 'copy.db'}'", "PRAGMA user_version = 7"):
-        with pytest.raises(ZooReadOnlyError):
+    # Anything that is not one statement that reads is refused, even what would do nothing.
+    for statement in (f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other", "DETACH DATABASE main",
+                      f"VACUUM INTO '{tmp_path / 'copy.db'}'", "VACUUM", "PRAGMA user_version = 7",
+                      "PRAGMA query_only = OFF", "PRAGMA table_info(weights)", "SAVEPOINT s", "RELEASE s",
+                      "BEGIN", "COMMIT", "ROLLBACK", "ANALYZE", "REINDEX", "-- only a comment"):
+        with pytest.raises(ZooReadOnlyError, match="read-only") as err:
             filled.read_only_sql(statement)
+        assert "Nothing was written" in err.value.hint, statement
     assert not (tmp_path / "other.db").exists() and not (tmp_path / "copy.db").exists()
-    filled.read_only_sql("PRAGMA query_only = OFF")  # accepted, but each call is a new session
+    with pytest.raises(ZooReadOnlyError, match="PRAGMA"):
+        filled.read_only_sql("PRAGMA query_only = OFF")
+    assert filled.read_only_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) "
+                                "SELECT group_concat(i) FROM n").rows == (("1,2,3",),)
     with pytest.raises(ZooReadOnlyError):
         filled.read_only_sql("DELETE FROM weights")
     assert snapshot(filled) == before
@@ -125,20 +133,72 @@ def test_postgresql_session_cannot_escape(filled):
     if filled.dialect != "postgresql":
         pytest.skip("PostgreSQL only")
     before = snapshot(filled)
-    with pytest.raises(ZooQueryError):
-        filled.read_only_sql("SET TRANSACTION READ WRITE")
-    filled.read_only_sql("SET default_transaction_read_only = off")  # dies with its connection
-    with pytest.raises(ZooReadOnlyError):
-        filled.read_only_sql("DELETE FROM weights")
-    with pytest.raises(ZooReadOnlyError):
-        filled.read_only_sql("SELECT nextval(pg_get_serial_sequence('weights', 'id'))")
-    # A session-level advisory lock on the registry's write lock does not outlive the call.
-    filled.read_only_sql("SELECT pg_advisory_lock(hashtext(current_schema()))")
+    for statement in ("SET TRANSACTION READ WRITE", "SET default_transaction_read_only = off", "RESET ROLE",
+                      "SET ROLE postgres", "SET SESSION AUTHORIZATION postgres", "DELETE FROM weights",
+                      "DO $$ BEGIN PERFORM 1; END $$", "LOCK TABLE zoo_settings IN EXCLUSIVE MODE",
+                      "SELECT nextval(pg_get_serial_sequence('weights', 'id'))"):
+        with pytest.raises(ZooReadOnlyError, match="read-only"):
+            filled.read_only_sql(statement)
+    # A session-level advisory lock does not outlive the call.
+    with pytest.raises(ZooQueryError, match="pseudo-type void"):
+        filled.read_only_sql("SELECT pg_advisory_lock(hashtext(current_schema()))")
+    filled.read_only_sql("SELECT pg_advisory_lock(hashtext(current_schema()))::text")
     with filled.engine.connect() as conn:
         assert conn.execute(text("SELECT pg_try_advisory_lock(hashtext(current_schema()))")).scalar()
         conn.execute(text("SELECT pg_advisory_unlock(hashtext(current_schema()))"))
         conn.rollback()
     assert snapshot(filled) == before
+
+
+def test_postgresql_statement_cannot_act_even_with_a_superuser_url(filled, tmp_path):
+    if filled.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with filled.engine.connect() as conn:
+        assert conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
+    before = snapshot(filled)
+    target = f"/tmp/zoo-sql-{tmp_path.name}.txt"
+    for statement in (f"COPY (SELECT name FROM weights) TO '{target}'",
+                      "SELECT pg_read_file('/etc/hostname')",
+                      "SELECT pg_ls_dir('.')",
+                      "SELECT lo_import('/etc/hostname')",
+                      "SELECT set_config('role', 'postgres', true), pg_read_file('/etc/hostname')",
+                      "SELECT set_config('role', 'postgres', true), query_to_xml('SELECT pg_read_file(''/etc/hostname'')', "
+                      "true, false, '')",
+                      "SELECT set_config('session_authorization', 'postgres', true)",
+                      "SELECT * FROM pg_catalog.pg_authid"):
+        with pytest.raises(ZooReadOnlyError, match="read-only"):
+            filled.read_only_sql(statement)
+    assert not os.path.exists(target)
+    assert filled.read_only_sql("SELECT current_user").rows[0][0].startswith("zoo_sql_reader_")
+    # Another session cannot be signalled.
+    with filled.engine.connect() as victim:
+        pid = victim.execute(text("SELECT pg_backend_pid()")).scalar()
+        with pytest.raises(ZooReadOnlyError):
+            filled.read_only_sql(f"SELECT pg_terminate_backend({pid})")
+        assert victim.execute(text("SELECT 1")).scalar() == 1
+    # An advisory lock held on the old write-lock key does not stop a writer.
+    with filled.engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(hashtext(current_schema()))"))
+        filled.add_bias_note("team/digits", "Digits are 8x8 greyscale scans.")
+        holder.execute(text("SELECT pg_advisory_unlock_all()"))
+        holder.rollback()
+    assert snapshot(filled)["events"] == before["events"] + 1
+    # Typed values, and the statement's own column names
+    result = filled.read_only_sql("SELECT name, version, created_at, 1.5::numeric AS n FROM weights "
+                                  "ORDER BY name LIMIT 1")
+    assert result.columns == ("name", "version", "created_at", "n")
+    assert isinstance(result.rows[0][1], int) and hasattr(result.rows[0][2], "year")
+
+
+def test_postgresql_reader_role_is_made_by_upgrade(filled):
+    if filled.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    with filled.engine.begin() as conn:
+        conn.execute(text("DROP FUNCTION zoo_sql_run(text)"))
+    with pytest.raises(Exception, match="zoo db upgrade"):
+        filled.read_only_sql("SELECT 1")
+    assert main(["--registry", filled.url, "db", "upgrade"]) == 0
+    assert filled.read_only_sql("SELECT count(*) FROM weights").rows == ((2,),)
 
 
 def test_errors_are_typed_and_say_what_the_database_said(filled):
@@ -228,3 +288,41 @@ def test_filter_values_are_never_sql(filled):
         assert code == 1 and "unknown" in err
     assert snapshot(filled) == before
     assert filled.search().total == 2  # the data is all still there
+
+
+@pytest.mark.parametrize("createrole", [False, True])
+def test_postgresql_registry_of_a_user_who_is_not_superuser(pg_schema_url, createrole):
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from zoo.registry import Registry
+    from zoo.registry._readonly import reader_role
+
+    user = f"zoo_test_user_{uuid.uuid4().hex[:8]}"
+    schema = pg_schema_url.rsplit("%3D", 1)[1]
+    admin = create_engine(pg_schema_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{user}" LOGIN {"CREATEROLE" if createrole else ""}'))
+        conn.execute(text(f'ALTER SCHEMA "{schema}" OWNER TO "{user}"'))  # an application's own schema
+    url = pg_schema_url.replace("postgres@", f"{user}@", 1)
+    try:
+        with Registry(url, actor="tester@zoo") as reg:
+            reg.set_audited_setting("k", "v")
+            assert reg.verify_audit().ok
+            if createrole:
+                assert reg.read_only_sql("SELECT count(*) FROM audit_events").rows == ((1,),)
+                with pytest.raises(ZooReadOnlyError):
+                    reg.read_only_sql("SELECT set_config('role', :u, true)", {"u": user})
+            else:  # the registry works; `zoo sql` says what is missing
+                with pytest.raises(Exception, match="zoo db upgrade"):
+                    reg.read_only_sql("SELECT 1")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))  # the fixture drops it again
+            database = conn.execute(text("SELECT current_database()")).scalar_one()
+            conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role(database, schema)}"'))
+            conn.execute(text(f'DROP OWNED BY "{user}"'))
+            conn.execute(text(f'DROP ROLE "{user}"'))
+        admin.dispose()

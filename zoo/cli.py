@@ -255,7 +255,7 @@ def _check_audit_query(name: str) -> None:
     from zoo.errors import ZooNotFoundError
     from zoo.registry.queries import QUERIES
 
-    known = ["verify", *QUERIES]
+    known = ["verify", "checkpoint", "rotate-key", *QUERIES]
     if name not in known:
         raise ZooNotFoundError("audit query", name, difflib.get_close_matches(name, known, 3, cutoff=0.5),
                                hint="known queries: " + ", ".join(known) + " (`zoo audit --help`); "
@@ -266,15 +266,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
     _check_audit_query(args.query)
     if args.limit is not None and args.limit < 0:
         raise _usage("--limit must be 0 (all rows) or a positive number")
+    if args.query in ("checkpoint", "rotate-key"):
+        return _audit_keys(args)
     registry = _open_reader(args, sync=False)
     if args.query == "verify":
-        result = registry.verify_audit()
+        checkpoint = _read_checkpoint(args.checkpoint) if args.checkpoint else None
+        result = registry.verify_audit(checkpoint=checkpoint)
         if args.json:
             _print_json(result.to_dict())
         else:
             console = _console()
             if result.ok:
-                console.print(f"[green]ok[/]: {result.events} audit events, chain head {result.head[:16]}…")
+                console.print(f"[green]ok[/]: {result.events} audit events ({result.keyed} signed with audit key "
+                              f"{', '.join(result.key_ids) or '-'}, {result.legacy} from before audit keys), "
+                              f"chain head {result.head[:16]}…"
+                              + (f"; unchanged up to checkpoint event {result.checkpoint}"
+                                 if result.checkpoint is not None else ""))
             else:
                 console.print(f"[red]the audit trail does not verify[/] ({result.events} events):")
                 for problem in result.problems:
@@ -294,6 +301,46 @@ def cmd_audit(args: argparse.Namespace) -> int:
     result = registry.audit_query(args.query, **params)
     _print_query_result(result, args, args.query)
     return EXIT_OK
+
+
+def _audit_keys(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    if args.query == "rotate-key":
+        from zoo.registry._keys import rotate_key
+
+        kid, path = rotate_key()
+        _console().print(f"new audit key {kid} first in {escape(str(path))}; the old keys stay there to verify "
+                         "older events")
+        return EXIT_OK
+    checkpoint = _open_registry(args, sync=False).audit_checkpoint()
+    text = json.dumps(checkpoint, indent=2) + "\n"
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(args.output, "x", encoding="utf-8") as handle:  # never overwrite an older checkpoint
+                handle.write(text)
+        except FileExistsError:
+            raise _usage(f"{args.output} exists; a checkpoint never overwrites an older one") from None
+        _console(stderr=True).print(f"checkpoint of event {checkpoint['seq']} written to {escape(args.output)}; "
+                                    "keep it outside the registry's machine")
+    return EXIT_OK
+
+
+def _read_checkpoint(path: str) -> dict[str, Any]:
+    from zoo.errors import ZooAuditError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise ZooAuditError(f"cannot read checkpoint {path}: {exc}",
+                            hint="give a file written by `zoo audit checkpoint -o FILE`") from None
+    if not isinstance(data, dict):
+        raise ZooAuditError(f"{path} is not a zoo audit checkpoint",
+                            hint="give a file written by `zoo audit checkpoint -o FILE`")
+    return data
 
 
 TABLE_ROWS = 100  # rows a table for people shows unless --limit says otherwise
@@ -540,10 +587,45 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
+def _hand_over(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from zoo import plugins
+
+    want = 1 if args.action == "retire" else 2
+    if len(args.names) != want or not args.reason:
+        raise _usage("write `zoo plugins retire NAME --reason TEXT` or "
+                     "`zoo plugins transfer FROM TO --reason TEXT`")
+    source, target = args.names[0], (args.names[1] if want == 2 else None)
+    if any(i.loaded and i.name == source for i in plugins.default_host().plugins):
+        raise _usage(f"plugin {source!r} is installed and loaded: its next sync would claim the records again; "
+                     f"uninstall it or disable it (ZOO_DISABLE_PLUGINS={source}) first")
+    counts = _open_registry(args, sync=False).hand_over(source, target, reason=args.reason)
+    _console().print(f"{counts['families']} families and {counts['weights']} weights of plugin {escape(source)} "
+                     + (f"now belong to plugin {escape(target)}" if target else "retired (deprecated, "
+                        "now the registry's own)") + "; each change is in `zoo history NAME`")
+    return EXIT_OK
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     from zoo import plugins
 
-    rows = plugins.plugins_report(plugins.default_host())  # strict mode raises: exit 1
+    if args.action in ("retire", "transfer"):
+        return _hand_over(args)
+    if args.names:
+        raise _usage("`zoo plugins` takes no names; retire or transfer: `zoo plugins retire NAME --reason TEXT`")
+    host = plugins.default_host()  # strict mode raises: exit 1
+    from zoo.registry._lite import sqlite_path
+    from zoo.registry._location import default_url
+
+    path = sqlite_path(args.registry or default_url())
+    if path is None or path.is_file():  # names the registry holds are its owners' (never create one here)
+        try:
+            host.use_registry_owners(_open_registry(args, sync=False).owners())
+        except ZooError as exc:  # listing plugins does not need the registry
+            _console(stderr=True).print(f"[yellow]registry not read[/] ({exc.message}): conflicts are shown as "
+                                        "on a fresh registry")
+    rows = plugins.plugins_report(host)
     if args.json:
         _print_json(rows)
         return EXIT_OK
@@ -762,14 +844,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("audit", cmd_audit, "audit queries over the registry (each is one SQL statement)")
     # No argparse choices: an unknown name is a typed error with the closest matches.
-    p.add_argument("query", metavar="QUERY", help="verify, trained-on, licences, missing-bias-notes, lineage, "
-                                                   "history or revoked-in-lineage")
+    p.add_argument("query", metavar="QUERY", help="verify, checkpoint, rotate-key, trained-on, licences, "
+                                                   "missing-bias-notes, lineage, history or revoked-in-lineage")
     p.add_argument("target", nargs="?", help="dataset (trained-on) or model name (lineage)")
     p.add_argument("--commercial", action="append", help="licences: commercial-use values (repeatable)")
     p.add_argument("--actor")
     p.add_argument("--action", help="history: action prefix, e.g. weights. or alias.move")
     p.add_argument("--since", help="history: ISO date or date-time (UTC)")
     p.add_argument("--until", help="history: ISO date or date-time (UTC), exclusive")
+    p.add_argument("--checkpoint", metavar="FILE", help="verify: also prove nothing changed up to this checkpoint")
+    p.add_argument("-o", "--output", metavar="FILE", help="checkpoint: write the signed head to FILE (default stdout)")
     p.add_argument("--limit", type=int, default=None,
                    help=f"at most this many rows (0: all; default: {TABLE_ROWS} in the table, all with --json/--csv)")
     out = p.add_mutually_exclusive_group()
@@ -802,7 +886,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policy_command", nargs="?", default="show", choices=["show", "set", "check"])
     p.add_argument("name", nargs="?", help="set: commercial or acknowledge-high-bias; check: the weights")
     p.add_argument("value", nargs="?", help="set: require or off")
-    p.add_argument("--purpose", default="get", choices=["get", "finetune"], help="check: the intended use")
+    p.add_argument("--purpose", default="get",
+                   help="check: the intended use: get (default), finetune, or your own (production, export ...)")
     p.add_argument("--acknowledge", action="append", metavar="NAME",
                    help="check: acknowledge NAME's high-severity bias notes (repeatable)")
     p.add_argument("--json", action="store_true")
@@ -853,7 +938,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="acknowledge NAME's high-severity bias notes (policy acknowledge-high-bias; repeatable)")
     p.add_argument("--json", action="store_true")
 
-    p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures")
+    p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures; "
+            "retire or transfer the records of a plugin that is gone")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "retire", "transfer"],
+                   help="list (default); retire NAME: its records become the registry's own, deprecated; "
+                        "transfer FROM TO: hand FROM's records to plugin TO")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--reason", help="retire / transfer: why (kept in the audit trail)")
     p.add_argument("--json", action="store_true")
 
     p = add("recipes", cmd_recipes, "the installed fine-tuning recipes: what each does, when to use it, defaults")

@@ -42,8 +42,9 @@ def zoo_families() -> Sequence[Family]:
 
     Return a sequence of :class:`zoo.records.Family`. Each names its builder by import
     string (``"package.module:function"``, called with ``builder_kwargs``) so that
-    nothing heavy is imported until the family is built. A family name claimed by two
-    plugins is an error naming both.
+    nothing heavy is imported until the family is built. A family name the registry
+    holds belongs to its registered owner; one claimed by two installed plugins is
+    refused for both, each told the other's name (docs/plugins.md, "Who owns a name").
     """
 
 
@@ -104,31 +105,34 @@ def zoo_key_adapters() -> Sequence[KeyAdapter]:
 def zoo_recipes() -> Sequence[Recipe]:
     """Declare fine-tuning recipes (:class:`zoo.records.Recipe`): a name, when to use
     it, the runner's import string and its hyper-parameters' defaults. A recipe name
-    claimed by two plugins is an error naming both.
+    claimed by two plugins is refused for both.
     """
 
 
 @hookspec
 def zoo_weight_stores() -> Sequence[WeightStore]:
     """Declare weight stores (:class:`zoo.records.WeightStore`) that fetch checkpoints
-    for a URI scheme, e.g. ``acme-artifacts://``. A scheme claimed by two plugins is an
-    error naming both; built-in schemes (``file``, ``http``, ``https``, ``pkg``) cannot be
-    replaced.
+    for a URI scheme, e.g. ``acme-artifacts://``. A scheme claimed by two plugins is
+    refused for both; built-in schemes (``file``, ``http``, ``https``, ``pkg``) cannot be
+    replaced. A store that raises ``ZooError(message, hint=...)`` is reported with its
+    own hint.
     """
 
 
 @hookspec
 def zoo_policy_check(record: WeightsInfo, purpose: str) -> PolicyDecision | None:
-    """Decide whether ``record`` may be used for ``purpose`` (``"get"`` or
-    ``"finetune"``). Return a :class:`zoo.records.PolicyDecision` with
+    """Decide whether ``record`` may be used for ``purpose``: ``"get"`` (``zoo.get``),
+    ``"finetune"`` (``zoo.finetune``, before training), or a team's own word such as
+    ``"production"`` or ``"export"``. Return a :class:`zoo.records.PolicyDecision` with
     ``allowed=False`` to refuse (the user gets a ``ZooPolicyError`` naming the rule),
-    or ``None`` to have no opinion.
+    or ``None`` to have no opinion (e.g. for a purpose you do not know).
     """
 
 
 @hookspec
 def zoo_audit_event(event: AuditEvent) -> None:
     """Observe an audit event after the change it records was committed (to forward it
-    to a SIEM, a chat channel, ...). An observer that raises is reported and ignored:
-    it can neither block nor undo the change.
+    to a SIEM, a chat channel, ...): every committed event, whoever wrote it, once. An
+    observer that raises is reported and ignored: it can neither block nor undo the
+    change.
     """

@@ -201,6 +201,10 @@ class PluginHost:
         self._infos: list[PluginInfo] = []
         self._objects: dict[str, object] = {}
         self._owners: dict[str, dict[str, str]] = {d.attr: {} for d in _DECLARATIONS}
+        # Loaded plugins as they declared themselves, before names were settled (_settle).
+        self._base: dict[str, PluginInfo] = {}
+        # Who owns which family / weights name in the registry (use_registry_owners).
+        self._registry_owners: dict[str, dict[str, str | None]] = {}
         self._host_failures: list[PluginFailure] = []
         self._observer_failures: list[PluginFailure] = []
         from zoo import _builtin
@@ -286,11 +290,10 @@ class PluginHost:
         obj = self._objects.pop(name, None)
         if obj is not None:
             self.pm.unregister(obj)
-        for owners in self._owners.values():
-            for key in [k for k, v in owners.items() if v == name]:
-                del owners[key]
+        self._base.pop(name, None)
         # Only the registered one: a rival's failure report under the same name stays.
         self._infos = [i for i in self._infos if not (i.name == name and i.loaded)]
+        self._settle()  # names it contested go back to their other claimant
 
     def _add(self, obj: object, name: str, distribution: str | None, version: str | None,
              value: str | None, *, core: bool = False) -> PluginInfo:
@@ -322,26 +325,11 @@ class PluginHost:
         if errors:  # the plugin fails as a whole: none of its hooks run
             self.pm.unregister(obj)
             return self._append(dataclasses.replace(base, hooks=hooks, errors=tuple(errors)))
-        conflicts: list[PluginFailure] = []
-        for decl in _DECLARATIONS:
-            kept = []
-            owners = self._owners[decl.attr]
-            for record in declared[decl.attr]:
-                key = decl.key(record)
-                owner = owners.get(key)
-                if owner is None and decl.attr == "weight_stores" and key in BUILTIN_SCHEMES:
-                    owner = f"{CORE_PLUGIN} (built-in scheme)"
-                if owner is not None:
-                    conflicts.append(PluginFailure(name, "conflict", (
-                        f"{decl.kind} {key!r} is claimed by plugin {owner!r} and by plugin {name!r}; "
-                        f"{name!r}'s declaration is ignored")))
-                    continue
-                owners[key] = name
-                kept.append(record)
-            declared[decl.attr] = tuple(kept)
         self._objects[name] = obj
-        return self._append(dataclasses.replace(base, loaded=True, hooks=hooks, errors=tuple(conflicts),
-                                                **declared))
+        self._base[name] = dataclasses.replace(base, loaded=True, hooks=hooks, **declared)
+        self._infos.append(self._base[name])
+        self._settle()
+        return self.plugin(name)
 
     def _append(self, info: PluginInfo) -> PluginInfo:
         self._infos.append(info)
@@ -350,7 +338,92 @@ class PluginHost:
         return info
 
     def _replace(self, info: PluginInfo) -> None:
-        self._infos = [info if i.name == info.name and i.loaded else i for i in self._infos]
+        self._base[info.name] = dataclasses.replace(self._base[info.name], warnings=info.warnings)
+        self._settle()
+
+    # -- who owns a name --------------------------------------------------------------
+
+    def use_registry_owners(self, owners: Mapping[str, Mapping[str, str | None]]) -> None:
+        """Settle contested names by the registry: ``owners`` maps ``families`` and
+        ``weights`` to ``{name: owning plugin}`` (``None``: a user registration), as
+        :meth:`zoo.registry.Registry.owners` returns. A name the registry holds belongs
+        to its registered owner whatever else is installed; :func:`sync_registry` calls
+        this before syncing."""
+        self._registry_owners = {kind: dict(owners.get(kind, {})) for kind in ("families", "weights")}
+        self._settle()
+
+    def _settle(self) -> None:
+        """Decide who owns each declared name, independently of load order: a name the
+        registry holds is its registered owner's; a name one plugin claims is its own; a
+        name two plugins claim (and the registry does not settle) is refused for all of
+        them, each told the others' names; a built-in URI scheme is the core's."""
+        loaded = [self._base[i.name] for i in self._infos if i.loaded and i.name in self._base]
+        refused: dict[str, list[str]] = {i.name: [] for i in loaded}
+        kept: dict[str, dict[str, set[str]]] = {i.name: {d.attr: set() for d in _DECLARATIONS} for i in loaded}
+        owners: dict[str, dict[str, str]] = {d.attr: {} for d in _DECLARATIONS}
+        # Families nobody may sync (contested, not in the registry), and families refused
+        # to a plugin: its weights of them are withheld too (they would fail its sync, or
+        # ride on another plugin's family it tried to take).
+        unowned_families: set[str] = set()
+        refused_families: dict[str, set[str]] = {i.name: set() for i in loaded}
+        for decl in _DECLARATIONS:
+            claims: dict[str, list[str]] = {}
+            for info in loaded:
+                for record in getattr(info, decl.attr):
+                    claims.setdefault(decl.key(record), []).append(info.name)
+            registered = self._registry_owners.get(decl.attr, {})
+            for key, names in claims.items():
+                if decl.attr == "weight_stores" and key in BUILTIN_SCHEMES:
+                    for n in names:
+                        refused[n].append(f"URI scheme {key!r} is built in (served by {CORE_PLUGIN} itself); "
+                                          f"{n!r}'s declaration is ignored")
+                    continue
+                if key in registered:
+                    owner = registered[key]
+                    label = f"plugin {owner!r}" if owner else "a user registration"
+                    for n in names:
+                        if n == owner:
+                            continue
+                        if decl.attr == "families":
+                            refused_families[n].add(key)
+                        refused[n].append(
+                            f"{decl.kind} {key!r} belongs to {label} in the registry; {n!r}'s declaration is "
+                            "ignored" + (f" (`zoo plugins transfer {owner} {n}` hands {owner!r}'s records to "
+                                         f"{n!r} if {owner!r} is gone)" if owner and owner not in names else ""))
+                    if owner not in names:
+                        continue
+                    names = [owner]
+                elif len(names) > 1:
+                    for n in names:
+                        others = ", ".join(repr(m) for m in names if m != n)
+                        refused[n].append(f"{decl.kind} {key!r} is claimed by plugin {n!r} and by plugin {others}: "
+                                          "refused for both until one is uninstalled or disabled "
+                                          "(ZOO_DISABLE_PLUGINS)")
+                    if decl.attr == "families":
+                        unowned_families.add(key)
+                    continue
+                owners[decl.attr][key] = names[0]
+                kept[names[0]][decl.attr].add(key)
+        for info in loaded:
+            for w in info.weights:
+                if w.ref in kept[info.name]["weights"] and (w.arch in unowned_families
+                                                            or w.arch in refused_families[info.name]):
+                    kept[info.name]["weights"].discard(w.ref)
+                    owners["weights"].pop(w.ref, None)
+                    refused[info.name].append(f"weights {w.ref!r} are withheld: their architecture {w.arch!r} "
+                                              "is refused (see above)")
+        self._owners = owners
+        settled = {}
+        for info in loaded:
+            errors = tuple(PluginFailure(info.name, "conflict", m) for m in refused[info.name])
+            previous = next((i for i in self._infos if i.name == info.name and i.loaded), None)
+            for error in errors:
+                if previous is None or error not in previous.errors:
+                    _log.warning("%s", error)
+            settled[info.name] = dataclasses.replace(info, errors=errors, **{
+                d.attr: tuple(r for r in getattr(info, d.attr) if d.key(r) in kept[info.name][d.attr])
+                for d in _DECLARATIONS})
+        self._infos = [settled.get(i.name, i) if i.loaded else i for i in self._infos]
 
     def _drop(self, name: str, failure: PluginFailure) -> None:  # pragma: no cover - see check_pending
         info = self.plugin(name)
@@ -457,8 +530,13 @@ class PluginHost:
         return [i for i in self._infos if i.loaded]
 
     def owner(self, kind: str, key: str) -> str | None:
-        """The plugin that declared ``key``; ``kind`` is ``families``, ``weights``,
-        ``key_adapters``, ``recipes`` or ``weight_stores``."""
+        """The plugin that owns ``key`` (``None``: nobody, or contested); ``kind`` is
+        ``families``, ``weights``, ``key_adapters``, ``recipes`` or ``weight_stores``."""
+        if kind not in self._owners:
+            close = difflib.get_close_matches(str(kind), list(self._owners), 1)
+            raise ZooValidationError("kind", f"{kind!r} is not a kind of declaration"
+                                     + (f" (did you mean {close[0]!r}?)" if close else ""),
+                                     hint="use one of " + ", ".join(sorted(self._owners)))
         return self._owners[kind].get(key)
 
     def families(self) -> dict[str, Family]:
@@ -559,11 +637,12 @@ class PluginHost:
         return result
 
     def check_policy(self, record: WeightsInfo, purpose: str) -> tuple[PolicyDecision, ...]:
-        """Every plugin's opinion on using ``record`` for ``purpose`` (``get`` or
-        ``finetune``). A policy hook that raises or answers garbage is an error: a
-        policy that cannot decide must not silently allow."""
-        if purpose not in ("get", "finetune"):
-            raise ZooValidationError("purpose", f"unknown purpose {purpose!r}", hint="use 'get' or 'finetune'")
+        """Every plugin's opinion on using ``record`` for ``purpose`` (``get``,
+        ``finetune`` or a team's own, e.g. ``production``). A policy hook that raises or
+        answers garbage is an error: a policy that cannot decide must not silently allow."""
+        from zoo.policy import check_purpose
+
+        check_purpose(purpose)
         decisions = []
         for impl in self._impls("zoo_policy_check"):
             try:
@@ -590,19 +669,20 @@ class PluginHost:
                     hint="ask the rule's owner, or choose other weights (`zoo list`)")
 
     def notify_audit(self, events: Sequence[AuditEvent]) -> None:
-        """Pass committed audit events to every ``zoo_audit_event`` observer. An observer
-        that raises is logged, recorded in :attr:`observer_failures` and ignored. Hand
-        this to ``Registry(observers=[host.notify_audit])``."""
+        """Pass committed audit events to every ``zoo_audit_event`` observer, each event
+        once. An observer that raises is logged, recorded in :attr:`observer_failures`
+        and ignored; it still gets the next events, and the others get all of them.
+        Every :class:`~zoo.registry.Registry` calls the default host's after each commit;
+        another host is attached with ``Registry(observers=[host.notify_audit])``."""
         for impl in self._impls("zoo_audit_event"):
             for event in events:
                 try:
                     impl.function(**{a: event for a in impl.argnames})
                 except Exception as exc:  # noqa: BLE001 - an observer never breaks a write
-                    failure = PluginFailure(impl.plugin_name, "hook",
-                                            f"zoo_audit_event raised {type(exc).__name__}: {exc}")
+                    failure = PluginFailure(impl.plugin_name, "hook", f"zoo_audit_event raised "
+                                            f"{type(exc).__name__} on event {event.seq}: {exc}")
                     self._observer_failures.append(failure)
                     _log.warning("%s (ignored)", failure)
-                    break
 
 
 class _Malformed(Exception):
@@ -698,12 +778,10 @@ def sync_registry(registry: Registry, host: PluginHost | None = None, *,
 
     host = host or default_host()
     strict = host.selection.strict if strict is None else strict
+    host.use_registry_owners(registry.owners())
     todo = [i for i in host.plugins if i.loaded and not i.core and (i.families or i.weights)]
-    attached = host.notify_audit not in registry.observers
-    if attached:
-        registry.observers.append(host.notify_audit)
     reports: list[SyncReport] = []
-    try:
+    with registry.observed_by(host):  # this host's observers hear the sync, each event once
         for info in _dependency_order(todo):
             try:
                 reports.append(registry.sync(info.name, info.version, info.families, info.weights))
@@ -711,9 +789,6 @@ def sync_registry(registry: Registry, host: PluginHost | None = None, *,
                 _log.warning("plugin %r: sync failed, nothing written: %s", info.name, exc.message)
                 reports.append(SyncReport(info.name, plugin_version=info.version,
                                           error=f"{type(exc).__name__}: {exc.message}"))
-    finally:
-        if attached:
-            registry.observers.remove(host.notify_audit)
     failed = [r for r in reports if r.error]
     if strict and failed:
         raise ZooPluginError("plugin sync failed: " + "; ".join(f"{r.plugin}: {r.error}" for r in failed),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,7 +46,8 @@ POLICIES: dict[str, str] = {
                    "attestation (trust on first use)",
 }
 VALUES = ("require", "off")
-PURPOSES = ("get", "finetune")
+PURPOSES = ("get", "finetune")  # what zoo.get and zoo.finetune check; teams add their own (production, export)
+_PURPOSE_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 ENV_POLICY = "ZOO_POLICY"
 ENV_ACKNOWLEDGE = "ZOO_ACKNOWLEDGE"
 SETTING_PREFIX = "policy."
@@ -147,10 +149,20 @@ def _refusal(rule: str, info: WeightsInfo, message: str, hint: str) -> ZooPolicy
     return error
 
 
+def check_purpose(purpose: object) -> str:
+    """A purpose is a short lower-case word: ``get`` (``zoo.get``), ``finetune``
+    (``zoo.finetune``), or one a team checks itself, e.g. ``production`` or ``export``."""
+    if not isinstance(purpose, str) or not _PURPOSE_RE.match(purpose):
+        raise ZooValidationError("purpose", f"{purpose!r} is not a purpose",
+                                 hint="use 'get', 'finetune' or your own lower-case word, e.g. 'production'")
+    return purpose
+
+
 def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
             host: PluginHost | None = None, acknowledge: Iterable[str] | str | None = (),
             stacklevel: int = 2) -> tuple[PolicyDecision, ...]:
-    """Check ``info`` against every policy for ``purpose`` (``get`` or ``finetune``).
+    """Check ``info`` against every policy for ``purpose`` (``get``, ``finetune``, or a
+    team's own such as ``production``; the registry's rules apply to every purpose).
 
     Raises :class:`~zoo.errors.ZooPolicyError` (with ``rule`` and ``record``) on the first
     refusal; warns for deprecated weights; returns the decisions of the rules that were
@@ -161,8 +173,7 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
     if not isinstance(info, WeightsInfo):
         raise ZooValidationError("info", f"must be a zoo.records.WeightsInfo, not {type(info).__name__}",
                                  hint="resolve the name first: Registry().resolve(name)")
-    if purpose not in PURPOSES:
-        raise ZooValidationError("purpose", f"unknown purpose {purpose!r}", hint="use 'get' or 'finetune'")
+    check_purpose(purpose)
     w, name = info.weights, info.qualified_name
     decisions = []
     if registry is None:  # zoo.get's default: $ZOO_REGISTRY_URL or $ZOO_HOME/registry.db

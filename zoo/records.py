@@ -497,6 +497,7 @@ class AuditEvent:
     plugin_version: str | None
     prev_hash: str
     hash: str
+    key_id: str | None = None  # the audit key that signed it; None: written before audit keys
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}

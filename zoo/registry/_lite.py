@@ -202,8 +202,12 @@ class LiteRegistry:
 
         return _readonly.run(self, statement, params, timeout=timeout, max_rows=max_rows)
 
-    def verify_audit(self) -> AuditVerification:
-        """Recompute the audit trail's hash chain (as ``Registry.verify_audit``)."""
+    def verify_audit(self, *, checkpoint: dict[str, Any] | None = None) -> AuditVerification:
+        """Recompute the audit trail's chain (as ``Registry.verify_audit``: the same
+        :func:`~zoo.registry._chain.check_chain`, the same keys)."""
+        from zoo.registry._keys import load_keyring
+
+        keyring = load_keyring()
         head = self.reader.get_setting("audit_head")
         with self._reading():
             cursor = self._conn.execute(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq")
@@ -212,4 +216,4 @@ class LiteRegistry:
                 while batch := cursor.fetchmany(5000):
                     yield from batch
 
-            return check_chain(rows(), head)
+            return check_chain(rows(), head, keyring, checkpoint)

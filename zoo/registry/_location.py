@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SCHEMA_REVISION = "0002_pins"
-KNOWN_REVISIONS = ("0001_initial", "0002_pins")
+SCHEMA_REVISION = "0003_audit_key"
+KNOWN_REVISIONS = ("0001_initial", "0002_pins", "0003_audit_key")
 APPLICATION = "zoo"
 
 

@@ -1,16 +1,26 @@
 """Read-only SQL for auditors (``zoo sql``, :meth:`Registry.read_only_sql`).
 
-Writes are refused by the database session itself, never by looking at the statement:
+Only one statement that reads runs, and the database enforces it, never a look at the
+statement's text:
 
 - SQLite: a connection of its own opened with ``mode=ro`` (the file cannot be written
-  through it) and ``PRAGMA query_only`` (not even the temp schema); an authorizer denies
-  ``ATTACH`` (which would create files, and which ``VACUUM INTO`` uses); a progress
-  handler enforces the time limit. The driver runs one statement per call.
-- PostgreSQL: a connection of its own (no pool: session-level state such as an advisory
-  lock or a ``SET`` dies with it) inside ``SET TRANSACTION READ ONLY`` with
-  ``SET LOCAL statement_timeout``, fixed by a first query (so that ``SET TRANSACTION READ
-  WRITE`` is refused); the statement is sent as a prepared statement (the extended
-  protocol), so the server refuses a second statement such as ``; COMMIT; ...``.
+  through it) and ``PRAGMA query_only`` (not even the temp schema); an authorizer allows
+  only reading (SELECT, reading columns, functions, recursive CTEs) and denies the rest:
+  PRAGMA, SAVEPOINT, BEGIN/COMMIT, ATTACH (which would create files, and which
+  ``VACUUM INTO`` uses), writes. A progress handler enforces the time limit. The driver
+  runs one statement per call, and one without a result is refused.
+- PostgreSQL: a connection of its own (no pool: session-level state dies with it) inside
+  ``SET TRANSACTION READ ONLY`` with ``SET LOCAL statement_timeout``. The statement is
+  first prepared (parsed, never run) as the connecting user: more than one statement, or
+  one without a result (SET, COPY, DO, a write), is refused there. It then runs inside
+  ``zoo_sql_run``, a ``SECURITY DEFINER`` function owned by the registry's reader role
+  (:func:`reader_role`, created by ``zoo db upgrade``), which may only SELECT the
+  registry's tables, after ``SET LOCAL ROLE`` to that role. Inside a security-definer
+  function PostgreSQL refuses to change ``role`` or ``session_authorization``, so even
+  with a superuser URL the statement cannot read or write server files (``COPY``,
+  ``pg_read_file``), signal other sessions (``pg_terminate_backend``) or regain the
+  connecting user's rights. Advisory locks stay callable by any role (PostgreSQL grants
+  them to PUBLIC), but none guards the registry's writes, so they block nothing of zoo's.
 
 Every transaction is rolled back, never committed.
 """
@@ -82,11 +92,14 @@ def _fetch(cursor: Any, max_rows: int | None) -> tuple[tuple[tuple[Any, ...], ..
 # -- SQLite ---------------------------------------------------------------------------------
 
 
-def _deny_attach(action: int, *_args: Any) -> int:
-    # ATTACH (and VACUUM INTO, which attaches its output) would create files on disk.
-    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
+# What a read does; anything else (PRAGMA, SAVEPOINT, transactions, ATTACH, writes,
+# schema changes) is denied by the authorizer.
+_SQLITE_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+                                  getattr(sqlite3, "SQLITE_RECURSIVE", 33)})
+_SQLITE_ACTION_NAMES = {getattr(sqlite3, n): n.removeprefix("SQLITE_").replace("_", " ")
+                        for n in dir(sqlite3) if n.startswith("SQLITE_") and n not in ("SQLITE_OK", "SQLITE_DENY",
+                                                                                      "SQLITE_IGNORE")
+                        and isinstance(getattr(sqlite3, n), int) and getattr(sqlite3, n) < 64}
 
 
 def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], timeout: float,
@@ -107,6 +120,13 @@ def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], time
                                    hint="check that the file exists and is readable") from None
     deadline = time.monotonic() + timeout
     timed_out = False
+    denied: list[str] = []
+
+    def authorize(action: int, *_args: Any) -> int:
+        if action in _SQLITE_READ_ACTIONS:
+            return sqlite3.SQLITE_OK
+        denied.append(_SQLITE_ACTION_NAMES.get(action, str(action)))
+        return sqlite3.SQLITE_DENY
 
     def progress() -> int:
         nonlocal timed_out
@@ -117,14 +137,16 @@ def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], time
 
     try:
         conn.execute("PRAGMA query_only = ON")
-        conn.set_authorizer(_deny_attach)
+        conn.set_authorizer(authorize)
         conn.set_progress_handler(progress, _PROGRESS_EVERY)
         try:
             cursor = conn.execute(statement, params)
-            columns = tuple(d[0] for d in cursor.description or ())
+            if cursor.description is None:  # e.g. only a comment: nothing that reads
+                raise _not_a_read(statement)
+            columns = tuple(d[0] for d in cursor.description)
             rows, truncated = _fetch(cursor, max_rows)
         except (sqlite3.Error, sqlite3.Warning) as exc:
-            raise _sqlite_error(exc, timed_out, timeout) from None
+            raise _sqlite_error(exc, timed_out, timeout, denied) from None
         return QueryResult(columns, rows, truncated=truncated)
     finally:
         try:
@@ -141,7 +163,14 @@ def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], time
                 conn.close()
 
 
-def _sqlite_error(exc: BaseException, timed_out: bool, timeout: float) -> Exception:
+def _not_a_read(statement: str) -> ZooReadOnlyError:
+    word = (statement.split() or ["?"])[0].upper()
+    return ZooReadOnlyError(f"the registry is read-only here: `zoo sql` runs one statement that reads and "
+                            f"returns rows (SELECT, WITH ... SELECT, VALUES), not {word[:20]}",
+                            hint=_HINT_WRITE)
+
+
+def _sqlite_error(exc: BaseException, timed_out: bool, timeout: float, denied: list[str]) -> Exception:
     message = str(exc).strip()
     name = getattr(exc, "sqlite_errorname", "") or ""
     if timed_out:
@@ -149,8 +178,10 @@ def _sqlite_error(exc: BaseException, timed_out: bool, timeout: float) -> Except
     if name in ("SQLITE_READONLY",) or "readonly database" in message:
         return ZooReadOnlyError(f"the registry is read-only here; the database refused: {message}",
                                 hint=_HINT_WRITE)
-    if name == "SQLITE_AUTH":
-        return ZooReadOnlyError("the database refused: ATTACH and VACUUM INTO are not allowed in `zoo sql`",
+    if name == "SQLITE_AUTH" or denied:
+        what = ", ".join(dict.fromkeys(denied)) or "it"
+        return ZooReadOnlyError(f"the registry is read-only here: `zoo sql` runs one statement that reads "
+                                f"(SELECT, WITH ... SELECT, VALUES); the database refused {what}",
                                 hint=_HINT_WRITE)
     if "one statement at a time" in message:
         return ZooQueryError("give exactly one SQL statement; the database refused more than one",
@@ -170,23 +201,54 @@ def _timeout_error(timeout: float) -> ZooQueryTimeoutError:
 # -- PostgreSQL -----------------------------------------------------------------------------
 
 
+READER_FUNCTION = "zoo_sql_run"
+
+
+def reader_role(database: str, schema: str) -> str:
+    """The role ``zoo sql`` runs as on the PostgreSQL registry in ``database``.``schema``:
+    one per registry (roles are cluster-wide; each may read only its own registry)."""
+    import hashlib
+
+    return "zoo_sql_reader_" + hashlib.sha256(f"{database}.{schema}".encode()).hexdigest()[:16]
+
+
+def ensure_reader_role(conn: Any) -> str:
+    """Create (or refresh) the registry's reader role and ``zoo_sql_run``: SELECT on every
+    table of the registry's schema, nothing else. Run by ``Registry.upgrade`` (``zoo db
+    upgrade``) on PostgreSQL, inside its transaction; needs the right to create roles."""
+    from sqlalchemy import text
+
+    database, schema, superuser = conn.execute(text(
+        "SELECT current_database(), current_schema(), rolsuper FROM pg_roles WHERE rolname = current_user")).one()
+    role = reader_role(database, schema)
+    q_role, q_schema = f'"{role}"', '"' + schema.replace('"', '""') + '"'
+    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
+    if not exists:
+        conn.execute(text(f"CREATE ROLE {q_role} NOLOGIN NOINHERIT"))
+    if not superuser:  # to SET ROLE to it, and to hand it the function below
+        conn.execute(text(f"GRANT {q_role} TO CURRENT_USER"))
+    conn.execute(text(f"GRANT USAGE ON SCHEMA {q_schema} TO {q_role}"))
+    conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA {q_schema} TO {q_role}"))
+    function = f"{q_schema}.{READER_FUNCTION}(text)"
+    conn.execute(text(
+        f"CREATE OR REPLACE FUNCTION {q_schema}.{READER_FUNCTION}(statement text) RETURNS SETOF record "
+        "LANGUAGE plpgsql SECURITY DEFINER AS $zoo$ BEGIN RETURN QUERY EXECUTE statement; END $zoo$"))
+    conn.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))
+    # A new owner needs CREATE on the schema, for the moment of the hand-over only.
+    conn.execute(text(f"GRANT CREATE ON SCHEMA {q_schema} TO {q_role}"))
+    conn.execute(text(f"ALTER FUNCTION {function} OWNER TO {q_role}"))
+    conn.execute(text(f"REVOKE CREATE ON SCHEMA {q_schema} FROM {q_role}"))
+    return role
+
+
 def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], timeout: float,
                     max_rows: int | None) -> QueryResult:
     import psycopg
+    from psycopg import sql as pgsql
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
     engine = registry._read_only_engine()
-    sql, bound = statement, None
-    if params:
-        # One placeholder syntax (:name) on both databases; psycopg wants %(name)s.
-        try:
-            compiled = text(statement).compile(dialect=engine.dialect)
-            sql, bound = compiled.string, compiled.construct_params(params)
-        except InvalidRequestError as exc:
-            raise ZooQueryError(f"a parameter is missing: {str(exc).splitlines()[0]}",
-                                hint="write :name in the statement and give its value "
-                                     "(zoo sql ... --param name=VALUE)") from None
     try:
         conn = engine.connect()
     except DBAPIError as exc:
@@ -195,17 +257,36 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
                                hint="check that the database is reachable") from None
     try:
         raw = conn.connection.driver_connection
-        if raw.prepare_threshold is None:  # prepared statements: one statement per call
-            raw.prepare_threshold = 5
+        statement_text = statement
+        if params:
+            # One placeholder syntax (:name) on both databases; the values are quoted by
+            # psycopg into the text, which the reader function runs.
+            try:
+                compiled = text(statement).compile(dialect=engine.dialect)
+                statement_text = psycopg.ClientCursor(raw).mogrify(compiled.string,
+                                                                   compiled.construct_params(params))
+            except InvalidRequestError as exc:
+                raise ZooQueryError(f"a parameter is missing: {str(exc).splitlines()[0]}",
+                                    hint="write :name in the statement and give its value "
+                                         "(zoo sql ... --param name=VALUE)") from None
         try:
             with raw.cursor() as cursor:
                 cursor.execute("SET TRANSACTION READ ONLY")  # the first statement of the transaction
                 cursor.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
-                # A first query fixes the snapshot: from here on the transaction cannot be
-                # switched back with SET TRANSACTION READ WRITE.
-                cursor.execute("SELECT 1")
-                cursor.execute(sql, bound, prepare=True)
-                columns = tuple(d.name for d in cursor.description or ())
+                cursor.execute("SELECT current_database(), current_schema()")
+                database, schema = cursor.fetchone()
+                names, types = _describe(raw, cursor, statement_text)
+                role = reader_role(database, schema)
+                if not cursor.execute("SELECT 1 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
+                                      "WHERE p.proname = %s AND p.pronamespace = %s::regnamespace "
+                                      "AND r.rolname = %s", (READER_FUNCTION, f'"{schema}"', role)).fetchone():
+                    raise ZooRegistryError(f"registry {registry.display_url} has no reader role for `zoo sql`",
+                                           hint="run `zoo db upgrade` as a user that may create roles")
+                cursor.execute(pgsql.SQL("SET LOCAL ROLE {}").format(pgsql.Identifier(role)))
+                columns = pgsql.SQL(", ").join(pgsql.SQL("{} {}").format(pgsql.Identifier(f"c{i}"), pgsql.SQL(t))
+                                               for i, t in enumerate(types))
+                cursor.execute(pgsql.SQL("SELECT * FROM {}.{}(%s) AS t({})").format(
+                    pgsql.Identifier(schema), pgsql.Identifier(READER_FUNCTION), columns), (statement_text,))
                 rows, truncated = _fetch(cursor, max_rows)
         except psycopg.Error as exc:
             raise _pg_error(exc, timeout) from None
@@ -218,15 +299,57 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
                 raw.rollback()
             except psycopg.Error:
                 pass
-        return QueryResult(columns, rows, truncated=truncated)
+        return QueryResult(names, rows, truncated=truncated)
     finally:
         conn.close()
+
+
+def _describe(raw: Any, cursor: Any, statement: str) -> tuple[tuple[str, ...], list[str]]:
+    """Parse ``statement`` without running it: its column names and SQL types. More than
+    one statement, or one that returns no rows, is refused here."""
+    from psycopg import pq
+
+    result = raw.pgconn.prepare(b"", statement.encode("utf-8"))
+    if result.status == pq.ExecStatus.FATAL_ERROR:
+        raise _pg_error(_ResultError(result), 0)
+    described = raw.pgconn.describe_prepared(b"")
+    if described.nfields == 0:
+        raise _not_a_read(statement)
+    names = tuple(described.fname(i).decode("utf-8", "replace") for i in range(described.nfields))
+    cursor.execute("SELECT format_type(t, NULLIF(m, -1)), (SELECT typtype FROM pg_type WHERE oid = t) "
+                   "FROM unnest(%s::oid[], %s::int[]) WITH ORDINALITY AS u(t, m, i) ORDER BY i",
+                   ([described.ftype(i) for i in range(described.nfields)],
+                    [described.fmod(i) for i in range(described.nfields)]))
+    types = cursor.fetchall()
+    for name, (sql_type, kind) in zip(names, types):
+        if kind == "p":  # void, record ...: not a value a column can carry
+            raise ZooQueryError(f"column {name!r} is of pseudo-type {sql_type}, not data",
+                                hint="cast it (e.g. ::text) or leave it out")
+    return names, [t for t, _ in types]
+
+
+class _ResultError(Exception):
+    """A failed libpq result, shaped like a psycopg error for :func:`_pg_error`."""
+
+    def __init__(self, result: Any) -> None:
+        from psycopg import pq
+
+        def field(code: Any) -> str | None:
+            value = result.error_field(code)
+            return value.decode("utf-8", "replace") if value else None
+
+        self.sqlstate = field(pq.DiagnosticField.SQLSTATE)
+        self.diag = type("Diag", (), {"message_primary": field(pq.DiagnosticField.MESSAGE_PRIMARY),
+                                      "statement_position": field(pq.DiagnosticField.STATEMENT_POSITION)})()
+        super().__init__(self.diag.message_primary or "error")
 
 
 def _pg_error(exc: Any, timeout: float) -> Exception:
     message = (getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)).strip()
     state = getattr(exc, "sqlstate", None) or ""
-    if state == "25006":  # read_only_sql_transaction
+    if state in ("25006", "42501", "42P11", "0A000") or "security-definer" in message:
+        # read-only transaction, insufficient privilege (the reader role), a statement
+        # that cannot be a query (cursor), or a refused role change
         return ZooReadOnlyError(f"the registry is read-only here; the database refused: {message}",
                                 hint=_HINT_WRITE)
     if state == "57014":  # query_canceled (statement_timeout)

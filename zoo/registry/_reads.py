@@ -185,7 +185,7 @@ ORDER BY kind, ord, text, number
 _FAMILY_COLUMNS = "name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url"
 _F = ", ".join("f." + c.strip() for c in _FAMILY_COLUMNS.split(","))
 _AUDIT_COLUMNS = ("seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
-                  "prev_hash, hash")
+                  "prev_hash, hash, key_id")
 
 
 class RegistryReader:
@@ -483,12 +483,12 @@ def naive_utc(value: dt.datetime) -> dt.datetime:
 
 def audit_event(row: Sequence[Any]) -> AuditEvent:
     """A row of ``SELECT {_AUDIT_COLUMNS} FROM audit_events`` -> the record."""
-    seq, at, actor, action, entity_type, entity_key, before, after, plugin, plugin_version, prev, digest = row
+    seq, at, actor, action, entity_type, entity_key, before, after, plugin, plugin_version, prev, digest, kid = row
     return AuditEvent(
         seq=seq, at=_time(at), actor=actor, action=action, entity_type=entity_type, entity_key=entity_key,
         before=json.loads(before) if before is not None else None,
         after=json.loads(after) if after is not None else None,
-        plugin=plugin, plugin_version=plugin_version, prev_hash=prev, hash=digest,
+        plugin=plugin, plugin_version=plugin_version, prev_hash=prev, hash=digest, key_id=kid,
     )
 
 

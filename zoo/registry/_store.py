@@ -44,7 +44,7 @@ from zoo.records import (
     WeightsInfo,
     to_jsonable,
 )
-from zoo.registry import _audit, _engine
+from zoo.registry import _audit, _engine, _keys
 from zoo.registry._reads import (  # noqa: F401  (re-exported)
     ParsedName,
     RegistryReader,
@@ -121,8 +121,10 @@ class Registry:
     ``Registry()`` opens ``$ZOO_REGISTRY_URL`` or ``$ZOO_HOME/registry.db``; a new,
     empty database gets the current schema. ``clock`` and ``actor`` exist so that a
     deterministic catalogue dump can be produced. ``observers`` are called with the
-    audit events of each write after it committed (the plugin host passes its
-    ``zoo_audit_event`` hook); one that raises is logged and ignored.
+    audit events of each write after it committed; so is every ``zoo_audit_event``
+    hook of the process's plugin host (:func:`zoo.plugins.default_host`) unless
+    ``plugin_observers=False``. Each observer gets each event once; one that raises is
+    logged and ignored (the write stays).
 
     ``sync``: bring the installed plugins' records in when the plugin selection changed
     since the last sync, as the CLI and ``zoo.get`` do (a fingerprint of package metadata
@@ -133,10 +135,12 @@ class Registry:
     def __init__(self, url: str | None = None, *, actor: str | None = None,
                  clock: Callable[[], dt.datetime] | None = None, create: bool = True,
                  observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = (),
-                 sync: bool | None = None) -> None:
+                 sync: bool | None = None, plugin_observers: bool = True) -> None:
         self.observers = list(observers)
+        self.plugin_observers = bool(plugin_observers)
+        self._observer_host: Any = None  # set by observed_by (a plugin sync)
         self.url = _engine.normalize_url(url or _engine.default_url())
-        self.actor = actor or default_actor()
+        self.actor = _audit.check_field("actor", actor) if actor is not None else default_actor()
         self._clock = clock or utc_now
         self.engine = _engine.make_engine(self.url)
         self.dialect = self.engine.dialect.name
@@ -183,18 +187,30 @@ class Registry:
         with _engine.translate_db_errors(self.display_url):
             with self._write_engine.begin() as conn:
                 _engine.schema_state(conn)  # refuses foreign or newer databases
-                self._lock(conn)
+                if self.dialect == "postgresql":  # the tables may not exist yet
+                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()))"))
                 config = Config()
                 config.set_main_option("script_location", "zoo.registry:migrations")
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+                if self.dialect == "postgresql":  # `zoo sql` runs as a role that can only read
+                    from zoo.registry._readonly import ensure_reader_role
+
+                    try:
+                        with conn.begin_nested():  # a user who may not create roles still upgrades
+                            ensure_reader_role(conn)
+                    except DBAPIError as exc:
+                        _log.warning("registry %s: no reader role for `zoo sql` (%s); run `zoo db upgrade` as "
+                                     "a user that may create roles", self.display_url, _first_line(exc))
         return revision
 
     def _lock(self, conn_or_session: Any) -> None:
         if self.dialect == "postgresql":
             # One writer per schema at a time: version numbers and the audit chain stay linear.
-            conn_or_session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()))"))
+            # A table lock, not an advisory lock: `zoo sql`'s reader role may take any
+            # advisory lock, but not this (it needs write privileges on the table).
+            conn_or_session.execute(text("LOCK TABLE zoo_settings IN EXCLUSIVE MODE"))
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -209,12 +225,14 @@ class Registry:
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
-                writer = _audit.AuditWriter(session, actor or self.actor, _naive_utc(self._clock()),
-                                            plugin, plugin_version)
+                writer = _audit.AuditWriter(session, self.actor if actor is None else actor,
+                                            _naive_utc(self._clock()), plugin, plugin_version,
+                                            keyring=self._keyring(create=True))
                 yield session, writer
                 hashes = writer.pending_hashes
                 writer.flush()
-                if self.observers and hashes:  # read back with their seq numbers
+                if (self.observers or self.plugin_observers or self._observer_host is not None) and hashes:
+                    # read back with their seq numbers
                     committed = [_audit.row_to_event(r) for r in session.scalars(
                         select(AuditEventRow).where(AuditEventRow.hash.in_(hashes))
                         .order_by(AuditEventRow.seq))]
@@ -229,9 +247,52 @@ class Registry:
         if committed:
             self._notify(committed)
 
+    def _keyring(self, *, create: bool) -> _keys.AuditKeyring | None:
+        """The audit keys (:mod:`zoo.registry._keys`). An in-memory registry that has
+        none configured signs with a key of its own that dies with it, rather than
+        leaving a key file behind."""
+        memory = self.dialect == "sqlite" and (self.engine.url.database or ":memory:") == ":memory:"
+        keyring = _keys.load_keyring(create=create and not memory)
+        if keyring is None and memory:
+            if getattr(self, "_ephemeral_keyring", None) is None:
+                import secrets
+
+                self._ephemeral_keyring = _keys.AuditKeyring((secrets.token_bytes(32),), "in-memory registry")
+            keyring = self._ephemeral_keyring
+        return keyring
+
+    @contextmanager
+    def observed_by(self, host: Any) -> Iterator[None]:
+        """Within the block, ``host``'s ``zoo_audit_event`` observers get the committed
+        events instead of the default host's (``sync_registry`` uses it: the plugins being
+        synced are the ones loaded, and each observer hears each event once)."""
+        previous, self._observer_host = self._observer_host, host
+        try:
+            yield
+        finally:
+            self._observer_host = previous
+
+    def _observers(self) -> list[Callable[[Sequence[AuditEvent]], None]]:
+        targets = list(self.observers)
+        if self._observer_host is not None:
+            if self._observer_host.notify_audit not in targets:
+                targets.append(self._observer_host.notify_audit)
+        elif self.plugin_observers:
+            try:  # the plugin host is loaded only once something was committed
+                from zoo.plugins import default_host
+
+                hook = default_host().notify_audit
+            except Exception as exc:  # noqa: BLE001 - a broken plugin set must not break a write
+                _log.warning("audit observers not called: the plugin host failed: %s: %s",
+                             type(exc).__name__, exc)
+            else:
+                if hook not in targets:  # each observer once (sync_registry may have attached it)
+                    targets.append(hook)
+        return targets
+
     def _notify(self, events: list[AuditEvent]) -> None:
         # After the commit: an observer can neither block nor undo the change.
-        for observer in list(self.observers):
+        for observer in self._observers():
             try:
                 observer(events)
             except Exception as exc:  # noqa: BLE001 - an observer must not break a write
@@ -765,6 +826,57 @@ class Registry:
 
     # -- plugin sync ------------------------------------------------------------------
 
+    def owners(self) -> dict[str, dict[str, str | None]]:
+        """Who owns each family and catalogue weights name: ``{"families": {name:
+        plugin}, "weights": {ref: plugin}}`` (``None``: a user registration)."""
+        with self._read() as session:
+            return {"families": dict(session.execute(select(FamilyRow.name, FamilyRow.plugin)).all()),
+                    "weights": dict(session.execute(select(WeightsRow.name, WeightsRow.plugin)
+                                                    .where(WeightsRow.tag.is_not(None))).all())}
+
+    def hand_over(self, plugin: str, to: str | None, *, reason: str, actor: str | None = None) -> dict[str, int]:
+        """Hand every family, catalogue weights record and card section that ``plugin``
+        owns to plugin ``to`` (its next sync updates them to its own declarations), or,
+        with ``to=None``, retire them: they become the registry's own (no sync changes
+        them) and active weights are deprecated. For a plugin that is gone: its names no
+        longer block the plugin that should own them. One audited transaction; returns
+        how many families and weights changed hands."""
+        plugin = _audit.check_field("plugin", plugin)
+        to = _audit.check_field("plugin", to, optional=True)
+        if to == plugin:
+            raise ZooValidationError("to", f"plugin {plugin!r} already owns its records")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ZooValidationError("reason", "say why the records change hands",
+                                     hint="e.g. --reason 'acme-vision was uninstalled'")
+        verb = "transfer" if to else "retire"
+        with self._write(actor=actor) as (session, audit):
+            families = session.scalars(select(FamilyRow).where(FamilyRow.plugin == plugin)
+                                       .order_by(FamilyRow.name)).all()
+            weights = session.scalars(select(WeightsRow).where(WeightsRow.plugin == plugin)
+                                      .order_by(WeightsRow.name, WeightsRow.version)).all()
+            if not families and not weights:
+                raise ZooNotFoundError("plugin", plugin, hint="`zoo list` and `zoo info NAME` show who owns what; "
+                                       "nothing was changed")
+            stamp = {"updated_at": audit.at, "updated_by": audit.actor}
+            for row in families:
+                audit.record(f"family.{verb}", "family", row.name, {"plugin": plugin},
+                             {"plugin": to, "reason": reason.strip()})
+            session.execute(update(FamilyRow).where(FamilyRow.plugin == plugin)
+                            .values(plugin=to, plugin_version=None))
+            for row in weights:
+                before = {"version": row.version, "plugin": plugin, "status": row.status}
+                after = {"version": row.version, "plugin": to, "status": row.status, "reason": reason.strip()}
+                values = {"plugin": to, "plugin_version": None, **stamp}
+                if to is None and row.status == Status.ACTIVE.value:
+                    after["status"] = values["status"] = Status.DEPRECATED.value
+                    values["status_reason"] = f"plugin {plugin} retired: {reason.strip()}"
+                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**values))
+                audit.record(f"weights.{verb}", "weights", row.name, before, after)
+            session.execute(update(CardSectionRow).where(CardSectionRow.plugin == plugin).values(plugin=to))
+            # The next command syncs again, so that the new owner's declarations take effect.
+            session.execute(delete(SettingRow).where(SettingRow.key == "plugins_fingerprint"))
+        return {"families": len(families), "weights": len(weights)}
+
     def sync(self, plugin: str, plugin_version: str | None, families: Sequence[Family],
              weights: Sequence[Weights]) -> SyncReport:
         """Make the database hold what a plugin declares, idempotently: new records are
@@ -897,14 +1009,29 @@ class Registry:
             return self._reader(session).history(name, actor=actor, action=action, since=since, until=until,
                                                  limit=limit)
 
-    def verify_audit(self, *, raise_on_error: bool = False) -> _audit.AuditVerification:
-        """Recompute the audit trail's hash chain; a broken chain names the events."""
+    def verify_audit(self, *, raise_on_error: bool = False,
+                     checkpoint: dict[str, Any] | None = None) -> _audit.AuditVerification:
+        """Recompute the audit trail's chain with the audit keys (:mod:`zoo.registry._keys`);
+        a broken chain names the events. With ``checkpoint`` (from :meth:`audit_checkpoint`,
+        kept elsewhere) also prove that nothing up to it changed."""
         with self._read() as session:
-            result = _audit.verify_chain(session)
+            result = _audit.verify_chain(session, self._keyring(create=False), checkpoint)
         if raise_on_error and not result.ok:
             raise ZooAuditError("the audit trail does not verify: " + "; ".join(result.problems[:5]),
                                 hint="restore the registry from a backup and investigate who wrote to it")
         return result
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        """The signed head of a trail that verifies: ``{"seq", "hash", "key_id",
+        "signature", ...}``, to keep outside the database (``zoo audit checkpoint``)."""
+        keyring = self._keyring(create=True)
+        with self._read() as session:
+            result = _audit.verify_chain(session, keyring)
+            seq, head = _audit.last_event(session)
+        if not result.ok:
+            raise ZooAuditError("the audit trail does not verify, so it cannot be checkpointed: "
+                                + "; ".join(result.problems[:5]), hint="`zoo audit verify` lists the problems")
+        return _audit.make_checkpoint(seq, head, keyring, registry=self.display_url, at=utc_now())
 
     def count(self) -> int:
         with self._read() as session:

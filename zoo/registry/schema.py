@@ -261,6 +261,9 @@ class AuditEventRow(Base):
     plugin_version: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The audit key that signed the event (a digest of the key, never the key itself);
+    # NULL for events written before audit keys, which keep their plain sha256.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class SettingRow(Base):
@@ -278,6 +281,30 @@ SQLITE_AUDIT_TRIGGERS = (
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE refused'); END""",
     """CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END""",
+)
+
+# A new event may not reuse the seq or hash of an existing one: SQLite's INSERT OR
+# REPLACE deletes the old row without firing DELETE triggers (unless recursive_triggers
+# is on), so the refusal must come before the insert. An upsert (ON CONFLICT DO UPDATE)
+# is refused here too, and by the UPDATE trigger.
+SQLITE_AUDIT_INSERT_TRIGGERS = (
+    """CREATE TRIGGER audit_events_no_overwrite BEFORE INSERT ON audit_events
+WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash)
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: an event with this seq or hash exists'); END""",
+)
+
+POSTGRESQL_AUDIT_INSERT_TRIGGERS = (
+    """CREATE OR REPLACE FUNCTION zoo_audit_no_overwrite() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash) THEN
+    RAISE EXCEPTION 'audit_events is append-only: an event with this seq or hash exists'
+      USING ERRCODE = 'unique_violation';
+  END IF;
+  RETURN NEW;
+END $$""",
+    """CREATE TRIGGER audit_events_no_overwrite BEFORE INSERT ON audit_events
+FOR EACH ROW EXECUTE FUNCTION zoo_audit_no_overwrite()""",
 )
 
 POSTGRESQL_AUDIT_TRIGGERS = (

@@ -109,6 +109,10 @@ def fetch(
                                 hint="add a source to the record, or place the file with "
                                      "zoo.weights.add_file(FILE, expected_sha256=...)")
         skipped_offline: list[str] = []
+        # A store that failed with its own ZooError hint is not a network problem: its
+        # hint is passed on instead of "check the network".
+        own_hints: list[str] = []
+        network_failed = False
         part = cache.part_path(key)
         part.parent.mkdir(parents=True, exist_ok=True)
         for uri in uris:
@@ -130,6 +134,10 @@ def fetch(
                 return _checked_format(fetched, format)
             except SourceFailed as exc:
                 failures.append((uri, exc.reason))
+                if scheme in NETWORK_SCHEMES or not exc.hint:
+                    network_failed = True
+                elif exc.hint not in own_hints:
+                    own_hints.append(exc.hint)
             except ZooIntegrityError as exc:
                 failures.append((uri, exc.message))
                 quarantined += exc.quarantined
@@ -149,8 +157,9 @@ def fetch(
                 hint="a source serves other bytes than the registry pins; the bad files are in "
                      f"{cache.quarantine_dir} with a note each. Use another source or mirror, or review "
                      "the new file and re-pin the record")
+        hints = own_hints + (["check the network (or ZOO_MIRRORS)"] if network_failed or not own_hints else [])
         raise ZooFetchError(f"could not fetch checkpoint {_pin(sha, prefix)} from any source:", failures,
-                            hint="check the network (or ZOO_MIRRORS), or fetch the file yourself and place it "
+                            hint="; ".join(hints) + ", or fetch the file yourself and place it "
                                  f"with {_add_hint(sha, prefix, bare=True)}")
 
 

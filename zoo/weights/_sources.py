@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from zoo.errors import ZooValidationError
+from zoo.errors import ZooError, ZooValidationError
 from zoo.records import Source, WeightStore
 from zoo.weights._hashing import READ_CHUNK
 from zoo.weights._progress import ProgressCallback
@@ -30,8 +30,9 @@ class SourceFailed(Exception):
     """One source could not deliver; the next one is tried. ``reason`` ends up in the
     combined :class:`~zoo.errors.ZooFetchError`."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, hint: str | None = None) -> None:
         self.reason = reason
+        self.hint = hint  # what the source itself says to do (a store's ZooError hint)
         super().__init__(reason)
 
 
@@ -192,6 +193,9 @@ def run_store(scheme: str, opener: object, uri: str, part: Path, progress: Progr
     part.unlink(missing_ok=True)  # stores write whole files; no resume across stores
     try:
         fetch(uri, part, progress)
+    except ZooError as exc:  # the store says what is wrong and what to do: pass it on as it is
+        part.unlink(missing_ok=True)
+        raise SourceFailed(f"weight store for {scheme!r}: {exc.message}", hint=exc.hint) from None
     except Exception as exc:  # the store's failure is this source's failure, not the host's
         part.unlink(missing_ok=True)
         raise SourceFailed(f"weight store for {scheme!r} failed: {type(exc).__name__}: {exc}") from None
