@@ -235,3 +235,51 @@ def test_quarantine_is_bounded_oldest_evicted(tmp_path, monkeypatch):
     kept_big = cache.quarantine(big, "test")  # over the byte bound alone: the newest arrival stays
     assert [p for p, _, _ in cache.quarantined()] == [kept_big]
     assert len(cache.trim_quarantine(max_bytes=0)) == 1 and cache.quarantined() == []
+
+
+# -- zoo cache ls | verify | prune -----------------------------------------------------------------
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, dict]:
+    from zoo.cli import main
+
+    rc = main(["cache", *argv, "--json"])
+    return rc, json.loads(capsys.readouterr().out)
+
+
+def test_cli_cache_ls_verify_prune(tmp_path, cache, capsys):
+    good, _ = make_checkpoint(tmp_path / "good.safetensors", n=64)
+    bad, _ = make_checkpoint(tmp_path / "bad.safetensors", n=65)
+    kept = zw.fetch(tmp_path / "good.safetensors", sha256=sha(good), progress=False)
+    hurt = zw.fetch(tmp_path / "bad.safetensors", sha256=sha(bad), progress=False)
+    gone = cache.sidecar_path(hurt.sha256)
+    torn = json.loads(gone.read_text())
+    del torn["safetensors"]["sha256"]
+    gone.write_text(json.dumps(torn))  # damaged metadata: a cache miss
+    partial = cache.part_path("ab" * 32)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(b"half a download")
+    rc, out = run_cli(capsys, "ls")
+    states = {r["sha256"]: r["state"] for r in out["entries"]}
+    assert rc == 0 and states == {kept.sha256: "ok", hurt.sha256: "damaged", "ab" * 32: "partial"}
+
+    with open(kept.path, "r+b") as f:  # damage the good one in place, mtime restored
+        st = os.stat(kept.path)
+        f.seek(st.st_size - 3)
+        f.write(b"\xff\xff\xff")
+    os.utime(kept.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    rc, out = run_cli(capsys, "verify")
+    assert rc == 1 and [(r["sha256"], r["state"]) for r in out["entries"]] == [(kept.sha256, "failed")]
+    assert out["entries"][0]["quarantined"]
+
+    rc, out = run_cli(capsys, "prune", "--dry-run")
+    assert rc == 0 and {r["state"] for r in out["entries"]} == {"damaged", "partial", "quarantined"}
+    assert partial.exists() and cache.quarantined()
+    rc, out = run_cli(capsys, "prune")
+    assert len(out["entries"]) == 3 and not partial.exists() and cache.quarantined() == []
+    assert not list((cache.root / "sha256").rglob("*.*"))
+    rc, out = run_cli(capsys, "ls")
+    assert out["entries"] == []
+    from zoo.cli import main
+
+    assert main(["cache", "ls"]) == 0 and "0 entries" in capsys.readouterr().out

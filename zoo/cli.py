@@ -559,6 +559,45 @@ def cmd_get(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from zoo.weights import WeightsCache
+
+    cache = WeightsCache(args.dir)
+    failed = False
+    if args.cache_command == "ls":
+        rows = cache.inventory()
+    elif args.cache_command == "prune":
+        rows = cache.prune(everything=args.all, dry_run=args.dry_run)
+    else:  # verify: sha256 of every byte of each entry (all of them by default)
+        rows = []
+        for sha in args.sha256 or [e["sha256"] for e in cache.inventory() if e["state"] in ("ok", "changed")]:
+            try:
+                fetched = cache.verify_full(sha)
+                rows.append({"sha256": fetched.sha256, "state": "verified", "bytes": fetched.size})
+            except ZooError as exc:
+                failed = True
+                rows.append({"sha256": sha, "state": "failed", "problem": exc.message,
+                             "quarantined": list(getattr(exc, "quarantined", ()))})
+    if args.json:
+        _print_json({"cache": str(cache.root), "entries": rows})
+        return EXIT_FAILED if failed else EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    verb = {"ls": "", "prune": " — would remove" if args.dry_run else " — removed"}.get(args.cache_command, "")
+    table = Table(title=f"{cache.root}{verb}: {len(rows)} entries, {sum(r.get('bytes') or 0 for r in rows) / 1e6:,.1f} MB",
+                  title_justify="left")
+    for column in ("sha256", "state", "MB", "detail"):
+        table.add_column(column, overflow="fold")
+    colours = {"ok": "green", "verified": "green", "changed": "yellow", "partial": "yellow"}
+    for r in rows:
+        detail = r.get("problem") or r.get("source") or ", ".join(r.get("files", ()))
+        table.add_row(escape((r["sha256"] or "")[:16]), f"[{colours.get(r['state'], 'red')}]{r['state']}[/]",
+                      f"{(r.get('bytes') or 0) / 1e6:,.1f}", escape(str(detail or "")))
+    _console().print(table)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _report_dict(report) -> dict[str, Any]:
     from zoo.records import to_jsonable
 
@@ -801,6 +840,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="use the cache only, never the network")
     p.add_argument("--acknowledge", action="append", metavar="NAME",
                    help="acknowledge NAME's high-severity bias notes (policy acknowledge-high-bias; repeatable)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("cache", cmd_cache, "the weights cache: ls (entries and their state), verify (sha256 of every "
+            "byte; bad files quarantined), prune (damaged, partial and quarantined files; --all: everything)")
+    p.add_argument("cache_command", choices=["ls", "verify", "prune"])
+    p.add_argument("sha256", nargs="*", help="verify: these entries only (default: all)")
+    p.add_argument("--dir", help="the cache (default: $ZOO_HOME/weights)")
+    p.add_argument("--all", action="store_true", help="prune: every entry too, not only the unusable files")
+    p.add_argument("--dry-run", action="store_true", help="prune: say what would go, delete nothing")
     p.add_argument("--json", action="store_true")
 
     p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures")

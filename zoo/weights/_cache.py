@@ -520,6 +520,70 @@ class WeightsCache:
                     found = True
             return found
 
+    # -- seeing and cleaning the cache (`zoo cache ls | verify | prune`) -----------------------
+
+    def inventory(self) -> list[dict[str, Any]]:
+        """One row per cached key (and per quarantined file): ``state`` is ``ok``,
+        ``changed`` (size or mtime differ from what was verified: the next load re-checks
+        it), ``damaged`` (metadata unreadable or incomplete: a cache miss), ``orphan`` (files
+        without metadata), ``partial`` (an unfinished download) or ``quarantined``. Stats
+        only: no file is read except the sidecars."""
+        groups: dict[str, list[Path]] = {}
+        for path in sorted((self.root / "sha256").glob("*/*")):
+            key = path.name.lstrip(".").split(".", 1)[0]
+            groups.setdefault(key, []).append(path)
+        rows = []
+        for key, files in groups.items():
+            data = self._read_sidecar(self.sidecar_path(key)) if SHA256_RE.match(key) else None
+            size = sum(p.stat().st_size for p in files if p.exists())
+            row: dict[str, Any] = {"sha256": key, "bytes": size, "files": [p.name for p in files]}
+            if data is not None:
+                st = data.get("safetensors")
+                state = "ok"
+                if st is not None and fast_check(self.directory(key) / st["file"], st["fast"]) is not None:
+                    state = "changed"
+                row.update(state=state, format=data["format"], converted=bool(st and st["converted"]),
+                           source=data.get("source"), fetched_at=data.get("fetched_at"))
+            elif self.sidecar_path(key).exists():
+                row["state"] = "damaged"
+            else:
+                row["state"] = "partial" if all(p.suffix == ".part" for p in files) else "orphan"
+            rows.append(row)
+        for path, size, _ in self.quarantined():
+            rows.append({"sha256": None, "bytes": size, "files": [path.name], "state": "quarantined"})
+        return rows
+
+    def prune(self, *, everything: bool = False, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Delete what no load will use: damaged, orphan and partial entries and the
+        quarantine (and, with ``everything``, every entry). An entry another process holds
+        the lock of is left alone. Returns the rows removed (see :meth:`inventory`)."""
+        from filelock import Timeout
+
+        removed = []
+        for row in self.inventory():
+            if row["state"] in ("ok", "changed") and not everything:
+                continue
+            if row["state"] == "quarantined":
+                if not dry_run:
+                    path = self.quarantine_dir / row["files"][0]
+                    path.unlink(missing_ok=True)
+                    path.with_name(path.name + ".note.json").unlink(missing_ok=True)
+                removed.append(row)
+                continue
+            try:
+                lock = self.lock(row["sha256"], timeout=0)
+                lock.acquire()
+            except Timeout:
+                continue  # being fetched or checked right now
+            try:
+                if not dry_run:
+                    for name in row["files"]:
+                        (self.directory(row["sha256"]) / name).unlink(missing_ok=True)
+                removed.append(row)
+            finally:
+                lock.release()
+        return removed
+
     def clear_quarantine(self) -> int:
         """Delete the quarantine folder; returns how many files it held."""
         if not self.quarantine_dir.exists():
