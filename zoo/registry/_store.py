@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from zoo.errors import (
@@ -31,6 +31,7 @@ from zoo.errors import (
     ZooRegistryError,
     ZooValidationError,
 )
+from zoo.limits import LABEL, NAME, check_text
 from zoo.records import (
     ALIAS_RE,
     AuditEvent,
@@ -195,10 +196,14 @@ class Registry:
     def _write(self, *, plugin: str | None = None, plugin_version: str | None = None,
                actor: str | None = None) -> Iterator[tuple[Session, _audit.AuditWriter]]:
         committed: list[AuditEvent] = []
+        actor = actor or self.actor
+        if not isinstance(actor, str) or not actor.strip():
+            raise ZooValidationError("actor", f"must be a non-empty name, not {actor!r}")
+        check_text(actor, "actor", NAME)
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
-                writer = _audit.AuditWriter(session, actor or self.actor, _naive_utc(self._clock()),
+                writer = _audit.AuditWriter(session, actor, _naive_utc(self._clock()),
                                             plugin, plugin_version)
                 yield session, writer
                 hashes = writer.pending_hashes
@@ -212,6 +217,12 @@ class Registry:
                                    hint="nothing was written; check for duplicates") from None
         except ZooError:
             raise
+        except (DataError, StatementError) as exc:  # a value records.py should have refused: still typed
+            if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
+                raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
+                                       hint="nothing was written; check that the database is writable") from None
+            raise ZooValidationError("record", f"the database refused a value: {_first_line(exc)}",
+                                     hint="nothing was written; zoo.limits lists what each column takes") from None
         except DBAPIError as exc:
             raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
                                    hint="nothing was written; check that the database is writable") from None
@@ -492,8 +503,8 @@ class Registry:
                   actor: str | None = None) -> None:
         """Point ``name@alias`` at ``version`` (``name`` may carry ``@VERSION``);
         an existing alias moves, and the move is audited with before and after."""
-        alias_text = (alias or "").strip().lower()
-        if not ALIAS_RE.match(alias_text) or alias_text in RESERVED_ALIASES:
+        alias_text = alias.strip().lower() if isinstance(alias, str) else ""
+        if not ALIAS_RE.match(alias_text) or alias_text in RESERVED_ALIASES or len(alias_text) > LABEL:
             raise ZooValidationError("alias", f"{alias!r} is not a valid alias",
                                      hint="start with a letter; 'latest' and numbers are reserved")
         parsed = ParsedName.parse(name)
