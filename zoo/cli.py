@@ -645,9 +645,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         if not sep or not key.strip():
             raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param backbone_lr_mult=0.3")
         recipe_params[key.strip().replace("-", "_")] = _literal(value.strip())
+    from zoo.finetune.trainer import seeded_get
+
     registry = _open_registry(args)
-    model = zoo.get(args.name, num_classes=args.num_classes or 10, device=args.device, registry=registry,
-                    progress=not args.json) if args.data == "digits" or args.num_classes else None
+    # The new head is initialised from --seed: two runs with the same seed train the same model.
+    model = seeded_get(args.name, args.seed, num_classes=args.num_classes or 10, device=args.device,
+                       registry=registry, progress=not args.json) if args.data == "digits" or args.num_classes else None
     if model is None:  # the classes come from the data: build the model after reading it
         model = zoo.get(args.name, num_classes=0, device=args.device, registry=registry, progress=False)
     train, val, dataset = sources.load(args.data, model=model, model_name=args.name, registry=registry,

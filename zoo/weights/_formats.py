@@ -220,16 +220,15 @@ def _unwrap(obj: Any, path: Path) -> tuple[dict[str, Any], list[str]]:
 
 
 def write_safetensors(tensors: dict[str, Any], destination: Path, metadata: dict[str, str]) -> None:
-    """Save ``tensors`` to ``destination`` (the caller renames it into place)."""
-    from safetensors.torch import save_file
-
+    """Save ``tensors`` to ``destination`` (the caller renames it into place), byte for
+    byte the same for the same tensors and metadata (see :func:`safetensors_bytes`)."""
     seen: set[int] = set()
     ready = {}
     for name, tensor in tensors.items():
         tensor = tensor.detach()
         if tensor.device.type != "cpu":
             tensor = tensor.cpu()
-        # safetensors refuses tensors sharing storage (tied weights): give each its own.
+        # Tied weights share storage: give each its own.
         if not tensor.is_contiguous():
             tensor = tensor.contiguous()  # a fresh storage of its own
         elif tensor.untyped_storage().data_ptr() in seen:
@@ -237,7 +236,41 @@ def write_safetensors(tensors: dict[str, Any], destination: Path, metadata: dict
         if ptr := tensor.untyped_storage().data_ptr():  # 0: empty tensor, nothing shared
             seen.add(ptr)
         ready[name] = tensor
-    save_file(ready, str(destination), metadata=metadata)
+    with open(destination, "wb") as f:
+        for chunk in safetensors_chunks(ready, metadata):
+            f.write(chunk)
+
+
+_TORCH_TO_ST = {torch_name: st for st, (torch_name, _) in DTYPES.items()}
+
+
+def safetensors_chunks(tensors: dict[str, Any], metadata: dict[str, str] | None = None):
+    """The bytes of a safetensors file of CPU ``tensors``, deterministically: tensors in
+    name order, the header JSON with sorted keys (``safetensors.torch.save_file`` writes
+    the metadata in hash-map order, so the same tensors gave files of different sha256)."""
+    import torch
+
+    header: dict[str, Any] = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    offset = 0
+    views = []
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        dtype = _TORCH_TO_ST.get(str(t.dtype).removeprefix("torch."))
+        if dtype is None:
+            raise ZooFormatError(f"tensor {name!r}: dtype {t.dtype} has no safetensors equivalent",
+                                 hint="cast it to a common dtype (float32, bfloat16, int64 ...) first")
+        nbytes = t.numel() * t.element_size()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+        if nbytes:
+            views.append(t.reshape(-1).view(torch.uint8).numpy())
+    text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the data section starts 8-byte aligned, as the library does
+    yield struct.pack("<Q", len(text)) + text
+    for view in views:
+        yield memoryview(view)
 
 
 def load_safetensors(path: Path, device: str = "cpu") -> dict[str, Any]:
