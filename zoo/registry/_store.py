@@ -31,7 +31,7 @@ from zoo.errors import (
     ZooRegistryError,
     ZooValidationError,
 )
-from zoo.limits import LABEL, NAME, check_text
+from zoo.limits import LABEL, NAME, TEXT, check_text
 from zoo.records import (
     ALIAS_RE,
     AuditEvent,
@@ -251,8 +251,10 @@ class Registry:
         if key in _RESERVED_SETTINGS:
             raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
                                      hint="choose another key")
-        if not isinstance(key, str) or not key or len(key) > 64 or not isinstance(value, str):
+        if not isinstance(key, str) or not key or len(key) > LABEL or not isinstance(value, str):
             raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
+        check_text(key, "key", LABEL)
+        check_text(value, "value", TEXT)
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
@@ -542,6 +544,10 @@ class Registry:
     def set_status(self, name: str, status: Status | str, reason: str | None = None, *,
                    actor: str | None = None) -> WeightsInfo:
         new = Status.parse(status, "status")
+        if reason is not None and not isinstance(reason, str):
+            raise ZooValidationError("reason", f"must be text, not {type(reason).__name__}")
+        if reason is not None:
+            check_text(reason, "reason", TEXT)
         if new is not Status.ACTIVE and not (reason and reason.strip()):
             raise ZooValidationError("reason", f"say why the weights are {new.value}",
                                      hint="e.g. --reason 'superseded by v2' or 'licence withdrawn'")
@@ -675,8 +681,10 @@ class Registry:
         if key in _RESERVED_SETTINGS:
             raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
                                      hint="choose another key")
-        if not isinstance(key, str) or not key or len(key) > 64 or not isinstance(value, str):
+        if not isinstance(key, str) or not key or len(key) > LABEL or not isinstance(value, str):
             raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
+        check_text(key, "key", LABEL)
+        check_text(value, "value", TEXT)
         with self._write(actor=actor) as (session, audit):
             row = session.get(SettingRow, key)
             before = row.value if row is not None else None
