@@ -100,3 +100,13 @@ def test_cli_twice_with_fresh_homes_gives_the_same_sha256(tmp_path, recipe):
     assert sha_a == sha_b and len(sha_a) == 64
     strip = [{k: v for k, v in m.items() if k != "time_s"} for m in metrics_a]
     assert strip == [{k: v for k, v in m.items() if k != "time_s"} for m in metrics_b]
+
+
+def test_finetune_argument_types(data8):
+    from zoo.errors import ZooValidationError
+
+    for kwargs, field in (({"progress": 5}, "progress"), ({"acknowledge": 5}, "acknowledge"),
+                          ({"num_classes": 10**12}, "num_classes")):
+        with pytest.raises(ZooValidationError) as err:
+            zoo.finetune(fresh_model(), data8[0], recipe="full", epochs=1, **kwargs)
+        assert err.value.field == field

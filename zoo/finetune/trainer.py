@@ -100,6 +100,15 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         raise ZooValidationError("resume", "needs checkpoint_dir (where the interrupted run wrote its checkpoints)")
     if num_classes is not None:
         _check_int(num_classes, "num_classes", 1)
+        from zoo.limits import MAX_CLASSES
+
+        if num_classes > MAX_CLASSES:
+            raise ZooValidationError("num_classes", f"{num_classes} is more than {MAX_CLASSES:,} classes")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise ZooValidationError("progress", f"must be None, True, False or a callable, not {progress!r}")
+    from zoo.policy import check_acknowledge
+
+    check_acknowledge(acknowledge)
     _check_int(eval_every, "eval_every", 1)
     if time_limit_s is not None and (isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float))
                                      or not time_limit_s > 0):
