@@ -414,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
             "head; the floor has none of them and reads no weight byte before the first forward. "
             "The floor builds on meta with the library's own initialisers running on meta tensors; zoo skips "
             "them (they compute nothing there), which is why it can beat the floor. zoo and the floor map "
-            "the checkpoint from the cache (safetensors, mmap): right after the call few pages are resident; "
+            "the checkpoint from the cache (safetensors, mmap): zoo has read every page for its check right "
+            "after the call, the floor's pages become resident at the first forward; "
             "the memory figure that the target applies to is the peak once every weight byte was read "
             "(\"resident\"), in a fresh process after one warm run of the same path. The first forward adds activations and the math libraries' one-time "
             "workspaces, alike for every path.")
