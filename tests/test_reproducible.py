@@ -87,12 +87,15 @@ def run_cli(home: Path, recipe: str) -> tuple[str, dict]:
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
-    info = subprocess.run([sys.executable, "-m", "zoo.cli", "info", "team/rerun", "--json"], env=env,
-                          capture_output=True, text=True, timeout=120)
-    return json.loads(info.stdout)["weights"]["sha256"], result["metrics"]
+    registry = zoo.Registry(f"sqlite:///{home / 'registry.db'}")
+    try:
+        return registry.resolve(result["registered"]).weights.sha256, result["metrics"]
+    finally:
+        registry.close()
 
 
-@pytest.mark.parametrize("recipe", ["linear-probe", "full"])
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["linear-probe"])  # the API test covers every recipe
 def test_cli_twice_with_fresh_homes_gives_the_same_sha256(tmp_path, recipe):
     pytest.importorskip("zoo_acme")
     sha_a, metrics_a = run_cli(tmp_path / "a", recipe)

@@ -584,9 +584,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    verb = {"ls": "", "prune": " — would remove" if args.dry_run else " — removed"}.get(args.cache_command, "")
-    table = Table(title=f"{cache.root}{verb}: {len(rows)} entries, {sum(r.get('bytes') or 0 for r in rows) / 1e6:,.1f} MB",
-                  title_justify="left")
+    verb = {"ls": "", "prune": " would go" if args.dry_run else " removed"}.get(args.cache_command, "")
+    table = Table(title=f"{len(rows)} entries{verb}, {sum(r.get('bytes') or 0 for r in rows) / 1e6:,.1f} MB — "
+                        f"{cache.root}", title_justify="left")
     for column in ("sha256", "state", "MB", "detail"):
         table.add_column(column, overflow="fold")
     colours = {"ok": "green", "verified": "green", "changed": "yellow", "partial": "yellow"}
