@@ -98,6 +98,13 @@ class FetchedFile:
     cache_root: Path | None = field(default=None, compare=False, repr=False)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # removed meanwhile by another process
+        return 0
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -535,7 +542,7 @@ class WeightsCache:
         rows = []
         for key, files in groups.items():
             data = self._read_sidecar(self.sidecar_path(key)) if SHA256_RE.match(key) else None
-            size = sum(p.stat().st_size for p in files if p.exists())
+            size = sum(_size(p) for p in files)
             row: dict[str, Any] = {"sha256": key, "bytes": size, "files": [p.name for p in files]}
             if data is not None:
                 st = data.get("safetensors")
