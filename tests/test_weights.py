@@ -157,13 +157,10 @@ def assert_same(a: dict, b: dict) -> None:
 
 
 def unsampled_offset(data: bytes) -> int:
-    """A byte the fast check's sample does not read (between the first two chunks)."""
-    from zoo.weights._hashing import CHUNK, SAMPLES
-
+    """A byte between the first data byte and the last (what the old sampled check
+    could miss)."""
     header = 8 + int.from_bytes(data[:8], "little")
-    second = header + (len(data) - header - CHUNK) // (SAMPLES - 1)
-    assert second - (header + CHUNK) > 10
-    return header + CHUNK + (second - header - CHUNK) // 2
+    return header + (len(data) - header) // 3 + 12345
 
 
 def refused_port() -> int:
@@ -418,21 +415,23 @@ def test_truncated_cache_file_detected_then_refetched(tmp_path, cache, server):
     assert_same(zw.open_state_dict(again), tensors)
 
 
-@pytest.mark.parametrize("where", ["header", "body"])
-def test_corrupted_byte_detected_even_with_mtime_restored(tmp_path, cache, where):
-    data, tensors = make_safetensors(tmp_path / "w.safetensors", n=16384)  # > 1 MiB: sampled
+@pytest.mark.parametrize("where,width", [("header", 1), ("first", 1), ("middle", 1), ("middle", 4096),
+                                         ("last", 1), ("last", 4096)])
+def test_corrupted_byte_detected_even_with_mtime_restored(tmp_path, cache, where, width):
+    data, tensors = make_safetensors(tmp_path / "w.safetensors", n=16384)
     assert len(data) > 2 << 20
     fetched = zw.fetch(tmp_path / "w.safetensors", sha256=sha(data), progress=False)
     st = os.stat(fetched.path)
     header_len = 8 + int.from_bytes(data[:8], "little")
-    offset = 20 if where == "header" else header_len  # first data byte: always sampled
-    with open(fetched.path, "r+b") as f:
+    offset = {"header": 20, "first": header_len, "middle": unsampled_offset(data),
+              "last": len(data) - width}[where]
+    with open(fetched.path, "r+b") as f:  # size kept, every byte of the span changed
         f.seek(offset)
-        byte = f.read(1)
+        old = f.read(width)
         f.seek(offset)
-        f.write(bytes([byte[0] ^ 0xFF]))
+        f.write(bytes(b ^ 0xFF for b in old))
     os.utime(fetched.path, ns=(st.st_atime_ns, st.st_mtime_ns))  # hide it from the mtime check
-    with pytest.raises(ZooIntegrityError, match="sampled checksum"):
+    with pytest.raises(ZooIntegrityError, match="xxh3 digest differs"):
         zw.open_state_dict(fetched)
     assert not fetched.path.exists()
     # fetch() notices too, quarantines nothing more, and re-fetches from the source.
@@ -476,7 +475,6 @@ def test_verify_full(tmp_path, cache):
         f.seek(offset)
         f.write(bytes([b[0] ^ 1]))
     os.utime(fetched.path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    zw.open_state_dict(fetched)  # the documented blind spot of the fast check
     with pytest.raises(ZooIntegrityError):
         zw.verify_full(fetched)
     assert not fetched.path.exists()
@@ -527,7 +525,7 @@ def test_pickle_state_dict_converted_once(tmp_path, cache, server):
     side = json.loads(cache.sidecar_path(sha(data)).read_text())
     assert side["sha256"] == sha(data)
     assert side["safetensors"]["sha256"] == zw.sha256_file(fetched.path)
-    assert side["safetensors"]["fast"]["sample"] == zw.fast_fingerprint(fetched.path)
+    assert side["safetensors"]["fast"]["xxh3"] == zw.fast_fingerprint(fetched.path)
     from safetensors import safe_open
 
     with safe_open(str(fetched.path), "pt") as f:

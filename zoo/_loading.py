@@ -22,7 +22,8 @@ from zoo.errors import ZooError, ZooLoadError, ZooValidationError
 from zoo.plugins import PluginHost, import_object
 from zoo.records import Family
 from zoo.resolve import LoadReport
-from zoo.weights import FetchedFile, open_state_dict
+from zoo.weights import FetchedFile
+from zoo.weights._open import begin_open
 
 _log = logging.getLogger("zoo.resolve")
 
@@ -172,13 +173,13 @@ def _apply_adapter(host: PluginHost, family: Family, ref: str, state: dict[str, 
 def load_pretrained(host: PluginHost, family: Family, ref: str, fetched: FetchedFile, *,
                     num_classes: int | None, device: torch.device,
                     dtype: torch.dtype | None) -> tuple[nn.Module, LoadReport]:
-    # fetch() verified the cached file a moment ago (fast check or full sha256): no
-    # second integrity pass here.
+    # Every byte is checked on load (xxh3 over the mapped file), in a thread while the
+    # model is built on meta; the tensors are views of that same map.
     load_device = device if device.type in ("cuda", "mps") else torch.device("cpu")
-    state = open_state_dict(fetched, device=load_device, verify="none")
-    state, adapter = _apply_adapter(host, family, ref, state)
-
+    pending = begin_open(fetched, device=load_device)
     model = build_on_meta(host, family, num_classes)
+    state, adapter = _apply_adapter(host, family, ref, pending())
+
     head = family.head
     prefix = f"{head}." if head else None
     ckpt_weight = state.get(f"{head}.weight") if head else None

@@ -684,6 +684,45 @@ def cmd_get(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from zoo.weights import WeightsCache
+
+    cache = WeightsCache(args.dir)
+    failed = False
+    if args.cache_command == "ls":
+        rows = cache.inventory()
+    elif args.cache_command == "prune":
+        rows = cache.prune(everything=args.all, dry_run=args.dry_run)
+    else:  # verify: sha256 of every byte of each entry (all of them by default)
+        rows = []
+        for sha in args.sha256 or [e["sha256"] for e in cache.inventory() if e["state"] in ("ok", "changed")]:
+            try:
+                fetched = cache.verify_full(sha)
+                rows.append({"sha256": fetched.sha256, "state": "verified", "bytes": fetched.size})
+            except ZooError as exc:
+                failed = True
+                rows.append({"sha256": sha, "state": "failed", "problem": exc.message,
+                             "quarantined": list(getattr(exc, "quarantined", ()))})
+    if args.json:
+        _print_json({"cache": str(cache.root), "entries": rows})
+        return EXIT_FAILED if failed else EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    verb = {"ls": "", "prune": " would go" if args.dry_run else " removed"}.get(args.cache_command, "")
+    table = Table(title=f"{len(rows)} entries{verb}, {sum(r.get('bytes') or 0 for r in rows) / 1e6:,.1f} MB — "
+                        f"{cache.root}", title_justify="left")
+    for column in ("sha256", "state", "MB", "detail"):
+        table.add_column(column, overflow="fold")
+    colours = {"ok": "green", "verified": "green", "changed": "yellow", "partial": "yellow"}
+    for r in rows:
+        detail = r.get("problem") or r.get("source") or ", ".join(r.get("files", ()))
+        table.add_row(escape((r["sha256"] or "")[:16]), f"[{colours.get(r['state'], 'red')}]{r['state']}[/]",
+                      f"{(r.get('bytes') or 0) / 1e6:,.1f}", escape(str(detail or "")))
+    _console().print(table)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _report_dict(report) -> dict[str, Any]:
     from zoo.records import to_jsonable
 
@@ -731,9 +770,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         if not sep or not key.strip():
             raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param backbone_lr_mult=0.3")
         recipe_params[key.strip().replace("-", "_")] = _literal(value.strip())
+    from zoo.finetune.trainer import seeded_get
+
     registry = _open_registry(args)
-    model = zoo.get(args.name, num_classes=args.num_classes or 10, device=args.device, registry=registry,
-                    progress=not args.json) if args.data == "digits" or args.num_classes else None
+    # The new head is initialised from --seed: two runs with the same seed train the same model.
+    model = seeded_get(args.name, args.seed, num_classes=args.num_classes or 10, device=args.device,
+                       registry=registry, progress=not args.json) if args.data == "digits" or args.num_classes else None
     if model is None:  # the classes come from the data: build the model after reading it
         model = zoo.get(args.name, num_classes=0, device=args.device, registry=registry, progress=False)
     train, val, dataset = sources.load(args.data, model=model, model_name=args.name, registry=registry,
@@ -945,6 +987,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "transfer FROM TO: hand FROM's records to plugin TO")
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--reason", help="retire / transfer: why (kept in the audit trail)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("cache", cmd_cache, "the weights cache: ls (entries and their state), verify (sha256 of every "
+            "byte; bad files quarantined), prune (damaged, partial and quarantined files; --all: everything)")
+    p.add_argument("cache_command", choices=["ls", "verify", "prune"])
+    p.add_argument("sha256", nargs="*", help="verify: these entries only (default: all)")
+    p.add_argument("--dir", help="the cache (default: $ZOO_HOME/weights)")
+    p.add_argument("--all", action="store_true", help="prune: every entry too, not only the unusable files")
+    p.add_argument("--dry-run", action="store_true", help="prune: say what would go, delete nothing")
     p.add_argument("--json", action="store_true")
 
     p = add("recipes", cmd_recipes, "the installed fine-tuning recipes: what each does, when to use it, defaults")

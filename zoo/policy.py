@@ -26,7 +26,7 @@ import difflib
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +125,12 @@ def set_policy(registry: Registry, name: str, value: str, *, actor: str | None =
     return registry.set_audited_setting(SETTING_PREFIX + name, value, actor=actor)
 
 
+def check_acknowledge(acknowledge: Any) -> None:
+    """A typed error unless ``acknowledge`` is None, a weights name or a sequence of
+    them (checked whether or not the policy is on, so a mistake never passes silently)."""
+    _acknowledged(acknowledge)
+
+
 def _acknowledged(acknowledge: Any) -> set[str]:
     if acknowledge is None:
         items: list[str] = []
@@ -132,7 +138,7 @@ def _acknowledged(acknowledge: Any) -> set[str]:
         items = [acknowledge]
     elif isinstance(acknowledge, Iterable):
         items = list(acknowledge)
-        if not all(isinstance(a, str) for a in items):
+        if isinstance(acknowledge, (bytes, Mapping)) or not all(isinstance(a, str) for a in items):
             raise ZooValidationError("acknowledge", "must be weights names (text)",
                                      hint="e.g. acknowledge=['resnet50.tv_in1k']")
     else:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from zoo import limits
 from zoo.errors import ZooValidationError
 
 __all__ = [
@@ -128,10 +129,10 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 HEX_RE = re.compile(r"^[0-9a-f]{6,64}$")
 SPDX_RE = re.compile(r"^[A-Za-z0-9.+\-]+$")
 FORMATS = ("safetensors", "pickle")
-MAX_NAME = 200
+MAX_NAME = limits.NAME
 
 
-def _text(value: Any, field_name: str, *, required: bool = False, max_len: int | None = None):
+def _text(value: Any, field_name: str, *, required: bool = False, max_len: int = limits.TEXT):
     if value is None:
         if required:
             raise ZooValidationError(field_name, "is required")
@@ -143,13 +144,11 @@ def _text(value: Any, field_name: str, *, required: bool = False, max_len: int |
         if required:
             raise ZooValidationError(field_name, "must not be empty")
         return None
-    if max_len is not None and len(value) > max_len:
-        raise ZooValidationError(field_name, f"is longer than {max_len} characters")
-    return value
+    return limits.check_text(value, field_name, max_len)
 
 
-def _name(value: Any, field_name: str, pattern: re.Pattern[str], example: str) -> str:
-    text = _text(value, field_name, required=True, max_len=MAX_NAME)
+def _name(value: Any, field_name: str, pattern: re.Pattern[str], example: str, max_len: int = MAX_NAME) -> str:
+    text = _text(value, field_name, required=True, max_len=max_len)
     text = text.lower()
     if not pattern.match(text):
         raise ZooValidationError(
@@ -179,11 +178,12 @@ def _set(obj: Any, name: str, value: Any) -> None:
 
 
 def _mapping(value: Any, field_name: str) -> Mapping[str, Any] | None:
+    """A JSON column's value: plain JSON data within :mod:`zoo.limits`' bounds."""
     if value is None:
         return None
     if not isinstance(value, Mapping):
         raise ZooValidationError(field_name, "must be a mapping")
-    return dict(value)
+    return limits.check_json(value, field_name)
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ class License:
     note: str | None = None
 
     def __post_init__(self) -> None:
-        spdx = _text(self.spdx, "license.spdx", required=True, max_len=64)
+        spdx = _text(self.spdx, "license.spdx", required=True, max_len=limits.LABEL)
         if not SPDX_RE.match(spdx):
             raise ZooValidationError("license.spdx", f"{spdx!r} is not an SPDX identifier",
                                      hint="e.g. 'Apache-2.0', 'MIT', 'BSD-3-Clause', 'NOASSERTION'")
@@ -215,12 +215,13 @@ class Source:
     mirror: bool = False
 
     def __post_init__(self) -> None:
-        uri = _text(self.uri, "sources.uri", required=True, max_len=2048)
+        uri = _text(self.uri, "sources.uri", required=True, max_len=limits.URI)
         if "://" not in uri and not uri.startswith("/"):
             raise ZooValidationError("sources.uri", f"{uri!r} has no scheme",
                                      hint="write 'https://…', 'file:///…' or 'pkg://dist/path'")
         _set(self, "uri", uri)
-        _set(self, "mirror", bool(self.mirror))
+        if not isinstance(self.mirror, bool):
+            raise ZooValidationError("sources.mirror", f"must be True or False, not {self.mirror!r}")
 
 
 @dataclass(frozen=True)
@@ -248,13 +249,9 @@ class Metric:
 
     def __post_init__(self) -> None:
         _set(self, "dataset", _name(self.dataset, "metrics.dataset", DATASET_RE, "imagenet-1k"))
-        _set(self, "name", _text(self.name, "metrics.name", required=True, max_len=64))
-        _set(self, "split", _text(self.split, "metrics.split", required=True, max_len=64))
-        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)):
-            raise ZooValidationError("metrics.value", "must be a number")
-        if self.value != self.value:  # NaN
-            raise ZooValidationError("metrics.value", "must not be NaN")
-        _set(self, "value", float(self.value))
+        _set(self, "name", _text(self.name, "metrics.name", required=True, max_len=limits.LABEL))
+        _set(self, "split", _text(self.split, "metrics.split", required=True, max_len=limits.LABEL))
+        _set(self, "value", limits.check_float(self.value, "metrics.value"))
 
 
 @dataclass(frozen=True)
@@ -272,12 +269,12 @@ class CardSection:
     def __post_init__(self) -> None:
         _set(self, "kind", SectionKind.parse(self.kind, "card.kind"))
         _set(self, "body", _text(self.body, "card.body", required=True))
-        _set(self, "title", _text(self.title, "card.title", max_len=200))
+        _set(self, "title", _text(self.title, "card.title", max_len=limits.NAME))
         refs = _tuple(self.references, "card.references", str)
-        _set(self, "references", tuple(r.strip() for r in refs if r.strip()))
+        _set(self, "references", tuple(r for r in (_text(r, "card.references") for r in refs) if r))
         if self.severity is not None:
             _set(self, "severity", Severity.parse(self.severity, "card.severity"))
-        _set(self, "inherited_from", _text(self.inherited_from, "card.inherited_from"))
+        _set(self, "inherited_from", _text(self.inherited_from, "card.inherited_from", max_len=limits.NAME))
 
     @property
     def is_bias_note(self) -> bool:
@@ -317,8 +314,8 @@ class Family:
         _set(self, "builder_kwargs", _mapping(self.builder_kwargs, "family.builder_kwargs"))
         _set(self, "modality", Modality.parse(self.modality, "family.modality"))
         _set(self, "builder", _import_string(self.builder, "family.builder"))
-        _set(self, "task", _text(self.task, "family.task", required=True, max_len=64))
-        _set(self, "head", _text(self.head, "family.head", max_len=128))
+        _set(self, "task", _text(self.task, "family.task", required=True, max_len=limits.LABEL))
+        _set(self, "head", _text(self.head, "family.head", max_len=limits.PLUGIN))
         if self.default_tag is not None:
             _set(self, "default_tag", _name(self.default_tag, "family.default_tag", TAG_RE, "tv_in1k"))
         _set(self, "preprocessing", _mapping(self.preprocessing, "family.preprocessing"))
@@ -371,6 +368,9 @@ class Weights:
                 "name", "give exactly one of tag (catalogue weights 'arch.tag') or name "
                 "(a registered model 'namespace/name')",
             )
+        if len(self.ref) > MAX_NAME:  # arch.tag is stored as one name
+            raise ZooValidationError("tag", f"{self.ref[:40]!r}… is {len(self.ref)} characters with its "
+                                            f"architecture, at most {MAX_NAME} fit")
         if self.sha256 is not None:
             sha = _text(self.sha256, "sha256", required=True).lower()
             if not SHA256_RE.match(sha):
@@ -385,11 +385,11 @@ class Weights:
             if self.sha256 is not None and not self.sha256.startswith(prefix):
                 raise ZooValidationError("sha256_prefix", "does not match sha256")
             _set(self, "sha256_prefix", prefix)
-        for int_field in ("size_bytes", "num_params", "num_classes"):
-            value = getattr(self, int_field)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ZooValidationError(int_field, "must be a non-negative integer")
-        if self.format not in FORMATS:
+        for int_field, high in (("size_bytes", limits.INT64_MAX), ("num_params", limits.INT64_MAX),
+                                ("num_classes", limits.MAX_CLASSES)):
+            if getattr(self, int_field) is not None:
+                limits.check_int(getattr(self, int_field), int_field, high=high)
+        if not isinstance(self.format, str) or self.format not in FORMATS:
             raise ZooValidationError("format", f"unknown format {self.format!r}",
                                      hint=f"use one of: {', '.join(FORMATS)}")
         if not isinstance(self.license, License):
@@ -412,12 +412,13 @@ class Weights:
         _set(self, "parents", tuple(sorted(parents, key=lambda p: (p.parent, p.relation.value))))
         if len({p.parent for p in self.parents}) != len(self.parents):
             raise ZooValidationError("parents", "lists the same parent twice")
-        tags = tuple(_name(t, "tags", ALIAS_RE, "imagenet") for t in _tuple(self.tags, "tags", str))
+        tags = tuple(_name(t, "tags", ALIAS_RE, "imagenet", limits.LABEL) for t in _tuple(self.tags, "tags", str))
         _set(self, "tags", tuple(sorted(set(tags))))
         _set(self, "status", Status.parse(self.status, "status"))
         _set(self, "status_reason", _text(self.status_reason, "status_reason"))
         _set(self, "preprocessing", _mapping(self.preprocessing, "preprocessing"))
-        for text_field in ("publisher", "paper_title", "paper_url", "recipe", "description"):
+        _set(self, "publisher", _text(self.publisher, "publisher", max_len=limits.NAME))
+        for text_field in ("paper_title", "paper_url", "recipe", "description"):
             _set(self, text_field, _text(getattr(self, text_field), text_field))
 
     @property
@@ -509,7 +510,7 @@ _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 def _import_string(value: Any, field_name: str) -> str:
-    text = _text(value, field_name, required=True, max_len=256)
+    text = _text(value, field_name, required=True, max_len=limits.IMPORT)
     if not _IMPORT_STRING.match(text):
         raise ZooValidationError(field_name, f"{text!r} is not an import string",
                                  hint="write 'package.module:function'")
@@ -567,7 +568,7 @@ class WeightStore:
     description: str | None = None
 
     def __post_init__(self) -> None:
-        scheme = _text(self.scheme, "weight_store.scheme", required=True, max_len=32).lower()
+        scheme = _text(self.scheme, "weight_store.scheme", required=True, max_len=limits.KIND).lower()
         if not re.match(r"^[a-z][a-z0-9+.\-]*$", scheme):
             raise ZooValidationError("weight_store.scheme", f"{scheme!r} is not a URI scheme")
         _set(self, "scheme", scheme)
@@ -584,7 +585,7 @@ class PolicyDecision:
     reason: str | None = None
 
     def __post_init__(self) -> None:
-        _set(self, "rule", _text(self.rule, "policy.rule", required=True, max_len=128))
+        _set(self, "rule", _text(self.rule, "policy.rule", required=True, max_len=limits.PLUGIN))
         _set(self, "allowed", bool(self.allowed))
         _set(self, "reason", _text(self.reason, "policy.reason"))
 

@@ -232,10 +232,18 @@ def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Any, P
 def _check_num_classes(num_classes: Any) -> None:
     if num_classes is None:
         return
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+    from zoo.limits import MAX_CLASSES
+
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 0 <= num_classes <= MAX_CLASSES:
         raise ZooValidationError(
-            "num_classes", f"must be None, 0 or a positive integer, not {num_classes!r}",
+            "num_classes", f"must be None, 0 or a positive integer up to {MAX_CLASSES:,}, not {num_classes!r}",
             hint="None keeps the pretrained head, 0 removes it (pooled features), k gives a fresh head of k outputs")
+
+
+def _check_progress(progress: Any) -> None:
+    if progress is None or isinstance(progress, bool) or callable(progress):
+        return
+    raise ZooValidationError("progress", f"must be None, True, False or a callable (done, total), not {progress!r}")
 
 
 def _check_flag(value: Any, name: str, *, optional: bool = False) -> None:
@@ -389,6 +397,10 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
     failure is a typed :class:`~zoo.errors.ZooError`.
     """
     _check_num_classes(num_classes)
+    _check_progress(progress)
+    from zoo.policy import check_acknowledge  # no torch, no plugins
+
+    check_acknowledge(acknowledge)
     _check_flag(pretrained, "pretrained")
     _check_flag(compile, "compile")
     _check_flag(channels_last, "channels_last", optional=True)

@@ -114,8 +114,11 @@ class GlobalBatchSampler(Sampler):
 
 
 def loader(spec: DataSpec, sampler: GlobalBatchSampler) -> DataLoader:
+    # The workers' seeds (random transforms in a worker) come from this generator, not
+    # from the global RNG: the same run seed gives the same augmentations.
+    generator = torch.Generator().manual_seed(sampler.seed * 1_000_003 + sampler.epoch + 7)
     return DataLoader(spec.dataset, batch_sampler=sampler, collate_fn=spec.collate_fn,
-                      num_workers=spec.num_workers, pin_memory=spec.pin_memory)
+                      num_workers=spec.num_workers, pin_memory=spec.pin_memory, generator=generator)
 
 
 # -- batches ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
+from zoo.weights._formats import write_safetensors
 
 from zoo.records import CardSection, DatasetRole, DatasetUse, License, Metric, ParentLink, Source, Weights
 
@@ -43,7 +43,8 @@ def save_weights(model: torch.nn.Module, path: Path, metadata: Mapping[str, str]
         elif ptr is not None:
             seen.add(ptr)
         state[key] = t.contiguous()
-    save_file(state, str(path), metadata={"format": "pt", **(metadata or {})})
+    # zoo's writer: the same weights give the same bytes (and sha256) every time.
+    write_safetensors(state, path, {"format": "pt", **(metadata or {})})
 
 
 def recipe_json(recipe: Any, params: Mapping[str, Any], plugin: tuple[str | None, str | None], *, seed: int,

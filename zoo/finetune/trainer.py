@@ -100,6 +100,15 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         raise ZooValidationError("resume", "needs checkpoint_dir (where the interrupted run wrote its checkpoints)")
     if num_classes is not None:
         _check_int(num_classes, "num_classes", 1)
+        from zoo.limits import MAX_CLASSES
+
+        if num_classes > MAX_CLASSES:
+            raise ZooValidationError("num_classes", f"{num_classes} is more than {MAX_CLASSES:,} classes")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise ZooValidationError("progress", f"must be None, True, False or a callable, not {progress!r}")
+    from zoo.policy import check_acknowledge
+
+    check_acknowledge(acknowledge)
     _check_int(eval_every, "eval_every", 1)
     if time_limit_s is not None and (isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float))
                                      or not time_limit_s > 0):
@@ -249,6 +258,17 @@ def _check_phases(phases: list[Phase], recipe: str, epochs: int) -> None:
                              f"not the {epochs} asked for")
 
 
+def seeded_get(name: str, seed: int, **kwargs: Any) -> nn.Module:
+    """``zoo.get(name, **kwargs)`` whose new head is initialised from ``seed`` alone:
+    the same seed gives the same head whatever ran before, and the caller's global RNG
+    is left as it was (the CLI and the API build the same model)."""
+    import zoo
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return zoo.get(name, **kwargs)
+
+
 def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, device: torch.device,
            registry: Any, seed: int, host: Any, acknowledge: Any, head: str | None) -> tuple[nn.Module, int]:
     if isinstance(model_or_name, str):
@@ -256,9 +276,8 @@ def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, 
 
         if num_classes is None:
             num_classes = scan.max_label + 1
-        torch.manual_seed(seed)  # the new head's initialisation
-        model = zoo.get(model_or_name, num_classes=num_classes, device=device, registry=registry, host=host,
-                        progress=False, acknowledge=acknowledge)
+        model = seeded_get(model_or_name, seed, num_classes=num_classes, device=device, registry=registry,
+                           host=host, progress=False, acknowledge=acknowledge)
         return model, num_classes
     if not isinstance(model_or_name, nn.Module):
         raise ZooValidationError("model_or_name", f"must be a model name or an nn.Module, not "

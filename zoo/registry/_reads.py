@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zoo.errors import ZooNotFoundError, ZooValidationError
+from zoo.limits import INT32_MAX, LABEL, NAME, check_text
 from zoo.records import (
     AuditEvent,
     CardSection,
@@ -44,6 +45,8 @@ Rows = list[tuple[Any, ...]]
 Execute = Callable[[str, Mapping[str, Any]], Rows]
 """Runs one driver-ready statement with its parameters and returns all rows."""
 
+_VERSION_RE = re.compile(r"[0-9]+")
+_ALIAS_RE = re.compile(r"[a-z][a-z0-9_\-]*")
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores times in SQLite
 
@@ -61,13 +64,22 @@ class ParsedName:
         if not isinstance(name, str) or not name.strip():
             raise ZooValidationError("name", "must be a non-empty model name",
                                      hint="e.g. 'resnet50', 'resnet50.tv_in1k', 'team/model@2'")
+        check_text(name, "name", NAME + 1 + LABEL)  # NUL, lone surrogates, length: typed errors
         ref, _, selector = name.strip().lower().partition("@")
         if not ref:
             raise ZooValidationError("name", f"{name!r} has no model name before '@'")
+        if len(ref) > NAME:
+            raise ZooValidationError("name", f"{ref[:40]!r}… is longer than {NAME} characters")
         if not selector:
             return cls(ref)
-        if selector.isdigit():
-            return cls(ref, version=int(selector))
+        if _VERSION_RE.fullmatch(selector):  # ASCII digits only: '²' and '⑦' are no versions
+            version = int(selector)
+            if not 1 <= version <= INT32_MAX:
+                raise ZooValidationError("name", f"version {selector} is outside 1..{INT32_MAX:,}")
+            return cls(ref, version=version)
+        if not _ALIAS_RE.fullmatch(selector) or len(selector) > LABEL:
+            raise ZooValidationError("name", f"{selector!r} after '@' is neither a version (ASCII digits) nor an "
+                                             "alias", hint="e.g. 'team/model@2' or 'team/model@prod'")
         return cls(ref, alias=selector)
 
 

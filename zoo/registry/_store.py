@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from zoo.errors import (
@@ -32,6 +32,7 @@ from zoo.errors import (
     ZooRegistryError,
     ZooValidationError,
 )
+from zoo.limits import LABEL, NAME, TEXT, check_text
 from zoo.records import (
     ALIAS_RE,
     AuditEvent,
@@ -222,12 +223,15 @@ class Registry:
     def _write(self, *, plugin: str | None = None, plugin_version: str | None = None,
                actor: str | None = None) -> Iterator[tuple[Session, _audit.AuditWriter]]:
         committed: list[AuditEvent] = []
+        actor = actor or self.actor
+        if not isinstance(actor, str) or not actor.strip():
+            raise ZooValidationError("actor", f"must be a non-empty name, not {actor!r}")
+        check_text(actor, "actor", NAME)
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
-                writer = _audit.AuditWriter(session, self.actor if actor is None else actor,
-                                            _naive_utc(self._clock()), plugin, plugin_version,
-                                            keyring=self._keyring(create=True))
+                writer = _audit.AuditWriter(session, actor, _naive_utc(self._clock()),
+                                            plugin, plugin_version, keyring=self._keyring(create=True))
                 yield session, writer
                 hashes = writer.pending_hashes
                 writer.flush()
@@ -241,6 +245,12 @@ class Registry:
                                    hint="nothing was written; check for duplicates") from None
         except ZooError:
             raise
+        except (DataError, StatementError) as exc:  # a value records.py should have refused: still typed
+            if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
+                raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
+                                       hint="nothing was written; check that the database is writable") from None
+            raise ZooValidationError("record", f"the database refused a value: {_first_line(exc)}",
+                                     hint="nothing was written; zoo.limits lists what each column takes") from None
         except DBAPIError as exc:
             raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
                                    hint="nothing was written; check that the database is writable") from None
@@ -312,8 +322,10 @@ class Registry:
         if key in _RESERVED_SETTINGS:
             raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
                                      hint="choose another key")
-        if not isinstance(key, str) or not key or len(key) > 64 or not isinstance(value, str):
+        if not isinstance(key, str) or not key or len(key) > LABEL or not isinstance(value, str):
             raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
+        check_text(key, "key", LABEL)
+        check_text(value, "value", TEXT)
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
@@ -564,8 +576,8 @@ class Registry:
                   actor: str | None = None) -> None:
         """Point ``name@alias`` at ``version`` (``name`` may carry ``@VERSION``);
         an existing alias moves, and the move is audited with before and after."""
-        alias_text = (alias or "").strip().lower()
-        if not ALIAS_RE.match(alias_text) or alias_text in RESERVED_ALIASES:
+        alias_text = alias.strip().lower() if isinstance(alias, str) else ""
+        if not ALIAS_RE.match(alias_text) or alias_text in RESERVED_ALIASES or len(alias_text) > LABEL:
             raise ZooValidationError("alias", f"{alias!r} is not a valid alias",
                                      hint="start with a letter; 'latest' and numbers are reserved")
         parsed = ParsedName.parse(name)
@@ -603,6 +615,10 @@ class Registry:
     def set_status(self, name: str, status: Status | str, reason: str | None = None, *,
                    actor: str | None = None) -> WeightsInfo:
         new = Status.parse(status, "status")
+        if reason is not None and not isinstance(reason, str):
+            raise ZooValidationError("reason", f"must be text, not {type(reason).__name__}")
+        if reason is not None:
+            check_text(reason, "reason", TEXT)
         if new is not Status.ACTIVE and not (reason and reason.strip()):
             raise ZooValidationError("reason", f"say why the weights are {new.value}",
                                      hint="e.g. --reason 'superseded by v2' or 'licence withdrawn'")
@@ -736,8 +752,10 @@ class Registry:
         if key in _RESERVED_SETTINGS:
             raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
                                      hint="choose another key")
-        if not isinstance(key, str) or not key or len(key) > 64 or not isinstance(value, str):
+        if not isinstance(key, str) or not key or len(key) > LABEL or not isinstance(value, str):
             raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
+        check_text(key, "key", LABEL)
+        check_text(value, "value", TEXT)
         with self._write(actor=actor) as (session, audit):
             row = session.get(SettingRow, key)
             before = row.value if row is not None else None

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from zoo.limits import CHOICE, IMPORT, KIND, LABEL, NAME, PLUGIN  # one place for the lengths records check
 from zoo.records import CommercialUse, DatasetRole, Modality, Relation, SectionKind, Severity, Status
 
 # Bumped together with a new Alembic revision; the registry refuses a database whose
@@ -49,20 +50,20 @@ class FamilyRow(Base):
     __table_args__ = (CheckConstraint(_in("modality", Modality.values()), name="ck_families_modality"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    modality: Mapped[str] = mapped_column(String(16))
-    task: Mapped[str] = mapped_column(String(64))
-    builder: Mapped[str] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(String(NAME), unique=True)
+    modality: Mapped[str] = mapped_column(String(CHOICE))
+    task: Mapped[str] = mapped_column(String(LABEL))
+    builder: Mapped[str] = mapped_column(String(IMPORT))
     builder_kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    head: Mapped[str | None] = mapped_column(String(128))
-    default_tag: Mapped[str | None] = mapped_column(String(200))
+    head: Mapped[str | None] = mapped_column(String(PLUGIN))
+    default_tag: Mapped[str | None] = mapped_column(String(NAME))
     preprocessing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(Text)
     paper_url: Mapped[str | None] = mapped_column(Text)
-    plugin: Mapped[str | None] = mapped_column(String(128))
-    plugin_version: Mapped[str | None] = mapped_column(String(64))
+    plugin: Mapped[str | None] = mapped_column(String(PLUGIN))
+    plugin_version: Mapped[str | None] = mapped_column(String(LABEL))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    created_by: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(NAME))
 
 
 class WeightsRow(Base):
@@ -85,10 +86,10 @@ class WeightsRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME))
     version: Mapped[int] = mapped_column(Integer)
     family_id: Mapped[int] = mapped_column(ForeignKey("families.id"))
-    tag: Mapped[str | None] = mapped_column(String(200))
+    tag: Mapped[str | None] = mapped_column(String(NAME))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     sha256: Mapped[str | None] = mapped_column(String(64))
     sha256_prefix: Mapped[str | None] = mapped_column(String(64))
@@ -97,12 +98,12 @@ class WeightsRow(Base):
     pinned_revision: Mapped[str | None] = mapped_column(String(64))
     pin_origin: Mapped[str | None] = mapped_column(Text)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    format: Mapped[str] = mapped_column(String(16))
-    license_spdx: Mapped[str] = mapped_column(String(64))
-    commercial_use: Mapped[str] = mapped_column(String(16))
+    format: Mapped[str] = mapped_column(String(CHOICE))
+    license_spdx: Mapped[str] = mapped_column(String(LABEL))
+    commercial_use: Mapped[str] = mapped_column(String(CHOICE))
     license_url: Mapped[str | None] = mapped_column(Text)
     license_note: Mapped[str | None] = mapped_column(Text)
-    publisher: Mapped[str | None] = mapped_column(String(200))
+    publisher: Mapped[str | None] = mapped_column(String(NAME))
     paper_title: Mapped[str | None] = mapped_column(Text)
     paper_url: Mapped[str | None] = mapped_column(Text)
     recipe: Mapped[str | None] = mapped_column(Text)
@@ -110,14 +111,14 @@ class WeightsRow(Base):
     num_classes: Mapped[int | None] = mapped_column(Integer)
     preprocessing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(CHOICE))
     status_reason: Mapped[str | None] = mapped_column(Text)
-    plugin: Mapped[str | None] = mapped_column(String(128))
-    plugin_version: Mapped[str | None] = mapped_column(String(64))
+    plugin: Mapped[str | None] = mapped_column(String(PLUGIN))
+    plugin_version: Mapped[str | None] = mapped_column(String(LABEL))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    created_by: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(NAME))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_by: Mapped[str] = mapped_column(String(NAME))
 
 
 class SourceRow(Base):
@@ -139,7 +140,7 @@ class DatasetRow(Base):
     __tablename__ = "datasets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME), unique=True)
     url: Mapped[str | None] = mapped_column(Text)
 
 
@@ -154,7 +155,7 @@ class WeightsDatasetRow(Base):
 
     weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"), primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    role: Mapped[str] = mapped_column(String(CHOICE), primary_key=True)
 
 
 class MetricRow(Base):
@@ -167,9 +168,9 @@ class MetricRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"))
-    dataset: Mapped[str] = mapped_column(String(200))
-    split: Mapped[str] = mapped_column(String(64))
-    metric: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(NAME))
+    split: Mapped[str] = mapped_column(String(LABEL))
+    metric: Mapped[str] = mapped_column(String(LABEL))
     value: Mapped[float] = mapped_column(Float)
 
 
@@ -186,17 +187,17 @@ class CardSectionRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"))
-    kind: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(KIND))
+    title: Mapped[str | None] = mapped_column(String(NAME))
     body: Mapped[str] = mapped_column(Text)
     citations: Mapped[list[str]] = mapped_column(JSON)
-    severity: Mapped[str | None] = mapped_column(String(16))
-    inherited_from: Mapped[str | None] = mapped_column(String(200))
+    severity: Mapped[str | None] = mapped_column(String(CHOICE))
+    inherited_from: Mapped[str | None] = mapped_column(String(NAME))
     position: Mapped[int] = mapped_column(Integer)
     # The plugin that declared the section (a sync may replace only its own sections).
-    plugin: Mapped[str | None] = mapped_column(String(128))
+    plugin: Mapped[str | None] = mapped_column(String(PLUGIN))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    created_by: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(NAME))
 
 
 class LineageRow(Base):
@@ -211,7 +212,7 @@ class LineageRow(Base):
 
     child_id: Mapped[int] = mapped_column(ForeignKey("weights.id"), primary_key=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("weights.id"), primary_key=True)
-    relation: Mapped[str] = mapped_column(String(16))
+    relation: Mapped[str] = mapped_column(String(CHOICE))
 
 
 class TagRow(Base):
@@ -221,7 +222,7 @@ class TagRow(Base):
     __table_args__ = (Index("ix_tags_tag", "tag"),)
 
     weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(LABEL), primary_key=True)
 
 
 class AliasRow(Base):
@@ -231,8 +232,8 @@ class AliasRow(Base):
     __table_args__ = (UniqueConstraint("name", "alias", name="uq_aliases_name_alias"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    alias: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(NAME))
+    alias: Mapped[str] = mapped_column(String(LABEL))
     weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"))
 
 
@@ -250,15 +251,15 @@ class AuditEventRow(Base):
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(32))
-    entity_type: Mapped[str] = mapped_column(String(32))
-    entity_key: Mapped[str] = mapped_column(String(256))
+    actor: Mapped[str] = mapped_column(String(NAME))
+    action: Mapped[str] = mapped_column(String(KIND))
+    entity_type: Mapped[str] = mapped_column(String(KIND))
+    entity_key: Mapped[str] = mapped_column(String(IMPORT))
     # Canonical JSON text, hashed exactly as stored (cast to json/jsonb to query into it).
     before_json: Mapped[str | None] = mapped_column(Text)
     after_json: Mapped[str | None] = mapped_column(Text)
-    plugin: Mapped[str | None] = mapped_column(String(128))
-    plugin_version: Mapped[str | None] = mapped_column(String(64))
+    plugin: Mapped[str | None] = mapped_column(String(PLUGIN))
+    plugin_version: Mapped[str | None] = mapped_column(String(LABEL))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The audit key that signed the event (a digest of the key, never the key itself);
@@ -271,7 +272,7 @@ class SettingRow(Base):
 
     __tablename__ = "zoo_settings"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(LABEL), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
 

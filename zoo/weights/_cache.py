@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ZooError, ZooFetchError, ZooIntegrityError, ZooValidationError
+from zoo.errors import ZooError, ZooFetchError, ZooFormatError, ZooIntegrityError, ZooValidationError
 from zoo.weights import _formats
 from zoo.weights._hashing import (
+    FAST_ALGO,
+    SHA256_RE,
     check_prefix,
     check_sha256,
     fast_check,
@@ -37,6 +39,40 @@ from zoo.weights._hashing import (
 
 SIDECAR_VERSION = 1
 LOCK_TIMEOUT_S = 3600.0
+QUARANTINE_MAX_FILES = 8
+"""The quarantine keeps the newest files (with their notes) up to these bounds."""
+QUARANTINE_MAX_BYTES = 1 << 30
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and "/" not in value and "\\" not in value and value not in (".", "..")
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _sidecar_problem(data: dict, stem: str) -> str | None:
+    """Why a sidecar cannot be trusted (a missing field, a wrong type, a file name that
+    leaves its directory), or ``None``. An untrusted sidecar is a cache miss."""
+    if data.get("sha256") != stem or not SHA256_RE.match(stem):
+        return "sha256 does not match the sidecar's name"
+    if not _is_count(data.get("size")) or data.get("format") not in _formats.EXTENSIONS:
+        return "size or format missing or of the wrong type"
+    if not _is_name(data.get("original")) or not isinstance(data.get("source"), (str, type(None))):
+        return "original or source missing or of the wrong type"
+    st = data.get("safetensors")
+    if st is None:
+        return None if data["format"] == _formats.PICKLE else "a safetensors entry without its record"
+    fast = st.get("fast") if isinstance(st, dict) else None
+    if (not _is_name(st.get("file")) or not isinstance(st.get("sha256"), str) or not SHA256_RE.match(st["sha256"])
+            or not _is_count(st.get("size")) or type(st.get("converted")) is not bool
+            or not isinstance(fast, dict) or not _is_count(fast.get("size")) or not _is_count(fast.get("mtime_ns"))
+            or not isinstance(fast.get("algo"), str)):
+        return "the safetensors record is incomplete or of the wrong type"
+    if fast["algo"] == FAST_ALGO and not isinstance(fast.get("xxh3"), str):
+        return "the fast-check record lacks its digest"
+    return None
 
 
 @dataclass(frozen=True)
@@ -60,6 +96,13 @@ class FetchedFile:
     check: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The fast-check record of ``path`` (size, mtime_ns, sampled checksum)."""
     cache_root: Path | None = field(default=None, compare=False, repr=False)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # removed meanwhile by another process
+        return 0
 
 
 def _now() -> str:
@@ -155,7 +198,7 @@ class WeightsCache:
             return None  # unreadable sidecar: the entry is re-fetched and rewritten
         if not isinstance(data, dict) or data.get("version") != SIDECAR_VERSION:
             return None
-        return data
+        return data if _sidecar_problem(data, path.stem) is None else None
 
     def find(self, sha256: str | None = None, sha256_prefix: str | None = None) -> dict | None:
         """The sidecar of the entry pinned by ``sha256`` (or the one entry whose hash
@@ -214,7 +257,42 @@ class WeightsCache:
                               "owner; if upstream changed the file on purpose, review it and re-pin "
                               "the registry record's sha256. Delete it once inspected."}
         atomic_write_json(target.with_name(target.name + ".note.json"), note)
+        self.trim_quarantine(keep=target)
         return target
+
+    def quarantined(self) -> list[tuple[Path, int, float]]:
+        """(file, bytes, mtime) of every quarantined file (notes excluded), oldest first."""
+        rows = []
+        for p in self.quarantine_dir.glob("*") if self.quarantine_dir.is_dir() else ():
+            if p.name.endswith(".note.json"):
+                continue
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue
+            rows.append((p, st.st_size, st.st_mtime))
+        return sorted(rows, key=lambda r: (r[2], r[0].name))
+
+    def trim_quarantine(self, max_files: int | None = None, max_bytes: int | None = None,
+                        keep: Path | None = None) -> list[Path]:
+        """Delete the oldest quarantined files (and notes) beyond ``max_files`` or
+        ``max_bytes`` (default: the module's bounds); ``keep`` (the newest arrival) always
+        stays. Returns what went."""
+        max_files = QUARANTINE_MAX_FILES if max_files is None else max_files
+        max_bytes = QUARANTINE_MAX_BYTES if max_bytes is None else max_bytes
+        rows = self.quarantined()
+        total = sum(r[1] for r in rows)
+        removed = []
+        for path, size, _ in rows:
+            if len(rows) - len(removed) <= max_files and total <= max_bytes:
+                break
+            if path == keep:
+                continue
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".note.json").unlink(missing_ok=True)
+            total -= size
+            removed.append(path)
+        return removed
 
     # -- writing entries ----------------------------------------------------------------------
 
@@ -244,8 +322,9 @@ class WeightsCache:
             )
         try:
             fmt = _formats.sniff(part, label=source)
-        except ZooError:
-            part.unlink(missing_ok=True)  # verified but unopenable: keep nothing
+        except ZooFormatError as exc:  # the pinned bytes are no checkpoint: keep them out of reach
+            moved = self.quarantine(part, exc.message, expected_sha256=actual_sha256, source=source)
+            exc.quarantined = (str(moved),) if moved else ()
             raise
         directory = self.directory(actual_sha256)
         directory.mkdir(parents=True, exist_ok=True)
@@ -328,11 +407,13 @@ class WeightsCache:
         actual = sha256_file(path)
         if actual == st["sha256"]:
             # Touched but intact (copied cache, restored backup): re-record the fast check.
-            data = {**data, "safetensors": {**st, "fast": stat_record(path)}}
-            try:
-                atomic_write_json(self.sidecar_path(sha), data)
-            except OSError:
-                pass  # read-only shared cache: still verified for this load
+            record = stat_record(path)
+            if record != st["fast"]:
+                data = {**data, "safetensors": {**st, "fast": record}}
+                try:
+                    atomic_write_json(self.sidecar_path(sha), data)
+                except OSError:
+                    pass  # read-only shared cache: still verified for this load
             return self._fetched(data)
         target = self.quarantine(path, f"cache file failed verification: {problem}",
                                  expected_sha256=st["sha256"], actual_sha256=actual, source=data.get("source"))
@@ -358,27 +439,54 @@ class WeightsCache:
             return None
 
     def verify_full(self, sha256: str) -> FetchedFile:
-        """Re-hash every byte of the entry ``sha256`` (the original and the converted
-        file). Raises :class:`ZooIntegrityError` (after quarantining) when it is bad."""
+        """Re-hash every byte of the entry ``sha256`` with sha256 (the original and the
+        converted file) and re-check the safetensors header. The same for every kind of
+        entry: a bad file is quarantined and :class:`ZooIntegrityError` raised; nothing is
+        repaired here (the next fetch or load converts again from an intact pickle, or
+        downloads again)."""
         sha = check_sha256(sha256)
         with self.acquire(sha):
             data = self.find(sha)
             if data is None:
-                raise ZooIntegrityError(f"checkpoint {sha} is not in the cache at {self.root}",
-                                        hint="fetch it first (zoo.weights.fetch)")
-            original = self.directory(sha) / data["original"]
-            if data["original"] != (data.get("safetensors") or {}).get("file") and original.exists():
-                actual = sha256_file(original)
-                if actual != sha:
-                    moved = self.quarantine(original, "sha256 mismatch (verify_full)",
-                                            expected_sha256=sha, actual_sha256=actual)
-                    raise ZooIntegrityError(f"cached original of {sha[:16]}… is corrupted; quarantined at {moved}",
-                                            quarantined=[moved], hint="fetch it again (zoo.weights.fetch)")
-            result = self.ready(data, full=True)
-        if result is None:
-            raise ZooIntegrityError(f"cached checkpoint {sha[:16]}… was missing or corrupted and was quarantined "
-                                    f"(see {self.quarantine_dir})", hint="fetch it again (zoo.weights.fetch)")
-        return result
+                raise ZooIntegrityError(f"checkpoint {sha} is not in the cache at {self.root} (or its "
+                                        "metadata is damaged)", hint="fetch it (again): zoo.weights.fetch")
+            directory = self.directory(sha)
+            st = data.get("safetensors")
+            checks = [(directory / data["original"], sha, "original")]
+            if st is not None and st["file"] != data["original"]:
+                checks.append((directory / st["file"], st["sha256"], "converted file"))
+            moved: list[str] = []
+            problems = []
+            for path, expected, what in checks:
+                if not path.exists():
+                    problems.append(f"the {what} is missing")
+                    continue
+                actual = sha256_file(path)
+                problem = f"sha256 mismatch ({actual})" if actual != expected else None
+                if problem is None and path.suffix == ".safetensors":
+                    try:
+                        _formats.validate_safetensors(path)
+                    except ZooFormatError as exc:
+                        problem = exc.message
+                if problem is not None:
+                    target = self.quarantine(path, f"{what} failed verify_full: {problem}",
+                                             expected_sha256=expected, actual_sha256=actual)
+                    moved += [str(target)] if target else []
+                    problems.append(f"the {what} failed: {problem}")
+            if problems:
+                if st is None or not st["converted"] or not (directory / data["original"]).exists():
+                    self.sidecar_path(sha).unlink(missing_ok=True)  # nothing left to rebuild from
+                raise ZooIntegrityError(
+                    f"cached checkpoint {sha[:16]}… failed verification: " + "; ".join(problems)
+                    + (f"; quarantined: {', '.join(moved)}" if moved else ""),
+                    quarantined=moved, hint="fetch it again (zoo.weights.fetch / zoo.get repairs the entry)")
+            if st is None:  # a pickle not converted yet: convert it now (the original verified)
+                return self._convert(data)
+            record = stat_record(directory / st["file"])
+            if record != st["fast"]:  # touched but intact: re-record
+                data = {**data, "safetensors": {**st, "fast": record}}
+                atomic_write_json(self.sidecar_path(sha), data)
+            return self._fetched(data)
 
     def add_file(
         self,
@@ -418,6 +526,70 @@ class WeightsCache:
                     (directory / name).unlink()
                     found = True
             return found
+
+    # -- seeing and cleaning the cache (`zoo cache ls | verify | prune`) -----------------------
+
+    def inventory(self) -> list[dict[str, Any]]:
+        """One row per cached key (and per quarantined file): ``state`` is ``ok``,
+        ``changed`` (size or mtime differ from what was verified: the next load re-checks
+        it), ``damaged`` (metadata unreadable or incomplete: a cache miss), ``orphan`` (files
+        without metadata), ``partial`` (an unfinished download) or ``quarantined``. Stats
+        only: no file is read except the sidecars."""
+        groups: dict[str, list[Path]] = {}
+        for path in sorted((self.root / "sha256").glob("*/*")):
+            key = path.name.lstrip(".").split(".", 1)[0]
+            groups.setdefault(key, []).append(path)
+        rows = []
+        for key, files in groups.items():
+            data = self._read_sidecar(self.sidecar_path(key)) if SHA256_RE.match(key) else None
+            size = sum(_size(p) for p in files)
+            row: dict[str, Any] = {"sha256": key, "bytes": size, "files": [p.name for p in files]}
+            if data is not None:
+                st = data.get("safetensors")
+                state = "ok"
+                if st is not None and fast_check(self.directory(key) / st["file"], st["fast"]) is not None:
+                    state = "changed"
+                row.update(state=state, format=data["format"], converted=bool(st and st["converted"]),
+                           source=data.get("source"), fetched_at=data.get("fetched_at"))
+            elif self.sidecar_path(key).exists():
+                row["state"] = "damaged"
+            else:
+                row["state"] = "partial" if all(p.suffix == ".part" for p in files) else "orphan"
+            rows.append(row)
+        for path, size, _ in self.quarantined():
+            rows.append({"sha256": None, "bytes": size, "files": [path.name], "state": "quarantined"})
+        return rows
+
+    def prune(self, *, everything: bool = False, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Delete what no load will use: damaged, orphan and partial entries and the
+        quarantine (and, with ``everything``, every entry). An entry another process holds
+        the lock of is left alone. Returns the rows removed (see :meth:`inventory`)."""
+        from filelock import Timeout
+
+        removed = []
+        for row in self.inventory():
+            if row["state"] in ("ok", "changed") and not everything:
+                continue
+            if row["state"] == "quarantined":
+                if not dry_run:
+                    path = self.quarantine_dir / row["files"][0]
+                    path.unlink(missing_ok=True)
+                    path.with_name(path.name + ".note.json").unlink(missing_ok=True)
+                removed.append(row)
+                continue
+            try:
+                lock = self.lock(row["sha256"], timeout=0)
+                lock.acquire()
+            except Timeout:
+                continue  # being fetched or checked right now
+            try:
+                if not dry_run:
+                    for name in row["files"]:
+                        (self.directory(row["sha256"]) / name).unlink(missing_ok=True)
+                removed.append(row)
+            finally:
+                lock.release()
+        return removed
 
     def clear_quarantine(self) -> int:
         """Delete the quarantine folder; returns how many files it held."""
