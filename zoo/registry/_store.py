@@ -223,7 +223,7 @@ class Registry:
     def _write(self, *, plugin: str | None = None, plugin_version: str | None = None,
                actor: str | None = None) -> Iterator[tuple[Session, _audit.AuditWriter]]:
         committed: list[AuditEvent] = []
-        actor = actor or self.actor
+        actor = self.actor if actor is None else actor
         if not isinstance(actor, str) or not actor.strip():
             raise ZooValidationError("actor", f"must be a non-empty name, not {actor!r}")
         check_text(actor, "actor", NAME)
