@@ -156,6 +156,7 @@ def _render_card(info) -> None:
         ("publisher", w.publisher),
         ("licence", f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
                     + (f" ({w.license.note})" if w.license.note else "")),
+        ("commercial use", _effective(info.effective_use)),
         ("paper", " — ".join(x for x in (w.paper_title, w.paper_url) if x) or None),
         ("recipe", w.recipe),
         ("parameters", f"{w.num_params:,}" if w.num_params else None),
@@ -187,10 +188,10 @@ def _render_card(info) -> None:
     console.print("\n[bold]Bias, risks and limitations[/]")
     if not info.bias_notes:
         console.print("  [red]none recorded[/] — add one with `zoo note`")
-    for section in w.card:
+    for section in w.card + info.inherited_notes:
         title = section.title or section.kind.value.replace("_", " ")
-        severity = f" [{section.severity.value}]" if section.severity else ""
-        inherited = f" (inherited from {section.inherited_from})" if section.inherited_from else ""
+        severity = f" \\[{section.severity.value}]" if section.severity else ""
+        inherited = f" (from {section.inherited_from})" if section.inherited_from else " (own)"
         console.print(f"  [bold]{title}[/]{severity}{inherited}: {section.body}")
         for ref in section.references:
             console.print(f"    ref: {ref}")
@@ -200,6 +201,61 @@ def _render_card(info) -> None:
             console.print(f"  {p.relation.value} from {p.parent}")
         for child, relation in info.children:
             console.print(f"  {child} is a {relation} of this")
+
+
+def _effective(use) -> str | None:
+    if use is None:
+        return None
+    colour = {"allowed": "green", "forbidden": "red"}.get(use.commercial_use.value, "yellow")
+    return f"[{colour}]{use.commercial_use.value}[/] — " + "; ".join(use.reasons)
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    infos = _open_reader(args).datasets()
+    if args.json:
+        _print_json([i.to_dict() for i in infos])
+        return EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"datasets — {len(infos)}", title_justify="left")
+    for column in ("name", "title", "terms", "commercial", "notes", "weights", "declared by"):
+        table.add_column(column, overflow="fold")
+    for i in infos:
+        d = i.dataset
+        table.add_row(d.name, escape(d.title or ""), d.terms.spdx, d.terms.commercial_use.value,
+                      str(len(d.notes)) if d.notes else "[red]none[/]", str(i.weights),
+                      i.plugin or "[dim]not declared[/]")
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    info = _open_reader(args).dataset(args.name)
+    if args.json:
+        _print_json(info.to_dict())
+        return EXIT_OK
+    from rich.markup import escape
+
+    d, console = info.dataset, _console()
+    console.print(f"[bold]{d.name}[/]" + (f" — {escape(d.title)}" if d.title else ""))
+    terms = f"{d.terms.spdx}, commercial use: {d.terms.commercial_use.value}" + (
+        f" ({d.terms.note})" if d.terms.note else "") + (f" {d.terms.url}" if d.terms.url else "")
+    for key, value in (("url", d.url), ("terms", terms), ("size", d.size), ("collected", d.collection),
+                       ("description", d.description), ("named by", f"{info.weights} weights"),
+                       ("declared by", f"{info.plugin} {info.plugin_version or ''}".strip() if info.plugin
+                        else "no plugin (only named by weights; terms unknown)")):
+        if value:
+            console.print(f"  [bold]{key:12}[/] {escape(value)}")
+    console.print("\n[bold]Bias and limitation notes[/]")
+    if not d.notes:
+        console.print("  [red]none recorded[/]")
+    for note in d.notes:
+        severity = f" [{note.severity.value}]" if note.severity else ""
+        console.print(f"  [bold]{escape(note.title or note.kind.value)}[/]{escape(severity)}: {escape(note.body)}")
+        for ref in note.references:
+            console.print(f"    ref: {escape(ref)}")
+    return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -708,6 +764,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("info", cmd_info, "show a model card: provenance, licence, datasets, metrics, bias notes, lineage")
     p.add_argument("name", help="arch, arch.tag, namespace/name, NAME@VERSION or NAME@ALIAS")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-sync", action="store_true")
+
+    p = add("datasets", cmd_datasets, "list datasets: terms of use, commercial use, notes, how many weights name them")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-sync", action="store_true")
+    p = add("dataset", cmd_dataset, "show one dataset: zoo dataset info NAME")
+    p.add_argument("dataset_command", choices=["info"])
+    p.add_argument("name", help="a dataset name, e.g. imagenet-1k")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-sync", action="store_true")
 

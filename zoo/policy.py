@@ -182,18 +182,22 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
 
     state = states["commercial"]
     if state.enabled:
-        use = w.license.commercial_use
+        # The effective use: the licence, the parents' licences and the training data's
+        # terms together (the same rule as `zoo audit licences`).
+        effective = info.effective_use
+        use = effective.commercial_use if effective is not None else w.license.commercial_use
+        why = "; ".join(effective.reasons) if effective is not None else f"licence {w.license.spdx}"
         if use in (CommercialUse.FORBIDDEN, CommercialUse.UNKNOWN):
-            says = "forbids" if use is CommercialUse.FORBIDDEN else "does not state"
+            says = "forbidden" if use is CommercialUse.FORBIDDEN else "not stated"
             raise _refusal(
                 "zoo:commercial", info,
                 f"{name} may not be used for {purpose}: rule zoo:commercial (set by {state.set_by}) requires "
-                f"a licence that allows commercial use, and its licence {w.license.spdx} {says} commercial use",
+                f"that commercial use is allowed, and for these weights it is {says} ({why})",
                 "choose weights whose licence allows it (`zoo list --commercial allowed`); if this licence does "
                 "allow it, have the record corrected (e.g. `zoo card import README.md --for NAME` when it states "
                 "no licence); the rule is turned off with `zoo policy set commercial off` (registry) or by "
                 f"leaving 'commercial' out of {ENV_POLICY}")
-        decisions.append(PolicyDecision("zoo:commercial", True, f"commercial use: {use.value}"))
+        decisions.append(PolicyDecision("zoo:commercial", True, f"commercial use: {use.value} ({why})"))
 
     state = states["acknowledge-high-bias"]
     if state.enabled:

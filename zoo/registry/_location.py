@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SCHEMA_REVISION = "0001_initial"
-KNOWN_REVISIONS = ("0001_initial",)
+SCHEMA_REVISION = "0005_datasets"
+KNOWN_REVISIONS = ("0001_initial", "0005_datasets")
 APPLICATION = "zoo"
 
 

@@ -35,6 +35,8 @@ from zoo.records import (
     ALIAS_RE,
     AuditEvent,
     CardSection,
+    Dataset,
+    DatasetInfo,
     Family,
     ParentLink,
     Relation,
@@ -55,6 +57,7 @@ from zoo.registry.schema import (
     AliasRow,
     AuditEventRow,
     CardSectionRow,
+    DatasetNoteRow,
     DatasetRow,
     FamilyRow,
     LineageRow,
@@ -103,11 +106,13 @@ class SyncReport:
     unchanged: int = 0
     plugin_version: str | None = None
     error: str | None = None  # set by the plugin host when this plugin's sync failed (nothing written)
+    datasets_added: tuple[str, ...] = ()
+    datasets_changed: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
         return bool(self.families_added or self.families_changed or self.weights_added
-                    or self.weights_changed)
+                    or self.weights_changed or self.datasets_added or self.datasets_changed)
 
     @property
     def ok(self) -> bool:
@@ -137,8 +142,10 @@ class Registry:
         with _engine.translate_db_errors(self.display_url):
             with self.engine.connect() as conn:
                 revision = _engine.schema_state(conn)
+                triggers = revision is None or _engine.audit_triggers_present(conn)
                 conn.rollback()
-        if _engine.needs_upgrade(revision):
+            _engine.enable_wal(self.engine)
+        if _engine.needs_upgrade(revision) or not triggers:
             if not create and revision is None:
                 raise ZooRegistryError(f"{self.display_url} is empty, not a zoo registry",
                                        hint="run `zoo db upgrade` to create the schema")
@@ -177,6 +184,10 @@ class Registry:
                 config.set_main_option("script_location", "zoo.registry:migrations")
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
+                # A registry loaded from registry.db.sql has the schema but not the
+                # dialect's append-only triggers (not portable SQL): add them here.
+                if not _engine.audit_triggers_present(conn):
+                    _engine.install_audit_triggers(conn)
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         return revision
 
@@ -720,6 +731,67 @@ class Registry:
             audit.record("weights.pin_sha256", "weights", row.name, {"version": row.version, "sha256": None},
                          {"version": row.version, "sha256": probe.sha256})
 
+    # -- datasets ---------------------------------------------------------------------
+
+    def datasets(self) -> list[DatasetInfo]:
+        """Every dataset the registry knows (declared or only named by weights), by name."""
+        with self._read() as session:
+            return self._reader(session).datasets()
+
+    def dataset(self, name: str) -> DatasetInfo:
+        """One dataset; an unknown name raises ``ZooNotFoundError`` with the closest names."""
+        with self._read() as session:
+            return self._reader(session).dataset(name)
+
+    def sync_datasets(self, plugin: str, plugin_version: str | None,
+                      datasets: Sequence[Dataset]) -> SyncReport:
+        """Make the registry hold the datasets ``plugin`` declares (idempotent, audited):
+        a new one is added (``dataset.register``), a row that weights created by naming
+        it is adopted (``dataset.declare``), a changed one updated (``dataset.update``,
+        before and after). A dataset another plugin declares is a conflict."""
+        datasets = list(datasets)
+        for index, dataset in enumerate(datasets):
+            if not isinstance(dataset, Dataset):
+                raise ZooValidationError(f"datasets[{index}]", "must be a zoo.records.Dataset")
+        added, changed, unchanged = [], [], 0
+        with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
+            rows = {r.name: r for r in session.scalars(
+                select(DatasetRow).where(DatasetRow.name.in_([d.name for d in datasets])))}
+            stored = {i.dataset.name: i for i in self._reader(session).datasets(list(rows))}
+            for dataset in datasets:
+                row, values = rows.get(dataset.name), _dataset_columns(dataset)
+                if row is not None and row.plugin is not None and row.plugin != plugin:
+                    raise ZooConflictError("dataset.name", f"dataset {dataset.name!r} is declared by plugin "
+                                           f"{row.plugin}, not {plugin}")
+                before = stored[dataset.name].dataset if row is not None else None
+                if before == dataset and row.plugin == plugin:
+                    unchanged += 1
+                    if row.plugin_version != plugin_version:
+                        row.plugin_version = plugin_version
+                    continue
+                if row is None:
+                    did = session.execute(insert(DatasetRow).values(
+                        **values, plugin=plugin, plugin_version=plugin_version).returning(DatasetRow.id)).scalar_one()
+                    audit.record("dataset.register", "dataset", dataset.name, None, to_jsonable(dataset))
+                    added.append(dataset.name)
+                else:
+                    did = row.id
+                    session.execute(update(DatasetRow).where(DatasetRow.id == did).values(
+                        **values, plugin=plugin, plugin_version=plugin_version))
+                    session.execute(delete(DatasetNoteRow).where(DatasetNoteRow.dataset_id == did))
+                    b, a = to_jsonable(before), to_jsonable(dataset)
+                    keys = sorted(k for k in a if a[k] != b[k])
+                    audit.record("dataset.update" if row.plugin == plugin else "dataset.declare", "dataset",
+                                 dataset.name, {k: b[k] for k in keys}, {k: a[k] for k in keys})
+                    changed.append(dataset.name)
+                if dataset.notes:
+                    session.execute(insert(DatasetNoteRow), [
+                        {"dataset_id": did, "position": i, "kind": n.kind.value, "title": n.title, "body": n.body,
+                         "citations": list(n.references), "severity": n.severity.value if n.severity else None}
+                        for i, n in enumerate(dataset.notes)], execution_options=_BULK)
+        return SyncReport(plugin, unchanged=unchanged, plugin_version=plugin_version,
+                          datasets_added=tuple(added), datasets_changed=tuple(changed))
+
     # -- plugin sync ------------------------------------------------------------------
 
     def sync(self, plugin: str, plugin_version: str | None, families: Sequence[Family],
@@ -903,6 +975,8 @@ class Registry:
         query = queries.get_query(name)
         with self._read() as session:
             bound = queries.bind(name, params, self._reader(session).resolve_id)
+            if name == "trained-on":  # an unknown dataset (a typo) is an error, not 0 rows
+                self._reader(session).dataset(bound["dataset"])
             stmt = query.statement()
             if name == "history":
                 # Typed, so that PostgreSQL can infer a NULL-tested parameter's type and
@@ -971,6 +1045,12 @@ def _weights_columns(w: Weights) -> dict[str, Any]:
         "num_params": w.num_params, "num_classes": w.num_classes, "preprocessing": w.preprocessing,
         "description": w.description, "status": w.status.value, "status_reason": w.status_reason,
     }
+
+
+def _dataset_columns(d: Dataset) -> dict[str, Any]:
+    return {"name": d.name, "title": d.title, "url": d.url, "description": d.description, "size": d.size,
+            "collection": d.collection, "terms_spdx": d.terms.spdx, "commercial_use": d.terms.commercial_use.value,
+            "terms_url": d.terms.url, "terms_note": d.terms.note}
 
 
 def _card_columns(c: CardSection) -> dict[str, Any]:

@@ -34,7 +34,6 @@ def weights() -> tuple[Weights, ...]:
 
 def _weights(entry: dict) -> Weights:
     entry = copy.deepcopy(entry)
-    dataset_names = list(dict.fromkeys(name for name, _ in entry["datasets"]))
     return Weights(
         arch=entry["arch"],
         tag=entry["tag"],
@@ -51,7 +50,7 @@ def _weights(entry: dict) -> Weights:
         preprocessing=entry["preprocessing"],
         num_params=entry["num_params"],
         num_classes=entry["num_classes"],
-        card=notes.card_for(dataset_names, entry["tags"]),
+        card=notes.card_for(entry["tags"]),
         tags=tuple(entry["tags"]),
         description=entry["description"],
     )

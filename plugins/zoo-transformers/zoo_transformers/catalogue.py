@@ -192,10 +192,10 @@ PARAPHRASE_FINETUNE = tuple(
 )
 
 # Bias and limitation notes per lineage (composed from notes.py; never copied per record).
-BERT_UNCASED_NOTES = (n.BERT_GENDER_BIAS, n.BOOKCORPUS_PROVENANCE, n.UNCASED_INPUT, n.ENGLISH_ONLY,
+BERT_UNCASED_NOTES = (n.BERT_GENDER_BIAS, n.UNCASED_INPUT, n.ENGLISH_ONLY,
                       n.MAX_512_POSITIONS)
-BERT_CASED_NOTES = (n.BERT_GENDER_BIAS, n.BOOKCORPUS_PROVENANCE, n.ENGLISH_ONLY, n.MAX_512_POSITIONS)
-MINILM_NOTES = (n.MINILM_UNMEASURED_BIAS, n.BOOKCORPUS_PROVENANCE, n.UNCASED_INPUT, n.ENGLISH_ONLY,
+BERT_CASED_NOTES = (n.BERT_GENDER_BIAS, n.ENGLISH_ONLY, n.MAX_512_POSITIONS)
+MINILM_NOTES = (n.MINILM_UNMEASURED_BIAS, n.UNCASED_INPUT, n.ENGLISH_ONLY,
                 n.MAX_512_POSITIONS)
 MLM_USES = (n.MLM_INTENDED_USE, n.MLM_OUT_OF_SCOPE)
 ALL_V2_NOTES = (n.SENTENCE_PAIRS_WEB_FORUM_BIAS, n.truncation_note(256, 128, n.ALL_MINILM_L6_CARD))
@@ -269,7 +269,7 @@ _ROBERTA = Weights(
     recipe="https://github.com/facebookresearch/fairseq/tree/main/examples/roberta",
     datasets=ROBERTA_DATA, num_params=124_055_040,
     preprocessing=_pre("FacebookAI/roberta-base", "byte-level-bpe", max_length=512, pooling="cls", lowercase=False),
-    card=MLM_USES + (n.ROBERTA_WEB_DATA_BIAS, n.BOOKCORPUS_PROVENANCE, n.ENGLISH_ONLY, n.MAX_512_POSITIONS,
+    card=MLM_USES + (n.ROBERTA_WEB_DATA_BIAS, n.ENGLISH_ONLY, n.MAX_512_POSITIONS,
                      n.EVALUATE_BEFORE_DEPLOYING),
     tags=MLM_TAGS + ("cased",),
     description="RoBERTa base, masked-language-model pretraining on 160 GB of English text; loaded as a "

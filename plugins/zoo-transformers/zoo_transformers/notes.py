@@ -17,7 +17,7 @@ __all__ = [
     "BERT_CARD", "ROBERTA_CARD", "DISTILBERT_CARD", "MINILM_CARD", "MINILM_L6_CARD",
     "ALL_MINILM_L6_CARD", "ALL_MINILM_L12_CARD", "PARAPHRASE_MINILM_L6_CARD",
     "KURITA_2019", "BANDY_VINCENT_2021", "MODEL_CARDS_2019", "HENDERSON_2019",
-    "BERT_GENDER_BIAS", "BOOKCORPUS_PROVENANCE", "ROBERTA_WEB_DATA_BIAS", "DISTILBERT_TEACHER_BIAS",
+    "BERT_GENDER_BIAS", "ROBERTA_WEB_DATA_BIAS", "DISTILBERT_TEACHER_BIAS",
     "MINILM_UNMEASURED_BIAS", "SENTENCE_PAIRS_WEB_FORUM_BIAS", "PARAPHRASE_DATA_BIAS", "UNCASED_INPUT", "ENGLISH_ONLY",
     "MAX_512_POSITIONS", "MLM_INTENDED_USE", "MLM_OUT_OF_SCOPE", "SENTENCE_ENCODER_INTENDED_USE",
     "SENTENCE_ENCODER_OUT_OF_SCOPE", "EVALUATE_BEFORE_DEPLOYING",
@@ -75,21 +75,6 @@ BERT_GENDER_BIAS = CardSection(
     ),
     references=(KURITA_2019, _card(BERT_CARD, "Limitations and bias"),
                 _card(BERT_CASED_CARD, "Limitations and bias")),
-)
-
-BOOKCORPUS_PROVENANCE = CardSection(
-    kind=SectionKind.LIMITATIONS,
-    title="BookCorpus provenance",
-    severity=Severity.LOW,
-    body=(
-        "Part of the pretraining text is BookCorpus, free self-published novels collected "
-        "from a web shop without the authors being asked. A retrospective datasheet "
-        "(Bandy and Vincent, 2021) found many books duplicated, books whose terms do not "
-        "allow redistribution, a skew toward a few genres (romance in particular) and a "
-        "skewed representation of religions, so the corpus is neither consented nor "
-        "representative of published English."
-    ),
-    references=(BANDY_VINCENT_2021, BERT_PAPER),
 )
 
 ROBERTA_WEB_DATA_BIAS = CardSection(
