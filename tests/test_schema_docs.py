@@ -91,9 +91,10 @@ def audited(registry, resnet_family):
     note with references, a revocation."""
     registry.add_family(resnet_family, plugin="zoo-torchvision", plugin_version="0.1.0")
     registry.register(make_weights(), plugin="zoo-torchvision", plugin_version="0.1.0")
+    registry.register(make_weights(tag="imagenet1k_v2"), plugin="zoo-torchvision", plugin_version="0.1.0")
     for _ in range(2):
         registry.register(make_weights(
-            tag=None, name="team/digits", parents=(ParentLink("resnet50.tv_in1k", "finetune"),),
+            tag=None, name="team/digits", parents=(ParentLink("resnet50.imagenet1k_v2", "finetune"),),
             license=License("CC-BY-NC-4.0", "forbidden", note="non-commercial use only"),
             publisher="team"), actor="alice@laptop")
     registry.set_alias("team/digits@1", "prod", actor="alice@laptop")

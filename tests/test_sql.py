@@ -208,7 +208,8 @@ def test_filter_values_are_never_sql(filled):
         for kwargs in ({"pattern": payload}, {"dataset": payload}, {"license": payload}, {"tag": payload},
                        {"arch": payload}, {"task": payload}):
             assert filled.search(**kwargs).total == 0, (payload, kwargs)
-        assert filled.audit_query("trained-on", dataset=payload).rows == ()
+        with pytest.raises(ZooNotFoundError, match="unknown dataset"):  # said, not 0 rows
+            filled.audit_query("trained-on", dataset=payload)
         assert filled.audit_query("history", actor=payload).rows == ()
         assert filled.audit_query("history", action=payload).rows == ()
         with pytest.raises((ZooNotFoundError, ZooValidationError)):
@@ -220,10 +221,11 @@ def test_filter_values_are_never_sql(filled):
                      ["list", "--tag", payload]):
             code, out, _ = cli(filled, *args, "--json", "--no-sync")
             assert code == 0 and json.loads(out)["total"] == 0, args
-        for args in (["audit", "trained-on", payload], ["audit", "history", "--actor", payload],
-                     ["audit", "history", "--action", payload]):
+        for args in (["audit", "history", "--actor", payload], ["audit", "history", "--action", payload]):
             code, out, _ = cli(filled, *args, "--json")
             assert code == 0 and json.loads(out) == [], args
+        code, _, err = cli(filled, "audit", "trained-on", payload)
+        assert code == 1 and "unknown dataset" in err
         code, _, err = cli(filled, "audit", "lineage", payload)
         assert code == 1 and "unknown" in err
     assert snapshot(filled) == before

@@ -7,6 +7,7 @@ import argparse
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -337,6 +338,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.query in ("trained-on", "lineage") and not args.target:
         raise _usage(f"`zoo audit {args.query}` needs a {'dataset' if args.query == 'trained-on' else 'model'} name")
     result = registry.audit_query(args.query, **params)
+    if args.query == "history" and args.json:
+        # The same keys as `zoo history --json` (AuditEvent.to_dict): before/after as JSON values.
+        from zoo.registry._reads import audit_event
+
+        index = {c: i for i, c in enumerate(result.columns)}
+        order = ("seq", "at", "actor", "action", "entity_type", "entity_key", "before_json", "after_json",
+                 "plugin", "plugin_version", "prev_hash", "hash")
+        rows = result.rows if not args.limit else result.rows[:args.limit]
+        _print_json([audit_event([row[index[c]] for c in order]).to_dict() for row in rows])
+        return EXIT_OK
     _print_query_result(result, args, args.query)
     return EXIT_OK
 
@@ -350,7 +361,7 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
     if limit is None:  # tables for people are cut (rich takes ~1 ms a row); files and JSON are whole
         limit = 0 if args.json or args.csv else TABLE_ROWS
     shown = result.rows[:limit] if limit else result.rows
-    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in shown]
+    rows = [tuple(_cell(v) for v in row) for row in shown]
     if args.json:
         _print_json([dict(zip(result.columns, row)) for row in rows])
     elif args.csv:
@@ -371,14 +382,33 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
                           "for a file")
 
 
+_SQLITE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$")
+
+
+def _cell(value: Any) -> Any:
+    """Times print the same from both databases: ISO 8601 (UTC, microseconds). PostgreSQL
+    returns datetimes; SQLite returns the text SQLAlchemy stored ('YYYY-MM-DD HH:MM:SS.ffffff')."""
+    import datetime as dt
+
+    if isinstance(value, str) and len(value) in (19, 26):
+        if _SQLITE_TIME.match(value):
+            value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="microseconds")
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     statement = sys.stdin.read() if args.statement == "-" else args.statement
-    params: dict[str, str] = {}
+    from zoo.registry._readonly import Param
+
+    params: dict[str, Param] = {}
     for item in args.param or ():
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise _usage(f"--param {item!r}: write NAME=VALUE (the statement says :NAME)")
-        params[key.strip()] = value
+        name, _, kind = key.partition(":")
+        if not sep or not name.strip():
+            raise _usage(f"--param {item!r}: write NAME=VALUE or NAME:TYPE=VALUE (the statement says :NAME)")
+        params[name.strip()] = Param.parse(name.strip(), value, kind or None)
     registry = _open_reader(args, sync=False)
     result = registry.read_only_sql(statement, params or None, timeout=args.timeout,
                                     max_rows=args.max_rows or None)
@@ -801,7 +831,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("statement", help="e.g. \"SELECT name, license_spdx FROM weights\" ('-': read it from stdin); "
                                      "docs/schema.md documents the tables")
     p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                   help="bind :NAME in the statement (repeatable)")
+                   help="bind :NAME in the statement (repeatable); NAME:TYPE=VALUE gives the type (text, int, "
+                        "float, timestamp, bool; default: an ISO date is a timestamp, digits an int, else text); "
+                        "an empty VALUE binds NULL")
     p.add_argument("--timeout", type=float, default=30.0, help="cancel the statement after SECONDS (default 30)")
     p.add_argument("--max-rows", type=int, default=10_000, help="at most this many rows (0: all; default 10000)")
     out = p.add_mutually_exclusive_group()
