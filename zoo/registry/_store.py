@@ -775,13 +775,13 @@ class Registry:
                     audit.record("dataset.register", "dataset", dataset.name, None, to_jsonable(dataset))
                     added.append(dataset.name)
                 else:
-                    did = row.id
+                    did, owner = row.id, row.plugin
                     session.execute(update(DatasetRow).where(DatasetRow.id == did).values(
                         **values, plugin=plugin, plugin_version=plugin_version))
                     session.execute(delete(DatasetNoteRow).where(DatasetNoteRow.dataset_id == did))
                     b, a = to_jsonable(before), to_jsonable(dataset)
                     keys = sorted(k for k in a if a[k] != b[k])
-                    audit.record("dataset.update" if row.plugin == plugin else "dataset.declare", "dataset",
+                    audit.record("dataset.update" if owner == plugin else "dataset.declare", "dataset",
                                  dataset.name, {k: b[k] for k in keys}, {k: a[k] for k in keys})
                     changed.append(dataset.name)
                 if dataset.notes:
