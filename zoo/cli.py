@@ -455,7 +455,8 @@ def cmd_card(args: argparse.Namespace) -> int:
     registry = _open_registry(args)
     info = registry.resolve(args.name)
     lineage = registry.audit_query("lineage", model=info.qualified_name)
-    text = cards.render_model_card(info, lineage=lineage)
+    parents = {p.parent: registry.resolve(p.parent) for p in info.weights.parents}
+    text = cards.render_model_card(info, lineage=lineage, parents=parents)
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:

@@ -603,29 +603,36 @@ class Registry:
         skipped: list[str] = []
         with self._write(actor=actor) as (session, audit):
             row = self._locked_row(session, name)
-            w = self._info(session, row).weights
+            info = self._info(session, row)
+            w = info.weights
             entity, version = row.name, row.version
             new_license, datasets, metrics, tags = None, [], [], []
+            # The same licence is no conflict: compare what it is, not how it is worded.
+            same_license = card.license.spdx.lower() == w.license.spdx.lower()
+            states_license = card.states_license and card.license.spdx != "NOASSERTION" and not same_license
+            trained = {d.name for d in w.datasets if d.role.value != "eval"}
+            have = {(d.name, d.role) for d in w.datasets}
+            datasets = [d for d in card.datasets if (d.name, d.role) not in have
+                        and not (d.role.value != "eval" and d.name in trained)]
+            have_metrics = {(m.dataset, m.split, m.name) for m in w.metrics}
+            metrics = [m for m in card.metrics if (m.dataset, m.split, m.name) not in have_metrics]
+            tags = [t for t in card.tags if t not in w.tags]
             if row.plugin is not None:
-                if card.states_license or card.datasets or card.metrics or card.tags:
+                if states_license or datasets or metrics or tags:
                     skipped.append(f"licence, datasets, metrics and tags: {entity} is declared by plugin "
                                    f"{row.plugin}, whose sync owns them (change the plugin's record)")
-            else:
-                if card.states_license and card.license != w.license:
-                    if w.license.spdx == "NOASSERTION":
-                        new_license = card.license
-                    else:
-                        skipped.append(f"licence: the record states {w.license.spdx}, the card says "
-                                       f"{card.license.spdx}; the record's licence was kept")
-                trained = {d.name for d in w.datasets if d.role.value != "eval"}
-                have = {(d.name, d.role) for d in w.datasets}
-                datasets = [d for d in card.datasets if (d.name, d.role) not in have
-                            and not (d.role.value != "eval" and d.name in trained)]
-                have_metrics = {(m.dataset, m.split, m.name) for m in w.metrics}
-                metrics = [m for m in card.metrics if (m.dataset, m.split, m.name) not in have_metrics]
-                tags = [t for t in card.tags if t not in w.tags]
-            seen = {(c.kind, " ".join(c.body.split())) for c in w.card}
-            sections = [c for c in card.sections if (c.kind, " ".join(c.body.split())) not in seen]
+                datasets, metrics, tags = [], [], []
+            elif states_license:
+                if w.license.spdx == "NOASSERTION":
+                    new_license = card.license
+                else:
+                    skipped.append(f"licence: the record states {w.license.spdx}, the card says "
+                                   f"{card.license.spdx}; the record's licence was kept")
+            # Sections marked "Inherited from ..." are the lineage's (computed on reading),
+            # not facts of this record: they are never imported as its own.
+            seen = {(c.kind, " ".join(c.body.split())) for c in w.card + info.inherited_notes}
+            sections = [c for c in card.sections if c.inherited_from is None
+                        and (c.kind, " ".join(c.body.split())) not in seen]
             stamp = {"updated_at": audit.at, "updated_by": audit.actor}
             if new_license is not None:
                 session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
@@ -635,7 +642,14 @@ class Registry:
                              {"version": version, "license": to_jsonable(w.license)},
                              {"version": version, "license": to_jsonable(new_license), "source": source})
             if datasets:
-                ids = self._dataset_ids(session, {d.name: d.url for d in datasets})
+                # Shared dataset rows are never changed by an import; a new one is an event.
+                known = set(session.scalars(select(DatasetRow.name).where(
+                    DatasetRow.name.in_([d.name for d in datasets]))))
+                ids = self._dataset_ids(session, {d.name: None if d.name in known else d.url for d in datasets})
+                for d in datasets:
+                    if d.name not in known:
+                        audit.record("dataset.register", "dataset", d.name, None,
+                                     {"name": d.name, "url": d.url, "source": source})
                 session.execute(insert(WeightsDatasetRow), [
                     {"weights_id": row.id, "dataset_id": ids[d.name], "role": d.role.value} for d in datasets])
                 audit.record("weights.datasets", "weights", entity,
