@@ -1,8 +1,8 @@
 """The zoo plugin (entry point ``timm`` in group ``zoo``).
 
 Declares a curated set of timm families with their pretrained weights (the generated
-data module ``_catalogue``; see tools/generate_catalogue.py), and the offline
-EfficientNet-Lite0 weights from PyPI with the key adapter that maps their names onto
+data file ``catalogue.json``, read with importlib.resources; see
+tools/generate_catalogue.py), and the offline EfficientNet-Lite0 weights from PyPI with the key adapter that maps their names onto
 timm's. Model-card sections come from ``notes``. Declaring imports neither torch nor
 timm. The Hub files are listed as https:// URLs (zoo's own fetcher) and as hf:// URIs;
 this plugin declares no ``hf`` store of its own (zoo-transformers does, and a scheme
@@ -14,22 +14,29 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
+from zoo import catalogue_data
 from zoo.hookspecs import hookimpl
 from zoo.records import DatasetUse, Family, KeyAdapter, License, Source, Weights
 
-from zoo_timm import _catalogue, notes
+from zoo_timm import notes
 
 LITE0_PYPI = "tf_efficientnet_lite0.lite0_in1k_pypi"
 
 
 @lru_cache(maxsize=1)
+def catalogue() -> catalogue_data.CatalogueData:
+    """The generated catalogue (``catalogue.json``, package data; tools/generate_catalogue.py)."""
+    return catalogue_data.load("zoo_timm")
+
+
+@lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
-    return tuple(Family(**copy.deepcopy(f)) for f in _catalogue.FAMILIES)
+    return tuple(Family(**copy.deepcopy(f)) for f in catalogue().families)
 
 
 @lru_cache(maxsize=1)
 def weights() -> tuple[Weights, ...]:
-    return tuple(_weights(w) for w in _catalogue.WEIGHTS)
+    return tuple(_weights(w) for w in catalogue().weights)
 
 
 def _weights(entry: dict) -> Weights:
@@ -42,11 +49,11 @@ def _weights(entry: dict) -> Weights:
         sha256_prefix=entry["sha256_prefix"],
         size_bytes=entry["size_bytes"],
         format=entry["format"],
-        license=License(**_catalogue.LICENSES[entry["license"]]),
+        license=License(**catalogue().licenses[entry["license"]]),
         publisher=entry["publisher"],
         paper_title=entry["paper_title"],
         paper_url=entry["paper_url"],
-        datasets=tuple(DatasetUse(name, role, _catalogue.DATASET_URLS[name]) for name, role in entry["datasets"]),
+        datasets=tuple(DatasetUse(name, role, catalogue().dataset_urls[name]) for name, role in entry["datasets"]),
         preprocessing=entry["preprocessing"],
         num_params=entry["num_params"],
         num_classes=entry["num_classes"],
