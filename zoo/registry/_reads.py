@@ -541,13 +541,35 @@ class RegistryReader:
                     {"ids": list(chunk)}):
                 if name not in ds.setdefault(wid, []):  # pretrain and finetune on one set
                     ds[wid].append(name)
+        inherited = self._inherited_note_counts([r[0] for r in rows])
         summaries = tuple(
             WeightsSummary(name=r[1], version=r[2], arch=r[3], modality=r[4], task=r[5],
                            license_spdx=r[6], commercial_use=r[7], status=r[8], num_params=r[9],
-                           is_default=bool(r[10]), bias_notes=r[11], datasets=tuple(ds.get(r[0], ())),
-                           plugin=r[12])
+                           is_default=bool(r[10]), bias_notes=r[11] + inherited.get(r[0], 0),
+                           datasets=tuple(ds.get(r[0], ())), plugin=r[12])
             for r in rows)
         return SearchResult(summaries, total)
+
+    def _inherited_note_counts(self, ids: Sequence[int]) -> dict[int, int]:
+        """Per weights id: the bias notes its lineage carries (its ancestors' own and those
+        of every dataset it or an ancestor was trained on), one batched walk per chunk."""
+        counts: dict[int, int] = {}
+        for chunk in _chunks(list(ids), 500):
+            for root, n in self.rows(
+                    "WITH RECURSIVE up(root, id, depth) AS ("
+                    " SELECT w.id, w.id, 0 FROM weights w WHERE w.id IN :ids"
+                    " UNION SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
+                    f" WHERE up.depth < {MAX_DEPTH}),"
+                    " notes(root, note) AS ("
+                    " SELECT up.root, 'd' || CAST(n.id AS VARCHAR(20)) FROM up"
+                    " JOIN weights_datasets wd ON wd.weights_id = up.id AND wd.role IN ('pretrain', 'finetune')"
+                    " JOIN dataset_notes n ON n.dataset_id = wd.dataset_id"
+                    " UNION SELECT up.root, 'c' || CAST(c.id AS VARCHAR(20)) FROM up"
+                    " JOIN card_sections c ON c.weights_id = up.id AND up.depth > 0"
+                    " AND c.kind IN ('bias_risks', 'limitations') AND c.inherited_from IS NULL)"
+                    " SELECT root, COUNT(*) FROM notes GROUP BY root", {"ids": list(chunk)}):
+                counts[root] = n
+        return counts
 
     # -- the audit trail --------------------------------------------------------------
 
