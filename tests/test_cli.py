@@ -46,7 +46,11 @@ def test_list_json_and_filters(filled):
     assert names == sorted(names)
     vision = json.loads(run_zoo(filled, "list", "resnet*", "--dataset", "imagenet-1k", "--json").stdout)
     assert [w["name"] for w in vision["weights"]] == ["resnet50.tv_in1k"]
-    assert vision["weights"][0]["bias_notes"] == 1
+    # its own note plus the notes of imagenet-1k (declared by zoo), which it was trained on
+    from zoo.known_datasets import datasets
+
+    imagenet = next(d for d in datasets() if d.name == "imagenet-1k")
+    assert vision["weights"][0]["bias_notes"] == 1 + len(imagenet.notes)
     text = json.loads(run_zoo(filled, "list", "--modality", "text", "--json").stdout)
     assert [w["name"] for w in text["weights"]] == ["bert-base.hf"]
     limited = json.loads(run_zoo(filled, "list", "--limit", "1", "--json").stdout)
