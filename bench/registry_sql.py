@@ -83,7 +83,8 @@ def main() -> int:
                                                                       "PATH": "/usr/bin:/bin:/usr/local/bin"})
             rows.append(("psql -f, one transaction", f"{time.perf_counter() - start:.2f} s", ""))
         finally:
-            subprocess.run(base + ["-c", f'DROP SCHEMA "{schema}" CASCADE'], check=True)
+            subprocess.run(base + ["-c", f'SET client_min_messages = warning; DROP SCHEMA "{schema}" CASCADE'],
+                           check=True)
 
     width = max(len(r[0]) for r in rows)
     lines = [f"registry.db.sql: {DUMP.stat().st_size:,} bytes, {len(statements):,} statements", "",
