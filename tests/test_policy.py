@@ -85,7 +85,7 @@ def test_commercial_policy_from_the_registry_is_audited(reg):
         err = refusal(reg, name)
         assert err.rule == "zoo:commercial" and err.record == f"{name}@1"
         assert f"it is {says}" in err.message and "registry setting policy.commercial" in err.message
-        assert "zoo list --commercial allowed" in err.hint and "zoo policy set commercial off" in err.hint
+        assert "zoo audit licences --commercial allowed" in err.hint and "zoo policy set commercial off" in err.hint
     decisions = allowed(reg, "resnet50.free", purpose="finetune")
     assert [d.rule for d in decisions] == ["zoo:revoked", "zoo:commercial"]
     allowed(reg, "resnet50.gpl")  # conditional: the licence's conditions are for a person to read

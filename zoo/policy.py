@@ -5,8 +5,10 @@ and how to proceed):
 
 - ``zoo:revoked`` — always on: revoked weights are never used. Deprecated weights are
   used with a :class:`~zoo.errors.ZooDeprecationWarning`.
-- ``zoo:commercial`` — optional: refuse weights whose licence forbids commercial use or
-  does not state it (``conditional`` passes: its conditions are the licence's to read).
+- ``zoo:commercial`` — optional: refuse weights whose effective commercial use (their
+  licence, their parents' licences and the terms of their training data, through the
+  lineage: ``WeightsInfo.effective_use``) is forbidden or not stated (``conditional``
+  passes: its conditions are for a person to read).
 - ``zoo:acknowledge-high-bias`` — optional: weights with a bias or limitation note of
   severity ``high`` are used only when the caller acknowledges them by name
   (``acknowledge=["resnet50.tv_in1k"]`` or ``ZOO_ACKNOWLEDGE=resnet50.tv_in1k``).
@@ -36,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["POLICIES", "PolicyState", "enforce", "policy_states", "set_policy"]
 
 POLICIES: dict[str, str] = {
-    "commercial": "refuse weights whose licence forbids or does not state commercial use",
+    "commercial": "refuse weights whose licence, parents or training data forbid or do not state commercial use",
     "acknowledge-high-bias": "require an explicit acknowledgement of bias notes of high severity",
 }
 VALUES = ("require", "off")
@@ -193,7 +195,8 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
                 "zoo:commercial", info,
                 f"{name} may not be used for {purpose}: rule zoo:commercial (set by {state.set_by}) requires "
                 f"that commercial use is allowed, and for these weights it is {says} ({why})",
-                "choose weights whose licence allows it (`zoo list --commercial allowed`); if this licence does "
+                "choose weights whose licence and training data allow it (`zoo audit licences --commercial "
+                "allowed`); if this licence does "
                 "allow it, have the record corrected (e.g. `zoo card import README.md --for NAME` when it states "
                 "no licence); the rule is turned off with `zoo policy set commercial off` (registry) or by "
                 f"leaving 'commercial' out of {ENV_POLICY}")

@@ -423,11 +423,13 @@ class Registry:
     def _dataset_ids(self, session: Session, wanted: dict[str, str | None]) -> dict[str, int]:
         ids: dict[str, int] = {}
         for chunk in _chunks(sorted(wanted), 500):
-            for name, did, url in session.execute(select(DatasetRow.name, DatasetRow.id, DatasetRow.url)
-                                                  .where(DatasetRow.name.in_(chunk))):
+            for name, did, url, owner in session.execute(
+                    select(DatasetRow.name, DatasetRow.id, DatasetRow.url, DatasetRow.plugin)
+                    .where(DatasetRow.name.in_(chunk))):
                 ids[name] = did
-                # A URL is the dataset's own: the first record that states one fills it in.
-                if url is None and wanted[name] is not None:
+                # A URL is the dataset's own: the first record that states one fills it in,
+                # unless a plugin declares the dataset (then its declaration says).
+                if url is None and owner is None and wanted[name] is not None:
                     session.execute(update(DatasetRow).where(DatasetRow.id == did).values(url=wanted[name]))
         missing = [{"name": n, "url": wanted[n]} for n in sorted(wanted) if n not in ids]
         if missing:
