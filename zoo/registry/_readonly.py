@@ -58,6 +58,7 @@ class Param:
 
     value: Any
     type: str = "text"
+    explicit: bool = True  # the caller said the type (``-p name:TYPE=``), it was not inferred
 
     @classmethod
     def parse(cls, name: str, text_value: str, type_name: str | None = None) -> Param:
@@ -71,7 +72,7 @@ class Param:
             raise ZooValidationError(f"param {name}", f"unknown type {kind!r}", hint="use one of: " +
                                      ", ".join(PARAM_TYPES))
         if text_value == "":
-            return cls(None, kind or "text")
+            return cls(None, kind or "text", explicit=kind is not None)
         if kind is None:
             kind = ("int" if re.fullmatch(r"-?\d+", text_value) else
                     "timestamp" if re.fullmatch(r"\d{4}-\d\d-\d\d([T ][\d:.]+)?(Z|[+-]\d\d:?\d\d)?", text_value)
@@ -110,7 +111,7 @@ def _typed(params: Mapping[str, Any]) -> dict[str, Param]:
             out[key] = Param(value if value.tzinfo is None else
                              value.astimezone(dt.timezone.utc).replace(tzinfo=None), "timestamp")
         else:
-            out[key] = Param(value, "text")
+            out[key] = Param(value, "text", explicit=value is not None)
     return out
 
 
@@ -255,6 +256,11 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
         # the type of a NULL-tested one.
         from sqlalchemy import bindparam
 
+        # A NULL of no stated type is written as the literal NULL, which PostgreSQL types
+        # from its context (`at >= NULL`); a bound untyped NULL it could not type at all.
+        for key in [k for k, p in params.items() if p.value is None and not p.explicit]:
+            statement = re.sub(rf"(?<![:\w]):{re.escape(key)}\b", "NULL", statement)
+            del params[key]
         try:
             clause = text(statement)
             present = set(clause._bindparams)
