@@ -784,7 +784,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modality", help="vision, text or multimodal")
     p.add_argument("--task", help="e.g. image-classification, feature-extraction")
     p.add_argument("--license", help="SPDX id, e.g. Apache-2.0")
-    p.add_argument("--commercial", help="commercial use: allowed, forbidden, conditional, unknown")
+    p.add_argument("--commercial", help="what the weights' licence says of commercial use: allowed, forbidden, "
+                                        "conditional, unknown (`zoo audit licences` adds the training data's "
+                                        "terms and the parents)")
     p.add_argument("--dataset", help="trained or evaluated on this dataset, e.g. imagenet-1k")
     p.add_argument("--status", help="active, deprecated or revoked")
     p.add_argument("--tag", help="a keyword tag")
