@@ -89,7 +89,7 @@ def test_notes_and_terms_come_through_the_lineage_marked_with_their_origin(reg):
     # own note identical to the dataset's: shown once, as its own
     assert "Labels by one annotator." not in notes and child.weights.card[0].inherited_from is None
     assert notes["Photos come from two cities only."] == "dataset acme/street-photos (via resnet50.base@1)"
-    assert notes["Grandparent's own note."] == "parent resnet50.base@1"
+    assert notes["Grandparent's own note."] == "ancestor resnet50.base@1"
     high = [n for n in child.bias_notes if n.severity and n.severity.value == "high"]
     assert [n.references for n in high] == [("internal datasheet 2026-03",)]  # references survive
     use = child.effective_use

@@ -371,7 +371,9 @@ class RegistryReader:
             {"ids": sorted(depth)})}
         order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
         statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
-        statements += [(names[i][2], f"parent {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
+        # a direct parent is named so; anything further up is an ancestor
+        kin = {i: ("parent" if depth[i] == 1 else "ancestor") for i in order}
+        statements += [(names[i][2], f"{kin[i]} {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
         own = {(c.kind, " ".join(c.body.split())) for c in weights.card}
         found: dict[tuple[Any, str], tuple[CardSection, list[str]]] = {}
 
@@ -409,7 +411,7 @@ class RegistryReader:
             via = "" if i == wid else f" (via {names[i][0]})"
             if i != wid:
                 for section in by_weights.get(i, ()):
-                    add(section, f"parent {names[i][0]}")
+                    add(section, f"{kin[i]} {names[i][0]}")
             for did, dname, spdx, use, note, plugin in trained.get(i, ()):
                 if did in seen_data:
                     continue

@@ -93,8 +93,8 @@ WITH RECURSIVE up(root, id, depth) AS (
 statements(root, commercial_use, reason) AS (
     SELECT up.root, w.commercial_use,
            CASE WHEN up.depth = 0 THEN 'licence ' || w.license_spdx
-                ELSE 'parent ' || w.name || '@' || CAST(w.version AS VARCHAR(12)) || ': licence '
-                     || w.license_spdx END
+                ELSE CASE WHEN up.depth = 1 THEN 'parent ' ELSE 'ancestor ' END
+                     || w.name || '@' || CAST(w.version AS VARCHAR(12)) || ': licence ' || w.license_spdx END
       FROM up JOIN weights w ON w.id = up.id
     UNION
     SELECT up.root, d.commercial_use, 'data ' || d.name || ': terms ' || d.terms_spdx
