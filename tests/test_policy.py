@@ -22,7 +22,7 @@ from zoo.errors import (
     ZooValidationError,
 )
 from zoo.hookspecs import hookimpl
-from zoo.records import CardSection, License, PolicyDecision
+from zoo.records import CardSection, Dataset, DatasetUse, License, ParentLink, PolicyDecision
 from zoo.testing import registered_plugin
 
 
@@ -36,11 +36,14 @@ def _clean_env(monkeypatch):
 @pytest.fixture
 def reg(registry, resnet_family):
     registry.add_family(resnet_family)
+    # Data whose terms allow commercial use: the effective use is that of the licence.
+    registry.sync_datasets("tests", "1", [Dataset("open-photos", terms=License("CC0-1.0", "allowed"))])
+    open_data = (DatasetUse("open-photos", "pretrain"),)
     registry.register(make_weights())  # BSD-3-Clause, commercial use unknown, a medium bias note
-    registry.register(make_weights(tag="free", license=License("Apache-2.0", "allowed")))
-    registry.register(make_weights(tag="nc", license=License("CC-BY-NC-4.0", "forbidden")))
-    registry.register(make_weights(tag="gpl", license=License("GPL-3.0-only", "conditional")))
-    registry.register(make_weights(tag="skewed", license=License("MIT", "allowed"), card=(
+    registry.register(make_weights(tag="free", license=License("Apache-2.0", "allowed"), datasets=open_data))
+    registry.register(make_weights(tag="nc", license=License("CC-BY-NC-4.0", "forbidden"), datasets=open_data))
+    registry.register(make_weights(tag="gpl", license=License("GPL-3.0-only", "conditional"), datasets=open_data))
+    registry.register(make_weights(tag="skewed", license=License("MIT", "allowed"), datasets=open_data, card=(
         CardSection("bias_risks", "Fails on darker skin tones.", title="Skin tone", severity="high"),)))
     return registry
 
@@ -77,16 +80,43 @@ def test_commercial_policy_from_the_registry_is_audited(reg):
     (event,) = [e for e in reg.history(action="setting.") if e.entity_key == "policy.commercial"]
     assert event.actor == "governance" and event.after == {"value": "require"}
     assert reg.verify_audit().events == events + 1
-    for name, says in (("resnet50.nc", "forbids"), ("resnet50.tv_in1k", "does not state")):
+    for name, says in (("resnet50.nc", "forbidden (licence CC-BY-NC-4.0)"),
+                       ("resnet50.tv_in1k", "not stated (licence BSD-3-Clause; data imagenet-1k")):
         err = refusal(reg, name)
         assert err.rule == "zoo:commercial" and err.record == f"{name}@1"
-        assert f"{says} commercial use" in err.message and "registry setting policy.commercial" in err.message
-        assert "zoo list --commercial allowed" in err.hint and "zoo policy set commercial off" in err.hint
+        assert f"it is {says}" in err.message and "registry setting policy.commercial" in err.message
+        assert "zoo audit licences --commercial allowed" in err.hint and "zoo policy set commercial off" in err.hint
     decisions = allowed(reg, "resnet50.free", purpose="finetune")
     assert [d.rule for d in decisions] == ["zoo:revoked", "zoo:commercial"]
     allowed(reg, "resnet50.gpl")  # conditional: the licence's conditions are for a person to read
     policy.set_policy(reg, "commercial", "off")
     allowed(reg, "resnet50.nc")
+
+
+def test_commercial_policy_follows_the_training_data_and_the_parents(reg):
+    """Licence and data terms are kept apart; the effective use is the strictest of the
+    licence, the parents' licences and the terms of every dataset in the lineage."""
+    reg.sync_datasets("tests", "1", [
+        Dataset("open-photos", terms=License("CC0-1.0", "allowed")),
+        Dataset("research-only", terms=License("LicenseRef-Research", "forbidden", note="research use only"))])
+    reg.register(make_weights(tag="research", license=License("MIT", "allowed"),
+                              datasets=(DatasetUse("research-only", "pretrain"),)))
+    reg.register(make_weights(tag=None, name="team/child", license=License("MIT", "allowed"),
+                              datasets=(DatasetUse("open-photos", "finetune"),),
+                              parents=(ParentLink("resnet50.research", "finetune"),)))
+    policy.set_policy(reg, "commercial", "require")
+    for name in ("resnet50.research", "team/child"):
+        info = reg.resolve(name)
+        assert info.weights.license.commercial_use.value == "allowed"  # the licence alone says allowed
+        assert info.effective_use.commercial_use.value == "forbidden"
+        assert any("data research-only" in r and "research use only" in r for r in info.effective_use.reasons)
+        assert "data research-only" in refusal(reg, name).message
+    assert any(r.startswith("data research-only (via resnet50.research@1)")
+               for r in reg.resolve("team/child").effective_use.reasons)
+    rows = {r[0]: r for r in reg.audit_query("licences", commercial=["forbidden"]).rows}
+    assert rows["team/child"][3:5] == ("allowed", "forbidden") and "research-only" in rows["team/child"][5]
+    assert "resnet50.free" not in rows
+    allowed(reg, "resnet50.free")
 
 
 def test_commercial_policy_from_the_environment(reg, monkeypatch):

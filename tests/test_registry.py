@@ -134,7 +134,10 @@ def test_round_trip_of_every_field(resnet):
     assert got.card == record.card
     assert got.card[1].references == ("arXiv:1711.08536", "doi:10.1145/3287560.3287596")
     assert got.card[1].severity.value == "high"
-    assert [c.kind.value for c in info.bias_notes] == ["bias_risks", "limitations"]
+    assert [c.kind.value for c in got.card if c.is_bias_note] == ["bias_risks", "limitations"]
+    # bias_notes adds what the lineage carries: the parents' own notes, marked with their origin
+    assert info.bias_notes[:2] == tuple(c for c in got.card if c.is_bias_note)
+    assert all(n.inherited_from for n in info.bias_notes[2:])
     assert got.tags == ("digits", "imagenet", "small")
     assert (got.sha256, got.size_bytes, got.num_params, got.num_classes) == (SHA, 102_530_333, 23_528_522, 10)
 

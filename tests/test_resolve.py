@@ -191,7 +191,11 @@ def test_torchvision_same_outputs_as_torchvision(env, tv_resnet18):
     assert isinstance(info, ModelInfo)
     assert info.qualified_name == "test/resnet18@1" and info.sha256 == digest and info.arch == "resnet18"
     assert info.license.spdx == "Apache-2.0" and info.provenance.publisher == "zoo tests"
-    assert [n.severity.value for n in info.bias_notes] == ["low"]
+    assert [n.severity.value for n in info.bias_notes if n.inherited_from is None] == ["low"]
+    # the licence says allowed; the training data's terms (ImageNet, declared by zoo) do not
+    assert info.license.commercial_use.value == "allowed" and info.effective_use.commercial_use.value == "forbidden"
+    assert any(r.startswith("data imagenet-1k") for r in info.to_dict()["effective_use"]["reasons"])
+    assert "effective commercial use: forbidden" in info.summary()
     assert info.preprocessing["crop_size"] == 224  # the family's config, as the record inherits it
     assert info.path.is_file() and info.path.suffix == ".safetensors"  # converted once, in the cache
     assert info.device == "cpu" and info.dtype == "float32"

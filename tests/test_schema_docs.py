@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from zoo.records import License, ParentLink
+from zoo.records import CardSection, Dataset, DatasetUse, License, ParentLink
 from zoo.registry import queries
 from zoo.registry.schema import Base
 
@@ -89,11 +89,19 @@ def audited(registry, resnet_family):
     """A registry with something for every example to find: catalogue weights, a team
     model with two versions and a lineage, an alias that moved, a high-severity bias
     note with references, a revocation."""
+    registry.sync_datasets("zoo", "0.1.0", [Dataset(
+        "imagenet-1k", terms=License("LicenseRef-ImageNet-Terms", "forbidden", note="non-commercial research"),
+        notes=(CardSection("bias_risks", "People photographed without consent.", severity="high",
+                           references=("Yang et al. 2022",)),))])
     registry.add_family(resnet_family, plugin="zoo-torchvision", plugin_version="0.1.0")
     registry.register(make_weights(), plugin="zoo-torchvision", plugin_version="0.1.0")
+    registry.register(make_weights(tag="imagenet1k_v2"), plugin="zoo-torchvision", plugin_version="0.1.0")
+    registry.register(make_weights(tag="swag", datasets=(DatasetUse("ig-3.6b", "pretrain"),)),  # a note-less dataset
+                      plugin="zoo-torchvision", plugin_version="0.1.0")
     for _ in range(2):
         registry.register(make_weights(
-            tag=None, name="team/digits", parents=(ParentLink("resnet50.tv_in1k", "finetune"),),
+            tag=None, name="team/digits", parents=(ParentLink("resnet50.imagenet1k_v2", "finetune"),),
+            datasets=(DatasetUse("uci-digits", "finetune"),),
             license=License("CC-BY-NC-4.0", "forbidden", note="non-commercial use only"),
             publisher="team"), actor="alice@laptop")
     registry.set_alias("team/digits@1", "prod", actor="alice@laptop")

@@ -268,7 +268,8 @@ def test_filter_values_are_never_sql(filled):
         for kwargs in ({"pattern": payload}, {"dataset": payload}, {"license": payload}, {"tag": payload},
                        {"arch": payload}, {"task": payload}):
             assert filled.search(**kwargs).total == 0, (payload, kwargs)
-        assert filled.audit_query("trained-on", dataset=payload).rows == ()
+        with pytest.raises(ZooNotFoundError, match="unknown dataset"):  # said, not 0 rows
+            filled.audit_query("trained-on", dataset=payload)
         assert filled.audit_query("history", actor=payload).rows == ()
         assert filled.audit_query("history", action=payload).rows == ()
         with pytest.raises((ZooNotFoundError, ZooValidationError)):
@@ -280,10 +281,11 @@ def test_filter_values_are_never_sql(filled):
                      ["list", "--tag", payload]):
             code, out, _ = cli(filled, *args, "--json", "--no-sync")
             assert code == 0 and json.loads(out)["total"] == 0, args
-        for args in (["audit", "trained-on", payload], ["audit", "history", "--actor", payload],
-                     ["audit", "history", "--action", payload]):
+        for args in (["audit", "history", "--actor", payload], ["audit", "history", "--action", payload]):
             code, out, _ = cli(filled, *args, "--json")
             assert code == 0 and json.loads(out) == [], args
+        code, _, err = cli(filled, "audit", "trained-on", payload)
+        assert code == 1 and "unknown dataset" in err
         code, _, err = cli(filled, "audit", "lineage", payload)
         assert code == 1 and "unknown" in err
     assert snapshot(filled) == before
@@ -326,3 +328,61 @@ def test_postgresql_registry_of_a_user_who_is_not_superuser(pg_schema_url, creat
             conn.execute(text(f'DROP OWNED BY "{user}"'))
             conn.execute(text(f'DROP ROLE "{user}"'))
         admin.dispose()
+# -- typed parameters, NULL, times ------------------------------------------------------
+
+
+def test_the_documented_history_query_runs_with_typed_and_null_parameters(filled):
+    """`zoo sql - -p ...` on the `history` query: NULL-tested parameters are typed, so
+    PostgreSQL accepts them; `-p x=` binds NULL (not '')."""
+    import contextlib
+    import io
+    import sys
+
+    from zoo.registry.queries import HISTORY
+
+    def run(*params: str) -> list[dict]:
+        out, err = io.StringIO(), io.StringIO()
+        stdin, sys.stdin = sys.stdin, io.StringIO(HISTORY.sql)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(["--registry", filled.url, "sql", "-", *params, "--json"])
+        finally:
+            sys.stdin = stdin
+        assert code == 0, err.getvalue()
+        return json.loads(out.getvalue())
+
+    everything = run("-p", "actor=", "-p", "action=", "-p", "since=", "-p", "until=")
+    assert everything == run("-p", "actor:text=", "-p", "action=", "-p", "since:timestamp=", "-p", "until=")
+    assert len(everything) == len(filled.history()) > 0
+    actor = filled.history()[0].actor
+    mine = run("-p", f"actor={actor}", "-p", "action=weights.%", "-p", "since=2000-01-01", "-p", "until=")
+    assert mine and {e["actor"] for e in mine} == {actor}
+    assert all(e["action"].startswith("weights.") for e in mine)
+    assert run("-p", "actor=", "-p", "action=", "-p", "since=2999-01-01", "-p", "until:timestamp=") == []
+    # '' would match no actor; NULL matches every one
+    code, out, _ = cli(filled, "sql", "SELECT COUNT(*) AS n FROM weights WHERE :p IS NULL", "-p", "p:text=",
+                       "--json")
+    assert code == 0 and json.loads(out) == [{"n": filled.count()}]
+    code, _, err = cli(filled, "sql", "SELECT 1 WHERE :p = 1", "-p", "p:complex=1")
+    assert code == 1 and "unknown type" in err
+
+
+def test_times_print_the_same_on_both_databases(filled):
+    code, out, _ = cli(filled, "sql", "SELECT at FROM audit_events ORDER BY seq LIMIT 1", "--json")
+    assert code == 0
+    (row,) = json.loads(out)
+    event = filled.history()[0]
+    assert row["at"] == event.at.isoformat(timespec="microseconds")  # ISO 8601, 'T', microseconds
+    code, out, _ = cli(filled, "sql", "SELECT created_at FROM weights ORDER BY id LIMIT 1", "--csv")
+    assert out.splitlines()[1].count("T") == 1 and len(out.splitlines()[1]) == 26
+
+
+def test_history_json_has_the_same_keys_from_both_commands(filled):
+    code, mine, _ = cli(filled, "history", "team/digits", "--json")
+    assert code == 0
+    code, audit, _ = cli(filled, "audit", "history", "--json")
+    assert code == 0
+    mine, audit = json.loads(mine), json.loads(audit)
+    assert mine and set(mine[0]) == set(audit[0])
+    by_seq = {e["seq"]: e for e in audit}
+    assert all(by_seq[e["seq"]] == e for e in mine)  # the same event, said the same way

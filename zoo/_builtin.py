@@ -77,3 +77,11 @@ def replace_head(model: Any, path: str, num_classes: int, *, family: str | None 
                              hint="point Family.head at the final layer, or implement zoo_adapt_head")
     setattr(parent, leaf, new)
     return new
+
+
+@hookimpl
+def zoo_datasets():
+    """The common datasets' facts (:mod:`zoo.known_datasets`), shared by every plugin."""
+    from zoo.known_datasets import datasets
+
+    return datasets()

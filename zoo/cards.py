@@ -279,6 +279,8 @@ def _dataset_name(raw: str) -> str:
 
 
 def _dataset_url(raw: str) -> str | None:
+    # The Hub's convention: ``datasets:`` lists Hub dataset ids. An import still never
+    # writes this into a dataset row that exists (Registry.import_card).
     raw = raw.strip()
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-.]*(/[A-Za-z0-9][A-Za-z0-9_\-.]*)?", raw):
         return f"{_HUB_DATASETS}{raw}"
@@ -416,6 +418,46 @@ def _clean(lines: Iterable[str]) -> str:
     return "\n\n".join(paragraphs)
 
 
+_SEVERITY_LINE = re.compile(r"^\*\*Severity: (low|medium|high)\*\*$", re.I)
+_INHERITED_LINE = re.compile(r"^_Inherited from (.+)\._$")
+# The headings zoo writes for each kind; a section directly under one has no title of its own.
+_KIND_HEADINGS = {"Intended use": SectionKind.INTENDED_USE, "Out-of-scope use": SectionKind.OUT_OF_SCOPE_USE,
+                  "Limitations": SectionKind.LIMITATIONS, "Bias, risks and limitations": SectionKind.BIAS_RISKS,
+                  "Recommendations": SectionKind.RECOMMENDATIONS}
+
+
+def _section(kind: SectionKind, title: str | None, lines: list[str], source: str | None,
+             heading: str) -> CardSection | None:
+    """One section from its lines: the severity, inheritance and reference lines that
+    zoo writes (``_section_text``) are read back into their fields, not into the body."""
+    severity = inherited = None
+    references: list[str] = []
+    body: list[str] = []
+    in_refs = False
+    for line in lines:
+        stripped = line.strip()
+        if _SEVERITY_LINE.match(stripped):
+            severity = _SEVERITY_LINE.match(stripped).group(1).lower()
+        elif _INHERITED_LINE.match(stripped):
+            inherited = _INHERITED_LINE.match(stripped).group(1)
+        elif stripped == "References:":
+            in_refs = True
+        elif in_refs and stripped.startswith("- "):
+            references.append(stripped[2:].strip())
+        elif in_refs and not stripped:
+            continue
+        else:
+            in_refs = False
+            body.append(line)
+    text = _clean(body)
+    if not text:
+        return None
+    if not references and source:  # a foreign card's section: cite the card it came from
+        references = [f"{source} (section '{heading}')"]
+    return CardSection(kind=kind, body=text, title=title, references=tuple(references), severity=severity,
+                       inherited_from=inherited)
+
+
 def _card_sections(body: str, source: str | None) -> tuple[tuple[CardSection, ...], str | None]:
     parsed = markdown_sections(body)
     title = next((t for level, t, _ in parsed if level == 1), None)
@@ -427,18 +469,25 @@ def _card_sections(body: str, source: str | None) -> tuple[tuple[CardSection, ..
         if kind is None:
             i += 1
             continue
-        # The section's own text plus that of sub-sections that are not sections of
-        # their own kind (those are emitted separately).
-        collected = list(lines)
         j = i + 1
+        subsections: list[tuple[str, list[str]]] = []
         while j < len(parsed) and parsed[j][0] > level and section_kind(parsed[j][1]) is None:
-            collected.append("#" * parsed[j][0] + " " + parsed[j][1])
-            collected.extend(parsed[j][2])
+            subsections.append((parsed[j][1], parsed[j][2]))
             j += 1
-        text = _clean(collected)
-        if text:
-            refs = (f"{source} (section '{heading}')",) if source else ()
-            out.append(CardSection(kind=kind, body=text, title=heading, references=refs))
+        own_title = None if _KIND_HEADINGS.get(heading) is kind else heading
+        if own_title is None and subsections and all(sub_level == level + 1 for sub_level, _, _ in parsed[i + 1:j]):
+            # zoo's layout (render_model_card): one section per sub-heading under its own heading
+            for found in [_section(kind, None, lines, source, heading)] + [
+                    _section(kind, sub, sub_lines, source, sub) for sub, sub_lines in subsections]:
+                if found is not None:
+                    out.append(found)
+        else:
+            collected = list(lines)
+            for sub, sub_lines in subsections:
+                collected += ["#" * (level + 1) + " " + sub, *sub_lines]
+            found = _section(kind, own_title, collected, source, heading)
+            if found is not None:
+                out.append(found)
         i = j
     return tuple(out), title
 
@@ -481,7 +530,7 @@ def _parse(text: str, source: str | None, dataset_role: DatasetRole | str) -> Mo
             raise _error(f"front matter 'datasets' holds {raw!r}: {exc.message}") from None
     pipeline_tag = _text_field(meta, "pipeline_tag")
     tags: list[str] = []
-    for raw in (*_list_field(meta, "tags"), *((pipeline_tag,) if pipeline_tag else ())):
+    for raw in _list_field(meta, "tags"):  # the pipeline tag is the task, not a keyword
         tag = normalise_tag(raw)
         # A tag longer than the registry's tag column (64) is not a keyword anyone filters on.
         if tag and len(tag) <= 64 and tag not in tags:
@@ -521,11 +570,15 @@ _PIPELINE_TAGS = frozenset({
     "zero-shot-image-classification", "question-answering", "text-generation", "summarization",
     "translation", "depth-estimation", "video-classification", "audio-classification",
 })
-# zoo's lineage relations -> the Hub's base_model_relation (distill / prune have none).
-_HUB_RELATION = {"finetune": "finetune", "adapter": "adapter", "quantize": "quantized"}
+# zoo's lineage relations -> the Hub's base_model_relation (adapter, merge, quantized,
+# finetune). A distilled or pruned model is trained (or cut) from its base: the Hub's
+# nearest relation is finetune; zoo's own relation is kept in the ``zoo`` metadata.
+_HUB_RELATION = {"finetune": "finetune", "adapter": "adapter", "quantize": "quantized", "distill": "finetune",
+                 "prune": "finetune"}
 _LIBRARIES = {"timm": "timm", "zoo_timm": "timm", "transformers": "transformers",
               "zoo_transformers": "transformers", "sentence_transformers": "sentence-transformers"}
 _NOT_RECORDED = "[More Information Needed]"  # the Hub's placeholder; the parser skips it
+_HUB_REPO = re.compile(r"^(?:hf://|https://huggingface\.co/)(?!datasets/|spaces/)([\w.\-]+/[\w.\-]+)(?:/|$)")
 
 
 def _library(info: WeightsInfo) -> str:
@@ -533,28 +586,49 @@ def _library(info: WeightsInfo) -> str:
     return _LIBRARIES.get(top, "pytorch")
 
 
-def _base_model(parent: str) -> str:
-    # Catalogue weights have one version: the Hub-style id is the bare name.
-    ref, _, version = parent.rpartition("@")
-    return ref if ref and "/" not in ref and version == "1" else parent
+def hub_repo(info: WeightsInfo) -> str | None:
+    """The Hugging Face Hub repository ``org/name`` the weights come from, if any."""
+    for source in info.weights.sources:
+        match = _HUB_REPO.match(source.uri)
+        if match:
+            return match.group(1)
+    return None
 
 
-def front_matter(info: WeightsInfo) -> dict[str, Any]:
-    """The YAML metadata of ``info``'s card, as the Hub reads it."""
+def pipeline_tag(info: WeightsInfo) -> str | None:
+    """The Hub pipeline tag: a backbone without a classifier (no classes, or an
+    embedding) extracts features; a classifier has its family's task."""
+    task, w = info.family.task, info.weights
+    if task in ("sentence-similarity", "feature-extraction", "image-feature-extraction"):
+        return task
+    if not w.num_classes or "image-embedding" in w.tags or "features-only" in w.tags:
+        return "image-feature-extraction" if info.family.modality.value == "vision" else "feature-extraction"
+    if info.family.modality.value == "text" and task == "text-classification" and "classifier" not in w.tags:
+        return "feature-extraction"  # a text backbone (BERT ...) loads without a trained head
+    return task if task in _PIPELINE_TAGS else None
+
+
+def front_matter(info: WeightsInfo, parents: Mapping[str, WeightsInfo] | None = None) -> dict[str, Any]:
+    """The YAML metadata of ``info``'s card, as the Hub reads it. ``parents`` (the
+    parents' records by qualified name) give ``base_model`` as Hub ids where a parent
+    came from the Hub; zoo's own names and relations are kept under ``zoo``."""
     w = info.weights
     meta: dict[str, Any] = dict(hub_license(w.license))
     meta["library_name"] = _library(info)
-    if info.family.task in _PIPELINE_TAGS:
-        meta["pipeline_tag"] = info.family.task
+    tag = pipeline_tag(info)
+    if tag:
+        meta["pipeline_tag"] = tag
     trained = [d for d in w.datasets if d.role is not DatasetRole.EVAL]
     if trained:
         meta["datasets"] = list(dict.fromkeys(_hub_dataset_id(d) for d in trained))
     if w.parents:
-        bases = [_base_model(p.parent) for p in w.parents]
-        meta["base_model"] = bases[0] if len(bases) == 1 else bases
-        relations = {_HUB_RELATION.get(p.relation.value) for p in w.parents}
-        if len(relations) == 1 and None not in relations:
-            meta["base_model_relation"] = relations.pop()
+        parents = parents or {}
+        bases = [repo for p in w.parents if (repo := parents.get(p.parent) and hub_repo(parents[p.parent]))]
+        if bases:
+            meta["base_model"] = bases[0] if len(bases) == 1 else bases
+        relations = {_HUB_RELATION[p.relation.value] for p in w.parents}
+        meta["base_model_relation"] = relations.pop() if len(relations) == 1 and len(w.parents) == 1 else (
+            "merge" if len(w.parents) > 1 else relations.pop())
     if w.tags:
         meta["tags"] = list(w.tags)
     if w.metrics:
@@ -572,6 +646,10 @@ def front_matter(info: WeightsInfo) -> dict[str, Any]:
                          "metrics": items}
                         for (ds, split), items in results.items()],
         }]
+    zoo_meta: dict[str, Any] = {"name": info.qualified_name}
+    if w.parents:
+        zoo_meta["parents"] = [{"name": p.parent, "relation": p.relation.value} for p in w.parents]
+    meta["zoo"] = zoo_meta
     return meta
 
 
@@ -598,18 +676,23 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     return out + [""]
 
 
-def render_model_card(info: WeightsInfo, *, lineage: Any = None) -> str:
+def render_model_card(info: WeightsInfo, *, lineage: Any = None,
+                      parents: Mapping[str, WeightsInfo] | None = None) -> str:
     """A Markdown model card of a registry record, with Hub-compatible YAML front matter.
 
     ``lineage`` is the ``lineage`` audit query's result for the record (ancestors and
-    descendants, transitively); without it the direct parents and children are listed."""
+    descendants, transitively); without it the direct parents and children are listed.
+    ``parents`` are the parents' records (for ``base_model`` Hub ids). The card shows the
+    record's own sections and, marked "Inherited from ...", the notes its lineage carries
+    (its datasets' and its ancestors'); an import reads the latter back as computed, not
+    as the record's own."""
     import yaml
 
     w, f = info.weights, info.family
     by_kind: dict[SectionKind, list[CardSection]] = {}
-    for section in w.card:
+    for section in w.card + info.inherited_notes:
         by_kind.setdefault(section.kind, []).append(section)
-    meta = yaml.safe_dump(front_matter(info), sort_keys=False, allow_unicode=True, width=100)
+    meta = yaml.safe_dump(front_matter(info, parents), sort_keys=False, allow_unicode=True, width=100)
     out = ["---", meta.rstrip("\n"), "---", "", f"# {info.qualified_name}", ""]
     if w.description:
         out += [w.description, ""]
@@ -618,6 +701,8 @@ def render_model_card(info: WeightsInfo, *, lineage: Any = None) -> str:
         ("Architecture", f"{f.name} ({f.modality.value}, {f.task})"),
         ("Licence", f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
                     + (f" ({w.license.note})" if w.license.note else "")),
+        ("Effective commercial use", f"{info.effective_use.commercial_use.value} — "
+                                     + "; ".join(info.effective_use.reasons) if info.effective_use else None),
         ("Status", w.status.value + (f" — {w.status_reason}" if w.status_reason else "")),
         ("Parameters", f"{w.num_params:,}" if w.num_params else None),
         ("Classes", str(w.num_classes) if w.num_classes else None),

@@ -7,6 +7,7 @@ import argparse
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -165,6 +166,7 @@ def _render_card(info) -> None:
         ("publisher", w.publisher),
         ("licence", f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
                     + (f" ({w.license.note})" if w.license.note else "")),
+        ("commercial use", _effective(info.effective_use)),
         ("paper", " — ".join(x for x in (w.paper_title, w.paper_url) if x) or None),
         ("recipe", w.recipe),
         ("parameters", f"{w.num_params:,}" if w.num_params else None),
@@ -198,10 +200,10 @@ def _render_card(info) -> None:
     console.print("\n[bold]Bias, risks and limitations[/]")
     if not info.bias_notes:
         console.print("  [red]none recorded[/] — add one with `zoo note`")
-    for section in w.card:
+    for section in w.card + info.inherited_notes:
         title = section.title or section.kind.value.replace("_", " ")
-        severity = f" [{section.severity.value}]" if section.severity else ""
-        inherited = f" (inherited from {section.inherited_from})" if section.inherited_from else ""
+        severity = f" \\[{section.severity.value}]" if section.severity else ""
+        inherited = f" (from {section.inherited_from})" if section.inherited_from else " (own)"
         console.print(f"  [bold]{title}[/]{severity}{inherited}: {section.body}")
         for ref in section.references:
             console.print(f"    ref: {ref}")
@@ -211,6 +213,61 @@ def _render_card(info) -> None:
             console.print(f"  {p.relation.value} from {p.parent}")
         for child, relation in info.children:
             console.print(f"  {child} is a {relation} of this")
+
+
+def _effective(use) -> str | None:
+    if use is None:
+        return None
+    colour = {"allowed": "green", "forbidden": "red"}.get(use.commercial_use.value, "yellow")
+    return f"[{colour}]{use.commercial_use.value}[/] — " + "; ".join(use.reasons)
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    infos = _open_reader(args).datasets()
+    if args.json:
+        _print_json([i.to_dict() for i in infos])
+        return EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"datasets — {len(infos)}", title_justify="left")
+    for column in ("name", "title", "terms", "commercial", "notes", "weights", "declared by"):
+        table.add_column(column, overflow="fold")
+    for i in infos:
+        d = i.dataset
+        table.add_row(d.name, escape(d.title or ""), d.terms.spdx, d.terms.commercial_use.value,
+                      str(len(d.notes)) if d.notes else "[red]none[/]", str(i.weights),
+                      i.plugin or "[dim]not declared[/]")
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    info = _open_reader(args).dataset(args.name)
+    if args.json:
+        _print_json(info.to_dict())
+        return EXIT_OK
+    from rich.markup import escape
+
+    d, console = info.dataset, _console()
+    console.print(f"[bold]{d.name}[/]" + (f" — {escape(d.title)}" if d.title else ""))
+    terms = f"{d.terms.spdx}, commercial use: {d.terms.commercial_use.value}" + (
+        f" ({d.terms.note})" if d.terms.note else "") + (f" {d.terms.url}" if d.terms.url else "")
+    for key, value in (("url", d.url), ("terms", terms), ("size", d.size), ("collected", d.collection),
+                       ("description", d.description), ("named by", f"{info.weights} weights"),
+                       ("declared by", f"{info.plugin} {info.plugin_version or ''}".strip() if info.plugin
+                        else "no plugin (only named by weights; terms unknown)")):
+        if value:
+            console.print(f"  [bold]{key:12}[/] {escape(value)}")
+    console.print("\n[bold]Bias and limitation notes[/]")
+    if not d.notes:
+        console.print("  [red]none recorded[/]")
+    for note in d.notes:
+        severity = f" [{note.severity.value}]" if note.severity else ""
+        console.print(f"  [bold]{escape(note.title or note.kind.value)}[/]{escape(severity)}: {escape(note.body)}")
+        for ref in note.references:
+            console.print(f"    ref: {escape(ref)}")
+    return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -299,6 +356,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.query in ("trained-on", "lineage") and not args.target:
         raise _usage(f"`zoo audit {args.query}` needs a {'dataset' if args.query == 'trained-on' else 'model'} name")
     result = registry.audit_query(args.query, **params)
+    if args.query == "history" and args.json:
+        # The same keys as `zoo history --json` (AuditEvent.to_dict): before/after as JSON values.
+        from zoo.registry._reads import audit_event
+
+        index = {c: i for i, c in enumerate(result.columns)}
+        order = ("seq", "at", "actor", "action", "entity_type", "entity_key", "before_json", "after_json",
+                 "plugin", "plugin_version", "prev_hash", "hash")
+        rows = result.rows if not args.limit else result.rows[:args.limit]
+        _print_json([audit_event([row[index[c]] for c in order]).to_dict() for row in rows])
+        return EXIT_OK
     _print_query_result(result, args, args.query)
     return EXIT_OK
 
@@ -352,7 +419,7 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
     if limit is None:  # tables for people are cut (rich takes ~1 ms a row); files and JSON are whole
         limit = 0 if args.json or args.csv else TABLE_ROWS
     shown = result.rows[:limit] if limit else result.rows
-    rows = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in shown]
+    rows = [tuple(_cell(v) for v in row) for row in shown]
     if args.json:
         _print_json([dict(zip(result.columns, row)) for row in rows])
     elif args.csv:
@@ -373,14 +440,33 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
                           "for a file")
 
 
+_SQLITE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$")
+
+
+def _cell(value: Any) -> Any:
+    """Times print the same from both databases: ISO 8601 (UTC, microseconds). PostgreSQL
+    returns datetimes; SQLite returns the text SQLAlchemy stored ('YYYY-MM-DD HH:MM:SS.ffffff')."""
+    import datetime as dt
+
+    if isinstance(value, str) and len(value) in (19, 26):
+        if _SQLITE_TIME.match(value):
+            value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="microseconds")
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     statement = sys.stdin.read() if args.statement == "-" else args.statement
-    params: dict[str, str] = {}
+    from zoo.registry._readonly import Param
+
+    params: dict[str, Param] = {}
     for item in args.param or ():
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise _usage(f"--param {item!r}: write NAME=VALUE (the statement says :NAME)")
-        params[key.strip()] = value
+        name, _, kind = key.partition(":")
+        if not sep or not name.strip():
+            raise _usage(f"--param {item!r}: write NAME=VALUE or NAME:TYPE=VALUE (the statement says :NAME)")
+        params[name.strip()] = Param.parse(name.strip(), value, kind or None)
     registry = _open_reader(args, sync=False)
     result = registry.read_only_sql(statement, params or None, timeout=args.timeout,
                                     max_rows=args.max_rows or None)
@@ -427,7 +513,8 @@ def cmd_card(args: argparse.Namespace) -> int:
     registry = _open_registry(args)
     info = registry.resolve(args.name)
     lineage = registry.audit_query("lineage", model=info.qualified_name)
-    text = cards.render_model_card(info, lineage=lineage)
+    parents = {p.parent: registry.resolve(p.parent) for p in info.weights.parents}
+    text = cards.render_model_card(info, lineage=lineage, parents=parents)
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
@@ -864,7 +951,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modality", help="vision, text or multimodal")
     p.add_argument("--task", help="e.g. image-classification, feature-extraction")
     p.add_argument("--license", help="SPDX id, e.g. Apache-2.0")
-    p.add_argument("--commercial", help="commercial use: allowed, forbidden, conditional, unknown")
+    p.add_argument("--commercial", help="what the weights' licence says of commercial use: allowed, forbidden, "
+                                        "conditional, unknown (`zoo audit licences` adds the training data's "
+                                        "terms and the parents)")
     p.add_argument("--dataset", help="trained or evaluated on this dataset, e.g. imagenet-1k")
     p.add_argument("--status", help="active, deprecated or revoked")
     p.add_argument("--tag", help="a keyword tag")
@@ -876,6 +965,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("info", cmd_info, "show a model card: provenance, licence, datasets, metrics, bias notes, lineage")
     p.add_argument("name", help="arch, arch.tag, namespace/name, NAME@VERSION or NAME@ALIAS")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-sync", action="store_true")
+
+    p = add("datasets", cmd_datasets, "list datasets: terms of use, commercial use, notes, how many weights name them")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-sync", action="store_true")
+    p = add("dataset", cmd_dataset, "show one dataset: zoo dataset info NAME")
+    p.add_argument("dataset_command", choices=["info"])
+    p.add_argument("name", help="a dataset name, e.g. imagenet-1k")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-sync", action="store_true")
 
@@ -906,7 +1004,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("statement", help="e.g. \"SELECT name, license_spdx FROM weights\" ('-': read it from stdin); "
                                      "docs/schema.md documents the tables")
     p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                   help="bind :NAME in the statement (repeatable)")
+                   help="bind :NAME in the statement (repeatable); NAME:TYPE=VALUE gives the type (text, int, "
+                        "float, timestamp, bool; default: an ISO date is a timestamp, digits an int, else text); "
+                        "an empty VALUE binds NULL")
     p.add_argument("--timeout", type=float, default=30.0, help="cancel the statement after SECONDS (default 30)")
     p.add_argument("--max-rows", type=int, default=10_000, help="at most this many rows (0: all; default 10000)")
     out = p.add_mutually_exclusive_group()

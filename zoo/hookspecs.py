@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from zoo.records import (
         AuditEvent,
+        Dataset,
         Family,
         KeyAdapter,
         PolicyDecision,
@@ -56,6 +57,20 @@ def zoo_weights() -> Sequence[Weights]:
     provenance: sources, sha256 (or the upstream hash prefix), licence, datasets,
     metrics, paper, recipe and card sections (bias and limitation notes). They reach
     the registry through an idempotent, audited sync.
+    """
+
+
+@hookspec
+def zoo_datasets() -> Sequence[Dataset]:
+    """Declare datasets (:class:`zoo.records.Dataset`) as facts of their own: URL, terms
+    of use (licence and commercial use), size, how they were collected, and their bias
+    and limitation notes with references and severity.
+
+    Weights name datasets by ``DatasetUse(name, role)``; a dataset's notes and terms
+    then apply to every weights trained on it, directly or through a parent, without
+    being copied into each record. zoo itself declares the common ones (ImageNet, the
+    web-scale image sets, the text corpora: see ``zoo.known_datasets``); a dataset name
+    claimed by two plugins is an error naming both. Synced (and audited) before weights.
     """
 
 

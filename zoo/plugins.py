@@ -30,7 +30,7 @@ import pluggy
 
 from zoo import hookspecs
 from zoo.errors import ZooError, ZooNotFoundError, ZooPluginError, ZooPolicyError, ZooValidationError
-from zoo.records import AuditEvent, Family, KeyAdapter, PolicyDecision, Recipe, Weights, WeightStore
+from zoo.records import AuditEvent, Dataset, Family, KeyAdapter, PolicyDecision, Recipe, Weights, WeightStore
 from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
     ENTRY_POINT_GROUP,
     FINGERPRINT_SETTING,
@@ -91,6 +91,7 @@ _DECLARATIONS = (
     _Declaration("zoo_key_adapters", KeyAdapter, "key_adapters", "key adapter", lambda r: r.name),
     _Declaration("zoo_recipes", Recipe, "recipes", "recipe", lambda r: r.name),
     _Declaration("zoo_weight_stores", WeightStore, "weight_stores", "URI scheme", lambda r: r.scheme),
+    _Declaration("zoo_datasets", Dataset, "datasets", "dataset", lambda r: r.name),
 )
 # firstresult hooks are called implementation by implementation, so that a failure names
 # its plugin; a wrapper could not be honoured there and is refused at registration.
@@ -137,6 +138,7 @@ class PluginInfo:
     key_adapters: tuple[KeyAdapter, ...] = ()
     recipes: tuple[Recipe, ...] = ()
     weight_stores: tuple[WeightStore, ...] = ()
+    datasets: tuple[Dataset, ...] = ()
     errors: tuple[PluginFailure, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -554,6 +556,9 @@ class PluginHost:
     def weight_stores(self) -> dict[str, WeightStore]:
         return {s.scheme: s for i in self._loaded() for s in i.weight_stores}
 
+    def datasets(self) -> dict[str, Dataset]:
+        return {d.name: d for i in self._loaded() for d in i.datasets}
+
     def family(self, name: str) -> Family:
         return _lookup(self.families(), name, "architecture")
 
@@ -782,9 +787,31 @@ def sync_registry(registry: Registry, host: PluginHost | None = None, *,
     todo = [i for i in host.plugins if i.loaded and not i.core and (i.families or i.weights)]
     reports: list[SyncReport] = []
     with registry.observed_by(host):  # this host's observers hear the sync, each event once
-        for info in _dependency_order(todo):
+        # Datasets first (the core declares the common ones): weights name them. What a
+        # plugin's dataset sync did goes into that plugin's report; the core's is audited only.
+        dataset_reports: dict[str, SyncReport] = {}
+        for info in [i for i in host.plugins if i.loaded and i.datasets]:
             try:
-                reports.append(registry.sync(info.name, info.version, info.families, info.weights))
+                dataset_reports[info.name] = registry.sync_datasets(info.name, info.version, info.datasets)
+            except ZooError as exc:
+                _log.warning("plugin %r: dataset sync failed, nothing written: %s", info.name, exc.message)
+                reports.append(SyncReport(info.name, plugin_version=info.version,
+                                          error=f"{type(exc).__name__}: {exc.message}"))
+        done = {r.plugin for r in reports}
+        for name, report in dataset_reports.items():
+            if name not in done and report.changed and not any(i.name == name for i in todo) \
+                    and name != CORE_PLUGIN:
+                reports.append(report)
+        for info in _dependency_order(todo):
+            if info.name in done:  # its datasets failed: nothing of it is written
+                continue
+            try:
+                report = registry.sync(info.name, info.version, info.families, info.weights)
+                if info.name in dataset_reports:
+                    ds = dataset_reports[info.name]
+                    report = dataclasses.replace(report, datasets_added=ds.datasets_added,
+                                                 datasets_changed=ds.datasets_changed)
+                reports.append(report)
             except ZooError as exc:
                 _log.warning("plugin %r: sync failed, nothing written: %s", info.name, exc.message)
                 reports.append(SyncReport(info.name, plugin_version=info.version,

@@ -5,8 +5,10 @@ and how to proceed):
 
 - ``zoo:revoked`` — always on: revoked weights are never used. Deprecated weights are
   used with a :class:`~zoo.errors.ZooDeprecationWarning`.
-- ``zoo:commercial`` — optional: refuse weights whose licence forbids commercial use or
-  does not state it (``conditional`` passes: its conditions are the licence's to read).
+- ``zoo:commercial`` — optional: refuse weights whose effective commercial use (their
+  licence, their parents' licences and the terms of their training data, through the
+  lineage: ``WeightsInfo.effective_use``) is forbidden or not stated (``conditional``
+  passes: its conditions are for a person to read).
 - ``zoo:pinned-only`` — optional: weights whose record pins no hash (neither sha256 nor a
   prefix) are refused; otherwise their first fetch from the Hugging Face Hub pins the
   sha256 and commit the Hub attests (:mod:`zoo.weights._hub`).
@@ -40,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["POLICIES", "PolicyState", "enforce", "policy_states", "set_policy"]
 
 POLICIES: dict[str, str] = {
-    "commercial": "refuse weights whose licence forbids or does not state commercial use",
+    "commercial": "refuse weights whose licence, parents or training data forbid or do not state commercial use",
     "acknowledge-high-bias": "require an explicit acknowledgement of bias notes of high severity",
     "pinned-only": "refuse weights that pin no hash, instead of pinning them on first fetch from the Hub's "
                    "attestation (trust on first use)",
@@ -204,18 +206,23 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
 
     state = states["commercial"]
     if state.enabled:
-        use = w.license.commercial_use
+        # The effective use: the licence, the parents' licences and the training data's
+        # terms together (the same rule as `zoo audit licences`).
+        effective = info.effective_use
+        use = effective.commercial_use if effective is not None else w.license.commercial_use
+        why = "; ".join(effective.reasons) if effective is not None else f"licence {w.license.spdx}"
         if use in (CommercialUse.FORBIDDEN, CommercialUse.UNKNOWN):
-            says = "forbids" if use is CommercialUse.FORBIDDEN else "does not state"
+            says = "forbidden" if use is CommercialUse.FORBIDDEN else "not stated"
             raise _refusal(
                 "zoo:commercial", info,
                 f"{name} may not be used for {purpose}: rule zoo:commercial (set by {state.set_by}) requires "
-                f"a licence that allows commercial use, and its licence {w.license.spdx} {says} commercial use",
-                "choose weights whose licence allows it (`zoo list --commercial allowed`); if this licence does "
+                f"that commercial use is allowed, and for these weights it is {says} ({why})",
+                "choose weights whose licence and training data allow it (`zoo audit licences --commercial "
+                "allowed`); if this licence does "
                 "allow it, have the record corrected (e.g. `zoo card import README.md --for NAME` when it states "
                 "no licence); the rule is turned off with `zoo policy set commercial off` (registry) or by "
                 f"leaving 'commercial' out of {ENV_POLICY}")
-        decisions.append(PolicyDecision("zoo:commercial", True, f"commercial use: {use.value}"))
+        decisions.append(PolicyDecision("zoo:commercial", True, f"commercial use: {use.value} ({why})"))
 
     state = states["acknowledge-high-bias"]
     if state.enabled:

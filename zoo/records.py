@@ -26,8 +26,11 @@ __all__ = [
     "WeightStore",
     "CardSection",
     "CommercialUse",
+    "Dataset",
+    "DatasetInfo",
     "DatasetRole",
     "DatasetUse",
+    "EffectiveUse",
     "Family",
     "License",
     "Metric",
@@ -282,6 +285,88 @@ class CardSection:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """A dataset as a fact of its own, declared once (hook ``zoo_datasets``) and named by
+    weights through :class:`DatasetUse`. ``terms`` are the data's terms of use (their
+    licence and what they say about commercial use), kept apart from any weights'
+    licence; ``notes`` are its bias and limitation notes, which every weights trained on
+    it (directly or through a parent) shows."""
+
+    name: str
+    title: str | None = None
+    url: str | None = None
+    terms: License = field(default_factory=License)
+    size: str | None = None
+    collection: str | None = None
+    description: str | None = None
+    notes: tuple[CardSection, ...] = ()
+
+    def __post_init__(self) -> None:
+        _set(self, "name", _name(self.name, "dataset.name", DATASET_RE, "imagenet-1k"))
+        if not isinstance(self.terms, License):
+            raise ZooValidationError("dataset.terms", "must be a zoo.records.License (the data's terms of use)")
+        _set(self, "title", _text(self.title, "dataset.title", max_len=200))
+        for text_field in ("url", "size", "collection", "description"):
+            _set(self, text_field, _text(getattr(self, text_field), f"dataset.{text_field}"))
+        notes = _tuple(self.notes, "dataset.notes", CardSection)
+        for note in notes:
+            if not note.is_bias_note:
+                raise ZooValidationError("dataset.notes", f"a dataset note is a bias or limitation note, "
+                                         f"not {note.kind.value!r}", hint="use kind 'bias_risks' or 'limitations'")
+            if note.inherited_from is not None:
+                raise ZooValidationError("dataset.notes", "a dataset's own note has no inherited_from")
+        if len({(n.kind, n.body) for n in notes}) != len(notes):
+            raise ZooValidationError("dataset.notes", "lists the same note twice")
+        _set(self, "notes", notes)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset as stored: the declared :class:`Dataset` (terms ``NOASSERTION`` /
+    ``unknown`` and no notes when no plugin declares it, only weights name it), the
+    declaring plugin, and how many weights name it."""
+
+    dataset: Dataset
+    plugin: str | None
+    plugin_version: str | None
+    weights: int = 0
+
+    @property
+    def declared(self) -> bool:
+        return self.plugin is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**to_jsonable(self.dataset), "declared": self.declared, "plugin": self.plugin,
+                "plugin_version": self.plugin_version, "weights": self.weights}
+
+
+# Most restrictive last: the effective commercial use is the worst statement in the lineage.
+COMMERCIAL_RANK = {"allowed": 0, "conditional": 1, "unknown": 2, "forbidden": 3}
+
+
+@dataclass(frozen=True)
+class EffectiveUse:
+    """Whether weights may be used commercially, all things considered: the most
+    restrictive of their licence, their parents' licences and the terms of every dataset
+    in their training lineage. ``reasons`` name each statement of that strictest kind
+    (``"licence MIT"``, ``"data imagenet-1k: ..."``)."""
+
+    commercial_use: CommercialUse
+    reasons: tuple[str, ...] = ()
+
+    @classmethod
+    def combine(cls, statements: Iterable[tuple[CommercialUse | str, str]]) -> EffectiveUse:
+        items = [(CommercialUse.parse(v, "commercial_use"), why) for v, why in statements]
+        if not items:
+            return cls(CommercialUse.UNKNOWN, ("nothing is stated",))
+        worst = max(items, key=lambda i: COMMERCIAL_RANK[i[0].value])[0]
+        return cls(worst, tuple(dict.fromkeys(why for v, why in items if v is worst)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commercial_use": self.commercial_use.value, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
 class ParentLink:
     """``parent`` (a resolvable name) is what this weights was derived from."""
 
@@ -451,6 +536,12 @@ class WeightsInfo:
     later fetches ask for that commit, not the moving branch the record names."""
     pin_origin: str | None = None
     """Where a sha256 zoo pinned came from (``hub-attestation URL``, ``file PATH``, ``manual``)."""
+    # Computed at read time through the lineage (never copied into the record): the bias
+    # notes of the ancestors and of every dataset they and this weights were trained on,
+    # each with ``inherited_from`` naming where it comes from, and the effective
+    # commercial use that follows from the licences and the data's terms.
+    inherited_notes: tuple[CardSection, ...] = ()
+    effective_use: EffectiveUse | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -458,7 +549,8 @@ class WeightsInfo:
 
     @property
     def bias_notes(self) -> tuple[CardSection, ...]:
-        return tuple(s for s in self.weights.card if s.is_bias_note)
+        """Own bias and limitation notes, then the inherited ones (datasets, parents)."""
+        return tuple(s for s in self.weights.card if s.is_bias_note) + self.inherited_notes
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -479,6 +571,8 @@ class WeightsInfo:
             "updated_by": self.updated_by,
             "pinned_revision": self.pinned_revision,
             "pin_origin": self.pin_origin,
+            "inherited_notes": to_jsonable(self.inherited_notes),
+            "effective_use": self.effective_use.to_dict() if self.effective_use else None,
         }
 
 

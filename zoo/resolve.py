@@ -150,19 +150,30 @@ class ModelInfo:
                  f"{self.device}, {self.dtype}"]
         if self.license is not None:
             lines.append(f"licence: {self.license.spdx} — commercial use: {self.license.commercial_use.value}")
+        if self.effective_use is not None:
+            lines.append(f"effective commercial use: {self.effective_use.commercial_use.value} — "
+                         + "; ".join(self.effective_use.reasons))
         if self.sha256:
             lines.append(f"sha256: {self.sha256}")
         if self.bias_notes:
             lines.append(f"bias and limitation notes ({len(self.bias_notes)}):")
-            lines += [f"  - {n.title or n.kind.value}: {n.body}" for n in self.bias_notes]
+            lines += [f"  - {n.title or n.kind.value}" + (f" (from {n.inherited_from})" if n.inherited_from else "")
+                      + f": {n.body}" for n in self.bias_notes]
         elif self.record is not None:
             lines.append("bias and limitation notes: none recorded")
         return "\n".join(lines)
+
+    @property
+    def effective_use(self):
+        """Commercial use given the licence, the parents and the training data's terms
+        (:class:`zoo.records.EffectiveUse`), when the model came from the registry."""
+        return self.record.effective_use if self.record is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         data = {f: to_jsonable(getattr(self, f)) for f in (
             "name", "qualified_name", "weights_id", "arch", "modality", "task", "sha256", "license",
             "provenance", "bias_notes", "preprocessing", "device", "dtype")}
+        data["effective_use"] = self.effective_use.to_dict() if self.effective_use is not None else None
         data["load_report"] = self.load_report.to_dict()
         data["path"] = str(self.path) if self.path else None
         return data

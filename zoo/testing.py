@@ -421,3 +421,53 @@ class FakeHub:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+# -- generated catalogues (zoo.catalogue_data) -------------------------------------------
+
+
+def assert_catalogue_current(package: str, library: str, generator: Any) -> None:
+    """The committed ``catalogue.json`` of ``package`` is what ``generator`` (a plugin's
+    tools/generate_catalogue.py as a module: ``collect()``, ``render()``, ``CATALOGUE``)
+    writes — checked only when the installed ``library`` is the version the file records;
+    otherwise the test is skipped with a message (a new upstream release must not fail a
+    fresh ``make test``)."""
+    import importlib.metadata
+
+    from zoo import catalogue_data
+
+    data = catalogue_data.load(package)
+    reason = catalogue_data.freshness_skip(data, library, importlib.metadata.version(library))
+    if reason:
+        if pytest is None:  # pragma: no cover
+            raise AssertionError(reason)
+        pytest.skip(reason)
+    expected = generator.render(generator.collect())
+    assert generator.CATALOGUE.read_text(encoding="utf-8") == expected, (
+        f"{package}/catalogue.json is stale: run its tools/generate_catalogue.py and commit the output")
+
+
+def records_digest(records: Sequence[Any]) -> str:
+    """sha256 of the sorted (name, sha256, sha256 prefix) of weights records: what a test
+    pins to show that a change of format kept every record and hash."""
+    import hashlib
+    import json
+
+    triples = sorted((w.ref, w.sha256, w.sha256_prefix) for w in records)
+    return hashlib.sha256(json.dumps(triples).encode()).hexdigest()
+
+
+def assert_preprocessing_per_family(package: str, records: Sequence[Any]) -> None:
+    """In ``package``'s catalogue.json, a weights entry stores only the preprocessing keys
+    that differ from its family's, and the records carry the merged configuration."""
+    import json
+    from importlib import resources
+
+    doc = json.loads(resources.files(package).joinpath("catalogue.json").read_text(encoding="utf-8"))
+    families = {f["name"]: f.get("preprocessing") or {} for f in doc["families"]}
+    assert len(doc["weights"]) == len(records)
+    for entry, record in zip(doc["weights"], records):
+        family = families[entry["arch"]]
+        if "preprocessing" not in entry:
+            assert record.preprocessing == (family or None), entry["tag"]
+        else:
+            assert entry["preprocessing"], entry["tag"]
+            assert all(family.get(k) != v for k, v in entry["preprocessing"].items()), entry["tag"]

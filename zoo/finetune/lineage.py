@@ -8,12 +8,13 @@ on another machine the same bytes can be placed with ``zoo.weights.add_file``.
 
 The record carries: the parent weights (relation ``finetune``), the recipe with its
 hyper-parameters, seed and data fingerprints as compact JSON in ``recipe``, the
-parent's pretraining datasets plus the fine-tuning data (role ``finetune``, and
-``eval`` when validation data was given), the final metrics, the parent's licence
-(a derivative keeps the terms it was made under; the note says so), the parent's bias
-and limitation notes with ``inherited_from`` set (to the note's origin when it was
-inherited already), a limitations note of its own, ``num_classes``, the parameter
-count and the preprocessing the training data was prepared with.
+fine-tuning data (role ``finetune``, and ``eval`` when validation data was given), the
+final metrics, the parent's licence (a derivative keeps the terms it was made under; the
+note says so), a limitations note of its own, ``num_classes``, the parameter count and
+the preprocessing the training data was prepared with. What it inherits from the
+parent — the parent's datasets and their notes, the parent's own bias notes, the
+training data's terms — is not copied: the registry computes it through the lineage when
+the record is read, the same rule as for ``Registry.register(parents=...)``.
 """
 
 from __future__ import annotations
@@ -60,14 +61,6 @@ def recipe_json(recipe: Any, params: Mapping[str, Any], plugin: tuple[str | None
            "epochs_run": epochs_run, "processes": world, "data": data, "fingerprint": "zoo-data-v1",
            "trainer": f"zoo.finetune {zoo.__version__}"}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _inherited(card: Any, parent: str) -> tuple[CardSection, ...]:
-    notes = []
-    for note in getattr(card, "bias_notes", ()) or ():
-        notes.append(CardSection(note.kind, note.body, title=note.title, references=note.references,
-                                 severity=note.severity, inherited_from=note.inherited_from or parent))
-    return tuple(notes)
 
 
 def register_result(result: Any, name: str, *, registry: Any = None, dataset: str | None = None,
@@ -128,10 +121,9 @@ def register(model: torch.nn.Module, *, name: str, card: Any, recipe: Any, runne
         lic = pw.license
         license_ = License(lic.spdx, lic.commercial_use, url=lic.url,
                            note=f"inherited from {parent}" + (f": {lic.note}" if lic.note else ""))
-        datasets = [DatasetUse(d.name, DatasetRole.PRETRAIN, url=d.url) for d in pw.datasets
-                    if d.role is DatasetRole.PRETRAIN]
     else:
-        license_, datasets = License(), []
+        license_ = License()
+    datasets = []
     datasets.append(DatasetUse(dataset, DatasetRole.FINETUNE))
     if val_scan is not None:
         datasets.append(DatasetUse(dataset, DatasetRole.EVAL))
@@ -159,7 +151,7 @@ def register(model: torch.nn.Module, *, name: str, card: Any, recipe: Any, runne
         paper_title=pw.paper_title if pw else None, paper_url=pw.paper_url if pw else None,
         recipe=text, datasets=tuple(datasets), metrics=tuple(metrics), preprocessing=prep,
         num_params=sum(p.numel() for p in model.parameters()), num_classes=num_classes,
-        card=_inherited(card, parent) + (own_note,) if parent else (own_note,),
+        card=(own_note,),
         parents=(ParentLink(parent, "finetune"),) if parent else (),
         tags=("finetuned", recipe.name) if _tag_ok(recipe.name) else ("finetuned",),
         description=(f"{parent or card.arch} fine-tuned with zoo recipe '{recipe.name}' on {dataset}: {acc}."),

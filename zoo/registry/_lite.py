@@ -183,12 +183,20 @@ class LiteRegistry:
     def count(self) -> int:
         return self.reader.count()
 
+    def datasets(self):
+        return self.reader.datasets()
+
+    def dataset(self, name: str):
+        return self.reader.dataset(name)
+
     def audit_query(self, name: str, **params: Any):
         """A named audit query (:mod:`zoo.registry.queries`) -> ``QueryResult``."""
         from zoo.registry import queries
 
         query = queries.get_query(name)
         bound = queries.bind(name, params, self.reader.resolve_id)
+        if name == "trained-on":  # an unknown dataset (a typo) is an error, not 0 rows
+            self.reader.dataset(bound["dataset"])
         statement, values = driver_sql(query.sql, bound, self.dialect)
         with self._reading():
             cursor = self._conn.execute(statement, values)

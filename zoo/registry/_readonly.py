@@ -27,8 +27,11 @@ Every transaction is rolled back, never committed.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sqlite3
 import time
+from dataclasses import dataclass
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,6 +57,74 @@ _HINT_WRITE = ("`zoo sql` only reads; change records with the zoo commands (note
                "card import ...), which write the audit trail. Nothing was written")
 
 
+PARAM_TYPES = ("text", "int", "float", "timestamp", "bool")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A bound value with its SQL type, so that the database knows the type even of a
+    NULL (PostgreSQL cannot infer ``:since IS NULL`` from an untyped parameter).
+    ``zoo sql -p NAME:TYPE=VALUE`` makes these; an empty VALUE is NULL."""
+
+    value: Any
+    type: str = "text"
+    explicit: bool = True  # the caller said the type (``-p name:TYPE=``), it was not inferred
+
+    @classmethod
+    def parse(cls, name: str, text_value: str, type_name: str | None = None) -> Param:
+        """``-p`` text -> a typed value: ``int``, ``float``, ``timestamp`` (ISO 8601, stored as
+        naive UTC), ``bool``, ``text``; without a type a value that reads as an ISO date or
+        date-time is a timestamp and an integer an int. '' is NULL."""
+        from zoo.registry.queries import parse_time
+
+        kind = (type_name or "").strip().lower() or None
+        if kind is not None and kind not in PARAM_TYPES:
+            raise ZooValidationError(f"param {name}", f"unknown type {kind!r}", hint="use one of: " +
+                                     ", ".join(PARAM_TYPES))
+        if text_value == "":
+            return cls(None, kind or "text", explicit=kind is not None)
+        if kind is None:
+            kind = ("int" if re.fullmatch(r"-?\d+", text_value) else
+                    "timestamp" if re.fullmatch(r"\d{4}-\d\d-\d\d([T ][\d:.]+)?(Z|[+-]\d\d:?\d\d)?", text_value)
+                    else "text")
+        try:
+            value = {"int": int, "float": float, "text": str,
+                     "bool": lambda v: {"true": True, "1": True, "false": False, "0": False}[v.lower()],
+                     "timestamp": lambda v: parse_time(v, f"param {name}")}[kind](text_value)
+        except (ValueError, KeyError):
+            raise ZooValidationError(f"param {name}", f"{text_value!r} is not a {kind}") from None
+        return cls(value, kind)
+
+    def sqlite_value(self) -> Any:
+        if isinstance(self.value, dt.datetime):  # as SQLAlchemy stores times in SQLite
+            return self.value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return self.value
+
+    def sa_type(self):
+        from sqlalchemy import Boolean, DateTime, Float, Integer, Text
+
+        return {"int": Integer, "float": Float, "timestamp": DateTime, "bool": Boolean, "text": Text}[self.type]()
+
+
+def _typed(params: Mapping[str, Any]) -> dict[str, Param]:
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, Param):
+            out[key] = value
+        elif isinstance(value, bool):
+            out[key] = Param(value, "bool")
+        elif isinstance(value, int):
+            out[key] = Param(value, "int")
+        elif isinstance(value, float):
+            out[key] = Param(value, "float")
+        elif isinstance(value, dt.datetime):
+            out[key] = Param(value if value.tzinfo is None else
+                             value.astimezone(dt.timezone.utc).replace(tzinfo=None), "timestamp")
+        else:
+            out[key] = Param(value, "text", explicit=value is not None)
+    return out
+
+
 def check_arguments(statement: Any, params: Any, timeout: Any, max_rows: Any) -> None:
     if not isinstance(statement, str) or not statement.strip():
         raise ZooValidationError("statement", "give one SQL statement, e.g. SELECT name FROM weights",
@@ -72,10 +143,11 @@ def run(registry: Registry | LiteRegistry, statement: str, params: Mapping[str, 
         timeout: float | None, max_rows: int | None) -> QueryResult:
     check_arguments(statement, params, timeout, max_rows)
     timeout = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
+    typed = _typed(params or {})
     if registry.dialect == "sqlite":
-        return _run_sqlite(registry, statement, dict(params or {}), timeout, max_rows)
+        return _run_sqlite(registry, statement, {k: p.sqlite_value() for k, p in typed.items()}, timeout, max_rows)
     if registry.dialect == "postgresql":
-        return _run_postgresql(registry, statement, dict(params or {}), timeout, max_rows)
+        return _run_postgresql(registry, statement, typed, timeout, max_rows)
     raise ZooRegistryError(f"read-only SQL is not supported on {registry.dialect}")  # pragma: no cover
 
 
@@ -249,6 +321,29 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
     from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
     engine = registry._read_only_engine()
+    sql, bound = statement, None
+    if params:
+        # One placeholder syntax (:name) on both databases; psycopg wants %(name)s. Each
+        # parameter is typed (SQLAlchemy renders %(name)s::TYPE), so that the server knows
+        # the type of a NULL-tested one.
+        from sqlalchemy import bindparam
+
+        # A NULL of no stated type is written as the literal NULL, which PostgreSQL types
+        # from its context (`at >= NULL`); a bound untyped NULL it could not type at all.
+        for key in [k for k, p in params.items() if p.value is None and not p.explicit]:
+            statement = re.sub(rf"(?<![:\w]):{re.escape(key)}\b", "NULL", statement)
+            del params[key]
+        try:
+            clause = text(statement)
+            present = set(clause._bindparams)
+            clause = clause.bindparams(*(bindparam(k, type_=p.sa_type()) for k, p in params.items()
+                                         if k in present))
+            compiled = clause.compile(dialect=engine.dialect)
+            sql, bound = compiled.string, compiled.construct_params({k: p.value for k, p in params.items()})
+        except InvalidRequestError as exc:
+            raise ZooQueryError(f"a parameter is missing: {str(exc).splitlines()[0]}",
+                                hint="write :name in the statement and give its value "
+                                     "(zoo sql ... --param name=VALUE)") from None
     try:
         conn = engine.connect()
     except DBAPIError as exc:
@@ -258,17 +353,10 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
     try:
         raw = conn.connection.driver_connection
         statement_text = statement
-        if params:
-            # One placeholder syntax (:name) on both databases; the values are quoted by
-            # psycopg into the text, which the reader function runs.
-            try:
-                compiled = text(statement).compile(dialect=engine.dialect)
-                statement_text = psycopg.ClientCursor(raw).mogrify(compiled.string,
-                                                                   compiled.construct_params(params))
-            except InvalidRequestError as exc:
-                raise ZooQueryError(f"a parameter is missing: {str(exc).splitlines()[0]}",
-                                    hint="write :name in the statement and give its value "
-                                         "(zoo sql ... --param name=VALUE)") from None
+        if bound is not None:
+            # The typed values are quoted by psycopg into the text, which the reader
+            # function runs (it takes one statement, no parameters).
+            statement_text = psycopg.ClientCursor(raw).mogrify(sql, bound)
         try:
             with raw.cursor() as cursor:
                 cursor.execute("SET TRANSACTION READ ONLY")  # the first statement of the transaction

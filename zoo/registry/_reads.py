@@ -28,7 +28,10 @@ from zoo.records import (
     AuditEvent,
     CardSection,
     CommercialUse,
+    Dataset,
+    DatasetInfo,
     DatasetUse,
+    EffectiveUse,
     Family,
     License,
     Metric,
@@ -196,6 +199,10 @@ ORDER BY kind, ord, text, number
 """
 _FAMILY_COLUMNS = "name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url"
 _F = ", ".join("f." + c.strip() for c in _FAMILY_COLUMNS.split(","))
+_DATASET_COLUMNS = ("id", "name", "title", "url", "description", "size", "collection", "terms_spdx",
+                    "commercial_use", "terms_url", "terms_note", "plugin", "plugin_version")
+_D = ", ".join("d." + c for c in _DATASET_COLUMNS)
+MAX_DEPTH = 64  # lineage walks stop here (as the audit queries do)
 _AUDIT_COLUMNS = ("seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
                   "prev_hash, hash, key_id")
 
@@ -353,13 +360,126 @@ class RegistryReader:
             num_params=r["num_params"], num_classes=r["num_classes"], card=card, parents=parents,
             tags=tags, status=r["status"], status_reason=r["status_reason"], description=r["description"],
         )
+        inherited, effective = self.lineage_facts(wid, weights)
         return WeightsInfo(
             id=wid, ref=r["name"], version=r["version"], weights=weights, family=family,
             is_default=bool(r["is_default"]), aliases=aliases, children=children, plugin=r["plugin"],
             plugin_version=r["plugin_version"], created_at=_time(r["created_at"]), created_by=r["created_by"],
             updated_at=_time(r["updated_at"]), updated_by=r["updated_by"],
             pinned_revision=r["pinned_revision"], pin_origin=r["pin_origin"],
+            inherited_notes=inherited, effective_use=effective,
         )
+
+    def lineage_facts(self, wid: int, weights: Weights) -> tuple[tuple[CardSection, ...], EffectiveUse]:
+        """What ``wid`` inherits through its training lineage, computed now (never copied):
+        the bias notes of its ancestors and of every dataset it or an ancestor was
+        pretrained or fine-tuned on, each marked with where it comes from, and the
+        effective commercial use that follows from all licences and data terms."""
+        depth = {i: d for i, d in self.rows(
+            "WITH RECURSIVE up(id, depth) AS (SELECT CAST(:wid AS INTEGER), 0 UNION SELECT l.parent_id, "
+            f"up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id WHERE up.depth < {MAX_DEPTH}) "
+            "SELECT id, MIN(depth) FROM up GROUP BY id", {"wid": wid})}
+        names = {i: (f"{n}@{v}", spdx, use) for i, n, v, spdx, use in self.rows(
+            "SELECT id, name, version, license_spdx, commercial_use FROM weights WHERE id IN :ids",
+            {"ids": sorted(depth)})}
+        order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
+        statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
+        # a direct parent is named so; anything further up is an ancestor
+        kin = {i: ("parent" if depth[i] == 1 else "ancestor") for i in order}
+        statements += [(names[i][2], f"{kin[i]} {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
+        own = {(c.kind, " ".join(c.body.split())) for c in weights.card}
+        found: dict[tuple[Any, str], tuple[CardSection, list[str]]] = {}
+
+        def add(section: CardSection, source: str) -> None:
+            key = (section.kind, " ".join(section.body.split()))
+            if key not in own:
+                found.setdefault(key, (section, []))[1].append(source)
+
+        ancestors = [i for i in order if i != wid]
+        by_weights: dict[int, list[CardSection]] = {}
+        if ancestors:
+            for w, kind, body, title, citations, severity in self.rows(
+                    "SELECT weights_id, kind, body, title, citations, severity FROM card_sections "
+                    "WHERE weights_id IN :ids AND kind IN ('bias_risks', 'limitations') "
+                    "AND inherited_from IS NULL ORDER BY position", {"ids": ancestors}):
+                by_weights.setdefault(w, []).append(CardSection(kind, body, title, tuple(_json(citations) or ()),
+                                                                severity))
+        trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]] = {}
+        for w, did, dname, spdx, use, note, plugin in self.rows(
+                "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
+                "FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
+                {"ids": sorted(depth)}):
+            trained.setdefault(w, []).append((did, dname, spdx, use, note, plugin))
+        dataset_ids = sorted({t[0] for ts in trained.values() for t in ts})
+        notes: dict[int, list[CardSection]] = {}
+        if dataset_ids:
+            for did, kind, body, title, citations, severity in self.rows(
+                    "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
+                    "WHERE dataset_id IN :ids ORDER BY dataset_id, position", {"ids": dataset_ids}):
+                notes.setdefault(did, []).append(CardSection(kind, body, title, tuple(_json(citations) or ()),
+                                                             severity))
+        seen_data: set[int] = set()
+        for i in order:
+            via = "" if i == wid else f" (via {names[i][0]})"
+            if i != wid:
+                for section in by_weights.get(i, ()):
+                    add(section, f"{kin[i]} {names[i][0]}")
+            for did, dname, spdx, use, note, plugin in trained.get(i, ()):
+                if did in seen_data:
+                    continue
+                seen_data.add(did)
+                terms = (f"terms {spdx}" + (f": {note}" if note else "")) if plugin is not None else \
+                    "no terms recorded (no plugin declares this dataset)"
+                statements.append((use, f"data {dname}{via}: {terms}"))
+                for section in notes.get(did, ()):
+                    add(section, f"dataset {dname}{via}")
+        inherited = tuple(CardSection(s.kind, s.body, s.title, s.references, s.severity,
+                                      inherited_from="; ".join(sources))
+                          for s, sources in found.values())
+        return inherited, EffectiveUse.combine(statements)
+
+    # -- datasets ---------------------------------------------------------------------
+
+    def datasets(self, names: Iterable[str] | None = None) -> list[DatasetInfo]:
+        """Datasets (all, or those named) with their terms, notes and how many weights
+        name them; ordered by name."""
+        where, params = "", {}
+        if names is not None:
+            where, params = " WHERE d.name IN :names", {"names": sorted({n.strip().lower() for n in names})}
+            if not params["names"]:
+                return []
+        rows = self.rows(
+            f"SELECT {_D}, (SELECT COUNT(DISTINCT wd.weights_id) FROM weights_datasets wd "
+            f"WHERE wd.dataset_id = d.id) FROM datasets d{where} ORDER BY d.name", params)
+        notes: dict[int, list[CardSection]] = {}
+        for chunk in _chunks([r[0] for r in rows], 500):
+            for did, kind, body, title, citations, severity in self.rows(
+                    "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
+                    "WHERE dataset_id IN :ids ORDER BY dataset_id, position", {"ids": list(chunk)}):
+                notes.setdefault(did, []).append(CardSection(kind, body, title, tuple(_json(citations) or ()),
+                                                             severity))
+        out = []
+        for row in rows:
+            r = dict(zip(_DATASET_COLUMNS, row))
+            dataset = Dataset(r["name"], title=r["title"], url=r["url"],
+                              terms=License(r["terms_spdx"], r["commercial_use"], r["terms_url"], r["terms_note"]),
+                              size=r["size"], collection=r["collection"], description=r["description"],
+                              notes=tuple(notes.get(r["id"], ())))
+            out.append(DatasetInfo(dataset, r["plugin"], r["plugin_version"], row[-1]))
+        return out
+
+    def dataset(self, name: str) -> DatasetInfo:
+        """One dataset by name; an unknown name is an error with the closest names."""
+        found = self.datasets([name])
+        if not found:
+            raise self.dataset_not_found(name)
+        return found[0]
+
+    def dataset_not_found(self, name: str) -> ZooNotFoundError:
+        known = [n for (n,) in self.rows("SELECT name FROM datasets ORDER BY name")]
+        return ZooNotFoundError("dataset", name, difflib.get_close_matches(name.strip().lower(), known, 5, 0.5),
+                                hint="`zoo datasets` lists the datasets the registry knows")
 
     def family_by_id(self, family_id: int) -> Family:
         (row,) = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE id = :id", {"id": family_id})
@@ -436,13 +556,35 @@ class RegistryReader:
                     {"ids": list(chunk)}):
                 if name not in ds.setdefault(wid, []):  # pretrain and finetune on one set
                     ds[wid].append(name)
+        inherited = self._inherited_note_counts([r[0] for r in rows])
         summaries = tuple(
             WeightsSummary(name=r[1], version=r[2], arch=r[3], modality=r[4], task=r[5],
                            license_spdx=r[6], commercial_use=r[7], status=r[8], num_params=r[9],
-                           is_default=bool(r[10]), bias_notes=r[11], datasets=tuple(ds.get(r[0], ())),
-                           plugin=r[12])
+                           is_default=bool(r[10]), bias_notes=r[11] + inherited.get(r[0], 0),
+                           datasets=tuple(ds.get(r[0], ())), plugin=r[12])
             for r in rows)
         return SearchResult(summaries, total)
+
+    def _inherited_note_counts(self, ids: Sequence[int]) -> dict[int, int]:
+        """Per weights id: the bias notes its lineage carries (its ancestors' own and those
+        of every dataset it or an ancestor was trained on), one batched walk per chunk."""
+        counts: dict[int, int] = {}
+        for chunk in _chunks(list(ids), 500):
+            for root, n in self.rows(
+                    "WITH RECURSIVE up(root, id, depth) AS ("
+                    " SELECT w.id, w.id, 0 FROM weights w WHERE w.id IN :ids"
+                    " UNION SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
+                    f" WHERE up.depth < {MAX_DEPTH}),"
+                    " notes(root, note) AS ("
+                    " SELECT up.root, 'd' || CAST(n.id AS VARCHAR(20)) FROM up"
+                    " JOIN weights_datasets wd ON wd.weights_id = up.id AND wd.role IN ('pretrain', 'finetune')"
+                    " JOIN dataset_notes n ON n.dataset_id = wd.dataset_id"
+                    " UNION SELECT up.root, 'c' || CAST(c.id AS VARCHAR(20)) FROM up"
+                    " JOIN card_sections c ON c.weights_id = up.id AND up.depth > 0"
+                    " AND c.kind IN ('bias_risks', 'limitations') AND c.inherited_from IS NULL)"
+                    " SELECT root, COUNT(*) FROM notes GROUP BY root", {"ids": list(chunk)}):
+                counts[root] = n
+        return counts
 
     # -- the audit trail --------------------------------------------------------------
 

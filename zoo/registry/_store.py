@@ -37,6 +37,8 @@ from zoo.records import (
     ALIAS_RE,
     AuditEvent,
     CardSection,
+    Dataset,
+    DatasetInfo,
     Family,
     ParentLink,
     Relation,
@@ -57,6 +59,7 @@ from zoo.registry.schema import (
     AliasRow,
     AuditEventRow,
     CardSectionRow,
+    DatasetNoteRow,
     DatasetRow,
     FamilyRow,
     LineageRow,
@@ -105,11 +108,13 @@ class SyncReport:
     unchanged: int = 0
     plugin_version: str | None = None
     error: str | None = None  # set by the plugin host when this plugin's sync failed (nothing written)
+    datasets_added: tuple[str, ...] = ()
+    datasets_changed: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
         return bool(self.families_added or self.families_changed or self.weights_added
-                    or self.weights_changed)
+                    or self.weights_changed or self.datasets_added or self.datasets_changed)
 
     @property
     def ok(self) -> bool:
@@ -149,8 +154,10 @@ class Registry:
         with _engine.translate_db_errors(self.display_url):
             with self.engine.connect() as conn:
                 revision = _engine.schema_state(conn)
+                triggers = revision is None or _engine.audit_triggers_present(conn)
                 conn.rollback()
-        if _engine.needs_upgrade(revision):
+            _engine.enable_wal(self.engine)
+        if _engine.needs_upgrade(revision) or not triggers:
             if not create and revision is None:
                 raise ZooRegistryError(f"{self.display_url} is empty, not a zoo registry",
                                        hint="run `zoo db upgrade` to create the schema")
@@ -194,6 +201,10 @@ class Registry:
                 config.set_main_option("script_location", "zoo.registry:migrations")
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
+                # A registry loaded from registry.db.sql has the schema but not the
+                # dialect's append-only triggers (not portable SQL): add them here.
+                if not _engine.audit_triggers_present(conn):
+                    _engine.install_audit_triggers(conn)
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
                 if self.dialect == "postgresql":  # `zoo sql` runs as a role that can only read
                     from zoo.registry._readonly import ensure_reader_role
@@ -496,11 +507,13 @@ class Registry:
     def _dataset_ids(self, session: Session, wanted: dict[str, str | None]) -> dict[str, int]:
         ids: dict[str, int] = {}
         for chunk in _chunks(sorted(wanted), 500):
-            for name, did, url in session.execute(select(DatasetRow.name, DatasetRow.id, DatasetRow.url)
-                                                  .where(DatasetRow.name.in_(chunk))):
+            for name, did, url, owner in session.execute(
+                    select(DatasetRow.name, DatasetRow.id, DatasetRow.url, DatasetRow.plugin)
+                    .where(DatasetRow.name.in_(chunk))):
                 ids[name] = did
-                # A URL is the dataset's own: the first record that states one fills it in.
-                if url is None and wanted[name] is not None:
+                # A URL is the dataset's own: the first record that states one fills it in,
+                # unless a plugin declares the dataset (then its declaration says).
+                if url is None and owner is None and wanted[name] is not None:
                     session.execute(update(DatasetRow).where(DatasetRow.id == did).values(url=wanted[name]))
         missing = [{"name": n, "url": wanted[n]} for n in sorted(wanted) if n not in ids]
         if missing:
@@ -680,29 +693,36 @@ class Registry:
         skipped: list[str] = []
         with self._write(actor=actor) as (session, audit):
             row = self._locked_row(session, name)
-            w = self._info(session, row).weights
+            info = self._info(session, row)
+            w = info.weights
             entity, version = row.name, row.version
             new_license, datasets, metrics, tags = None, [], [], []
+            # The same licence is no conflict: compare what it is, not how it is worded.
+            same_license = card.license.spdx.lower() == w.license.spdx.lower()
+            states_license = card.states_license and card.license.spdx != "NOASSERTION" and not same_license
+            trained = {d.name for d in w.datasets if d.role.value != "eval"}
+            have = {(d.name, d.role) for d in w.datasets}
+            datasets = [d for d in card.datasets if (d.name, d.role) not in have
+                        and not (d.role.value != "eval" and d.name in trained)]
+            have_metrics = {(m.dataset, m.split, m.name) for m in w.metrics}
+            metrics = [m for m in card.metrics if (m.dataset, m.split, m.name) not in have_metrics]
+            tags = [t for t in card.tags if t not in w.tags]
             if row.plugin is not None:
-                if card.states_license or card.datasets or card.metrics or card.tags:
+                if states_license or datasets or metrics or tags:
                     skipped.append(f"licence, datasets, metrics and tags: {entity} is declared by plugin "
                                    f"{row.plugin}, whose sync owns them (change the plugin's record)")
-            else:
-                if card.states_license and card.license != w.license:
-                    if w.license.spdx == "NOASSERTION":
-                        new_license = card.license
-                    else:
-                        skipped.append(f"licence: the record states {w.license.spdx}, the card says "
-                                       f"{card.license.spdx}; the record's licence was kept")
-                trained = {d.name for d in w.datasets if d.role.value != "eval"}
-                have = {(d.name, d.role) for d in w.datasets}
-                datasets = [d for d in card.datasets if (d.name, d.role) not in have
-                            and not (d.role.value != "eval" and d.name in trained)]
-                have_metrics = {(m.dataset, m.split, m.name) for m in w.metrics}
-                metrics = [m for m in card.metrics if (m.dataset, m.split, m.name) not in have_metrics]
-                tags = [t for t in card.tags if t not in w.tags]
-            seen = {(c.kind, " ".join(c.body.split())) for c in w.card}
-            sections = [c for c in card.sections if (c.kind, " ".join(c.body.split())) not in seen]
+                datasets, metrics, tags = [], [], []
+            elif states_license:
+                if w.license.spdx == "NOASSERTION":
+                    new_license = card.license
+                else:
+                    skipped.append(f"licence: the record states {w.license.spdx}, the card says "
+                                   f"{card.license.spdx}; the record's licence was kept")
+            # Sections marked "Inherited from ..." are the lineage's (computed on reading),
+            # not facts of this record: they are never imported as its own.
+            seen = {(c.kind, " ".join(c.body.split())) for c in w.card + info.inherited_notes}
+            sections = [c for c in card.sections if c.inherited_from is None
+                        and (c.kind, " ".join(c.body.split())) not in seen]
             stamp = {"updated_at": audit.at, "updated_by": audit.actor}
             if new_license is not None:
                 session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
@@ -712,7 +732,14 @@ class Registry:
                              {"version": version, "license": to_jsonable(w.license)},
                              {"version": version, "license": to_jsonable(new_license), "source": source})
             if datasets:
-                ids = self._dataset_ids(session, {d.name: d.url for d in datasets})
+                # Shared dataset rows are never changed by an import; a new one is an event.
+                known = set(session.scalars(select(DatasetRow.name).where(
+                    DatasetRow.name.in_([d.name for d in datasets]))))
+                ids = self._dataset_ids(session, {d.name: None if d.name in known else d.url for d in datasets})
+                for d in datasets:
+                    if d.name not in known:
+                        audit.record("dataset.register", "dataset", d.name, None,
+                                     {"name": d.name, "url": d.url, "source": source})
                 session.execute(insert(WeightsDatasetRow), [
                     {"weights_id": row.id, "dataset_id": ids[d.name], "role": d.role.value} for d in datasets])
                 audit.record("weights.datasets", "weights", entity,
@@ -841,6 +868,67 @@ class Registry:
 
     def _family_name(self, session: Session, row: WeightsRow) -> str:
         return session.scalar(select(FamilyRow.name).where(FamilyRow.id == row.family_id)) or "this architecture"
+
+    # -- datasets ---------------------------------------------------------------------
+
+    def datasets(self) -> list[DatasetInfo]:
+        """Every dataset the registry knows (declared or only named by weights), by name."""
+        with self._read() as session:
+            return self._reader(session).datasets()
+
+    def dataset(self, name: str) -> DatasetInfo:
+        """One dataset; an unknown name raises ``ZooNotFoundError`` with the closest names."""
+        with self._read() as session:
+            return self._reader(session).dataset(name)
+
+    def sync_datasets(self, plugin: str, plugin_version: str | None,
+                      datasets: Sequence[Dataset]) -> SyncReport:
+        """Make the registry hold the datasets ``plugin`` declares (idempotent, audited):
+        a new one is added (``dataset.register``), a row that weights created by naming
+        it is adopted (``dataset.declare``), a changed one updated (``dataset.update``,
+        before and after). A dataset another plugin declares is a conflict."""
+        datasets = list(datasets)
+        for index, dataset in enumerate(datasets):
+            if not isinstance(dataset, Dataset):
+                raise ZooValidationError(f"datasets[{index}]", "must be a zoo.records.Dataset")
+        added, changed, unchanged = [], [], 0
+        with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
+            rows = {r.name: r for r in session.scalars(
+                select(DatasetRow).where(DatasetRow.name.in_([d.name for d in datasets])))}
+            stored = {i.dataset.name: i for i in self._reader(session).datasets(list(rows))}
+            for dataset in datasets:
+                row, values = rows.get(dataset.name), _dataset_columns(dataset)
+                if row is not None and row.plugin is not None and row.plugin != plugin:
+                    raise ZooConflictError("dataset.name", f"dataset {dataset.name!r} is declared by plugin "
+                                           f"{row.plugin}, not {plugin}")
+                before = stored[dataset.name].dataset if row is not None else None
+                if before == dataset and row.plugin == plugin:
+                    unchanged += 1
+                    if row.plugin_version != plugin_version:
+                        row.plugin_version = plugin_version
+                    continue
+                if row is None:
+                    did = session.execute(insert(DatasetRow).values(
+                        **values, plugin=plugin, plugin_version=plugin_version).returning(DatasetRow.id)).scalar_one()
+                    audit.record("dataset.register", "dataset", dataset.name, None, to_jsonable(dataset))
+                    added.append(dataset.name)
+                else:
+                    did, owner = row.id, row.plugin
+                    session.execute(update(DatasetRow).where(DatasetRow.id == did).values(
+                        **values, plugin=plugin, plugin_version=plugin_version))
+                    session.execute(delete(DatasetNoteRow).where(DatasetNoteRow.dataset_id == did))
+                    b, a = to_jsonable(before), to_jsonable(dataset)
+                    keys = sorted(k for k in a if a[k] != b[k])
+                    audit.record("dataset.update" if owner == plugin else "dataset.declare", "dataset",
+                                 dataset.name, {k: b[k] for k in keys}, {k: a[k] for k in keys})
+                    changed.append(dataset.name)
+                if dataset.notes:
+                    session.execute(insert(DatasetNoteRow), [
+                        {"dataset_id": did, "position": i, "kind": n.kind.value, "title": n.title, "body": n.body,
+                         "citations": list(n.references), "severity": n.severity.value if n.severity else None}
+                        for i, n in enumerate(dataset.notes)], execution_options=_BULK)
+        return SyncReport(plugin, unchanged=unchanged, plugin_version=plugin_version,
+                          datasets_added=tuple(added), datasets_changed=tuple(changed))
 
     # -- plugin sync ------------------------------------------------------------------
 
@@ -1091,6 +1179,8 @@ class Registry:
         query = queries.get_query(name)
         with self._read() as session:
             bound = queries.bind(name, params, self._reader(session).resolve_id)
+            if name == "trained-on":  # an unknown dataset (a typo) is an error, not 0 rows
+                self._reader(session).dataset(bound["dataset"])
             stmt = query.statement()
             if name == "history":
                 # Typed, so that PostgreSQL can infer a NULL-tested parameter's type and
@@ -1159,6 +1249,12 @@ def _weights_columns(w: Weights) -> dict[str, Any]:
         "num_params": w.num_params, "num_classes": w.num_classes, "preprocessing": w.preprocessing,
         "description": w.description, "status": w.status.value, "status_reason": w.status_reason,
     }
+
+
+def _dataset_columns(d: Dataset) -> dict[str, Any]:
+    return {"name": d.name, "title": d.title, "url": d.url, "description": d.description, "size": d.size,
+            "collection": d.collection, "terms_spdx": d.terms.spdx, "commercial_use": d.terms.commercial_use.value,
+            "terms_url": d.terms.url, "terms_note": d.terms.note}
 
 
 def _card_columns(c: CardSection) -> dict[str, Any]:

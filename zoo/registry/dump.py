@@ -1,11 +1,15 @@
 """``registry.db.sql``: the default registry as portable SQL.
 
-The schema (tables, keys, CHECK constraints, indexes) and the built-in catalogue
-(what the first-party plugins declare), written with types and literals that both
-SQLite and PostgreSQL accept, in a deterministic order, so that a reviewer can diff
-a changed hash or bias note and an auditor can load it and write queries. The audit
-trail is not part of the catalogue; its append-only triggers are dialect-specific and
-are installed by ``zoo db upgrade`` on a live registry.
+A complete registry: the whole schema (tables, keys, CHECK constraints, indexes, the
+audit trail and ``alembic_version``), the built-in catalogue (what the first-party
+plugins and the core's dataset declarations hold), the audit events of that catalogue
+with their hash chain, and the settings that mark it as zoo's — in ONE transaction
+(a failed load leaves nothing), with types and literals that both SQLite and
+PostgreSQL accept, in a deterministic order, so that a reviewer can diff a changed hash
+or bias note and an auditor can load it and write queries. The append-only triggers
+are dialect-specific: zoo adds them when it first opens the loaded database (or
+``zoo db upgrade``). Catalogue rows carry the fixed provenance ``CATALOGUE_EPOCH`` /
+``CATALOGUE_ACTOR`` (docs/schema.md), so that regeneration is deterministic.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ CATALOGUE_ACTOR = "zoo"
 # The built-in catalogue is what these first-party plugins declare (example-internal
 # is a template, not part of it).
 FIRST_PARTY_PLUGINS = ("torchvision", "timm", "transformers")
-SKIPPED_TABLES = ("audit_events", "alembic_version")
+SKIPPED_TABLES = ()
+KEPT_SETTINGS = ("application", "audit_head")  # the rest are a live registry's caches
 
 
 def _type(column) -> str:
@@ -120,11 +125,18 @@ def _literal(value: Any, column) -> str:
 def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
     """The registry's schema and catalogue rows (not the audit trail) as portable SQL."""
     tables = [t for t in Base.metadata.sorted_tables if t.name not in SKIPPED_TABLES]
-    out: list[str] = ["-- zoo registry: schema and built-in catalogue, portable SQL (SQLite and PostgreSQL).",
+    out: list[str] = ["-- zoo registry: schema, built-in catalogue and its audit trail, portable SQL (SQLite and",
+                      "-- PostgreSQL), one transaction. Load: sqlite3 registry.db < registry.db.sql, or",
+                      "-- psql -v ON_ERROR_STOP=1 -f registry.db.sql; zoo adds the append-only triggers on first open.",
                       "-- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.",
-                      f"-- Schema revision: {SCHEMA_REVISION}. Documented in docs/schema.md."]
+                      f"-- Schema revision: {SCHEMA_REVISION}. Documented in docs/schema.md.",
+                      f"-- Catalogue rows are stamped created_at {CATALOGUE_EPOCH:%Y-%m-%d %H:%M:%S} by "
+                      f"'{CATALOGUE_ACTOR}' (fixed, so the file is reproducible)."]
     out += [f"-- {line}" for line in header]
-    out.append("")
+    out += ["", "BEGIN;", "",
+            'CREATE TABLE "alembic_version" (\n  "version_num" VARCHAR(32) NOT NULL,\n'
+            '  PRIMARY KEY ("version_num")\n);',
+            f"INSERT INTO \"alembic_version\" (\"version_num\") VALUES ('{SCHEMA_REVISION}');", ""]
     for table in tables:
         out.append(create_table_sql(table))
         out += create_index_sql(table)
@@ -135,7 +147,7 @@ def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
             columns = list(table.columns)
             rows = conn.execute(select(*columns).order_by(*order)).all()
             if table.name == "zoo_settings":
-                rows = [r for r in rows if r[0] == "application"]
+                rows = [r for r in rows if r[0] in KEPT_SETTINGS]
             if not rows:
                 continue
             names = ", ".join(_quote(c.name) for c in columns)
@@ -144,6 +156,7 @@ def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
                 values = ", ".join(_literal(v, c) for v, c in zip(row, columns))
                 out.append(f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({values});")
             out.append("")
+    out.append("COMMIT;")
     return "\n".join(out).rstrip("\n") + "\n"
 
 

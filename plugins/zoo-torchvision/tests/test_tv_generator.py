@@ -1,18 +1,30 @@
 """The committed catalogue is exactly what tools/generate_catalogue.py writes from the
-installed torchvision (run the tool and commit its output when this fails)."""
+installed torchvision, when it is the version the catalogue records (run the tool and
+commit its output when this fails)."""
 
 from __future__ import annotations
 
 from tv_helpers import load_generator
 
-from zoo_torchvision import _catalogue
+from zoo.testing import assert_catalogue_current, assert_preprocessing_per_family, records_digest
+from zoo_torchvision import plugin
 
 
 def test_committed_catalogue_is_current():
-    generator = load_generator()
-    expected = generator.render(generator.collect())
-    assert generator.CATALOGUE.read_text() == expected, (
-        "zoo_torchvision/_catalogue.py is stale: run plugins/zoo-torchvision/tools/generate_catalogue.py")
+    """Compared only with the torchvision the file was generated from (recorded in it): with
+    another torchvision installed this is skipped with a message, never failed."""
+    assert_catalogue_current("zoo_torchvision", "torchvision", load_generator())
+
+
+def test_catalogue_as_data_kept_every_record():
+    # The move from a generated Python module to catalogue.json kept every record.
+    records = plugin.weights()
+    assert len(records) == 115
+    assert records_digest(records) == "4ca3beee5eb0647bdeb9596b6646002d446db5fa99044a30c15fbd5ad7d932d5"
+
+
+def test_preprocessing_is_stored_per_family():
+    assert_preprocessing_per_family("zoo_torchvision", plugin.weights())
 
 
 def test_catalogue_covers_every_torchvision_classification_weight():
@@ -20,8 +32,8 @@ def test_catalogue_covers_every_torchvision_classification_weight():
 
     upstream = {(fn, w.name.lower()) for fn in models.list_models(module=models)
                 for w in models.get_model_weights(fn)}
-    ours = {(w["sources"][0], w["tag"]) for w in _catalogue.WEIGHTS}
-    assert len(_catalogue.WEIGHTS) == len(upstream)
+    ours = {(w["sources"][0], w["tag"]) for w in plugin.catalogue().weights}
+    assert len(plugin.catalogue().weights) == len(upstream)
     urls = {(w.url, w.name.lower()) for fn in models.list_models(module=models)
             for w in models.get_model_weights(fn)}
     assert ours == urls

@@ -2,7 +2,8 @@
 
 Declares torchvision's image-classification families and one weights record per
 torchvision weights enum entry. The facts come from the generated data module
-``_catalogue`` (see tools/generate_catalogue.py); the model-card sections from
+``catalogue.json`` (package data, see tools/generate_catalogue.py); the model-card
+sections from
 ``notes``. Declaring imports neither torch nor torchvision: the families name their
 builders by import string.
 """
@@ -12,49 +13,50 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
+from zoo import catalogue_data
 from zoo.hookspecs import hookimpl
 from zoo.records import DatasetUse, Family, KeyAdapter, License, Metric, Source, Weights
 
+from zoo_torchvision import notes
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> catalogue_data.CatalogueData:
+    """The generated catalogue (``catalogue.json``, package data; tools/generate_catalogue.py)."""
+    return catalogue_data.load("zoo_torchvision")
 
 
 @lru_cache(maxsize=1)
 def families() -> tuple[Family, ...]:
-    # The generated catalogue is imported when records are asked for, not with the
-    # plugin: zoo.get on a synced registry loads the plugin but needs no record from it.
-    from zoo_torchvision import _catalogue
-
-    return tuple(Family(**copy.deepcopy(f)) for f in _catalogue.FAMILIES)
+    return tuple(Family(**copy.deepcopy(f)) for f in catalogue().families)
 
 
 @lru_cache(maxsize=1)
 def weights() -> tuple[Weights, ...]:
-    from zoo_torchvision import _catalogue
-
-    return tuple(_weights(w) for w in _catalogue.WEIGHTS)
+    return tuple(_weights(w) for w in catalogue().weights)
 
 
 def _weights(entry: dict) -> Weights:
-    from zoo_torchvision import _catalogue, notes
+    from zoo_torchvision import notes
 
     entry = copy.deepcopy(entry)
-    dataset_names = list(dict.fromkeys(name for name, _ in entry["datasets"]))
     return Weights(
         arch=entry["arch"],
         tag=entry["tag"],
         sources=tuple(Source(uri) for uri in entry["sources"]),
         sha256_prefix=entry["sha256_prefix"],
         format=entry["format"],
-        license=License(**_catalogue.LICENSES[entry["license"]]),
+        license=License(**catalogue().licenses[entry["license"]]),
         publisher=entry["publisher"],
         paper_title=entry["paper_title"],
         paper_url=entry["paper_url"],
         recipe=entry["recipe"],
-        datasets=tuple(DatasetUse(name, role, _catalogue.DATASET_URLS[name]) for name, role in entry["datasets"]),
+        datasets=tuple(DatasetUse(name, role, catalogue().dataset_urls[name]) for name, role in entry["datasets"]),
         metrics=tuple(Metric(dataset, name, value, split) for dataset, name, value, split in entry["metrics"]),
         preprocessing=entry["preprocessing"],
         num_params=entry["num_params"],
         num_classes=entry["num_classes"],
-        card=notes.card_for(dataset_names, entry["tags"]),
+        card=notes.card_for(entry["tags"]),
         tags=tuple(entry["tags"]),
         description=entry["description"],
     )

@@ -128,7 +128,8 @@ def _bias_notes(ref: str) -> list[CardSection]:
 def test_every_checkpoint_has_referenced_bias_notes():
     for ref, weights in WEIGHTS.items():
         kinds = {s.kind for s in weights.card}
-        assert SectionKind.BIAS_RISKS in kinds, ref
+        # a derived checkpoint may rely on its parent's notes, read through the lineage
+        assert SectionKind.BIAS_RISKS in kinds or weights.parents, ref
         assert SectionKind.INTENDED_USE in kinds, ref
         for section in weights.card:
             assert section.references, (ref, section.title)
@@ -145,10 +146,8 @@ def test_bert_gender_bias_is_documented_with_kurita_and_the_card():
                for r in note.references)
     assert any("bert-base-uncased" in r and "Limitations and bias" in r for r in note.references)
     assert note.severity is Severity.MEDIUM
-    # DistilBERT carries its teacher's notes over, marked as inherited.
-    inherited = [s for s in WEIGHTS["distilbert-base-uncased.hf"].card if s.inherited_from]
-    assert any(s.title == n.BERT_GENDER_BIAS.title and s.inherited_from == "bert-base-uncased.hf"
-               for s in inherited)
+    # DistilBERT copies none of its teacher's notes (the registry reads them through the lineage).
+    assert not any(s.inherited_from for s in WEIGHTS["distilbert-base-uncased.hf"].card)
 
 
 def test_shared_notes_are_written_once():
@@ -174,7 +173,12 @@ def test_card_sections_imported_from_the_shipped_card():
 
 
 def test_bias_note_counts():
-    counts = {ref: len(_bias_notes(ref)) for ref in WEIGHTS}
+    # own notes, plus (for a derived checkpoint) those of its ancestors, as the registry
+    # reads them through the lineage
+    def lineage_notes(ref: str) -> int:
+        return len(_bias_notes(ref)) + sum(lineage_notes(p.parent) for p in WEIGHTS[ref].parents)
+
+    counts = {ref: lineage_notes(ref) for ref in WEIGHTS}
     assert all(c >= 3 for c in counts.values()), counts
 
 

@@ -36,6 +36,10 @@ def test_resolution_and_stored_provenance(synced):
     assert len(info.bias_notes) >= 3
     bert = registry.resolve("bert-base-uncased.hf")
     assert any("1906.07337" in ref for note in bert.bias_notes for ref in note.references)
+    # the distilled student shows its teacher's notes through the lineage, marked
+    distil = registry.resolve("distilbert-base-uncased.hf")
+    assert any(s.title == "Gender and occupation associations" and s.inherited_from == "parent bert-base-uncased.hf@1"
+               for s in distil.inherited_notes)
 
 
 def test_audit_trained_on_follows_lineage(synced):

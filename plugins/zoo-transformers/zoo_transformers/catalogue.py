@@ -192,10 +192,10 @@ PARAPHRASE_FINETUNE = tuple(
 )
 
 # Bias and limitation notes per lineage (composed from notes.py; never copied per record).
-BERT_UNCASED_NOTES = (n.BERT_GENDER_BIAS, n.BOOKCORPUS_PROVENANCE, n.UNCASED_INPUT, n.ENGLISH_ONLY,
+BERT_UNCASED_NOTES = (n.BERT_GENDER_BIAS, n.UNCASED_INPUT, n.ENGLISH_ONLY,
                       n.MAX_512_POSITIONS)
-BERT_CASED_NOTES = (n.BERT_GENDER_BIAS, n.BOOKCORPUS_PROVENANCE, n.ENGLISH_ONLY, n.MAX_512_POSITIONS)
-MINILM_NOTES = (n.MINILM_UNMEASURED_BIAS, n.BOOKCORPUS_PROVENANCE, n.UNCASED_INPUT, n.ENGLISH_ONLY,
+BERT_CASED_NOTES = (n.BERT_GENDER_BIAS, n.ENGLISH_ONLY, n.MAX_512_POSITIONS)
+MINILM_NOTES = (n.MINILM_UNMEASURED_BIAS, n.UNCASED_INPUT, n.ENGLISH_ONLY,
                 n.MAX_512_POSITIONS)
 MLM_USES = (n.MLM_INTENDED_USE, n.MLM_OUT_OF_SCOPE)
 ALL_V2_NOTES = (n.SENTENCE_PAIRS_WEB_FORUM_BIAS, n.truncation_note(256, 128, n.ALL_MINILM_L6_CARD))
@@ -253,8 +253,7 @@ _DISTILBERT = Weights(
     preprocessing=_pre("distilbert/distilbert-base-uncased", "wordpiece", max_length=512, pooling="cls",
                        lowercase=True),
     parents=(ParentLink("bert-base-uncased.hf", Relation.DISTILL),),
-    card=MLM_USES + (n.DISTILBERT_TEACHER_BIAS,) + n.inherit(BERT_UNCASED_NOTES, "bert-base-uncased.hf")
-    + (n.EVALUATE_BEFORE_DEPLOYING,),
+    card=MLM_USES + (n.DISTILBERT_TEACHER_BIAS, n.EVALUATE_BEFORE_DEPLOYING),
     tags=MLM_TAGS + ("uncased", "distilled"),
     description="DistilBERT base uncased, distilled from bert-base-uncased (soft-target, MLM and cosine losses).",
 )
@@ -269,7 +268,7 @@ _ROBERTA = Weights(
     recipe="https://github.com/facebookresearch/fairseq/tree/main/examples/roberta",
     datasets=ROBERTA_DATA, num_params=124_055_040,
     preprocessing=_pre("FacebookAI/roberta-base", "byte-level-bpe", max_length=512, pooling="cls", lowercase=False),
-    card=MLM_USES + (n.ROBERTA_WEB_DATA_BIAS, n.BOOKCORPUS_PROVENANCE, n.ENGLISH_ONLY, n.MAX_512_POSITIONS,
+    card=MLM_USES + (n.ROBERTA_WEB_DATA_BIAS, n.ENGLISH_ONLY, n.MAX_512_POSITIONS,
                      n.EVALUATE_BEFORE_DEPLOYING),
     tags=MLM_TAGS + ("cased",),
     description="RoBERTa base, masked-language-model pretraining on 160 GB of English text; loaded as a "
@@ -305,7 +304,7 @@ _MINILM_L6 = Weights(
     preprocessing=_pre("nreimers/MiniLM-L6-H384-uncased", "wordpiece", max_length=512, pooling="cls",
                        lowercase=True),
     parents=(ParentLink("minilm-l12-h384-uncased.hf", Relation.PRUNE),),
-    card=MLM_USES + n.inherit(MINILM_NOTES, "minilm-l12-h384-uncased.hf") + (n.EVALUATE_BEFORE_DEPLOYING,),
+    card=MLM_USES + (n.EVALUATE_BEFORE_DEPLOYING,),
     tags=MLM_TAGS + ("uncased", "pruned"),
     description="6-layer MiniLM made from microsoft/MiniLM-L12-H384-uncased by keeping every second layer; "
                 "the base of all-MiniLM-L6-v2.",
@@ -321,8 +320,7 @@ _ALL_L6_COMMON = dict(
     datasets=BOOKS_WIKI + ALL_V2_FINETUNE,
     num_params=pypi.WEIGHTS["num_params"],
     parents=(ParentLink("minilm-l6-h384-uncased.hf", Relation.FINETUNE),),
-    card=_CARD_SECTIONS + (n.SENTENCE_ENCODER_OUT_OF_SCOPE,) + ALL_V2_NOTES
-    + n.inherit(_MINILM_L6.card, "minilm-l6-h384-uncased.hf") + (n.EVALUATE_BEFORE_DEPLOYING,),
+    card=_CARD_SECTIONS + (n.SENTENCE_ENCODER_OUT_OF_SCOPE,) + ALL_V2_NOTES + (n.EVALUATE_BEFORE_DEPLOYING,),
 )
 
 _ALL_L6_HF = Weights(
@@ -363,8 +361,7 @@ _ALL_L12 = Weights(
                        lowercase=True, normalize=True),
     parents=(ParentLink("minilm-l12-h384-uncased.hf", Relation.FINETUNE),),
     card=(n.SENTENCE_ENCODER_INTENDED_USE, n.SENTENCE_ENCODER_OUT_OF_SCOPE, n.SENTENCE_PAIRS_WEB_FORUM_BIAS,
-          n.truncation_note(128, 128, n.ALL_MINILM_L12_CARD))
-    + n.inherit(MINILM_NOTES, "minilm-l12-h384-uncased.hf") + (n.EVALUATE_BEFORE_DEPLOYING,),
+          n.truncation_note(128, 128, n.ALL_MINILM_L12_CARD), n.EVALUATE_BEFORE_DEPLOYING),
     tags=ST_TAGS + _CARD_TAGS,
     description="all-MiniLM-L12-v2: microsoft/MiniLM-L12-H384-uncased fine-tuned contrastively on the same 1B+ "
                 "sentence pairs as all-MiniLM-L6-v2; sentence-transformers truncates at 128 word pieces.",

@@ -2,14 +2,13 @@
 
 Each note is a :class:`zoo.records.CardSection` paraphrasing what the publisher's model
 card or the literature documents, with references. Records compose these notes (see
-:mod:`zoo_transformers.catalogue`); a checkpoint derived from another one carries its
-parent's notes over with ``inherited_from`` naming the parent (:func:`inherit`).
-Plain Python: no torch, no transformers.
+:mod:`zoo_transformers.catalogue`). A checkpoint derived from another one does not copy
+its parent's notes: the registry shows them through the lineage (and the notes of the
+training data are the datasets' own, ``zoo.known_datasets``). Plain Python: no torch, no
+transformers.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from zoo.records import CardSection, SectionKind, Severity
 
@@ -17,11 +16,11 @@ __all__ = [
     "BERT_CARD", "ROBERTA_CARD", "DISTILBERT_CARD", "MINILM_CARD", "MINILM_L6_CARD",
     "ALL_MINILM_L6_CARD", "ALL_MINILM_L12_CARD", "PARAPHRASE_MINILM_L6_CARD",
     "KURITA_2019", "BANDY_VINCENT_2021", "MODEL_CARDS_2019", "HENDERSON_2019",
-    "BERT_GENDER_BIAS", "BOOKCORPUS_PROVENANCE", "ROBERTA_WEB_DATA_BIAS", "DISTILBERT_TEACHER_BIAS",
+    "BERT_GENDER_BIAS", "ROBERTA_WEB_DATA_BIAS", "DISTILBERT_TEACHER_BIAS",
     "MINILM_UNMEASURED_BIAS", "SENTENCE_PAIRS_WEB_FORUM_BIAS", "PARAPHRASE_DATA_BIAS", "UNCASED_INPUT", "ENGLISH_ONLY",
     "MAX_512_POSITIONS", "MLM_INTENDED_USE", "MLM_OUT_OF_SCOPE", "SENTENCE_ENCODER_INTENDED_USE",
     "SENTENCE_ENCODER_OUT_OF_SCOPE", "EVALUATE_BEFORE_DEPLOYING",
-    "inherit", "truncation_note",
+    "truncation_note",
 ]
 
 # --------------------------------------------------------------------------- references
@@ -75,21 +74,6 @@ BERT_GENDER_BIAS = CardSection(
     ),
     references=(KURITA_2019, _card(BERT_CARD, "Limitations and bias"),
                 _card(BERT_CASED_CARD, "Limitations and bias")),
-)
-
-BOOKCORPUS_PROVENANCE = CardSection(
-    kind=SectionKind.LIMITATIONS,
-    title="BookCorpus provenance",
-    severity=Severity.LOW,
-    body=(
-        "Part of the pretraining text is BookCorpus, free self-published novels collected "
-        "from a web shop without the authors being asked. A retrospective datasheet "
-        "(Bandy and Vincent, 2021) found many books duplicated, books whose terms do not "
-        "allow redistribution, a skew toward a few genres (romance in particular) and a "
-        "skewed representation of religions, so the corpus is neither consented nor "
-        "representative of published English."
-    ),
-    references=(BANDY_VINCENT_2021, BERT_PAPER),
 )
 
 ROBERTA_WEB_DATA_BIAS = CardSection(
@@ -294,9 +278,3 @@ EVALUATE_BEFORE_DEPLOYING = CardSection(
     ),
     references=(MODEL_CARDS_2019, KURITA_2019),
 )
-
-
-def inherit(notes: tuple[CardSection, ...], parent: str) -> tuple[CardSection, ...]:
-    """``notes`` carried over from ``parent`` (an ``arch.tag``): the bias and limitation
-    notes, marked ``inherited_from`` (notes already inherited keep their origin)."""
-    return tuple(replace(n, inherited_from=n.inherited_from or parent) for n in notes if n.is_bias_note)
