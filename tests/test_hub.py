@@ -362,6 +362,7 @@ def test_migration_0002_adds_the_pin_columns_and_keeps_the_rows(registry_url, re
     from sqlalchemy import inspect, text
 
     from conftest import make_weights
+    from zoo.registry.schema import SCHEMA_REVISION
 
     with zoo.Registry(registry_url) as registry:
         registry.add_family(resnet_family)
@@ -379,4 +380,4 @@ def test_migration_0002_adds_the_pin_columns_and_keeps_the_rows(registry_url, re
         assert info.weights.sha256 == "0676ba61" + "5" * 56 and info.pinned_revision is None
         registry.pin("resnet50.tv_in1k", "0676ba61" + "5" * 56)  # no-op: the same hash
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002_pins"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION

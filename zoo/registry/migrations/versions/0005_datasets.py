@@ -20,8 +20,21 @@ _NEW_COLUMNS = (
 )
 
 
+_COMMERCIAL_CHECK = "commercial_use IN ('allowed', 'forbidden', 'conditional', 'unknown')"
+
+
 def upgrade() -> None:
-    # batch mode: SQLite cannot add a CHECK constraint to an existing table in place.
+    if op.get_bind().dialect.name == "sqlite":
+        # In place: a batch rebuild would drop `datasets`, which weights_datasets references,
+        # and SQLite refuses that with foreign keys on (an existing registry always has them on).
+        # SQLite's ADD COLUMN takes a NOT NULL default and a CHECK on the new column itself.
+        for name, type_ in _NEW_COLUMNS:
+            op.add_column("datasets", sa.Column(name, type_, nullable=True))
+        op.execute("ALTER TABLE datasets ADD COLUMN terms_spdx VARCHAR(64) NOT NULL DEFAULT 'NOASSERTION'")
+        op.execute("ALTER TABLE datasets ADD COLUMN commercial_use VARCHAR(16) NOT NULL DEFAULT 'unknown' "
+                   f"CONSTRAINT ck_datasets_commercial_use CHECK ({_COMMERCIAL_CHECK})")
+        _create_notes()
+        return
     with op.batch_alter_table("datasets") as batch:
         for name, type_ in _NEW_COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
@@ -29,8 +42,11 @@ def upgrade() -> None:
                                    server_default="NOASSERTION"))
         batch.add_column(sa.Column("commercial_use", sa.String(length=16), nullable=False,
                                    server_default="unknown"))
-        batch.create_check_constraint(
-            "ck_datasets_commercial_use", "commercial_use IN ('allowed', 'forbidden', 'conditional', 'unknown')")
+        batch.create_check_constraint("ck_datasets_commercial_use", _COMMERCIAL_CHECK)
+    _create_notes()
+
+
+def _create_notes() -> None:
     op.create_table(
         "dataset_notes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -53,6 +69,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_dataset_notes_dataset", table_name="dataset_notes")
     op.drop_table("dataset_notes")
+    if op.get_bind().dialect.name == "sqlite":  # in place, as upgrade()
+        for name in ("commercial_use", "terms_spdx", *(n for n, _ in _NEW_COLUMNS)):
+            op.execute(f"ALTER TABLE datasets DROP COLUMN {name}")
+        return
     with op.batch_alter_table("datasets") as batch:
         batch.drop_constraint("ck_datasets_commercial_use", type_="check")
         for name in ("commercial_use", "terms_spdx", *(n for n, _ in _NEW_COLUMNS)):
