@@ -309,6 +309,14 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
         assert info is not None
         _check_policy(info, registry, host, acknowledge)
         fetched = _fetch(info, registry, host, offline, progress)
+        from zoo.compress import rebuild_spec
+
+        if (spec := rebuild_spec(info.weights)) is not None:  # quantized, pruned, exported: the method rebuilds
+            from zoo.compress.core import load_registered
+
+            model, report = load_registered(host, info, family, fetched, spec, num_classes=num_classes, device=device)
+            model.zoo = _model_info(name, info, family, report, fetched, model)
+            return model
         model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
                                                  device=target, dtype=target_dtype)
     else:

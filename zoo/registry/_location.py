@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SCHEMA_REVISION = "0001_initial"
-KNOWN_REVISIONS = ("0001_initial",)
+SCHEMA_REVISION = "0006_compress"
+KNOWN_REVISIONS = ("0001_initial", "0006_compress")
 APPLICATION = "zoo"
 
 
