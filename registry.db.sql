@@ -1,6 +1,6 @@
 -- zoo registry: schema and built-in catalogue, portable SQL (SQLite and PostgreSQL).
 -- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.
--- Schema revision: 0001_initial. Documented in docs/schema.md.
+-- Schema revision: 0006_compress. Documented in docs/schema.md.
 -- Built-in catalogue from the first-party plugins: timm 0.1.0, torchvision 0.1.0, transformers 0.1.0.
 
 CREATE TABLE "datasets" (
@@ -120,7 +120,7 @@ CREATE TABLE "lineage" (
   "relation" VARCHAR(16) NOT NULL,
   PRIMARY KEY ("child_id", "parent_id"),
   CONSTRAINT "ck_lineage_not_self" CHECK (child_id <> parent_id),
-  CONSTRAINT "ck_lineage_relation" CHECK (relation IN ('finetune', 'adapter', 'distill', 'quantize', 'prune')),
+  CONSTRAINT "ck_lineage_relation" CHECK (relation IN ('finetune', 'adapter', 'distill', 'quantize', 'prune', 'export')),
   FOREIGN KEY ("child_id") REFERENCES "weights" ("id"),
   FOREIGN KEY ("parent_id") REFERENCES "weights" ("id")
 );

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from zoo.compress.result import CompressResult
     from zoo.records import Weights
 
-__all__ = ["compress", "compressors", "rebuild_spec"]
+__all__ = ["compress", "compressors", "deployment", "rebuild_spec"]
 
 
 def compress(model_or_name: Any, method: str, *, calibration: Any = None, eval: Any = None,  # noqa: A002
@@ -78,6 +78,39 @@ def rebuild_spec(weights: Weights) -> dict[str, Any] | None:
     except (ValueError, AttributeError):
         return None
     return spec if isinstance(spec, dict) and spec.get("rebuild") else None
+
+
+DEPLOY_RELATIONS = ("quantize", "prune", "distill", "export")
+
+
+def deployment(registry: Any, info: Any) -> list[dict[str, Any]]:
+    """One row per compressed child of ``info`` (a ``WeightsInfo``): method, file size,
+    latency at batch 1 and 32, peak memory (each with its ratio to the parent, measured
+    in the same run), quality change, threads. Reads the registry only (no torch)."""
+    rows = []
+    for child, relation in info.children:
+        if relation not in DEPLOY_RELATIONS:
+            continue
+        w = registry.resolve(child).weights
+        metrics = {m.name: m for m in w.metrics}
+        spec = {}
+        if w.recipe and '"compress"' in w.recipe:
+            try:
+                spec = json.loads(w.recipe).get("compress") or {}
+            except ValueError:
+                spec = {}
+        row: dict[str, Any] = {"name": child, "relation": relation, "method": spec.get("method"),
+                               "arch": w.arch}
+        for key in ("file_bytes", "latency_ms_b1", "latency_ms_b32", "peak_mb"):
+            value, parent = metrics.get(key), metrics.get(f"parent_{key}")
+            row[key] = value.value if value else None
+            row[f"{key}_ratio"] = round(value.value / parent.value, 4) if value and parent and parent.value else None
+            if value is not None:
+                row["threads"] = value.split
+        for key in ("acc@1", "accuracy_drop_pt", "cosine_mean", "max_abs_diff"):
+            row[key] = metrics[key].value if key in metrics else None
+        rows.append(row)
+    return rows
 
 
 class _CallableModule(types.ModuleType):

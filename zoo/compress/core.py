@@ -49,7 +49,11 @@ def _as_data(data: Any, argument: str, tokenizer: Any, batch_size: int = 32) -> 
     if isinstance(data, tuple) and len(data) == 2 and not _is_text(data):
         data, labels = data
         labels = torch.as_tensor(labels)
-    if _is_text(data):
+    if isinstance(data, Mapping) and data and all(isinstance(v, torch.Tensor) for v in data.values()):
+        # already tokenized: {"input_ids": [N, T], "attention_mask": [N, T], ...}
+        count = int(next(iter(data.values())).shape[0])
+        batches = [{k: v[i:i + batch_size] for k, v in data.items()} for i in range(0, count, batch_size)]
+    elif _is_text(data):
         if tokenizer is None:
             raise ZooValidationError(argument, "is a list of sentences, but the model has no tokenizer",
                                      hint="give image tensors for a vision model")
@@ -125,16 +129,20 @@ def _outputs(module: Any, data: _Data) -> torch.Tensor:
 # -- measurements --------------------------------------------------------------------------
 
 
-def _latency_ms(module: Any, batch: Any, repeats: int) -> float:
+def _latencies_ms(modules: list[Any], batch: Any, repeats: int) -> list[float]:
+    """Median wall time of one forward pass of each module. The modules take turns, run
+    by run, so that a load on the machine that comes and goes hits them alike."""
+    times: list[list[float]] = [[] for _ in modules]
     with torch.inference_mode():
-        for _ in range(2):
-            _call(module, batch)
-        times = []
+        for module in modules:
+            for _ in range(2):
+                _call(module, batch)
         for _ in range(repeats):
-            t0 = time.perf_counter()
-            _call(module, batch)
-            times.append(time.perf_counter() - t0)
-    return round(1000 * statistics.median(times), 4)
+            for module, row in zip(modules, times):
+                t0 = time.perf_counter()
+                _call(module, batch)
+                row.append(time.perf_counter() - t0)
+    return [round(1000 * statistics.median(row), 4) for row in times]
 
 
 def _rss_kb(field_name: str) -> int | None:
@@ -190,13 +198,13 @@ def _measure(parent: nn.Module, child: Any, child_bytes: int, example: Any, eval
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        m: dict[str, Any] = {"threads": threads, "repeats": repeats, "parent": {}, "child": {}}
+        m: dict[str, Any] = {"threads": threads, "repeats": repeats,
+                             "parent": {"file_bytes": _state_bytes(parent)}, "child": {"file_bytes": child_bytes}}
+        for batch_size, n in ((1, repeats), (32, max(3, repeats // 2))):
+            p, c = _latencies_ms([parent, child], _rows(example, batch_size), n)
+            m["parent"][f"latency_ms_b{batch_size}"], m["child"][f"latency_ms_b{batch_size}"] = p, c
         for role, module in (("parent", parent), ("child", child)):
-            row = m[role]
-            row["file_bytes"] = _state_bytes(module) if role == "parent" else child_bytes
-            row["latency_ms_b1"] = _latency_ms(module, _rows(example, 1), repeats)
-            row["latency_ms_b32"] = _latency_ms(module, _rows(example, 32), max(3, repeats // 2))
-            row["peak_mb"] = _peak_mb(module, _rows(example, 32))
+            m[role]["peak_mb"] = _peak_mb(module, _rows(example, 32))
     finally:
         torch.set_num_threads(old)
     if eval_data is not None:

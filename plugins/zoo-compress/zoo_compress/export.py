@@ -52,6 +52,10 @@ class OnnxModule(nn.Module):
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
+        # ORT's idle threads spin by default: they would slow down every torch op run
+        # next to the session (the eager model it is compared with included).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
         self.input_names = input_names
         self.size_bytes = len(onnx_bytes)

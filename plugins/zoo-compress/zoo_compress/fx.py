@@ -96,8 +96,25 @@ def static_padding(model: nn.Module, example: torch.Tensor) -> nn.Module:
         (ph, pw) = pads
         parent, _, attr = name.rpartition(".")
         setattr(model.get_submodule(parent) if parent else model, attr,
-                nn.Sequential(nn.ZeroPad2d((pw[0], pw[1], ph[0], ph[1])), conv))
+                nn.Sequential(nn.ZeroPad2d((pw[0], pw[1], ph[0], ph[1])), conv).train(m.training))
     return model
 
 
-__all__ = ["LayerTracer", "static_padding", "trace", "trace_error"]
+def plain_batchnorm(model: nn.Module) -> nn.Module:
+    """Replace BatchNorm subclasses that also run a dropout and an activation (timm's
+    BatchNormAct2d) by ``nn.Sequential(nn.BatchNorm2d, drop, act)``: traced, they are a
+    functional batch_norm that cannot be folded into the convolution before it, and int8
+    activations taken before an unfolded BatchNorm lose the channels with small ranges."""
+    for name, m in list(model.named_modules()):
+        if not isinstance(m, nn.BatchNorm2d) or type(m) is nn.BatchNorm2d or not hasattr(m, "act"):
+            continue
+        bn = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats,
+                            device=m.weight.device if m.weight is not None else None)
+        bn.load_state_dict(nn.BatchNorm2d.state_dict(m), strict=False)
+        parts = [bn] + [getattr(m, a) for a in ("drop", "act") if isinstance(getattr(m, a, None), nn.Module)]
+        parent, _, attr = name.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, attr, nn.Sequential(*parts).train(m.training))
+    return model
+
+
+__all__ = ["LayerTracer", "plain_batchnorm", "static_padding", "trace", "trace_error"]

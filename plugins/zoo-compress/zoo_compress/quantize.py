@@ -33,14 +33,23 @@ def _engine(name: str) -> None:
     torch.backends.quantized.engine = name
 
 
+def _contiguous_indices(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (args[0].contiguous(), *args[1:])
+
+
 class DynamicInt8(CompressMethod):
     name = "dynamic-int8"
     schema = METHODS[name]["schema"]
 
     def _qconfig(self) -> dict[type, Any]:
-        from torch.ao.quantization import default_dynamic_qconfig, float_qparams_weight_only_qconfig
+        from torch.ao.quantization import (
+            default_dynamic_qconfig,
+            float_qparams_weight_only_qconfig,
+            per_channel_dynamic_qconfig,
+        )
 
-        spec: dict[type, Any] = {nn.Linear: default_dynamic_qconfig}
+        spec: dict[type, Any] = {nn.Linear: per_channel_dynamic_qconfig if self.options["per_channel"]
+                                 else default_dynamic_qconfig}
         if self.options["embeddings"]:
             spec[nn.Embedding] = float_qparams_weight_only_qconfig
         return spec
@@ -51,7 +60,24 @@ class DynamicInt8(CompressMethod):
         _engine(self.options["engine"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.ao's deprecation notice
-            return quantize_dynamic(model, self._qconfig(), dtype=torch.qint8)
+            return self._activation_range(quantize_dynamic(model, self._qconfig(), dtype=torch.qint8))
+
+    def _activation_range(self, model: nn.Module) -> nn.Module:
+        # torch.ao's dynamic Linear (state version 4) quantizes activations to 7 bits
+        # (reduce_range, for CPUs without VNNI, where 8-bit products could saturate); its
+        # version-3 path uses all 8 bits: on MiniLM, embedding cosine 0.977 -> 0.993.
+        from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+        from torch.ao.nn.quantized import Embedding as QuantizedEmbedding
+
+        for m in model.modules():
+            if isinstance(m, DynamicLinear) and not self.options["reduce_range"]:
+                m.version = 3
+            elif isinstance(m, QuantizedEmbedding):
+                # its kernel needs contiguous indices; BERT passes an expanded (stride 0)
+                # token_type_ids buffer when the caller gives none
+                m.register_forward_pre_hook(_contiguous_indices)
+        return model
 
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:
         linear = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
@@ -69,7 +95,7 @@ class DynamicInt8(CompressMethod):
     def load(self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str], ctx: CompressContext) -> Any:
         q = self._quantize(ctx.build())
         q.load_state_dict(decode_state(tensors, metadata))
-        return q
+        return self._activation_range(q)  # loading restored the saved state version
 
 
 class StaticInt8(CompressMethod):
@@ -82,7 +108,7 @@ class StaticInt8(CompressMethod):
 
         engine = self.options["engine"]
         _engine(engine)
-        model = _fx.static_padding(model.eval(), batches[0])
+        model = _fx.plain_batchnorm(_fx.static_padding(model.eval(), batches[0])).eval()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

@@ -13,10 +13,13 @@ METHODS: dict[str, dict] = {
     "dynamic-int8": dict(
         runner="zoo_compress.quantize:DynamicInt8", relation="quantize",
         description=(
-            "Dynamic int8 quantization (weights int8 per channel, activations quantized on the fly): every "
+            "Dynamic int8 quantization (weights int8 per channel, activations quantized to 8 bits on the fly): every "
             "nn.Linear, and nn.Embedding with per-row 8-bit weights (embeddings=true). When to use: "
             "transformers (BERT, MiniLM) on CPU. No calibration data."),
         schema={"embeddings": Param("bool", True, "also store nn.Embedding weights in 8 bits (per row)"),
+                "per_channel": Param("bool", True, "one int8 scale per output channel of each Linear"),
+                "reduce_range": Param("bool", False, "7-bit activations: only for x86 CPUs without VNNI, "
+                                      "where 8-bit products can saturate"),
                 "engine": Param("str", "x86", "quantized kernels", choices=("x86", "fbgemm", "qnnpack"))}),
     "static-int8": dict(
         runner="zoo_compress.quantize:StaticInt8", relation="quantize",
