@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. 30% channel pruning + recovery ------------------------------------------------------
     pruned = zoo.compress(teacher, "prune-channels", calibration=(x, y), eval=evald, ratio=0.3,
-                          recovery_epochs=max(1, epochs - 1), recovery_lr=1e-3, repeats=repeats, threads=threads,
+                          recovery_epochs=epochs, recovery_lr=3e-3, repeats=repeats, threads=threads,
                           registry=registry, register_as="bench/lite0-digits-pruned", eval_name="uci-digits")
     p = pruned.measured
     log(pruned.summary() + f" {pruned.info}")
