@@ -300,3 +300,28 @@ def test_export_relation_on_postgresql(pg_schema_url, data, tmp_path, monkeypatc
         torch.testing.assert_close(model(x), result.model(x), rtol=0, atol=1e-6)
     finally:
         registry.close()
+
+
+def test_migration_0006_adds_relation_export_to_an_existing_registry(tmp_path):
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", "zoo.registry:migrations")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001_initial")
+        with pytest.raises(sa.exc.IntegrityError):  # the old CHECK refuses 'export'
+            with conn.begin_nested():
+                conn.execute(sa.text("INSERT INTO lineage (child_id, parent_id, relation) VALUES (1, 2, 'export')"))
+        command.upgrade(config, "head")
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0006_compress"
+        conn.execute(sa.text("PRAGMA foreign_keys=OFF"))
+        conn.execute(sa.text("INSERT INTO lineage (child_id, parent_id, relation) VALUES (1, 2, 'export')"))
+        with pytest.raises(sa.exc.IntegrityError):
+            with conn.begin_nested():
+                conn.execute(sa.text("INSERT INTO lineage (child_id, parent_id, relation) VALUES (3, 4, 'copy')"))
+    engine.dispose()
