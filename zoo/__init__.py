@@ -23,6 +23,8 @@ _LAZY = {
     "ModelInfo": "zoo.resolve:ModelInfo",
     "finetune": "zoo.finetune:finetune",
     "FinetuneResult": "zoo.finetune:FinetuneResult",
+    "compress": "zoo.compress:compress",
+    "CompressResult": "zoo.compress.result:CompressResult",
 }
 
 

@@ -140,11 +140,42 @@ def _list_limit(args: argparse.Namespace) -> int | None:
 def cmd_info(args: argparse.Namespace) -> int:
     registry = _open_reader(args, postgresql=True)
     info = registry.resolve(args.name)
+    from zoo.compress import deployment
+
+    rows = deployment(registry, info)
     if args.json:
-        _print_json(info.to_dict())
+        _print_json(info.to_dict() | ({"deployment": rows} if rows else {}))
         return EXIT_OK
     _render_card(info)
+    if rows:
+        _render_deployment(info, rows)
     return EXIT_OK
+
+
+def _render_deployment(info, rows: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    def x(row: dict[str, Any], key: str, fmt: str) -> str:
+        value, ratio = row.get(key), row.get(f"{key}_ratio")
+        return "" if value is None else fmt.format(value) + (f" ({ratio:.2f}x)" if ratio is not None else "")
+
+    table = Table(title=f"Deployment — compressed children of {escape(info.qualified_name)} (ratios to it, "
+                  "measured in the same run)", title_justify="left")
+    for column in ("child", "method", "file", "latency b1", "latency b32", "peak mem", "quality", "threads"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        if r["accuracy_drop_pt"] is not None:
+            quality = f"acc {r['acc@1']:.2f}% ({-r['accuracy_drop_pt']:+.2f} pt)"
+        elif r["cosine_mean"] is not None:
+            quality = f"cosine {r['cosine_mean']:.4f}"
+        else:
+            quality = "" if r["max_abs_diff"] is None else f"max |diff| {r['max_abs_diff']:.2g}"
+        table.add_row(escape(r["name"]), escape(f"{r['method'] or '?'} ({r['relation']})"),
+                      x(r, "file_bytes", "{:,.0f} B"), x(r, "latency_ms_b1", "{:.2f} ms"),
+                      x(r, "latency_ms_b32", "{:.1f} ms"), x(r, "peak_mb", "{:.1f} MB"), quality,
+                      escape(str(r.get("threads") or "")))
+    _console().print(table)
 
 
 def _render_card(info) -> None:
@@ -904,6 +935,65 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compressors(args: argparse.Namespace) -> int:
+    from zoo.compress import compressors
+
+    rows = compressors()
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"deployment methods (zoo compress) — {len(rows)}", title_justify="left", show_lines=True)
+    for column in ("method", "relation", "plugin", "what it does", "options (defaults)"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(f"[bold]{escape(r['name'])}[/]", r["relation"], escape(str(r["plugin"])),
+                      escape(r["description"]), escape(", ".join(f"{k}={v}" for k, v in r["params"].items())))
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    _calm_threads()
+    import zoo
+    from zoo.finetune import sources
+
+    options: dict[str, Any] = {}
+    for item in args.param or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param ratio=0.3")
+        options[key.strip().replace("-", "_")] = _literal(value.strip())
+    registry = _open_registry(args)
+    model = zoo.get(args.name, device="cpu", registry=registry, progress=False)
+    if args.sentences:
+        with open(args.sentences, encoding="utf-8") as f:
+            sentences = [line.strip() for line in f if line.strip()]
+        calibration, evaluation, dataset = sentences, sentences, args.dataset
+    elif args.data:
+        train, val, dataset = sources.load(args.data, model=model, model_name=args.name, registry=registry,
+                                           image_size=args.image_size, per_class=args.per_class,
+                                           val_fraction=args.val_fraction, seed=args.seed)
+        calibration, evaluation, dataset = train, val, args.dataset or dataset
+    else:
+        raise _usage("give --data (images with labels) or --sentences (a text file, one sentence a line)")
+    result = zoo.compress(model, args.method, calibration=calibration, eval=evaluation,
+                          register_as=args.register_as, registry=registry, threads=args.threads,
+                          repeats=args.repeats, eval_name=dataset, **options)
+    if args.json:
+        _print_json(result.to_dict())
+        return EXIT_OK
+    from rich.markup import escape
+
+    console = _console()
+    console.print(escape(result.summary()))
+    if result.registered:
+        console.print(f"see `zoo info {args.name}` (deployment table) and `zoo info {result.registered}`")
+    return EXIT_OK
+
+
 def _literal(text: str) -> Any:
     """--param values: JSON (numbers, true/false, lists), else the text itself."""
     try:
@@ -1125,6 +1215,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--acknowledge", action="append", metavar="NAME",
                    help="weights whose high-severity bias notes you have read (policy acknowledge-high-bias)")
     p.add_argument("--plot", metavar="PNG", help="write loss and accuracy curves to this PNG")
+    p.add_argument("--json", action="store_true")
+
+    p = add("compressors", cmd_compressors, "the installed deployment methods (quantize, prune, distill, export)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("compress", cmd_compress, "quantize, prune, distill or export a model; measure size, speed and "
+            "quality against it; optionally register the result as its child")
+    p.add_argument("name", help="the model: arch, arch.tag, namespace/name[@version]")
+    p.add_argument("--method", required=True, help="a method from `zoo compressors`")
+    p.add_argument("--data", help="calibration/training and eval images: 'digits', a folder of class folders, "
+                   "or a .safetensors file with 'inputs' and 'labels'")
+    p.add_argument("--sentences", metavar="FILE", help="text models: calibration and eval sentences, one a line")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="a method option (repeatable)")
+    p.add_argument("--register-as", metavar="TEAM/NAME", help="register the result as a child (next version)")
+    p.add_argument("--dataset", help="the eval data's name in the metrics (default: the data's)")
+    p.add_argument("--threads", type=int, help="CPU threads for the latency measurement (default: torch's)")
+    p.add_argument("--repeats", type=int, default=10, help="timed runs per batch size; the median is kept")
+    p.add_argument("--image-size", type=int, default=64, help="digits: upsample 8x8 to this (default 64)")
+    p.add_argument("--per-class", type=int, help="keep this many training examples per class")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="held out for eval (not for digits)")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
 
     p = add("demo", cmd_demo, "the main job: fine-tune the real EfficientNet-Lite0 on digits offline, compare "

@@ -153,3 +153,9 @@ class ZooRecipeError(ZooError):
     """A fine-tuning recipe cannot run on this model: it needs something the model does
     not have (a layer structure for ``llrd`` / ``freeze-stages``, a module type for
     ``lora``), or its runner does not implement the runner protocol."""
+
+
+class ZooCompressError(ZooError):
+    """A deployment method (``zoo.compress``) cannot be applied to this model: an op or
+    layer the method does not support (the message names both), missing calibration or
+    training data, a model that cannot be traced or exported. Nothing was registered."""

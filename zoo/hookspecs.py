@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from zoo.records import (
         AuditEvent,
+        Compressor,
         Dataset,
         Family,
         KeyAdapter,
@@ -121,6 +122,17 @@ def zoo_recipes() -> Sequence[Recipe]:
     """Declare fine-tuning recipes (:class:`zoo.records.Recipe`): a name, when to use
     it, the runner's import string and its hyper-parameters' defaults. A recipe name
     claimed by two plugins is refused for both.
+    """
+
+
+@hookspec
+def zoo_compressors() -> Sequence[Compressor]:
+    """Declare deployment methods (:class:`zoo.records.Compressor`) for ``zoo.compress``:
+    a name, the relation its results get (quantize, prune, distill, export), the runner's
+    import string and its options' defaults. The runner compresses a model and rebuilds
+    the compressed structure when ``zoo.get`` loads a registered result (protocol in
+    :mod:`zoo.compress` and docs/plugins.md). A method name claimed by two plugins is an
+    error naming both.
     """
 
 

@@ -30,7 +30,17 @@ import pluggy
 
 from zoo import hookspecs
 from zoo.errors import ZooError, ZooNotFoundError, ZooPluginError, ZooPolicyError, ZooValidationError
-from zoo.records import AuditEvent, Dataset, Family, KeyAdapter, PolicyDecision, Recipe, Weights, WeightStore
+from zoo.records import (
+    AuditEvent,
+    Compressor,
+    Dataset,
+    Family,
+    KeyAdapter,
+    PolicyDecision,
+    Recipe,
+    Weights,
+    WeightStore,
+)
 from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
     ENTRY_POINT_GROUP,
     FINGERPRINT_SETTING,
@@ -68,7 +78,7 @@ CORE_PLUGIN = "zoo"  # the core's default hookimpls (zoo._builtin) register unde
 BUILTIN_SCHEMES = ("file", "http", "https", "pkg")  # served by zoo.weights itself
 HEAVY_MODULES = ("torch", "torchvision", "timm", "transformers")
 # The distributions whose records make up the built-in catalogue (registry.db.sql).
-FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes")
+FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes", "zoo-compress")
 
 _log = logging.getLogger("zoo.plugins")
 
@@ -90,6 +100,7 @@ _DECLARATIONS = (
     _Declaration("zoo_weights", Weights, "weights", "weights", lambda r: r.ref),
     _Declaration("zoo_key_adapters", KeyAdapter, "key_adapters", "key adapter", lambda r: r.name),
     _Declaration("zoo_recipes", Recipe, "recipes", "recipe", lambda r: r.name),
+    _Declaration("zoo_compressors", Compressor, "compressors", "compression method", lambda r: r.name),
     _Declaration("zoo_weight_stores", WeightStore, "weight_stores", "URI scheme", lambda r: r.scheme),
     _Declaration("zoo_datasets", Dataset, "datasets", "dataset", lambda r: r.name),
 )
@@ -139,6 +150,7 @@ class PluginInfo:
     recipes: tuple[Recipe, ...] = ()
     weight_stores: tuple[WeightStore, ...] = ()
     datasets: tuple[Dataset, ...] = ()
+    compressors: tuple[Compressor, ...] = ()
     errors: tuple[PluginFailure, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -552,6 +564,12 @@ class PluginHost:
 
     def recipes(self) -> dict[str, Recipe]:
         return {r.name: r for i in self._loaded() for r in i.recipes}
+
+    def compressors(self) -> dict[str, Compressor]:
+        return {c.name: c for i in self._loaded() for c in i.compressors}
+
+    def compressor(self, name: str) -> Compressor:
+        return _lookup(self.compressors(), name, "compression method")
 
     def weight_stores(self) -> dict[str, WeightStore]:
         return {s.scheme: s for i in self._loaded() for s in i.weight_stores}

@@ -22,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "KeyAdapter",
     "PolicyDecision",
+    "Compressor",
     "Recipe",
     "WeightStore",
     "CardSection",
@@ -97,6 +98,7 @@ class Relation(_Choice):
     DISTILL = "distill"
     QUANTIZE = "quantize"
     PRUNE = "prune"
+    EXPORT = "export"
 
 
 class SectionKind(_Choice):
@@ -648,6 +650,31 @@ class Recipe:
         _set(self, "description", _text(self.description, "recipe.description", required=True))
         _set(self, "runner", _import_string(self.runner, "recipe.runner"))
         _set(self, "params", _mapping(self.params, "recipe.params"))
+
+
+@dataclass(frozen=True)
+class Compressor:
+    """A deployment method for ``zoo.compress`` (quantize, prune, distill, export):
+    ``runner`` is an import string of the class that compresses a model and rebuilds
+    the result when ``zoo.get`` loads it; ``relation`` is the lineage it registers;
+    ``params`` holds the options' defaults."""
+
+    name: str
+    description: str
+    runner: str
+    relation: Relation
+    params: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "name", _name(self.name, "compressor.name", TAG_RE, "dynamic-int8"))
+        _set(self, "description", _text(self.description, "compressor.description", required=True))
+        _set(self, "runner", _import_string(self.runner, "compressor.runner"))
+        relation = Relation.parse(self.relation, "compressor.relation")
+        if relation in (Relation.FINETUNE, Relation.ADAPTER):
+            raise ZooValidationError("compressor.relation", f"{relation.value!r} is not a deployment relation",
+                                     hint="use quantize, prune, distill or export")
+        _set(self, "relation", relation)
+        _set(self, "params", _mapping(self.params, "compressor.params"))
 
 
 @dataclass(frozen=True)

@@ -439,6 +439,15 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
         if opened is not None:  # the fast path's read snapshot ends here
             opened.close()
     if pretrained:
+        assert info is not None
+        from zoo.compress import rebuild_spec
+
+        if (spec := rebuild_spec(info.weights)) is not None:  # quantized, pruned, exported: the method rebuilds
+            from zoo.compress.core import load_registered
+
+            model, report = load_registered(host, info, family, fetched, spec, num_classes=num_classes, device=device)
+            model.zoo = _model_info(name, info, family, report, fetched, model)
+            return model
         model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
                                                  device=target, dtype=target_dtype)
     else:

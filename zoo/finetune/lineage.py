@@ -31,7 +31,7 @@ from zoo.weights._formats import write_safetensors
 
 from zoo.records import CardSection, DatasetRole, DatasetUse, License, Metric, ParentLink, Source, Weights
 
-__all__ = ["recipe_json", "register", "register_result", "save_weights"]
+__all__ = ["inherited_license", "recipe_json", "register", "register_result", "save_weights"]
 
 
 def save_weights(model: torch.nn.Module, path: Path, metadata: Mapping[str, str] | None = None) -> None:
@@ -61,6 +61,12 @@ def recipe_json(recipe: Any, params: Mapping[str, Any], plugin: tuple[str | None
            "epochs_run": epochs_run, "processes": world, "data": data, "fingerprint": "zoo-data-v1",
            "trainer": f"zoo.finetune {zoo.__version__}"}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def inherited_license(lic: License, parent: str) -> License:
+    """A derivative keeps the terms its parent was published under; the note says so."""
+    return License(lic.spdx, lic.commercial_use, url=lic.url,
+                   note=f"inherited from {parent}" + (f": {lic.note}" if lic.note else ""))
 
 
 def register_result(result: Any, name: str, *, registry: Any = None, dataset: str | None = None,
@@ -118,9 +124,7 @@ def register(model: torch.nn.Module, *, name: str, card: Any, recipe: Any, runne
 
     pw = parent_info.weights if parent_info is not None else None
     if pw is not None:
-        lic = pw.license
-        license_ = License(lic.spdx, lic.commercial_use, url=lic.url,
-                           note=f"inherited from {parent}" + (f": {lic.note}" if lic.note else ""))
+        license_ = inherited_license(pw.license, parent)
     else:
         license_ = License()
     datasets = []

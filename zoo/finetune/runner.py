@@ -88,6 +88,10 @@ class FinetuneContext:
     world_size: int = 1
     family: str | None = None
     modality: str | None = None
+    registry: Any = None
+    """The registry ``zoo.finetune`` was given (``None``: the default); for recipes that
+    load another model by name (a distillation teacher)."""
+    host: Any = None
     _structure: _layers.LayerStructure | None = field(default=None, repr=False)
 
     def head_module(self, model: nn.Module) -> nn.Module:

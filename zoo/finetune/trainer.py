@@ -195,7 +195,8 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
 
         ctx = FinetuneContext(head=head, num_classes=num_classes, epochs=total_epochs, params=params,
                               device=target, world_size=dist.world,
-                              family=getattr(card, "arch", None), modality=getattr(card, "modality", None))
+                              family=getattr(card, "arch", None), modality=getattr(card, "modality", None),
+                              registry=registry, host=host)
         torch.manual_seed(seed)
         phases = list(runner.plan(model, ctx))
         _check_phases(phases, record.name, total_epochs)

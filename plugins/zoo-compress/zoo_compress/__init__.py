@@ -1,0 +1,1 @@
+"""zoo's built-in deployment methods (``zoo.compress``) and the ``distill`` recipe."""
