@@ -75,7 +75,7 @@ def env(tmp_path, synced, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(synced, home / "registry.db")
-    for var in ("ZOO_OFFLINE", "HF_HUB_OFFLINE", "ZOO_MIRRORS", "ZOO_REGISTRY_URL", "ZOO_POLICY", "HF_TOKEN",
+    for var in ("ZOO_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ZOO_MIRRORS", "ZOO_REGISTRY_URL", "ZOO_POLICY", "HF_TOKEN",
                 "HUGGING_FACE_HUB_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ZOO_HOME", str(home))

@@ -55,9 +55,18 @@ def _open_registry(args: argparse.Namespace, *, sync: bool = True):
     from zoo.registry import Registry
 
     registry = Registry(args.registry)
+    _opened(args).append(registry)
     if sync and not getattr(args, "no_sync", False):
         _sync_plugins(registry)
     return registry
+
+
+def _opened(args: argparse.Namespace) -> list:
+    """What this command opened; ``main`` closes it when the command ends (a fast-path
+    PostgreSQL reader holds a snapshot transaction until it is closed)."""
+    if not hasattr(args, "_zoo_opened"):
+        args._zoo_opened = []
+    return args._zoo_opened
 
 
 def _open_reader(args: argparse.Namespace, *, sync: bool = True, postgresql: bool = False):
@@ -69,7 +78,10 @@ def _open_reader(args: argparse.Namespace, *, sync: bool = True, postgresql: boo
 
     lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False),
                      postgresql=postgresql)
-    return lite if lite is not None else _open_registry(args, sync=sync)
+    if lite is None:
+        return _open_registry(args, sync=sync)
+    _opened(args).append(lite)
+    return lite
 
 
 def _sync_plugins(registry) -> None:
@@ -393,9 +405,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         index = {c: i for i, c in enumerate(result.columns)}
         order = ("seq", "at", "actor", "action", "entity_type", "entity_key", "before_json", "after_json",
-                 "plugin", "plugin_version", "prev_hash", "hash")
+                 "plugin", "plugin_version", "prev_hash", "hash", "key_id")
         rows = result.rows if not args.limit else result.rows[:args.limit]
-        _print_json([audit_event([row[index[c]] for c in order]).to_dict() for row in rows])
+        _print_json([audit_event([row[index[c]] if c in index else None for c in order]).to_dict() for row in rows])
         return EXIT_OK
     _print_query_result(result, args, args.query)
     return EXIT_OK
@@ -1272,6 +1284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, _UsageError) else EXIT_FAILED
     except BrokenPipeError:  # `zoo list | head`
         return EXIT_OK
+    finally:
+        for registry in reversed(getattr(args, "_zoo_opened", ())):
+            try:
+                registry.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the command's own result
+                pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -144,3 +144,33 @@ def verify_chain(session: Session, keyring: AuditKeyring | None, checkpoint: dic
     rows: Iterator[Any] = session.execute(
         text(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq").execution_options(yield_per=batch))
     return check_chain(rows, head, keyring, checkpoint)
+
+
+def seal_legacy_events(conn: Any) -> None:
+    """Append one keyed ``audit.keyed`` event after a trail whose newest event is unkeyed
+    (written before audit keys: an upgraded registry, or one loaded from registry.db.sql,
+    whose portable trail cannot carry a machine's key). From then on the trail is keyed."""
+    import sqlalchemy as sa
+
+    from zoo.registry._chain import event_hash
+    from zoo.registry._keys import load_keyring
+    from zoo.registry._store import default_actor, utc_now
+
+    last = conn.execute(sa.text("SELECT seq, hash, key_id FROM audit_events ORDER BY seq DESC LIMIT 1")).first()
+    if last is None or last[2] is not None:  # empty, or already keyed
+        return
+    keyring = load_keyring(create=True)
+    count = conn.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one()
+    seq, at, actor = last[0] + 1, utc_now(), default_actor()[:200]
+    after = '{"legacy_events":%d,"sealed_head":"%s"}' % (count, last[1])
+    fields = dict(seq=seq, at=at, actor=actor, action="audit.keyed", entity_type="audit",
+                  entity_key="audit_events", before_json=None, after_json=after, plugin=None,
+                  plugin_version=None, prev_hash=last[1], key_id=keyring.current_id)
+    fields["hash"] = event_hash(last[1], at, actor, "audit.keyed", "audit", "audit_events", None, after,
+                                None, None, seq=seq, key=keyring.current)
+    conn.execute(sa.text("INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_key, before_json, "
+                         "after_json, plugin, plugin_version, prev_hash, hash, key_id) VALUES (:seq, :at, :actor, "
+                         ":action, :entity_type, :entity_key, :before_json, :after_json, :plugin, "
+                         ":plugin_version, :prev_hash, :hash, :key_id)").bindparams(sa.bindparam("at", type_=sa.DateTime())),
+                 fields)
+    conn.execute(sa.text("UPDATE zoo_settings SET value = :h WHERE key = 'audit_head'"), {"h": fields["hash"]})

@@ -155,9 +155,17 @@ def audit_triggers_present(conn: Connection) -> bool:
 def install_audit_triggers(conn: Connection) -> None:
     """The dialect's append-only triggers and, on PostgreSQL, the key generators of a
     schema loaded from portable SQL (SQLite's INTEGER PRIMARY KEY generates by itself)."""
-    from zoo.registry.schema import POSTGRESQL_AUDIT_TRIGGERS, SQLITE_AUDIT_TRIGGERS, Base
+    from zoo.registry.schema import (
+        POSTGRESQL_AUDIT_INSERT_TRIGGERS,
+        POSTGRESQL_AUDIT_TRIGGERS,
+        SQLITE_AUDIT_INSERT_TRIGGERS,
+        SQLITE_AUDIT_TRIGGERS,
+        Base,
+    )
 
-    for statement in SQLITE_AUDIT_TRIGGERS if conn.dialect.name == "sqlite" else POSTGRESQL_AUDIT_TRIGGERS:
+    sqlite = conn.dialect.name == "sqlite"
+    for statement in ((SQLITE_AUDIT_TRIGGERS + SQLITE_AUDIT_INSERT_TRIGGERS) if sqlite
+                      else (POSTGRESQL_AUDIT_TRIGGERS + POSTGRESQL_AUDIT_INSERT_TRIGGERS)):
         conn.execute(text(statement))  # text(): the driver's '%' escaping is SQLAlchemy's job
     if conn.dialect.name != "postgresql":
         return

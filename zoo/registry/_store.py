@@ -205,6 +205,7 @@ class Registry:
                 # dialect's append-only triggers (not portable SQL): add them here.
                 if not _engine.audit_triggers_present(conn):
                     _engine.install_audit_triggers(conn)
+                    _audit.seal_legacy_events(conn)  # its portable trail is unkeyed: key it from here on
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
                 if self.dialect == "postgresql":  # `zoo sql` runs as a role that can only read
                     from zoo.registry._readonly import ensure_reader_role
@@ -273,7 +274,12 @@ class Registry:
         none configured signs with a key of its own that dies with it, rather than
         leaving a key file behind."""
         memory = self.dialect == "sqlite" and (self.engine.url.database or ":memory:") == ":memory:"
-        keyring = _keys.load_keyring(create=create and not memory)
+        try:
+            keyring = _keys.load_keyring(create=create and not memory)
+        except ZooAuditError:
+            if not memory:
+                raise
+            keyring = None  # a named key file that does not exist yet: not made for a throwaway
         if keyring is None and memory:
             if getattr(self, "_ephemeral_keyring", None) is None:
                 import secrets

@@ -142,12 +142,18 @@ def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
         out += create_index_sql(table)
         out.append("")
     with registry.engine.connect() as conn:
+        audit = Base.metadata.tables["audit_events"]
+        _, legacy_head = _unkeyed_trail(conn.execute(select(*audit.columns).order_by(audit.c.seq)).all(),
+                                        list(audit.columns))
         for table in tables:
             order = list(table.primary_key.columns)
             columns = list(table.columns)
             rows = conn.execute(select(*columns).order_by(*order)).all()
+            if table.name == "audit_events":
+                rows, _ = _unkeyed_trail(rows, columns)
             if table.name == "zoo_settings":
                 rows = [r for r in rows if r[0] in KEPT_SETTINGS]
+                rows = [(k, legacy_head) if k == "audit_head" else (k, v) for k, v in rows]
             if not rows:
                 continue
             names = ", ".join(_quote(c.name) for c in columns)
@@ -158,6 +164,27 @@ def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
             out.append("")
     out.append("COMMIT;")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _unkeyed_trail(rows: Sequence[Any], columns: Sequence[Any]) -> tuple[list[tuple[Any, ...]], str]:
+    """The trail re-chained with plain sha256 (no key): a key is a machine's secret and
+    must not travel in a public file, and an HMAC under a throwaway key would verify
+    nowhere. zoo seals such a trail with a keyed event when it first opens the loaded
+    database (``audit.keyed``), as for trails written before audit keys."""
+    from zoo.registry._chain import event_hash
+
+    names = [c.name for c in columns]
+    out, prev = [], None
+    for row in rows:
+        r = dict(zip(names, row))
+        r["prev_hash"] = prev if prev is not None else r["prev_hash"]
+        r["hash"] = event_hash(r["prev_hash"], r["at"], r["actor"], r["action"], r["entity_type"],
+                               r["entity_key"], r["before_json"], r["after_json"], r["plugin"],
+                               r["plugin_version"])
+        r["key_id"] = None
+        prev = r["hash"]
+        out.append(tuple(r[n] for n in names))
+    return out, prev or ""
 
 
 def catalogue_registry(plugin_names: Sequence[str] = FIRST_PARTY_PLUGINS):

@@ -198,7 +198,7 @@ HISTORY = NamedQuery(
     "action prefix and time range.",
     """
 SELECT e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_key, e.plugin, e.plugin_version,
-       e.before_json, e.after_json, e.prev_hash, e.hash
+       e.before_json, e.after_json, e.prev_hash, e.hash, e.key_id
   FROM audit_events e
  WHERE e.seq IN (SELECT f.seq FROM audit_events f
                   WHERE (:actor IS NULL OR f.actor = :actor)
