@@ -280,8 +280,13 @@ def child(key: str, path: str, mode: str, info: dict) -> None:
                         library[0] += time.perf_counter() - start
                 return wrapper
 
-            for name in ("open_state_dict", "build_on_meta", "materialise"):
+            for name in ("build_on_meta", "materialise"):
                 setattr(_loading, name, timed(getattr(_loading, name)))
+            # Reading the tensors: begin_open maps the file and hashes every byte in the
+            # background (the read itself); waiting for it and viewing the tensors is the
+            # call it returns.
+            begin_open = _loading.begin_open
+            _loading.begin_open = lambda *a, **kw: timed(begin_open(*a, **kw))
         fn()
         t3 = time.perf_counter()
         print(json.dumps({"imports": t1 - t0, "call": t3 - t2, "library": library[0],
@@ -323,7 +328,10 @@ def child(key: str, path: str, mode: str, info: dict) -> None:
 
 
 def run_child(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
+    if proc.returncode:  # say why, not only that a child failed
+        raise SystemExit(f"child {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -441,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         out("Cold start, each a fresh process (median of the same runs): the library import is `import torch, "
             "safetensors` and the model library; then the call alone, including `import zoo`. zoo's own time = "
             "zoo.get minus the time spent in the library's build (on meta, and any real build for recomputed "
-            "buffers) and in opening the tensors, measured inside the same call: importing zoo, the registry "
+            "buffers) and in reading the tensors (mapping the file, hashing every byte, viewing the tensors), measured inside the same call: importing zoo, the registry "
             "read, plugins, policy, cache check, key adapter, head. The floor is the library's minimal path "
             "(build on meta + safetensors load) in a fresh process, for reference.")
         out()
