@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,10 @@ def test_timm_record_loads_and_is_pinned_to_the_attested_bytes_and_commit(env, l
     env.hub.push(LITE0_REPO, FILE, lite0_bytes[:-8] + b"\0" * 8)
     shutil.rmtree(env.cache.root)
     env.hub.requests.clear()
-    again = get(env, LITE0_HUB)
+    from zoo.errors import ZooRevisionMovedWarning
+
+    with pytest.warns(ZooRevisionMovedWarning):  # ... and says that main moved
+        again = get(env, LITE0_HUB)
     assert again.zoo.sha256 == sha
     assert ("GET", f"/{LITE0_REPO}/resolve/{commit}/{FILE}") in [(m, p) for m, p, _ in env.hub.requests]
     assert env.registry.resolve(LITE0_HUB).weights.sha256 == sha
@@ -198,6 +202,24 @@ def test_file_changed_after_pinning_is_an_integrity_error(env, lite0_bytes):
     after = env.registry.resolve(LITE0_HUB)
     assert (after.weights.sha256, after.pinned_revision) == (pinned.weights.sha256, pinned.pinned_revision)
     assert cached(env) == []
+
+
+def test_a_moved_branch_whose_pinned_commit_is_still_served_loads_the_pin_and_warns(env, lite0_bytes):
+    from zoo.errors import ZooRevisionMovedWarning
+
+    old = env.hub.push(LITE0_REPO, FILE, lite0_bytes)
+    first = get(env, LITE0_HUB)
+    shutil.rmtree(env.cache.root)
+    new = env.hub.push(LITE0_REPO, FILE, lite0_bytes[:-8] + b"\2" * 8)  # main moves; `old` stays served
+    with pytest.warns(ZooRevisionMovedWarning) as caught:
+        again = get(env, LITE0_HUB)
+    message = str(caught[0].message)
+    assert old in message and new in message
+    assert again.zoo.sha256 == first.zoo.sha256  # the pinned bytes, not the new ones
+    assert env.registry.resolve(LITE0_HUB).pinned_revision == old
+    with warnings.catch_warnings():  # a cache hit asks the network nothing, and says nothing
+        warnings.simplefilter("error", ZooRevisionMovedWarning)
+        get(env, LITE0_HUB)
 
 
 def test_a_moved_revision_is_detected_not_followed(env, lite0_bytes):

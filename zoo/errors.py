@@ -119,6 +119,12 @@ class ZooLoadError(ZooError):
         super().__init__(message, hint=hint)
 
 
+class ZooRevisionMovedWarning(UserWarning):
+    """Weights pinned to a commit of their Hub repository were fetched at that commit, but
+    the revision their record names (e.g. ``main``) now points to another commit: zoo
+    loaded the pinned bytes and did not follow the move (the message names both commits)."""
+
+
 class ZooDeprecationWarning(UserWarning):
     """Deprecated weights were loaded: they still work, but the registry recommends a
     replacement (the message carries the reason)."""

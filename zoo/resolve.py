@@ -300,8 +300,12 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
         _pin(registry, info, fetched.sha256, revision=att.commit, origin=f"hub-attestation {att.url}")
         return fetched
     sources = w.sources
+    fresh_download = False
     if info.pinned_revision:
+        from zoo.weights import WeightsCache
+
         sources = _hub.pinned_sources(sources, info.pinned_revision)
+        fresh_download = WeightsCache().find(sha256=w.sha256, sha256_prefix=w.sha256_prefix) is None
     try:
         fetched = fetch(sources, sha256=w.sha256, sha256_prefix=w.sha256_prefix, size=w.size_bytes,
                         format=w.format, offline=offline, **kwargs)
@@ -315,6 +319,17 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
                     "weights (a pin is never replaced in place); `zoo history NAME` shows where the pin came "
                     "from") from None
         raise
+    if fresh_download and (move := _hub.moved(w, info.pinned_revision)) is not None:
+        # Downloaded at the pinned commit, which is still served: say that the branch moved
+        # (one HEAD, on a download only; a cache hit asks the network nothing).
+        import warnings
+
+        from zoo.errors import ZooRevisionMovedWarning
+
+        warnings.warn(ZooRevisionMovedWarning(
+            f"{info.qualified_name}: revision {move[0]!r} of its Hub repository moved to {move[1]}; zoo "
+            f"loaded the pinned commit {info.pinned_revision} and does not follow a moved revision "
+            "(register the new file as new weights to use it)"), stacklevel=4)
     if w.sha256 is None:
         # The record knew a prefix only: remember the full hash (an audit event), so the
         # next fetch is pinned to these exact bytes.
