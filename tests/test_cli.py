@@ -178,3 +178,16 @@ def test_list_json_returns_every_row_unless_limited(registry_url, resnet_family)
     assert len(json.loads(run_zoo(registry_url, "list", "--json", "--limit", "7").stdout)["weights"]) == 7
     table = run_zoo(registry_url, "list").stdout  # people get the first 100 and are told so
     assert "showing 100 of 120" in " ".join(table.split())
+
+
+def test_bad_paths_and_methods_are_typed_errors_before_any_work(tmp_path):
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    proc = run_zoo(url, "audit", "checkpoint", "-o", str(tmp_path / "no" / "such" / "dir" / "head.json"), check=False)
+    assert proc.returncode != 0 and "cannot write checkpoint" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "no").exists()
+    # An unknown method or unreadable sentences are refused before the model is fetched.
+    proc = run_zoo(url, "compress", "resnet50", "--method", "no-such-method", "--data", "digits", check=False)
+    assert proc.returncode != 0 and "no-such-method" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_zoo(url, "compress", "resnet50", "--method", "dynamic-int8", "--sentences",
+                   str(tmp_path / "missing.txt"), check=False)
+    assert proc.returncode != 0 and "cannot read it" in proc.stderr and "Traceback" not in proc.stderr

@@ -433,6 +433,8 @@ def _audit_keys(args: argparse.Namespace) -> int:
                 handle.write(text)
         except FileExistsError:
             raise _usage(f"{args.output} exists; a checkpoint never overwrites an older one") from None
+        except OSError as exc:  # a missing folder, no permission: nothing was written
+            raise _usage(f"cannot write checkpoint {args.output}: {exc.strerror}") from None
         _console(stderr=True).print(f"checkpoint of event {checkpoint['seq']} written to {escape(args.output)}; "
                                     "keep it outside the registry's machine")
     return EXIT_OK
@@ -978,19 +980,27 @@ def cmd_compress(args: argparse.Namespace) -> int:
         if not sep or not key.strip():
             raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param ratio=0.3")
         options[key.strip().replace("-", "_")] = _literal(value.strip())
+    if not args.sentences and not args.data:
+        raise _usage("give --data (images with labels) or --sentences (a text file, one sentence a line)")
+    sentences: list[str] = []
+    if args.sentences:
+        try:
+            with open(args.sentences, encoding="utf-8") as f:
+                sentences = [line.strip() for line in f if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _usage(f"--sentences {args.sentences}: cannot read it ({exc})") from None
+    from zoo.plugins import default_host
+
+    default_host().compressor(args.method)  # an unknown method is refused before any model is fetched
     registry = _open_registry(args)
     model = zoo.get(args.name, device="cpu", registry=registry, progress=False)
     if args.sentences:
-        with open(args.sentences, encoding="utf-8") as f:
-            sentences = [line.strip() for line in f if line.strip()]
         calibration, evaluation, dataset = sentences, sentences, args.dataset
-    elif args.data:
+    else:
         train, val, dataset = sources.load(args.data, model=model, model_name=args.name, registry=registry,
                                            image_size=args.image_size, per_class=args.per_class,
                                            val_fraction=args.val_fraction, seed=args.seed)
         calibration, evaluation, dataset = train, val, args.dataset or dataset
-    else:
-        raise _usage("give --data (images with labels) or --sentences (a text file, one sentence a line)")
     result = zoo.compress(model, args.method, calibration=calibration, eval=evaluation,
                           register_as=args.register_as, registry=registry, threads=args.threads,
                           repeats=args.repeats, eval_name=dataset, **options)
