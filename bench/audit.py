@@ -34,12 +34,24 @@ def _events(n: int, key: bytes | None) -> list[tuple]:
     from zoo.registry._keys import key_id
 
     kid = key_id(key) if key else None
-    after = '{"version":1,"arch":"resnet50","tag":"tv_in1k","license":{"spdx":"BSD-3-Clause"},' + '"x":1,' * 60 + '"z":0}'
+    after = (
+        '{"version":1,"arch":"resnet50","tag":"tv_in1k","license":{"spdx":"BSD-3-Clause"},' + '"x":1,' * 60 + '"z":0}'
+    )
     rows, prev = [], GENESIS
     at = dt.datetime(2026, 1, 1)
     for seq in range(1, n + 1):
-        fields = (prev, at, "alice@laptop", "weights.register", "weights", f"team/model-{seq}", None, after,
-                  "torchvision", "0.1.0")
+        fields = (
+            prev,
+            at,
+            "alice@laptop",
+            "weights.register",
+            "weights",
+            f"team/model-{seq}",
+            None,
+            after,
+            "torchvision",
+            "0.1.0",
+        )
         digest = event_hash(*fields, seq=seq, key=key) if key else event_hash(*fields)
         rows.append((seq, at, *fields[2:], prev, digest, kid))
         prev = digest
@@ -71,9 +83,11 @@ def main() -> int:
     t_keyed = _median_s(lambda: check_chain(iter(keyed), keyed[-1][-2], keyring), args.repeat)
     # (an all-unkeyed trail is reported as rewritten, rule 3; the hashing work is the same)
     t_plain = _median_s(lambda: check_chain(iter(plain), plain[-1][-2], None), args.repeat)
-    print(f"verify chain, {args.events:,} events: keyed (HMAC) {t_keyed * 1e3:.0f} ms, unkeyed (sha256) "
-          f"{t_plain * 1e3:.0f} ms, ratio {t_keyed / t_plain:.2f}x; "
-          f"{args.events / t_keyed:,.0f} events/s keyed")
+    print(
+        f"verify chain, {args.events:,} events: keyed (HMAC) {t_keyed * 1e3:.0f} ms, unkeyed (sha256) "
+        f"{t_plain * 1e3:.0f} ms, ratio {t_keyed / t_plain:.2f}x; "
+        f"{args.events / t_keyed:,.0f} events/s keyed"
+    )
 
     with tempfile.TemporaryDirectory() as home:
         os.environ["ZOO_HOME"] = home
@@ -89,9 +103,11 @@ def main() -> int:
             per_write = (time.perf_counter() - t) / args.writes
             assert reg.verify_audit().ok
     hmac_extra = (t_keyed - t_plain) / args.events
-    print(f"audited write (one event, SQLite file, key file read each write): {per_write * 1e3:.2f} ms; "
-          f"HMAC instead of sha256 adds {hmac_extra * 1e6:.1f} us per event "
-          f"({100 * hmac_extra / per_write:.2f}% of a write)")
+    print(
+        f"audited write (one event, SQLite file, key file read each write): {per_write * 1e3:.2f} ms; "
+        f"HMAC instead of sha256 adds {hmac_extra * 1e6:.1f} us per event "
+        f"({100 * hmac_extra / per_write:.2f}% of a write)"
+    )
     return 0
 
 

@@ -78,15 +78,21 @@ def main(argv: list[str] | None = None) -> int:
         t_open_read = _median_s(lambda: touch(zw.open_state_dict(fetched)), args.repeat)
         t_lazy_read = _median_s(lambda: touch(load_file(str(fetched.path))), args.repeat)
 
-    print(f"file: {size / 1e6:.1f} MB safetensors (page cache warm), median of {args.repeat} runs, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"file: {size / 1e6:.1f} MB safetensors (page cache warm), median of {args.repeat} runs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"xxh3 of every byte (per-load check):  {t_xxh3 * 1e3:8.1f} ms ({size / t_xxh3 / 1e9:.1f} GB/s)")
-    print(f"sha256 of every byte (verify_full):   {t_full * 1e3:8.1f} ms ({size / t_full / 1e9:.2f} GB/s); "
-          f"{t_full / t_xxh3:.0f}x the xxh3 check")
+    print(
+        f"sha256 of every byte (verify_full):   {t_full * 1e3:8.1f} ms ({size / t_full / 1e9:.2f} GB/s); "
+        f"{t_full / t_xxh3:.0f}x the xxh3 check"
+    )
     print(f"open_state_dict (checked):            {t_open * 1e3:8.1f} ms")
     print(f"safetensors load_file (no check):     {t_lazy * 1e3:8.1f} ms (maps lazily, reads nothing yet)")
-    print(f"... then every tensor read: checked {t_open_read * 1e3:.1f} ms, unchecked {t_lazy_read * 1e3:.1f} ms "
-          f"({t_open_read / t_lazy_read:.2f}x)")
+    print(
+        f"... then every tensor read: checked {t_open_read * 1e3:.1f} ms, unchecked {t_lazy_read * 1e3:.1f} ms "
+        f"({t_open_read / t_lazy_read:.2f}x)"
+    )
     return 0
 
 

@@ -141,100 +141,207 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - t_start:7.1f} s] {text}", flush=True)
 
     # 1. MiniLM dynamic int8 --------------------------------------------------------------
-    minilm = zoo.compress(MINILM, "dynamic-int8", calibration=SENTENCES, eval=SENTENCES, repeats=repeats,
-                          threads=threads, registry=registry, register_as="bench/minilm-int8",
-                          eval_name="bench-sentences")
+    minilm = zoo.compress(
+        MINILM,
+        "dynamic-int8",
+        calibration=SENTENCES,
+        eval=SENTENCES,
+        repeats=repeats,
+        threads=threads,
+        registry=registry,
+        register_as="bench/minilm-int8",
+        eval_name="bench-sentences",
+    )
     m = minilm.measured
     f, l1, l32 = minilm.ratio("file_bytes"), minilm.ratio("latency_ms_b1"), minilm.ratio("latency_ms_b32")
     log(minilm.summary())
-    rows.append(["MiniLM-L6 dynamic int8", f"{f:.2f}x (<= 0.35x: {_verdict(f <= 0.35)})",
-                 f"b1 {l1:.2f}x, b32 {l32:.2f}x (<= 0.7x: {_verdict(min(l1, l32) <= 0.7, 'see notes')})",
-                 f"cosine mean {m['cosine_mean']:.4f}, min {m['cosine_min']:.4f} (>= 0.99: "
-                 f"{_verdict(m['cosine_mean'] >= 0.99, 'see notes')})"])
+    rows.append(
+        [
+            "MiniLM-L6 dynamic int8",
+            f"{f:.2f}x (<= 0.35x: {_verdict(f <= 0.35)})",
+            f"b1 {l1:.2f}x, b32 {l32:.2f}x (<= 0.7x: {_verdict(min(l1, l32) <= 0.7, 'see notes')})",
+            f"cosine mean {m['cosine_mean']:.4f}, min {m['cosine_min']:.4f} (>= 0.99: "
+            f"{_verdict(m['cosine_mean'] >= 0.99, 'see notes')})",
+        ]
+    )
 
     # 2. Lite0 fine-tuned on digits -> static int8 ------------------------------------------
     model = zoo.get(LITE0, num_classes=10, registry=registry, device="cpu")
     train, test = digits(args.size, preprocessing=dict(model.zoo.preprocessing))
     torch.manual_seed(0)
-    ft = zoo.finetune(model, train, test, recipe="full", epochs=epochs, lr=3e-3, backbone_lr_mult=0.3,
-                      batch_size=32, device="cpu", register_as="bench/lite0-digits", dataset="uci-digits",
-                      registry=registry, progress=False)
+    ft = zoo.finetune(
+        model,
+        train,
+        test,
+        recipe="full",
+        epochs=epochs,
+        lr=3e-3,
+        backbone_lr_mult=0.3,
+        batch_size=32,
+        device="cpu",
+        register_as="bench/lite0-digits",
+        dataset="uci-digits",
+        registry=registry,
+        progress=False,
+    )
     teacher = ft.registered
     log(f"fine-tuned {teacher}: {ft.summary()}")
     x, y = train.tensors
     calib = (x[:256], y[:256])
     evald = test.tensors
-    static = zoo.compress(teacher, "static-int8", calibration=calib, eval=evald, repeats=repeats, threads=threads,
-                          registry=registry, register_as="bench/lite0-digits-int8", eval_name="uci-digits")
+    static = zoo.compress(
+        teacher,
+        "static-int8",
+        calibration=calib,
+        eval=evald,
+        repeats=repeats,
+        threads=threads,
+        registry=registry,
+        register_as="bench/lite0-digits-int8",
+        eval_name="uci-digits",
+    )
     s = static.measured
     log(static.summary())
     l1, l32 = static.ratio("latency_ms_b1"), static.ratio("latency_ms_b32")
-    rows.append([f"Lite0 (digits {args.size}px) static int8", f"{static.ratio('file_bytes'):.2f}x",
-                 f"b1 {l1:.2f}x, b32 {l32:.2f}x (<= 0.7x: {_verdict(l32 <= 0.7, 'see notes')})",
-                 f"acc {100 * s['parent_accuracy']:.2f}% -> {100 * s['child_accuracy']:.2f}% "
-                 f"(drop {s['accuracy_drop_pt']:.2f} pt, <= 1: {_verdict(s['accuracy_drop_pt'] <= 1)})"])
+    rows.append(
+        [
+            f"Lite0 (digits {args.size}px) static int8",
+            f"{static.ratio('file_bytes'):.2f}x",
+            f"b1 {l1:.2f}x, b32 {l32:.2f}x (<= 0.7x: {_verdict(l32 <= 0.7, 'see notes')})",
+            f"acc {100 * s['parent_accuracy']:.2f}% -> {100 * s['child_accuracy']:.2f}% "
+            f"(drop {s['accuracy_drop_pt']:.2f} pt, <= 1: {_verdict(s['accuracy_drop_pt'] <= 1)})",
+        ]
+    )
 
     # 3. 30% channel pruning + recovery ------------------------------------------------------
-    pruned = zoo.compress(teacher, "prune-channels", calibration=(x, y), eval=evald, ratio=0.3,
-                          recovery_epochs=epochs, recovery_lr=3e-3, repeats=repeats, threads=threads,
-                          registry=registry, register_as="bench/lite0-digits-pruned", eval_name="uci-digits")
+    pruned = zoo.compress(
+        teacher,
+        "prune-channels",
+        calibration=(x, y),
+        eval=evald,
+        ratio=0.3,
+        recovery_epochs=epochs,
+        recovery_lr=3e-3,
+        repeats=repeats,
+        threads=threads,
+        registry=registry,
+        register_as="bench/lite0-digits-pruned",
+        eval_name="uci-digits",
+    )
     p = pruned.measured
     log(pruned.summary() + f" {pruned.info}")
     l1, l32 = pruned.ratio("latency_ms_b1"), pruned.ratio("latency_ms_b32")
-    rows.append(["Lite0 30% channels pruned + recovery", f"{pruned.ratio('file_bytes'):.2f}x "
-                 f"({pruned.info['params_after']:,} of {pruned.info['params_before']:,} parameters)",
-                 f"b1 {l1:.2f}x, b32 {l32:.2f}x (<= 0.8x: {_verdict(l32 <= 0.8, 'see notes')})",
-                 f"acc {100 * p['parent_accuracy']:.2f}% -> {100 * p['child_accuracy']:.2f}% "
-                 f"(drop {p['accuracy_drop_pt']:.2f} pt, <= 2: {_verdict(p['accuracy_drop_pt'] <= 2)})"])
+    rows.append(
+        [
+            "Lite0 30% channels pruned + recovery",
+            f"{pruned.ratio('file_bytes'):.2f}x "
+            f"({pruned.info['params_after']:,} of {pruned.info['params_before']:,} parameters)",
+            f"b1 {l1:.2f}x, b32 {l32:.2f}x (<= 0.8x: {_verdict(l32 <= 0.8, 'see notes')})",
+            f"acc {100 * p['parent_accuracy']:.2f}% -> {100 * p['child_accuracy']:.2f}% "
+            f"(drop {p['accuracy_drop_pt']:.2f} pt, <= 2: {_verdict(p['accuracy_drop_pt'] <= 2)})",
+        ]
+    )
 
     # 4. distillation vs the same student from scratch, same data and time -----------------
     budget = 60.0 if args.quick else 240.0
-    distilled = zoo.compress(teacher, "distill", calibration=(x, y), eval=evald, student=STUDENT, epochs=50,
-                             lr=3e-3, batch_size=64, time_limit_s=budget, repeats=repeats, threads=threads,
-                             registry=registry, register_as="bench/student-distilled", eval_name="uci-digits")
+    distilled = zoo.compress(
+        teacher,
+        "distill",
+        calibration=(x, y),
+        eval=evald,
+        student=STUDENT,
+        epochs=50,
+        lr=3e-3,
+        batch_size=64,
+        time_limit_s=budget,
+        repeats=repeats,
+        threads=threads,
+        registry=registry,
+        register_as="bench/student-distilled",
+        eval_name="uci-digits",
+    )
     d = distilled.measured
     torch.manual_seed(distilled.options["seed"])
     scratch_model = zoo.get(STUDENT, 10, pretrained=False, registry=registry, device="cpu")
-    scratch = zoo.finetune(scratch_model, (x, y), test, recipe="full", epochs=50, lr=3e-3, backbone_lr_mult=1.0,
-                           batch_size=64, time_limit_s=budget, seed=distilled.options["seed"], registry=registry,
-                           progress=False)
+    scratch = zoo.finetune(
+        scratch_model,
+        (x, y),
+        test,
+        recipe="full",
+        epochs=50,
+        lr=3e-3,
+        backbone_lr_mult=1.0,
+        batch_size=64,
+        time_limit_s=budget,
+        seed=distilled.options["seed"],
+        registry=registry,
+        progress=False,
+    )
     log(f"distilled: {distilled.summary()} {distilled.info}; scratch: {scratch.summary()}")
     acc_scratch = scratch.accuracy or 0.0
-    rows.append([f"{STUDENT} student (from scratch), {budget:.0f} s budget each",
-                 f"{distilled.ratio('file_bytes'):.2f}x of the teacher",
-                 f"b1 {distilled.ratio('latency_ms_b1'):.2f}x, b32 {distilled.ratio('latency_ms_b32'):.2f}x",
-                 f"distilled {100 * d['child_accuracy']:.2f}% ({distilled.info['epochs_run']} epochs) vs scratch "
-                 f"{100 * acc_scratch:.2f}% ({len(scratch.metrics)} epochs), teacher "
-                 f"{100 * d['parent_accuracy']:.2f}%: {_verdict(d['child_accuracy'] > acc_scratch)}"])
+    rows.append(
+        [
+            f"{STUDENT} student (from scratch), {budget:.0f} s budget each",
+            f"{distilled.ratio('file_bytes'):.2f}x of the teacher",
+            f"b1 {distilled.ratio('latency_ms_b1'):.2f}x, b32 {distilled.ratio('latency_ms_b32'):.2f}x",
+            f"distilled {100 * d['child_accuracy']:.2f}% ({distilled.info['epochs_run']} epochs) vs scratch "
+            f"{100 * acc_scratch:.2f}% ({len(scratch.metrics)} epochs), teacher "
+            f"{100 * d['parent_accuracy']:.2f}%: {_verdict(d['child_accuracy'] > acc_scratch)}",
+        ]
+    )
 
     # 5. ONNX Runtime and torch.export vs eager ------------------------------------------------
     for method in ("onnx", "torch-export"):
-        out = zoo.compress(teacher, method, calibration=calib, eval=evald, repeats=repeats, threads=threads,
-                           registry=registry, register_as=f"bench/lite0-digits-{method}", eval_name="uci-digits")
+        out = zoo.compress(
+            teacher,
+            method,
+            calibration=calib,
+            eval=evald,
+            repeats=repeats,
+            threads=threads,
+            registry=registry,
+            register_as=f"bench/lite0-digits-{method}",
+            eval_name="uci-digits",
+        )
         log(out.summary())
-        rows.append([f"Lite0 digits, {method} vs eager", f"{out.ratio('file_bytes'):.2f}x",
-                     f"b1 {out.ratio('latency_ms_b1'):.2f}x ({out.measured['child']['latency_ms_b1']:.2f} vs "
-                     f"{out.measured['parent']['latency_ms_b1']:.2f} ms), b32 {out.ratio('latency_ms_b32'):.2f}x",
-                     f"max abs diff {out.measured['max_abs_diff']:.2g}, acc drop "
-                     f"{out.measured['accuracy_drop_pt']:.2f} pt"])
+        rows.append(
+            [
+                f"Lite0 digits, {method} vs eager",
+                f"{out.ratio('file_bytes'):.2f}x",
+                f"b1 {out.ratio('latency_ms_b1'):.2f}x ({out.measured['child']['latency_ms_b1']:.2f} vs "
+                f"{out.measured['parent']['latency_ms_b1']:.2f} ms), b32 {out.ratio('latency_ms_b32'):.2f}x",
+                f"max abs diff {out.measured['max_abs_diff']:.2g}, acc drop {out.measured['accuracy_drop_pt']:.2f} pt",
+            ]
+        )
 
     cpu = platform.processor() or platform.machine()
-    lines = [f"Measured by `bench/compress.py{' --quick' if args.quick else ''}` on {cpu}, {os.cpu_count()} "
-             f"logical CPUs (shared with other jobs), {threads} torch threads (ONNX Runtime: the same), torch "
-             f"{torch.__version__}, digits at {args.size}x{args.size}, {repeats} timed runs per batch size "
-             f"(median; the two models take turns run by run). Total {time.perf_counter() - t_start:.0f} s.", ""]
+    lines = [
+        f"Measured by `bench/compress.py{' --quick' if args.quick else ''}` on {cpu}, {os.cpu_count()} "
+        f"logical CPUs (shared with other jobs), {threads} torch threads (ONNX Runtime: the same), torch "
+        f"{torch.__version__}, digits at {args.size}x{args.size}, {repeats} timed runs per batch size "
+        f"(median; the two models take turns run by run). Total {time.perf_counter() - t_start:.0f} s.",
+        "",
+    ]
     lines += _table(["model / method", "file", "CPU latency (child / parent)", "quality"], rows)
     lines += ["", "Registered children (`zoo info bench/lite0-digits` shows the deployment table):", ""]
     info = registry.resolve(teacher)
     from zoo.compress import deployment
 
-    lines += _table(["child", "method", "file MB", "b1 ms", "b32 ms", "peak MB (b32)", "quality"],
-                    [[r["name"], r["method"], f"{r['file_bytes'] / 1e6:.2f} ({r['file_bytes_ratio']:.2f}x)",
-                      f"{r['latency_ms_b1']:.2f} ({r['latency_ms_b1_ratio']:.2f}x)",
-                      f"{r['latency_ms_b32']:.1f} ({r['latency_ms_b32_ratio']:.2f}x)",
-                      "" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}",
-                      f"acc {r['acc@1']:.2f}%" if r["acc@1"] is not None else ""]
-                     for r in deployment(registry, info)])
+    lines += _table(
+        ["child", "method", "file MB", "b1 ms", "b32 ms", "peak MB (b32)", "quality"],
+        [
+            [
+                r["name"],
+                r["method"],
+                f"{r['file_bytes'] / 1e6:.2f} ({r['file_bytes_ratio']:.2f}x)",
+                f"{r['latency_ms_b1']:.2f} ({r['latency_ms_b1_ratio']:.2f}x)",
+                f"{r['latency_ms_b32']:.1f} ({r['latency_ms_b32_ratio']:.2f}x)",
+                "" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}",
+                f"acc {r['acc@1']:.2f}%" if r["acc@1"] is not None else "",
+            ]
+            for r in deployment(registry, info)
+        ],
+    )
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.quick or args.out:
@@ -245,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             doc = deploy.read_text(encoding="utf-8")
             start, end = "<!-- bench:start -->", "<!-- bench:end -->"
             if start in doc and end in doc:
-                doc = doc[: doc.index(start) + len(start)] + "\n" + text + doc[doc.index(end):]
+                doc = doc[: doc.index(start) + len(start)] + "\n" + text + doc[doc.index(end) :]
                 deploy.write_text(doc, encoding="utf-8")
     return 0
 

@@ -67,27 +67,46 @@ def probe_ratio(size: int, per_class: int, epochs: int, seed: int = 0) -> dict:
 
     torch.manual_seed(seed)
     base = _model()
-    train, test = digits(size, per_class=per_class, test_per_class=30, seed=seed,
-                         preprocessing=dict(base.zoo.preprocessing))
+    train, test = digits(
+        size, per_class=per_class, test_per_class=30, seed=seed, preprocessing=dict(base.zoo.preprocessing)
+    )
     head = {k: v.clone() for k, v in base.classifier.state_dict().items()}
     runs = {}
     for cached in (True, False):
         model = _model()
         model.classifier.load_state_dict(head)  # the same starting head for both
         t = time.perf_counter()
-        runs[cached] = zoo.finetune(model, train, test, recipe="linear-probe", epochs=epochs, lr=3e-3,
-                                    cache_features=cached, seed=seed, progress=False)
+        runs[cached] = zoo.finetune(
+            model,
+            train,
+            test,
+            recipe="linear-probe",
+            epochs=epochs,
+            lr=3e-3,
+            cache_features=cached,
+            seed=seed,
+            progress=False,
+        )
         runs[cached].extra["wall_s"] = time.perf_counter() - t
     c, r = runs[True], runs[False]
-    return {"train": len(train), "test": len(test), "epochs": epochs, "size": size,
-            "cached_s": c.extra["wall_s"], "rerun_s": r.extra["wall_s"],
-            "features_s": c.timings["features_s"], "ratio": r.extra["wall_s"] / c.extra["wall_s"],
-            "cached_acc": c.accuracy, "rerun_acc": r.accuracy,
-            "max_head_diff": (c.model.classifier.weight - r.model.classifier.weight).abs().max().item()}
+    return {
+        "train": len(train),
+        "test": len(test),
+        "epochs": epochs,
+        "size": size,
+        "cached_s": c.extra["wall_s"],
+        "rerun_s": r.extra["wall_s"],
+        "features_s": c.timings["features_s"],
+        "ratio": r.extra["wall_s"] / c.extra["wall_s"],
+        "cached_acc": c.accuracy,
+        "rerun_acc": r.accuracy,
+        "max_head_diff": (c.model.classifier.weight - r.model.classifier.weight).abs().max().item(),
+    }
 
 
-def grid(size: int, sizes: list[int | None], seeds: list[int], recipes: list[str], epochs: int,
-         min_steps: int, log) -> list[dict]:
+def grid(
+    size: int, sizes: list[int | None], seeds: list[int], recipes: list[str], epochs: int, min_steps: int, log
+) -> list[dict]:
     import torch
 
     import zoo
@@ -108,14 +127,24 @@ def grid(size: int, sizes: list[int | None], seeds: list[int], recipes: list[str
                 torch.manual_seed(seed)
                 model = _model(pretrained=label != "scratch")
                 t = time.perf_counter()
-                r = zoo.finetune(model, train, test, recipe=recipe, seed=seed, progress=False,
-                                 eval_every=params["epochs"], **params)
-                row = {"recipe": label, "per_class": per_class or "all", "train": len(train), "seed": seed,
-                       "accuracy": r.accuracy, "time_s": time.perf_counter() - t,
-                       "trainable": r.trainable_params, "epochs": len(r.metrics)}
+                r = zoo.finetune(
+                    model, train, test, recipe=recipe, seed=seed, progress=False, eval_every=params["epochs"], **params
+                )
+                row = {
+                    "recipe": label,
+                    "per_class": per_class or "all",
+                    "train": len(train),
+                    "seed": seed,
+                    "accuracy": r.accuracy,
+                    "time_s": time.perf_counter() - t,
+                    "trainable": r.trainable_params,
+                    "epochs": len(r.metrics),
+                }
                 rows.append(row)
-                log(f"  {label:17} {str(row['per_class']):>4}/class seed {seed}: {100 * r.accuracy:5.1f}%  "
-                    f"{row['time_s']:6.1f} s  {r.trainable_params:>9,} trainable")
+                log(
+                    f"  {label:17} {str(row['per_class']):>4}/class seed {seed}: {100 * r.accuracy:5.1f}%  "
+                    f"{row['time_s']:6.1f} s  {r.trainable_params:>9,} trainable"
+                )
     return rows
 
 
@@ -127,10 +156,19 @@ def summarise(rows: list[dict]) -> list[dict]:
     table = []
     for (recipe, per_class), rs in out.items():
         accs = [r["accuracy"] for r in rs]
-        table.append({"recipe": recipe, "per_class": per_class, "train": rs[0]["train"], "runs": len(rs),
-                      "acc_mean": statistics.mean(accs), "acc_sd": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-                      "time_s": statistics.mean(r["time_s"] for r in rs), "trainable": rs[0]["trainable"],
-                      "epochs": rs[0]["epochs"]})
+        table.append(
+            {
+                "recipe": recipe,
+                "per_class": per_class,
+                "train": rs[0]["train"],
+                "runs": len(rs),
+                "acc_mean": statistics.mean(accs),
+                "acc_sd": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "time_s": statistics.mean(r["time_s"] for r in rs),
+                "trainable": rs[0]["trainable"],
+                "epochs": rs[0]["epochs"],
+            }
+        )
     return table
 
 
@@ -171,8 +209,12 @@ def markdown(probe: dict, table: list[dict], args, machine: str, wall_s: float) 
         "|---|" + "---:|" * (len(sizes) + 2),
     ]
     for recipe in recipes:
-        accs = [f"{100 * cell[(recipe, s)]['acc_mean']:.1f} ± {100 * cell[(recipe, s)]['acc_sd']:.1f}"
-                if (recipe, s) in cell else "" for s in sizes]
+        accs = [
+            f"{100 * cell[(recipe, s)]['acc_mean']:.1f} ± {100 * cell[(recipe, s)]['acc_sd']:.1f}"
+            if (recipe, s) in cell
+            else ""
+            for s in sizes
+        ]
         last = cell.get((recipe, sizes[-1]))
         lines.append(f"| {recipe} | " + " | ".join(accs) + f" | {last['trainable']:,} | {last['time_s']:.0f} s |")
     lines += [
@@ -183,13 +225,17 @@ def markdown(probe: dict, table: list[dict], args, machine: str, wall_s: float) 
         "|---|" + "---:|" * len(sizes),
     ]
     for recipe in recipes:
-        lines.append(f"| {recipe} | " + " | ".join(f"{cell[(recipe, s)]['time_s']:.1f}" if (recipe, s) in cell
-                                                  else "" for s in sizes) + " |")
+        lines.append(
+            f"| {recipe} | "
+            + " | ".join(f"{cell[(recipe, s)]['time_s']:.1f}" if (recipe, s) in cell else "" for s in sizes)
+            + " |"
+        )
     lines += [
         "",
         "![accuracy and time by examples per class](finetune-results.png)",
         "",
-        "Hyper-parameters: " + "; ".join(f"`{k}`: recipe {r} {p}" for k, (r, p) in RECIPES.items())
+        "Hyper-parameters: "
+        + "; ".join(f"`{k}`: recipe {r} {p}" for k, (r, p) in RECIPES.items())
         + f"; scratch: recipe {SCRATCH[0]} {SCRATCH[1]}; batch 16 (32 above 400 images); {args.epochs} epochs, or more for small "
         f"sets so that every run makes at least {args.min_steps} optimizer steps.",
         "",
@@ -207,10 +253,22 @@ def chart(table: list[dict], path: Path) -> None:
     for r in table:
         acc.setdefault(r["recipe"], []).append((x(r["per_class"]), 100 * r["acc_mean"]))
         secs.setdefault(r["recipe"], []).append((x(r["per_class"]), r["time_s"]))
-    line_chart([Panel("test accuracy (mean over seeds)", "training examples per class (135 = all)", "accuracy %",
-                      acc, xlog=True, ylim=(0, 100)),
-                Panel("wall time per run", "training examples per class (135 = all)", "seconds", secs, xlog=True)],
-               path, title="EfficientNet-Lite0 (ImageNet) fine-tuned on digits", panel_size=(620, 460))
+    line_chart(
+        [
+            Panel(
+                "test accuracy (mean over seeds)",
+                "training examples per class (135 = all)",
+                "accuracy %",
+                acc,
+                xlog=True,
+                ylim=(0, 100),
+            ),
+            Panel("wall time per run", "training examples per class (135 = all)", "seconds", secs, xlog=True),
+        ],
+        path,
+        title="EfficientNet-Lite0 (ImageNet) fine-tuned on digits",
+        panel_size=(620, 460),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,9 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few minutes: 2 sizes, 1 seed, 4 recipes")
     parser.add_argument("--size", type=int, default=None, help="image size of the recipe grid (default 64; quick: 32)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the non-probe recipes (default 3)")
-    parser.add_argument("--min-steps", type=int, default=None,
-                        help="at least this many optimizer steps per run: small sets get more epochs (default 60; "
-                             "quick: 30)")
+    parser.add_argument(
+        "--min-steps",
+        type=int,
+        default=None,
+        help="at least this many optimizer steps per run: small sets get more epochs (default 60; quick: 30)",
+    )
     parser.add_argument("--out", default=None, help="where to write the markdown (full run: docs/finetune-results.md)")
     args = parser.parse_args(argv)
 
@@ -242,26 +303,33 @@ def main(argv: list[str] | None = None) -> int:
         home = tempfile.mkdtemp(prefix="zoo-bench-finetune-")
         atexit.register(shutil.rmtree, home, True)
     os.environ["ZOO_HOME"] = home
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch "
-               f"{torch.__version__} ({torch.get_num_threads()} threads)"
-               + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"))
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch "
+        f"{torch.__version__} ({torch.get_num_threads()} threads)"
+        + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU")
+    )
     print(f"# bench/finetune.py — {machine}; ZOO_HOME={home}", flush=True)
     started = time.perf_counter()
 
     probe = probe_ratio(64, 10 if args.quick else 30, 10)
-    print(f"\nlinear probe, {probe['epochs']} epochs, {probe['train']} train / {probe['test']} test at "
-          f"{probe['size']}px:\n  cached features: {probe['cached_s']:.1f} s (features {probe['features_s']:.1f} s), "
-          f"acc {100 * probe['cached_acc']:.1f}%\n  backbone re-run each epoch: {probe['rerun_s']:.1f} s, acc "
-          f"{100 * probe['rerun_acc']:.1f}%\n  ratio: {probe['ratio']:.1f}x (target >= 5x), "
-          f"same accuracy: {probe['cached_acc'] == probe['rerun_acc']}", flush=True)
+    print(
+        f"\nlinear probe, {probe['epochs']} epochs, {probe['train']} train / {probe['test']} test at "
+        f"{probe['size']}px:\n  cached features: {probe['cached_s']:.1f} s (features {probe['features_s']:.1f} s), "
+        f"acc {100 * probe['cached_acc']:.1f}%\n  backbone re-run each epoch: {probe['rerun_s']:.1f} s, acc "
+        f"{100 * probe['rerun_acc']:.1f}%\n  ratio: {probe['ratio']:.1f}x (target >= 5x), "
+        f"same accuracy: {probe['cached_acc'] == probe['rerun_acc']}",
+        flush=True,
+    )
 
     print(f"\nrecipes at {args.size}px, {args.epochs} epochs, seeds {args.seeds}:", flush=True)
     rows = grid(args.size, sizes, args.seeds, recipes, args.epochs, args.min_steps, lambda s: print(s, flush=True))
     table = summarise(rows)
     print(f"\n{'recipe':17} {'per class':>9} {'accuracy':>14} {'time':>8} {'trainable':>11}")
     for r in table:
-        print(f"{r['recipe']:17} {str(r['per_class']):>9} {100 * r['acc_mean']:7.1f} ± {100 * r['acc_sd']:4.1f} "
-              f"{r['time_s']:7.1f}s {r['trainable']:>11,}")
+        print(
+            f"{r['recipe']:17} {str(r['per_class']):>9} {100 * r['acc_mean']:7.1f} ± {100 * r['acc_sd']:4.1f} "
+            f"{r['time_s']:7.1f}s {r['trainable']:>11,}"
+        )
     wall = time.perf_counter() - started
     print(f"\ntotal: {wall / 60:.1f} min")
     if out is not None:

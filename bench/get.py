@@ -88,9 +88,15 @@ def prepare(work: Path, models: list[str]) -> dict:
 
             path = work / "timm-vit-b16.safetensors"
             save_file(timm.create_model("vit_base_patch16_224").state_dict(), str(path))
-            registry.add_family(Family(name=TIMM_FAMILY, modality="vision", builder="timm:create_model",
-                                       builder_kwargs={"model_name": "vit_base_patch16_224", "pretrained": False},
-                                       head="head"))
+            registry.add_family(
+                Family(
+                    name=TIMM_FAMILY,
+                    modality="vision",
+                    builder="timm:create_model",
+                    builder_kwargs={"model_name": "vit_base_patch16_224", "pretrained": False},
+                    head="head",
+                )
+            )
             arch, source = TIMM_FAMILY, path
         else:
             import transformers
@@ -98,12 +104,24 @@ def prepare(work: Path, models: list[str]) -> dict:
             path = work / "bert-base"
             transformers.BertModel(transformers.BertConfig()).save_pretrained(path)  # bert-base-sized
             arch, source = "bert-base-uncased", path / "model.safetensors"
-        registry.register(Weights(arch=arch, name=name, sources=(Source(source.as_uri()),),
-                                  sha256=sha256_file(source), license=License("Apache-2.0", "allowed"),
-                                  format="pickle" if source.suffix == ".pth" else "safetensors"))
+        registry.register(
+            Weights(
+                arch=arch,
+                name=name,
+                sources=(Source(source.as_uri()),),
+                sha256=sha256_file(source),
+                license=License("Apache-2.0", "allowed"),
+                format="pickle" if source.suffix == ".pth" else "safetensors",
+            )
+        )
         model = zoo.get(name, num_classes=10, device="cpu", registry=registry, progress=False)
-        meta[key] = {"checkpoint": str(path), "cached": str(model.zoo.path),
-                     "bytes": model.zoo.path.stat().st_size, "name": name, "library": library}
+        meta[key] = {
+            "checkpoint": str(path),
+            "cached": str(model.zoo.path),
+            "bytes": model.zoo.path.stat().st_size,
+            "name": name,
+            "library": library,
+        }
         del model
         gc.collect()
     registry.close()
@@ -192,8 +210,12 @@ def make_paths(key: str, info: dict, registry=None) -> dict:
         import timm
 
         def timm_path():
-            return timm.create_model("vit_base_patch16_224", pretrained=True, num_classes=10,
-                                     pretrained_cfg_overlay=dict(file=info["checkpoint"])).eval()
+            return timm.create_model(
+                "vit_base_patch16_224",
+                pretrained=True,
+                num_classes=10,
+                pretrained_cfg_overlay=dict(file=info["checkpoint"]),
+            ).eval()
 
         def floor():
             with torch.device("meta"):
@@ -210,7 +232,8 @@ def make_paths(key: str, info: dict, registry=None) -> dict:
 
         def transformers_path():
             return transformers.AutoModelForSequenceClassification.from_pretrained(
-                info["checkpoint"], num_labels=10, ignore_mismatched_sizes=True).eval()
+                info["checkpoint"], num_labels=10, ignore_mismatched_sizes=True
+            ).eval()
 
         config = transformers.BertConfig()
 
@@ -247,8 +270,12 @@ def _status(field: str) -> int:
     raise RuntimeError(field)
 
 
-LIBRARY_MODULES = {"resnet50": "torchvision", "vit_b_16": "torchvision", "timm_vit_b16": "timm",
-                   "bert_base": "transformers"}
+LIBRARY_MODULES = {
+    "resnet50": "torchvision",
+    "vit_b_16": "torchvision",
+    "timm_vit_b16": "timm",
+    "bert_base": "transformers",
+}
 
 
 def child(key: str, path: str, mode: str, info: dict) -> None:
@@ -278,6 +305,7 @@ def child(key: str, path: str, mode: str, info: dict) -> None:
                         return f(*a, **kw)
                     finally:
                         library[0] += time.perf_counter() - start
+
                 return wrapper
 
             for name in ("build_on_meta", "materialise"):
@@ -289,10 +317,21 @@ def child(key: str, path: str, mode: str, info: dict) -> None:
             _loading.begin_open = lambda *a, **kw: timed(begin_open(*a, **kw))
         fn()
         t3 = time.perf_counter()
-        print(json.dumps({"imports": t1 - t0, "call": t3 - t2, "library": library[0],
-                          "sqlalchemy": "sqlalchemy" in sys.modules,
-                          "catalogue": sorted(m for m in sys.modules if m.rsplit(".", 1)[-1] in
-                                              ("_catalogue", "catalogue") and m.startswith("zoo_"))}))
+        print(
+            json.dumps(
+                {
+                    "imports": t1 - t0,
+                    "call": t3 - t2,
+                    "library": library[0],
+                    "sqlalchemy": "sqlalchemy" in sys.modules,
+                    "catalogue": sorted(
+                        m
+                        for m in sys.modules
+                        if m.rsplit(".", 1)[-1] in ("_catalogue", "catalogue") and m.startswith("zoo_")
+                    ),
+                }
+            )
+        )
         return
     import zoo
     from zoo.plugins import default_host
@@ -384,14 +423,18 @@ def main(argv: list[str] | None = None) -> int:
         meta = prepare(work, models)
         out("# zoo.get benchmark")
         out()
-        out(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        out(
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
             f"{torch.get_num_threads()} threads, device cpu; Python {platform.python_version()}. "
             f"In-process: median of {args.repeat} interleaved runs, cache and imports warm. "
             f"Whole process: median of {args.e2e_repeat} interleaved runs. Load average at the start: "
-            f"{os.getloadavg()[0]:.1f}. All numbers measured in the same run.")
+            f"{os.getloadavg()[0]:.1f}. All numbers measured in the same run."
+        )
         out()
-        out("| model | checkpoint | path | in-process | zoo speed-up | target | peak RSS growth: get / all "
-            "weights resident / first forward | resident x checkpoint | whole process to 1st forward |")
+        out(
+            "| model | checkpoint | path | in-process | zoo speed-up | target | peak RSS growth: get / all "
+            "weights resident / first forward | resident x checkpoint | whole process to 1st forward |"
+        )
         out("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         verdicts = []
         cold_rows: list = []
@@ -417,8 +460,10 @@ def main(argv: list[str] | None = None) -> int:
             own = statistics.median(c["call"] - c["library"] for c in cold["zoo"])
             whole = statistics.median(e2e["zoo"]) / statistics.median(e2e[library])
             cold_rows.append((key, library, cold, own, whole))
-            verdicts += [(key, "zoo's own time", own <= OWN_TARGET_S), (key, f"whole process vs {library}",
-                                                                        whole <= WHOLE_TARGET)]
+            verdicts += [
+                (key, "zoo's own time", own <= OWN_TARGET_S),
+                (key, f"whole process vs {library}", whole <= WHOLE_TARGET),
+            ]
             for path in times:
                 mem = json.loads(run_child(["--child", key, path, "mem"], env).stdout.strip().splitlines()[-1])
                 if path == "zoo":
@@ -442,54 +487,68 @@ def main(argv: list[str] | None = None) -> int:
                     ok = mem_ratio <= MEMORY_TARGET
                     mem_note = f" ({'<=' if ok else '>'} {MEMORY_TARGET}x {'met' if ok else 'MISSED'})"
                     verdicts.append((key, "memory", ok))
-                out(f"| {key} | {size / 1e6:.0f} MB | {path} | {times[path] * 1e3:.0f} ms | {ratio} | {target} | "
+                out(
+                    f"| {key} | {size / 1e6:.0f} MB | {path} | {times[path] * 1e3:.0f} ms | {ratio} | {target} | "
                     f"{mem['get'] / 1e6:.0f} / {mem['resident'] / 1e6:.0f} / {mem['forward'] / 1e6:.0f} MB | {mem_ratio:.2f}x{mem_note} | "
-                    f"{statistics.median(e2e[path]):.2f} s |")
+                    f"{statistics.median(e2e[path]):.2f} s |"
+                )
         out()
-        out("Cold start, each a fresh process (median of the same runs): the library import is `import torch, "
+        out(
+            "Cold start, each a fresh process (median of the same runs): the library import is `import torch, "
             "safetensors` and the model library; then the call alone, including `import zoo`. zoo's own time = "
             "zoo.get minus the time spent in the library's build (on meta, and any real build for recomputed "
             "buffers) and in reading the tensors (mapping the file, hashing every byte, viewing the tensors), measured inside the same call: importing zoo, the registry "
             "read, plugins, policy, cache check, key adapter, head. The floor is the library's minimal path "
-            "(build on meta + safetensors load) in a fresh process, for reference.")
+            "(build on meta + safetensors load) in a fresh process, for reference."
+        )
         out()
-        out("| model | library import | zoo.get, fresh process | floor, fresh process | zoo's own time | target | "
-            "SQLAlchemy / plugin catalogue imported by zoo.get | whole process: zoo / library's path | target |")
+        out(
+            "| model | library import | zoo.get, fresh process | floor, fresh process | zoo's own time | target | "
+            "SQLAlchemy / plugin catalogue imported by zoo.get | whole process: zoo / library's path | target |"
+        )
         out("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for key, library, cold, own, whole in cold_rows:
             z, f = cold["zoo"], cold["floor"]
             imported = f"{'yes' if any(c['sqlalchemy'] for c in z) else 'no'} / " + (
-                ", ".join(sorted({m for c in z for m in c["catalogue"]})) or "no")
-            out(f"| {key} | {statistics.median(c['imports'] for c in z):.2f} s | "
+                ", ".join(sorted({m for c in z for m in c["catalogue"]})) or "no"
+            )
+            out(
+                f"| {key} | {statistics.median(c['imports'] for c in z):.2f} s | "
                 f"{statistics.median(c['call'] for c in z) * 1e3:.0f} ms | "
                 f"{statistics.median(c['call'] for c in f) * 1e3:.0f} ms | {own * 1e3:.0f} ms | "
                 f"<= {OWN_TARGET_S * 1e3:.0f} ms {'met' if own <= OWN_TARGET_S else 'MISSED'} | {imported} | "
-                f"{whole:.2f}x ({library}) | <= {WHOLE_TARGET:.1f}x {'met' if whole <= WHOLE_TARGET else 'MISSED'} |")
+                f"{whole:.2f}x ({library}) | <= {WHOLE_TARGET:.1f}x {'met' if whole <= WHOLE_TARGET else 'MISSED'} |"
+            )
         out()
         if args.edits:
-            out("In-place damage of zoo's cached file (size and mtime kept), then `zoo.get`: every edit must "
+            out(
+                "In-place damage of zoo's cached file (size and mtime kept), then `zoo.get`: every edit must "
                 "end in a typed error or in the checkpoint's exact weights (a converted pickle is rebuilt "
-                "from its verified original), never in altered weights.")
+                "from its verified original), never in altered weights."
+            )
             out()
-            out("| model | edits (1 B and 4 KiB, header to last byte) | refused (ZooIntegrityError) | "
-                "repaired, exact weights | altered weights returned |")
+            out(
+                "| model | edits (1 B and 4 KiB, header to last byte) | refused (ZooIntegrityError) | "
+                "repaired, exact weights | altered weights returned |"
+            )
             out("| --- | --- | --- | --- | --- |")
             for key in models:
                 registry = __import__("zoo").Registry(meta["registry"])
-                n, refused, repaired = integrity(key, {**meta[key], "registry": meta["registry"]}, registry,
-                                                 args.edits)
+                n, refused, repaired = integrity(key, {**meta[key], "registry": meta["registry"]}, registry, args.edits)
                 registry.close()
                 verdicts.append((key, "integrity", refused + repaired == n))
                 out(f"| {key} | {n} | {refused} | {repaired} | {n - refused - repaired} |")
             out()
         missed = [f"{k} {what}" for k, what, ok in verdicts if not ok]
-        out("Targets (DESIGN.md, issues #9 and #11): zoo >= 5x torchvision's path for ResNet-50 and >= 20x for ViT-B/16, "
+        out(
+            "Targets (DESIGN.md, issues #9 and #11): zoo >= 5x torchvision's path for ResNet-50 and >= 20x for ViT-B/16, "
             "within 1.5x of the floor, peak memory growth <= 1.2x the checkpoint's bytes, every in-place edit caught; "
             "in a fresh process zoo's own time <= 150 ms and the whole process to the first forward <= 1.0x the "
-            "library's own path. "
-            + ("All met." if not missed else "Missed: " + ", ".join(missed) + "."))
+            "library's own path. " + ("All met." if not missed else "Missed: " + ", ".join(missed) + ".")
+        )
         out()
-        out("zoo's in-process time includes the registry lookup, the policy checks, the per-load integrity "
+        out(
+            "zoo's in-process time includes the registry lookup, the policy checks, the per-load integrity "
             "check (stat, then xxh3 of every byte of the mapped file, hashed in 16 MiB pieces on several "
             "threads while the model is built on meta, the tensors then viewing that same map) and the new "
             "head; the floor has none of them and reads no weight byte before the first forward. "
@@ -498,8 +557,9 @@ def main(argv: list[str] | None = None) -> int:
             "the checkpoint from the cache (safetensors, mmap): zoo has read every page for its check right "
             "after the call, the floor's pages become resident at the first forward; "
             "the memory figure that the target applies to is the peak once every weight byte was read "
-            "(\"resident\"), in a fresh process after one warm run of the same path. The first forward adds activations and the math libraries' one-time "
-            "workspaces, alike for every path.")
+            '("resident"), in a fresh process after one warm run of the same path. The first forward adds activations and the math libraries\' one-time '
+            "workspaces, alike for every path."
+        )
     if args.output != "-":
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -24,14 +24,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TARGET_S = 0.6  # issue #9
 NAME = "resnet50"
-FULL = ("import sys\nfrom zoo.registry import Registry\nfrom zoo.cli import _render_card\n"
-        "r = Registry(sys.argv[1])\n_render_card(r.resolve(sys.argv[2]))\n")
+FULL = (
+    "import sys\nfrom zoo.registry import Registry\nfrom zoo.cli import _render_card\n"
+    "r = Registry(sys.argv[1])\n_render_card(r.resolve(sys.argv[2]))\n"
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", default=os.environ.get("ZOO_TEST_PG",
-                                                        "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--url", default=os.environ.get("ZOO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--output", default=str(HERE / "results" / "get.md"))
     args = parser.parse_args()
@@ -52,8 +55,11 @@ def main() -> int:
                 with Registry(url) as registry:
                     ensure_synced(registry, default_host())
             env = {**os.environ, "ZOO_HOME": tmp, "COLUMNS": "120"}
-            runs: dict[str, list[float]] = {"postgresql, fast path": [], "postgresql, full registry": [],
-                                            "sqlite, fast path": []}
+            runs: dict[str, list[float]] = {
+                "postgresql, fast path": [],
+                "postgresql, full registry": [],
+                "sqlite, fast path": [],
+            }
             commands = {
                 "postgresql, fast path": [sys.executable, "-m", "zoo.cli", "--registry", pg, "info", NAME],
                 "postgresql, full registry": [sys.executable, "-c", FULL, pg, NAME],
@@ -68,14 +74,23 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     fast = statistics.median(runs["postgresql, fast path"])
-    lines = ["", "## `zoo info` as a process on PostgreSQL (bench/info_pg.py)", "",
-             f"Median of {args.repeat} interleaved processes; load average at the end: {os.getloadavg()[0]:.1f}.",
-             "", "| path | whole process | vs PostgreSQL fast path |", "| --- | --- | --- |"]
+    lines = [
+        "",
+        "## `zoo info` as a process on PostgreSQL (bench/info_pg.py)",
+        "",
+        f"Median of {args.repeat} interleaved processes; load average at the end: {os.getloadavg()[0]:.1f}.",
+        "",
+        "| path | whole process | vs PostgreSQL fast path |",
+        "| --- | --- | --- |",
+    ]
     for label, times in runs.items():
         median = statistics.median(times)
         lines.append(f"| {label} | {median:.2f} s | {median / fast:.2f}x |")
-    lines += ["", f"Target (issue #9): PostgreSQL `zoo info` <= {TARGET_S} s: "
-              f"{'met' if fast <= TARGET_S else 'MISSED'} ({fast:.2f} s)."]
+    lines += [
+        "",
+        f"Target (issue #9): PostgreSQL `zoo info` <= {TARGET_S} s: "
+        f"{'met' if fast <= TARGET_S else 'MISSED'} ({fast:.2f} s).",
+    ]
     print("\n".join(lines))
     if args.output != "-":
         with open(args.output, "a", encoding="utf-8") as f:

@@ -35,7 +35,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,13 +84,33 @@ VISION_BASES = {
     "mobilenetv3": ["_small_075", "_small_100", "_large_075", "_large_100"],
     "convnext": ["_atto", "_femto", "_pico", "_nano", "_tiny", "_small", "_base", "_large", "_xlarge"],
     "convnextv2": ["_atto", "_nano", "_tiny", "_base", "_large", "_huge"],
-    "vit": ["_tiny_patch16_224", "_small_patch16_224", "_small_patch32_224", "_base_patch16_224",
-            "_base_patch32_224", "_base_patch16_384", "_large_patch16_224", "_large_patch14_clip_224",
-            "_huge_patch14_224", "_giant_patch14_224"],
-    "deit": ["_tiny_patch16_224", "_small_patch16_224", "_base_patch16_224", "3_small_patch16_224",
-             "3_base_patch16_224", "3_large_patch16_224"],
-    "swin": ["_tiny_patch4_window7_224", "_small_patch4_window7_224", "_base_patch4_window7_224",
-             "_base_patch4_window12_384", "_large_patch4_window7_224"],
+    "vit": [
+        "_tiny_patch16_224",
+        "_small_patch16_224",
+        "_small_patch32_224",
+        "_base_patch16_224",
+        "_base_patch32_224",
+        "_base_patch16_384",
+        "_large_patch16_224",
+        "_large_patch14_clip_224",
+        "_huge_patch14_224",
+        "_giant_patch14_224",
+    ],
+    "deit": [
+        "_tiny_patch16_224",
+        "_small_patch16_224",
+        "_base_patch16_224",
+        "3_small_patch16_224",
+        "3_base_patch16_224",
+        "3_large_patch16_224",
+    ],
+    "swin": [
+        "_tiny_patch4_window7_224",
+        "_small_patch4_window7_224",
+        "_base_patch4_window7_224",
+        "_base_patch4_window12_384",
+        "_large_patch4_window7_224",
+    ],
     "swinv2": ["_tiny_window8_256", "_small_window8_256", "_base_window12_192", "_large_window12_192"],
     "beit": ["_base_patch16_224", "_large_patch16_224", "v2_base_patch16_224"],
     "eva02": ["_tiny_patch14_224", "_small_patch14_224", "_base_patch14_224", "_large_patch14_224"],
@@ -117,72 +136,256 @@ VISION_BASES = {
     "xcit": ["_nano_12_p16_224", "_tiny_12_p16_224", "_small_12_p16_224", "_medium_24_p16_224"],
 }
 TEXT_FAMILIES = [
-    "bert-base-uncased", "bert-base-cased", "bert-large-uncased", "bert-large-cased",
-    "bert-base-multilingual-cased", "roberta-base", "roberta-large", "xlm-roberta-base",
-    "xlm-roberta-large", "distilbert-base-uncased", "distilroberta-base", "albert-base-v2",
-    "albert-large-v2", "electra-small-discriminator", "electra-base-discriminator",
-    "electra-large-discriminator", "deberta-v3-xsmall", "deberta-v3-small", "deberta-v3-base",
-    "deberta-v3-large", "mdeberta-v3-base", "all-minilm-l6-v2", "all-minilm-l12-v2",
-    "all-mpnet-base-v2", "paraphrase-minilm-l3-v2", "multi-qa-minilm-l6-cos-v1", "e5-small-v2",
-    "e5-base-v2", "e5-large-v2", "bge-small-en-v1-5", "bge-base-en-v1-5", "bge-large-en-v1-5",
-    "gte-small", "gte-base", "gte-large", "mpnet-base", "ernie-2-0-base-en", "camembert-base",
-    "flaubert-base-cased", "bert-base-german-cased", "biobert-base-cased-v1-2", "scibert-scivocab-uncased",
-    "legal-bert-base-uncased", "finbert", "codebert-base", "longformer-base-4096", "bigbird-roberta-base",
-    "funnel-transformer-small", "squeezebert-uncased", "mobilebert-uncased", "tinybert-general-4l-312d",
-    "minilm-l12-h384-uncased", "t5-small-encoder", "t5-base-encoder", "nomic-embed-text-v1",
-    "jina-embeddings-v2-small-en", "jina-embeddings-v2-base-en", "instructor-base", "sbert-nli-base",
-    "labse", "muril-base-cased", "indic-bert", "rubert-base-cased", "chinese-roberta-wwm-ext",
-    "bert-base-japanese-v3", "klue-roberta-base", "arabert-v2", "distilbert-multilingual-cased",
+    "bert-base-uncased",
+    "bert-base-cased",
+    "bert-large-uncased",
+    "bert-large-cased",
+    "bert-base-multilingual-cased",
+    "roberta-base",
+    "roberta-large",
+    "xlm-roberta-base",
+    "xlm-roberta-large",
+    "distilbert-base-uncased",
+    "distilroberta-base",
+    "albert-base-v2",
+    "albert-large-v2",
+    "electra-small-discriminator",
+    "electra-base-discriminator",
+    "electra-large-discriminator",
+    "deberta-v3-xsmall",
+    "deberta-v3-small",
+    "deberta-v3-base",
+    "deberta-v3-large",
+    "mdeberta-v3-base",
+    "all-minilm-l6-v2",
+    "all-minilm-l12-v2",
+    "all-mpnet-base-v2",
+    "paraphrase-minilm-l3-v2",
+    "multi-qa-minilm-l6-cos-v1",
+    "e5-small-v2",
+    "e5-base-v2",
+    "e5-large-v2",
+    "bge-small-en-v1-5",
+    "bge-base-en-v1-5",
+    "bge-large-en-v1-5",
+    "gte-small",
+    "gte-base",
+    "gte-large",
+    "mpnet-base",
+    "ernie-2-0-base-en",
+    "camembert-base",
+    "flaubert-base-cased",
+    "bert-base-german-cased",
+    "biobert-base-cased-v1-2",
+    "scibert-scivocab-uncased",
+    "legal-bert-base-uncased",
+    "finbert",
+    "codebert-base",
+    "longformer-base-4096",
+    "bigbird-roberta-base",
+    "funnel-transformer-small",
+    "squeezebert-uncased",
+    "mobilebert-uncased",
+    "tinybert-general-4l-312d",
+    "minilm-l12-h384-uncased",
+    "t5-small-encoder",
+    "t5-base-encoder",
+    "nomic-embed-text-v1",
+    "jina-embeddings-v2-small-en",
+    "jina-embeddings-v2-base-en",
+    "instructor-base",
+    "sbert-nli-base",
+    "labse",
+    "muril-base-cased",
+    "indic-bert",
+    "rubert-base-cased",
+    "chinese-roberta-wwm-ext",
+    "bert-base-japanese-v3",
+    "klue-roberta-base",
+    "arabert-v2",
+    "distilbert-multilingual-cased",
 ]
 
-VISION_PRETRAIN = [("imagenet-1k", 60), ("imagenet-21k", 12), ("imagenet-12k", 4), ("laion-2b", 6),
-                   ("laion-400m", 3), ("jft-300m", 2), ("instagram-3.5b", 2), ("lvd-142m", 2),
-                   ("openimages-v6", 2), ("yfcc-100m", 2), ("places365", 2), ("inaturalist-2021", 1),
-                   ("datacomp-1b", 2)]
-TEXT_PRETRAIN = [("wikipedia-en", 30), ("bookcorpus", 20), ("c4", 15), ("cc-100", 8), ("openwebtext", 8),
-                 ("the-pile", 6), ("s2orc", 3), ("pubmed", 3), ("stackexchange", 3), ("reddit-comments", 2),
-                 ("common-crawl", 2)]
-VISION_FINETUNE = ["imagenet-1k", "cifar-10", "cifar-100", "coco-2017", "ade20k", "food-101",
-                   "oxford-pets", "stanford-cars", "flowers-102", "dtd", "eurosat", "chexpert",
-                   "isic-2019", "cityscapes", "kitti"]
-TEXT_FINETUNE = ["glue-mnli", "glue-sst2", "snli", "squad-v2", "ms-marco", "natural-questions",
-                 "conll-2003", "imdb", "ag-news", "yelp-review-full", "trec", "boolq", "quora-duplicates"]
+VISION_PRETRAIN = [
+    ("imagenet-1k", 60),
+    ("imagenet-21k", 12),
+    ("imagenet-12k", 4),
+    ("laion-2b", 6),
+    ("laion-400m", 3),
+    ("jft-300m", 2),
+    ("instagram-3.5b", 2),
+    ("lvd-142m", 2),
+    ("openimages-v6", 2),
+    ("yfcc-100m", 2),
+    ("places365", 2),
+    ("inaturalist-2021", 1),
+    ("datacomp-1b", 2),
+]
+TEXT_PRETRAIN = [
+    ("wikipedia-en", 30),
+    ("bookcorpus", 20),
+    ("c4", 15),
+    ("cc-100", 8),
+    ("openwebtext", 8),
+    ("the-pile", 6),
+    ("s2orc", 3),
+    ("pubmed", 3),
+    ("stackexchange", 3),
+    ("reddit-comments", 2),
+    ("common-crawl", 2),
+]
+VISION_FINETUNE = [
+    "imagenet-1k",
+    "cifar-10",
+    "cifar-100",
+    "coco-2017",
+    "ade20k",
+    "food-101",
+    "oxford-pets",
+    "stanford-cars",
+    "flowers-102",
+    "dtd",
+    "eurosat",
+    "chexpert",
+    "isic-2019",
+    "cityscapes",
+    "kitti",
+]
+TEXT_FINETUNE = [
+    "glue-mnli",
+    "glue-sst2",
+    "snli",
+    "squad-v2",
+    "ms-marco",
+    "natural-questions",
+    "conll-2003",
+    "imdb",
+    "ag-news",
+    "yelp-review-full",
+    "trec",
+    "boolq",
+    "quora-duplicates",
+]
 VISION_EVAL = ["imagenet-1k", "imagenet-v2", "imagenet-r", "imagenet-a", "imagenet-sketch", "objectnet"]
 TEXT_EVAL = ["glue-mnli", "glue-sst2", "stsb", "beir", "mteb", "squad-v2"]
-TEAMS = ["vision-platform", "search-relevance", "trust-safety", "ads-ranking", "medical-imaging",
-         "retail-vision", "robotics", "docs-ai", "speech-text", "fraud", "maps", "content-moderation",
-         "recsys", "autonomy", "support-nlp", "legal-nlp", "hr-analytics", "fin-risk", "quality-ctrl",
-         "agritech"]
-TEAM_DATASETS = ["defects", "shelf-images", "support-tickets", "product-titles", "invoices", "xrays",
-                 "street-signs", "reviews", "chat-logs", "claims", "parcels", "receipts", "crops",
-                 "faces-consented", "queries"]
+TEAMS = [
+    "vision-platform",
+    "search-relevance",
+    "trust-safety",
+    "ads-ranking",
+    "medical-imaging",
+    "retail-vision",
+    "robotics",
+    "docs-ai",
+    "speech-text",
+    "fraud",
+    "maps",
+    "content-moderation",
+    "recsys",
+    "autonomy",
+    "support-nlp",
+    "legal-nlp",
+    "hr-analytics",
+    "fin-risk",
+    "quality-ctrl",
+    "agritech",
+]
+TEAM_DATASETS = [
+    "defects",
+    "shelf-images",
+    "support-tickets",
+    "product-titles",
+    "invoices",
+    "xrays",
+    "street-signs",
+    "reviews",
+    "chat-logs",
+    "claims",
+    "parcels",
+    "receipts",
+    "crops",
+    "faces-consented",
+    "queries",
+]
 # SPDX id, commercial use, weight (a realistic mix: mostly permissive, a good share unstated).
 LICENCES = [
-    ("Apache-2.0", "allowed", 30), ("MIT", "allowed", 12), ("BSD-3-Clause", "unknown", 12),
-    ("CC-BY-4.0", "allowed", 4), ("CC-BY-NC-4.0", "forbidden", 8), ("CC-BY-NC-SA-4.0", "forbidden", 3),
-    ("NOASSERTION", "unknown", 10), ("OpenRAIL-M", "conditional", 4), ("LicenseRef-Llama2", "conditional", 1),
-    ("CC-BY-SA-4.0", "allowed", 2), ("LicenseRef-Internal", "conditional", 10), ("GPL-3.0-only", "conditional", 1),
+    ("Apache-2.0", "allowed", 30),
+    ("MIT", "allowed", 12),
+    ("BSD-3-Clause", "unknown", 12),
+    ("CC-BY-4.0", "allowed", 4),
+    ("CC-BY-NC-4.0", "forbidden", 8),
+    ("CC-BY-NC-SA-4.0", "forbidden", 3),
+    ("NOASSERTION", "unknown", 10),
+    ("OpenRAIL-M", "conditional", 4),
+    ("LicenseRef-Llama2", "conditional", 1),
+    ("CC-BY-SA-4.0", "allowed", 2),
+    ("LicenseRef-Internal", "conditional", 10),
+    ("GPL-3.0-only", "conditional", 1),
     ("LicenseRef-Research-Only", "forbidden", 3),
 ]
 PUBLISHERS_VISION = ["torchvision", "timm", "facebook", "google", "microsoft", "openai", "laion", "nvidia"]
-PUBLISHERS_TEXT = ["huggingface", "google", "facebook", "microsoft", "sentence-transformers", "baai",
-                   "intfloat", "thenlper"]
-FREE_TAGS = ["imagenet", "mobile", "edge", "server", "int8", "fp16", "bf16", "distilled", "quantized",
-             "pruned", "foundation", "clip", "ssl", "supervised", "multilingual", "embedding", "retrieval",
-             "classification", "detection", "segmentation", "medical", "production", "experimental",
-             "benchmark", "low-latency", "high-accuracy"]
+PUBLISHERS_TEXT = [
+    "huggingface",
+    "google",
+    "facebook",
+    "microsoft",
+    "sentence-transformers",
+    "baai",
+    "intfloat",
+    "thenlper",
+]
+FREE_TAGS = [
+    "imagenet",
+    "mobile",
+    "edge",
+    "server",
+    "int8",
+    "fp16",
+    "bf16",
+    "distilled",
+    "quantized",
+    "pruned",
+    "foundation",
+    "clip",
+    "ssl",
+    "supervised",
+    "multilingual",
+    "embedding",
+    "retrieval",
+    "classification",
+    "detection",
+    "segmentation",
+    "medical",
+    "production",
+    "experimental",
+    "benchmark",
+    "low-latency",
+    "high-accuracy",
+]
 ALIASES = ["prod", "staging", "champion", "canary", "baseline"]
 RELATIONS_FROM_CATALOGUE = [("finetune", 75), ("adapter", 15), ("distill", 10)]
 RELATIONS_FROM_MODEL = [("finetune", 35), ("distill", 20), ("quantize", 25), ("prune", 10), ("adapter", 10)]
 # An internal platform plugin that mirrors upstream catalogues (names distinct from the
 # installed first-party plugins, so that the CLI's plugin sync never collides with them).
-CATALOGUE_PLUGINS = [("acme-mirror-torchvision", "2.1.0"), ("acme-mirror-timm", "1.0.9"),
-                     ("acme-mirror-transformers", "4.44.0")]
-ACTORS = ["alice@ml-platform", "bob@vision", "carol@nlp", "dave@search", "erin@trust-safety",
-          "frank@medical", "grace@ads", "heidi@robotics", "ci@build-07", "ci@build-12"]
+CATALOGUE_PLUGINS = [
+    ("acme-mirror-torchvision", "2.1.0"),
+    ("acme-mirror-timm", "1.0.9"),
+    ("acme-mirror-transformers", "4.44.0"),
+]
+ACTORS = [
+    "alice@ml-platform",
+    "bob@vision",
+    "carol@nlp",
+    "dave@search",
+    "erin@trust-safety",
+    "frank@medical",
+    "grace@ads",
+    "heidi@robotics",
+    "ci@build-07",
+    "ci@build-12",
+]
 BIAS_BODIES = [
-    "Training images over-represent North America and Western Europe; accuracy drops on images "
-    "from other regions.",
+    "Training images over-represent North America and Western Europe; accuracy drops on images from other regions.",
     "Web-scraped captions carry social stereotypes about gender and occupation.",
     "Performance on darker skin tones was not evaluated separately.",
     "The text corpus is English-only and skews towards formal written language.",
@@ -190,9 +393,14 @@ BIAS_BODIES = [
     "Not evaluated on out-of-distribution inputs; calibration degrades under distribution shift.",
     "Embeddings encode associations between names and demographic attributes.",
 ]
-BIAS_REFERENCES = ["Shankar et al. 2017, arXiv:1711.08536", "Birhane & Prabhu 2021, WACV",
-                   "Buolamwini & Gebru 2018, FAT*", "Bender et al. 2021, FAccT",
-                   "Mitchell et al. 2019, arXiv:1810.03993", "Yang et al. 2020, FAT*"]
+BIAS_REFERENCES = [
+    "Shankar et al. 2017, arXiv:1711.08536",
+    "Birhane & Prabhu 2021, WACV",
+    "Buolamwini & Gebru 2018, FAT*",
+    "Bender et al. 2021, FAccT",
+    "Mitchell et al. 2019, arXiv:1810.03993",
+    "Yang et al. 2020, FAT*",
+]
 
 
 def _weighted(rng: random.Random, pairs: list[tuple]) -> tuple:
@@ -212,7 +420,7 @@ class FamilyInfo:
 class Known:
     """What the generator knows about a registered record (to name parents and resolve)."""
 
-    ref: str          # "arch.tag" or "ns/name@version"
+    ref: str  # "arch.tag" or "ns/name@version"
     arch: str
     modality: str
     depth: int
@@ -223,23 +431,38 @@ def make_families(rng: random.Random) -> list[FamilyInfo]:
     for base, variants in VISION_BASES.items():
         for v in variants:
             name = f"{base}{v}".replace("__", "_")
-            plugin = CATALOGUE_PLUGINS[0] if base in ("resnet", "vgg", "densenet", "squeezenet",
-                                                      "mnasnet", "shufflenet", "inception") else CATALOGUE_PLUGINS[1]
+            plugin = (
+                CATALOGUE_PLUGINS[0]
+                if base in ("resnet", "vgg", "densenet", "squeezenet", "mnasnet", "shufflenet", "inception")
+                else CATALOGUE_PLUGINS[1]
+            )
             size = 224 if "384" not in name else 384
             fam = Family(
-                name=name, modality="vision", builder=f"timm.models:{name}", head="fc" if base == "resnet" else "head",
+                name=name,
+                modality="vision",
+                builder=f"timm.models:{name}",
+                head="fc" if base == "resnet" else "head",
                 default_tag="tv_in1k" if plugin == CATALOGUE_PLUGINS[0] else "in1k",
                 task="image-classification",
-                preprocessing={"input_size": [3, size, size], "mean": [0.485, 0.456, 0.406],
-                               "std": [0.229, 0.224, 0.225], "interpolation": "bicubic", "crop_pct": 0.875},
+                preprocessing={
+                    "input_size": [3, size, size],
+                    "mean": [0.485, 0.456, 0.406],
+                    "std": [0.229, 0.224, 0.225],
+                    "interpolation": "bicubic",
+                    "crop_pct": 0.875,
+                },
                 description=f"{base} {v.strip('_')} image backbone",
                 paper_url=f"https://arxiv.org/abs/{rng.randint(1500, 2400)}.{rng.randint(10000, 99999)}",
             )
             out.append(FamilyInfo(fam, "vision", plugin=plugin))
     for name in TEXT_FAMILIES:
         fam = Family(
-            name=name, modality="text", builder=f"transformers:AutoModel", head="pooler",
-            default_tag="hf", task="feature-extraction",
+            name=name,
+            modality="text",
+            builder="transformers:AutoModel",
+            head="pooler",
+            default_tag="hf",
+            task="feature-extraction",
             preprocessing={"tokenizer": name, "max_length": 512, "lowercase": "uncased" in name},
             description=f"{name} text encoder",
             builder_kwargs={"pretrained_model_name_or_path": name},
@@ -258,8 +481,8 @@ class Generator:
         self.by_modality = {m: [f for f in self.families if f.modality == m] for m in ("vision", "text")}
         self.known: list[Known] = []
         self.catalogue: list[Known] = []
-        self.models: dict[str, int] = {}        # ns/name -> newest version
-        self.model_meta: dict[str, tuple[str, str, int]] = {}   # ns/name -> (arch, modality, depth)
+        self.models: dict[str, int] = {}  # ns/name -> newest version
+        self.model_meta: dict[str, tuple[str, str, int]] = {}  # ns/name -> (arch, modality, depth)
         self.revoked: list[str] = []
         self._catalogue_index: dict[str, Known] = {}
 
@@ -270,9 +493,11 @@ class Generator:
         if internal and r.random() < 0.6:
             return License("LicenseRef-Internal", "conditional", note="internal use only, see go/model-policy")
         spdx, cu, _ = _weighted(r, LICENCES)
-        note = {"unknown": "the publisher does not state terms for the weights",
-                "forbidden": "non-commercial use only",
-                "conditional": "use-based restrictions apply"}.get(cu)
+        note = {
+            "unknown": "the publisher does not state terms for the weights",
+            "forbidden": "non-commercial use only",
+            "conditional": "use-based restrictions apply",
+        }.get(cu)
         url = f"https://spdx.org/licenses/{spdx}.html" if not spdx.startswith(("LicenseRef", "NOASSERTION")) else None
         return License(spdx, cu, url=url, note=note)
 
@@ -284,13 +509,19 @@ class Generator:
         slug = ref.replace("/", "--")
         out = []
         if r.random() < 0.5:
-            out.append(Source(f"s3://ml-mirror-{r.choice(['us', 'eu', 'ap'])}/zoo/{sha[:2]}/{sha}.safetensors",
-                              mirror=True))
+            out.append(
+                Source(f"s3://ml-mirror-{r.choice(['us', 'eu', 'ap'])}/zoo/{sha[:2]}/{sha}.safetensors", mirror=True)
+            )
         if internal:
             out.append(Source(f"artifacts://models/{slug}/{sha[:12]}.safetensors"))
         else:
-            host = r.choice(["https://download.pytorch.org/models", "https://huggingface.co/timm",
-                             "https://github.com/releases/download"])
+            host = r.choice(
+                [
+                    "https://download.pytorch.org/models",
+                    "https://huggingface.co/timm",
+                    "https://github.com/releases/download",
+                ]
+            )
             out.append(Source(f"{host}/{slug}-{sha[:8]}.pth"))
             if r.random() < 0.3:
                 out.append(Source(f"https://huggingface.co/{slug}/resolve/main/model.safetensors"))
@@ -300,17 +531,30 @@ class Generator:
         r = self.rng
         sections = []
         if r.random() < 0.3:
-            sections.append(CardSection("intended_use", "Feature extraction and transfer learning for "
-                                        "classification; not for biometric identification."))
-        if r.random() < 0.6:   # ~60 % of the records carry bias / limitation notes
-            sections.append(CardSection(
-                "bias_risks", r.choice(BIAS_BODIES), title="Known biases",
-                references=tuple(r.sample(BIAS_REFERENCES, r.randint(0, 2))),
-                severity=r.choice(["low", "medium", "medium", "high"]),
-                inherited_from=inherited_from if inherited_from and r.random() < 0.5 else None))
+            sections.append(
+                CardSection(
+                    "intended_use",
+                    "Feature extraction and transfer learning for classification; not for biometric identification.",
+                )
+            )
+        if r.random() < 0.6:  # ~60 % of the records carry bias / limitation notes
+            sections.append(
+                CardSection(
+                    "bias_risks",
+                    r.choice(BIAS_BODIES),
+                    title="Known biases",
+                    references=tuple(r.sample(BIAS_REFERENCES, r.randint(0, 2))),
+                    severity=r.choice(["low", "medium", "medium", "high"]),
+                    inherited_from=inherited_from if inherited_from and r.random() < 0.5 else None,
+                )
+            )
             if r.random() < 0.4:
-                sections.append(CardSection("limitations", "Accuracy was measured on curated validation "
-                                            "sets only; expect lower accuracy in production."))
+                sections.append(
+                    CardSection(
+                        "limitations",
+                        "Accuracy was measured on curated validation sets only; expect lower accuracy in production.",
+                    )
+                )
         if r.random() < 0.1:
             sections.append(CardSection("out_of_scope_use", "Surveillance and decisions about people."))
         return tuple(sections)
@@ -325,15 +569,26 @@ class Generator:
                 if r.random() < 0.6:
                     out.append(Metric(ds, "acc@5", round(min(99.9, top1 + r.uniform(5, 15)), 3)))
             else:
-                out.append(Metric(ds, r.choice(["accuracy", "f1", "spearman", "ndcg@10"]),
-                                  round(r.uniform(0.4, 0.95), 4), split=r.choice(["val", "test", "dev"])))
+                out.append(
+                    Metric(
+                        ds,
+                        r.choice(["accuracy", "f1", "spearman", "ndcg@10"]),
+                        round(r.uniform(0.4, 0.95), 4),
+                        split=r.choice(["val", "test", "dev"]),
+                    )
+                )
         return tuple(out)
 
     def _status(self) -> tuple[str, str | None]:
         x = self.rng.random()
         if x < 0.01:
-            return "revoked", self.rng.choice(["licence withdrawn by the publisher", "training data "
-                                               "found to contain personal data", "checkpoint corrupted"])
+            return "revoked", self.rng.choice(
+                [
+                    "licence withdrawn by the publisher",
+                    "training data found to contain personal data",
+                    "checkpoint corrupted",
+                ]
+            )
         if x < 0.04:
             return "deprecated", "superseded by a newer version"
         return "active", None
@@ -350,16 +605,19 @@ class Generator:
         else:
             ds = _weighted(r, VISION_PRETRAIN if vision else TEXT_PRETRAIN)[0]
             short = {"imagenet-1k": "in1k", "imagenet-21k": "in21k", "imagenet-12k": "in12k"}.get(
-                ds, ds.split("-")[0].replace(".", ""))
-            recipe = r.choice(["a1", "a2", "a3", "ra", "ra2", "ra4", "augreg", "sw", "fb", "tv2", "ft",
-                               "clip", "dino", "mae"] if vision else ["hf", "mlm", "simcse", "contriever",
-                                                                      "st", "ft", "nli"])
+                ds, ds.split("-")[0].replace(".", "")
+            )
+            recipe = r.choice(
+                ["a1", "a2", "a3", "ra", "ra2", "ra4", "augreg", "sw", "fb", "tv2", "ft", "clip", "dino", "mae"]
+                if vision
+                else ["hf", "mlm", "simcse", "contriever", "st", "ft", "nli"]
+            )
             tag = f"{recipe}_{short}_r{fi.next_tag}"
         fi.next_tag += 1
         ref = f"{fam.name}.{tag}"
         parents: tuple[ParentLink, ...] = ()
         depth = 0
-        if fi.tags and r.random() < 0.2:       # e.g. in22k -> in22k_ft_in1k, within the family
+        if fi.tags and r.random() < 0.2:  # e.g. in22k -> in22k_ft_in1k, within the family
             parent = r.choice(fi.tags[-20:])
             pk = self._catalogue_index[parent]
             if pk.depth < 2:
@@ -378,17 +636,27 @@ class Generator:
         sha = self._sha()
         status, reason = self._status()
         w = Weights(
-            arch=fam.name, tag=tag, sources=self._sources(ref, sha, False), sha256=sha,
-            size_bytes=r.randint(5_000_000, 2_500_000_000), format=r.choice(["safetensors", "safetensors", "pickle"]),
+            arch=fam.name,
+            tag=tag,
+            sources=self._sources(ref, sha, False),
+            sha256=sha,
+            size_bytes=r.randint(5_000_000, 2_500_000_000),
+            format=r.choice(["safetensors", "safetensors", "pickle"]),
             license=self._licence(False),
             publisher=r.choice(PUBLISHERS_VISION if vision else PUBLISHERS_TEXT),
-            paper_title=f"{fam.name} pretrained weights ({tag})", paper_url=fam.paper_url,
+            paper_title=f"{fam.name} pretrained weights ({tag})",
+            paper_url=fam.paper_url,
             recipe=f"https://github.com/huggingface/pytorch-image-models/blob/main/train.py#{tag}",
-            datasets=tuple(datasets), metrics=self._metrics(fi.modality, evals),
+            datasets=tuple(datasets),
+            metrics=self._metrics(fi.modality, evals),
             preprocessing=fam.preprocessing if r.random() < 0.2 else None,
-            num_params=r.randint(1_000_000, 1_000_000_000), num_classes=1000 if vision else None,
-            card=self._card(None), parents=parents,
-            tags=tuple(r.sample(FREE_TAGS, r.randint(1, 3))), status=status, status_reason=reason,
+            num_params=r.randint(1_000_000, 1_000_000_000),
+            num_classes=1000 if vision else None,
+            card=self._card(None),
+            parents=parents,
+            tags=tuple(r.sample(FREE_TAGS, r.randint(1, 3))),
+            status=status,
+            status_reason=reason,
             description=f"{fam.name} weights {tag}",
         )
         known = Known(ref, fam.name, fi.modality, depth)
@@ -407,7 +675,9 @@ class Generator:
             arch, modality, _ = self.model_meta[name]
         else:
             team = r.choice(TEAMS)
-            name = f"{team}/{r.choice(TEAM_DATASETS)}-{r.choice(['cls', 'emb', 'det', 'seg', 'rank'])}-{len(self.models)}"
+            name = (
+                f"{team}/{r.choice(TEAM_DATASETS)}-{r.choice(['cls', 'emb', 'det', 'seg', 'rank'])}-{len(self.models)}"
+            )
             arch = modality = None
         # the parent: a catalogue checkpoint or another team model, depth < 5
         pool = self.known[-5000:] if r.random() < 0.7 else self.known
@@ -427,7 +697,7 @@ class Generator:
         relation = _weighted(r, RELATIONS_FROM_MODEL if is_model_parent else RELATIONS_FROM_CATALOGUE)[0]
         parents = [ParentLink(parent.ref, relation)]
         depth = parent.depth + 1
-        if relation == "distill" and r.random() < 0.3:       # a second parent: the teacher
+        if relation == "distill" and r.random() < 0.3:  # a second parent: the teacher
             teacher = r.choice(self.catalogue)
             if teacher.ref != parent.ref and teacher.depth < 5 and teacher.modality == modality:
                 parents.append(ParentLink(teacher.ref, "distill"))
@@ -444,15 +714,26 @@ class Generator:
         ref = f"{name}@{version}"
         status, reason = self._status()
         w = Weights(
-            arch=arch, name=name, sources=self._sources(ref, sha, True), sha256=sha,
-            size_bytes=r.randint(2_000_000, 1_500_000_000), format="safetensors",
-            license=self._licence(True), publisher=team,
-            recipe=r.choice(["linear-probe", "full-finetune", "lp-ft", "lora", "bitfit", "llrd",
-                             "gradual-unfreeze", "l2-sp"]),
-            datasets=tuple(datasets), metrics=self._metrics(modality, [f"{ds_ft}-holdout"]),
-            num_params=r.randint(1_000_000, 400_000_000), num_classes=r.randint(2, 500) if vision else None,
-            card=self._card(parent.ref), parents=tuple(parents),
-            tags=tuple(r.sample(FREE_TAGS, r.randint(0, 3))), status=status, status_reason=reason,
+            arch=arch,
+            name=name,
+            sources=self._sources(ref, sha, True),
+            sha256=sha,
+            size_bytes=r.randint(2_000_000, 1_500_000_000),
+            format="safetensors",
+            license=self._licence(True),
+            publisher=team,
+            recipe=r.choice(
+                ["linear-probe", "full-finetune", "lp-ft", "lora", "bitfit", "llrd", "gradual-unfreeze", "l2-sp"]
+            ),
+            datasets=tuple(datasets),
+            metrics=self._metrics(modality, [f"{ds_ft}-holdout"]),
+            num_params=r.randint(1_000_000, 400_000_000),
+            num_classes=r.randint(2, 500) if vision else None,
+            card=self._card(parent.ref),
+            parents=tuple(parents),
+            tags=tuple(r.sample(FREE_TAGS, r.randint(0, 3))),
+            status=status,
+            status_reason=reason,
             description=f"{relation} of {parent.ref}",
         )
         self.models[name] = version
@@ -552,8 +833,9 @@ class BackendResult:
             self.console.log(f"[{self.backend}] {what.strip()}: {value} {verdict} {note}".rstrip())
 
 
-def load(reg: Registry, clock: Clock, gen: Generator, batch: int, console: Console,
-         label: str) -> tuple[float, int, list[tuple[str, int]]]:
+def load(
+    reg: Registry, clock: Clock, gen: Generator, batch: int, console: Console, label: str
+) -> tuple[float, int, list[tuple[str, int]]]:
     """Families, then the weights in batches; returns (seconds in register_many, records, refs).
     Families already in the registry (a plugin's) are used as they are, and get no record
     under their default tag."""
@@ -579,8 +861,10 @@ def load(reg: Registry, clock: Clock, gen: Generator, batch: int, console: Conso
         refs += assigned
         total += len(records)
         clock.advance(hours=gen.rng.randint(6, 60))
-        console.log(f"[{label}] batch {i + 1}: {len(records)} {kind} records, total {total} "
-                    f"({total / insert_s:,.0f} records/s so far)")
+        console.log(
+            f"[{label}] batch {i + 1}: {len(records)} {kind} records, total {total} "
+            f"({total / insert_s:,.0f} records/s so far)"
+        )
     return insert_s, total, refs
 
 
@@ -635,15 +919,20 @@ def run_backend(backend: str, url: str, args, console: Console) -> BackendResult
     try:
         insert_s, total, _ = load(reg, clock, gen, args.batch, console, backend)
         rate = total / insert_s
-        res.add("bulk insert (register_many)", f"{rate:,.0f} records/s",
-                note=f"{total:,} records in {insert_s:.1f} s, batches of {args.batch}")
+        res.add(
+            "bulk insert (register_many)",
+            f"{rate:,.0f} records/s",
+            note=f"{total:,} records in {insert_s:.1f} s, batches of {args.batch}",
+        )
         t0 = time.perf_counter()
         extra = post_load(reg, clock, gen)
         post_s = time.perf_counter() - t0
         n_alias = len(extra["aliases"])
-        res.add("single audited writes (set_alias/revoke)",
-                f"{(post_s / max(1, n_alias + len(extra['revoked']))) * 1000:.1f} ms each",
-                note=f"{n_alias} aliases, {len(extra['revoked'])} revocations")
+        res.add(
+            "single audited writes (set_alias/revoke)",
+            f"{(post_s / max(1, n_alias + len(extra['revoked']))) * 1000:.1f} ms each",
+            note=f"{n_alias} aliases, {len(extra['revoked'])} revocations",
+        )
         counter = StatementCounter(reg.engine)
         # Statistics as a live registry has them (autovacuum / ANALYZE): PostgreSQL's
         # autovacuum also sets the visibility map that index-only scans rely on.
@@ -669,20 +958,31 @@ def run_backend(backend: str, url: str, args, console: Console) -> BackendResult
             all_times.append(elapsed)
             per_kind.setdefault(kind, []).append(elapsed)
         p50, p99 = pct(all_times, 0.5) * 1000, pct(all_times, 0.99) * 1000
-        res.add(f"resolve p50 ({len(names)} names, mixed)", f"{p50:.2f} ms", f"< {RESOLVE_TARGET_MS:g} ms",
-                p50 < RESOLVE_TARGET_MS)
+        res.add(
+            f"resolve p50 ({len(names)} names, mixed)",
+            f"{p50:.2f} ms",
+            f"< {RESOLVE_TARGET_MS:g} ms",
+            p50 < RESOLVE_TARGET_MS,
+        )
         res.add("resolve p99", f"{p99:.2f} ms")
         for kind in ("arch", "arch.tag", "ns/name", "ns/name@version", "ns/name@alias"):
             if kind in per_kind:
-                res.add(f"  resolve p50 {kind}", f"{pct(per_kind[kind], 0.5) * 1000:.2f} ms",
-                        note=f"{len(per_kind[kind])} names")
+                res.add(
+                    f"  resolve p50 {kind}",
+                    f"{pct(per_kind[kind], 0.5) * 1000:.2f} ms",
+                    note=f"{len(per_kind[kind])} names",
+                )
 
         # -- search
         def search():
             return reg.search("resnet*", dataset="imagenet-1k", license="apache-2.0", limit=50)
+
         times, result = timed(search, args.runs)
-        res.add("search 'resnet*' + dataset + licence (p50)", f"{pct(times, 0.5) * 1000:.1f} ms",
-                note=f"{result.total:,} matches, first 50 rows")
+        res.add(
+            "search 'resnet*' + dataset + licence (p50)",
+            f"{pct(times, 0.5) * 1000:.1f} ms",
+            note=f"{result.total:,} matches, first 50 rows",
+        )
 
         # -- audit queries, one named query each
         lineage_model = _deepest(gen)
@@ -694,11 +994,17 @@ def run_backend(backend: str, url: str, args, console: Console) -> BackendResult
             ("missing-bias-notes", "missing-bias-notes", {}),
             (f"lineage (depth-{lineage_model[1]} model)", "lineage", {"model": lineage_model[0]}),
             ("lineage (catalogue root)", "lineage", {"model": _busiest_root(reg)}),
-            ("history actor+action+30 days", "history",
-             {"actor": "alice@ml-platform", "action": "weights.register",
-              "since": (clock.now - dt.timedelta(days=30)).isoformat(), "until": clock.now.isoformat()}),
-            ("history last 7 days", "history",
-             {"since": (clock.now - dt.timedelta(days=7)).isoformat()}),
+            (
+                "history actor+action+30 days",
+                "history",
+                {
+                    "actor": "alice@ml-platform",
+                    "action": "weights.register",
+                    "since": (clock.now - dt.timedelta(days=30)).isoformat(),
+                    "until": clock.now.isoformat(),
+                },
+            ),
+            ("history last 7 days", "history", {"since": (clock.now - dt.timedelta(days=7)).isoformat()}),
             ("history action 'alias.' ", "history", {"action": "alias."}),
             ("revoked-in-lineage", "revoked-in-lineage", {}),
         ]
@@ -722,23 +1028,43 @@ def run_backend(backend: str, url: str, args, console: Console) -> BackendResult
         times, events_of = timed(lambda: reg.history(model), args.runs)
         stmts = (counter.count - before) // (args.runs + 1)
         p50 = pct(times, 0.5) * 1000
-        res.add("history of one model (Registry.history)", f"{p50:.1f} ms", f"< {AUDIT_TARGET_MS:g} ms",
-                p50 < AUDIT_TARGET_MS, note=f"{len(events_of)} events, {stmts} SQL statements")
+        res.add(
+            "history of one model (Registry.history)",
+            f"{p50:.1f} ms",
+            f"< {AUDIT_TARGET_MS:g} ms",
+            p50 < AUDIT_TARGET_MS,
+            note=f"{len(events_of)} events, {stmts} SQL statements",
+        )
 
         # -- verify the whole chain
         t0 = time.perf_counter()
         verification = reg.verify_audit()
         verify_s = time.perf_counter() - t0
         assert verification.ok, verification.problems[:3]
-        res.add("verify_audit (whole chain)", f"{verify_s:.2f} s",
-                note=f"{verification.events:,} events, {verification.events / verify_s:,.0f} events/s, ok")
+        res.add(
+            "verify_audit (whole chain)",
+            f"{verify_s:.2f} s",
+            note=f"{verification.events:,} events, {verification.events / verify_s:,.0f} events/s, ok",
+        )
     finally:
         reg.close()
     return res
 
 
-FLOOR_COLUMNS = ("name", "version", "status", "license_spdx", "publisher", "commercial_use", "license_note",
-                 "plugin", "tag", "format", "created_by", "updated_by")
+FLOOR_COLUMNS = (
+    "name",
+    "version",
+    "status",
+    "license_spdx",
+    "publisher",
+    "commercial_use",
+    "license_note",
+    "plugin",
+    "tag",
+    "format",
+    "created_by",
+    "updated_by",
+)
 
 
 def _fetch_floor(reg: Registry, columns: int, rows: int, runs: int) -> float:
@@ -749,6 +1075,7 @@ def _fetch_floor(reg: Registry, columns: int, rows: int, runs: int) -> float:
     def fetch():
         with reg._read() as session:
             return tuple(tuple(r) for r in session.execute(sql))
+
     times, _ = timed(fetch, runs)
     return pct(times, 0.5) * 1000
 
@@ -761,9 +1088,12 @@ def _deepest(gen: Generator) -> tuple[str, int]:
 def _busiest_root(reg: Registry) -> str:
     """The catalogue checkpoint with the most direct children (the widest 'derives from it')."""
     with reg.engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT w.name FROM lineage l JOIN weights w ON w.id = l.parent_id "
-            "WHERE w.tag IS NOT NULL GROUP BY w.name ORDER BY count(*) DESC, w.name LIMIT 1")).first()
+        row = conn.execute(
+            text(
+                "SELECT w.name FROM lineage l JOIN weights w ON w.id = l.parent_id "
+                "WHERE w.tag IS NOT NULL GROUP BY w.name ORDER BY count(*) DESC, w.name LIMIT 1"
+            )
+        ).first()
     return row[0]
 
 
@@ -796,7 +1126,7 @@ def bench_cli(args, console: Console, workdir: Path) -> list[Row]:
         reg.close()
 
     def wall(cmd: list[str], runs: int) -> tuple[list[float], subprocess.CompletedProcess]:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)   # warm the page cache
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)  # warm the page cache
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
@@ -808,40 +1138,64 @@ def bench_cli(args, console: Console, workdir: Path) -> list[Row]:
     rows.append(Row("python -c pass (floor)", f"{pct(floor, 0.5) * 1000:.0f} ms", note=f"p50 of {args.cli_runs}"))
     for module in ("sqlalchemy.orm", "zoo.registry"):
         times, _ = wall([py, "-c", f"import {module}"], args.cli_runs)
-        rows.append(Row(f"python -c 'import {module}'", f"{pct(times, 0.5) * 1000:.0f} ms",
-                        note="import only, no database"))
+        rows.append(
+            Row(f"python -c 'import {module}'", f"{pct(times, 0.5) * 1000:.0f} ms", note="import only, no database")
+        )
     if cli_ok:
-        for label, argv in ((f"zoo list ({count:,} weights)", ["list"]),
-                            ("zoo info ARCH.TAG", ["info", info_of]),
-                            ("zoo audit lineage NAME", ["audit", "lineage", lineage_of]),
-                            ("zoo audit verify", ["audit", "verify"])):
+        for label, argv in (
+            (f"zoo list ({count:,} weights)", ["list"]),
+            ("zoo info ARCH.TAG", ["info", info_of]),
+            ("zoo audit lineage NAME", ["audit", "lineage", lineage_of]),
+            ("zoo audit verify", ["audit", "verify"]),
+        ):
             times, proc = wall([str(zoo_bin), *argv], args.cli_runs)
             if proc.returncode != 0:
                 console.log(f"`zoo {' '.join(argv)}` failed: {proc.stderr.strip()[-500:]}")
-                rows.append(Row(label, "failed", f"well under {CLI_TARGET_S:g} s", "MISS",
-                                proc.stderr.strip().splitlines()[-1][:80] if proc.stderr.strip() else ""))
+                rows.append(
+                    Row(
+                        label,
+                        "failed",
+                        f"well under {CLI_TARGET_S:g} s",
+                        "MISS",
+                        proc.stderr.strip().splitlines()[-1][:80] if proc.stderr.strip() else "",
+                    )
+                )
                 continue
             p50 = pct(times, 0.5)
             heavy = _imports([py, "-X", "importtime", str(zoo_bin), *argv], env, ("torch", "sqlalchemy"))
             warn = "; stderr: " + proc.stderr.strip().splitlines()[0][:60] if proc.stderr.strip() else ""
-            rows.append(Row(f"{label} (whole process)", f"{p50 * 1000:.0f} ms", f"well under {CLI_TARGET_S:g} s",
-                            "PASS" if p50 < CLI_TARGET_S else "MISS",
-                            f"p50 of {args.cli_runs}; {len(proc.stdout.splitlines())} lines out; "
-                            f"torch imported: {'YES' if 'torch' in heavy else 'no'}; "
-                            f"SQLAlchemy: {'yes' if 'sqlalchemy' in heavy else 'no'}{warn}"))
+            rows.append(
+                Row(
+                    f"{label} (whole process)",
+                    f"{p50 * 1000:.0f} ms",
+                    f"well under {CLI_TARGET_S:g} s",
+                    "PASS" if p50 < CLI_TARGET_S else "MISS",
+                    f"p50 of {args.cli_runs}; {len(proc.stdout.splitlines())} lines out; "
+                    f"torch imported: {'YES' if 'torch' in heavy else 'no'}; "
+                    f"SQLAlchemy: {'yes' if 'sqlalchemy' in heavy else 'no'}{warn}",
+                )
+            )
     if not cli_ok:
         # The CLI is not runnable yet: time the equivalent work of `zoo list` in a process.
-        code = ("import zoo.registry as r, sys; reg = r.Registry(); res = reg.search(limit=100); "
-                "sys.stdout.write('\\n'.join(f'{s.qualified_name} {s.arch} {s.license_spdx} {s.status}' "
-                "for s in res.rows)); assert 'torch' not in sys.modules")
+        code = (
+            "import zoo.registry as r, sys; reg = r.Registry(); res = reg.search(limit=100); "
+            "sys.stdout.write('\\n'.join(f'{s.qualified_name} {s.arch} {s.license_spdx} {s.status}' "
+            "for s in res.rows)); assert 'torch' not in sys.modules"
+        )
         times, proc = wall([py, "-c", code], args.cli_runs)
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr)
         p50 = pct(times, 0.5)
-        rows.append(Row(f"python -c 'Registry().search()' ({count:,} weights)", f"{p50 * 1000:.0f} ms",
-                        f"well under {CLI_TARGET_S:g} s", "PASS" if p50 < CLI_TARGET_S else "MISS",
-                        "stand-in: zoo.cli not runnable yet" + (f" ({probe.stderr.strip().splitlines()[-1]})"
-                                                               if probe.stderr.strip() else "")))
+        rows.append(
+            Row(
+                f"python -c 'Registry().search()' ({count:,} weights)",
+                f"{p50 * 1000:.0f} ms",
+                f"well under {CLI_TARGET_S:g} s",
+                "PASS" if p50 < CLI_TARGET_S else "MISS",
+                "stand-in: zoo.cli not runnable yet"
+                + (f" ({probe.stderr.strip().splitlines()[-1]})" if probe.stderr.strip() else ""),
+            )
+        )
     return rows
 
 
@@ -882,24 +1236,39 @@ def make_backend(name: str, workdir: Path, keep: bool = False) -> Backend:
                 database = conn.execute(text("SELECT current_database()")).scalar_one()
                 conn.execute(text(f'DROP ROLE IF EXISTS "{reader_role(database, schema)}"'))  # zoo sql's
             admin.dispose()
+
         return Backend(name, f"{PG_BASE}?options=-csearch_path%3D{schema}", drop)
     raise SystemExit(f"unknown backend {name!r} (use sqlite, postgresql)")
 
 
 def render(results: list[BackendResult], cli_rows: list[Row], args, wall_s: float) -> Table:
     table = Table(title=f"zoo registry benchmark: {args.n:,} weights records", show_lines=False)
-    for col, kw in (("backend", {}), ("measurement", {}), ("result", {"justify": "right"}),
-                    ("target", {}), ("", {}), ("notes", {})):
+    for col, kw in (
+        ("backend", {}),
+        ("measurement", {}),
+        ("result", {"justify": "right"}),
+        ("target", {}),
+        ("", {}),
+        ("notes", {}),
+    ):
         table.add_column(col, **kw)
     for res in results:
         for i, row in enumerate(res.rows):
             style = "red" if row.verdict == "MISS" else None
-            table.add_row(res.backend if i == 0 else "", row.what, row.value, row.target, row.verdict,
-                          row.note, style=style)
+            table.add_row(
+                res.backend if i == 0 else "", row.what, row.value, row.target, row.verdict, row.note, style=style
+            )
         table.add_section()
     for i, row in enumerate(cli_rows):
-        table.add_row("cli (sqlite)" if i == 0 else "", row.what, row.value, row.target, row.verdict, row.note,
-                      style="red" if row.verdict == "MISS" else None)
+        table.add_row(
+            "cli (sqlite)" if i == 0 else "",
+            row.what,
+            row.value,
+            row.target,
+            row.verdict,
+            row.note,
+            style="red" if row.verdict == "MISS" else None,
+        )
     return table
 
 
@@ -941,12 +1310,15 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Console(record=True, width=200)
     out.print(render(results, cli_rows, args, wall_s))
-    misses = [f"{r.backend}: {m}" for r in results for m in r.misses] + \
-             [f"cli: {r.what}" for r in cli_rows if r.verdict == "MISS"]
+    misses = [f"{r.backend}: {m}" for r in results for m in r.misses] + [
+        f"cli: {r.what}" for r in cli_rows if r.verdict == "MISS"
+    ]
     out.print(f"misses: {', '.join(misses) if misses else 'none'}")
     load_after = os.getloadavg()
-    out.print(f"benchmark wall time {wall_s:.0f} s; load average (1 min) {load_before[0]:.1f} at the start, "
-              f"{load_after[0]:.1f} at the end")
+    out.print(
+        f"benchmark wall time {wall_s:.0f} s; load average (1 min) {load_before[0]:.1f} at the start, "
+        f"{load_after[0]:.1f} at the end"
+    )
     if args.markdown:
         _write_markdown(args, out.export_text(), wall_s, (load_before[0], load_after[0]))
     return 0
@@ -986,11 +1358,11 @@ def _write_markdown(args, table_text: str, wall_s: float, loads: tuple[float, fl
         f"- whole benchmark: {wall_s:.0f} s; load average (1 min) {loads[0]:.1f} at the start, {loads[1]:.1f} "
         "at the end (the machine is shared: other jobs ran during the benchmark)",
         "",
-        "Targets from DESIGN.md (\"What good looks like\"): name resolution p50 < 5 ms and each audit",
+        'Targets from DESIGN.md ("What good looks like"): name resolution p50 < 5 ms and each audit',
         "query < 100 ms at 100,000 weights, on SQLite and on PostgreSQL; `zoo list` as a whole",
         "process well under 0.5 s on a registry of 10,000 weights. Audit queries run through",
         "`Registry.audit_query` (one named SQL statement; for `lineage` one more to resolve the",
-        "name), all rows fetched, p50 of the timed runs after one warm-up. \"floor\" is the time to",
+        'name), all rows fetched, p50 of the timed runs after one warm-up. "floor" is the time to',
         "fetch as many rows and columns with an unordered scan of `weights` through the same kind of",
         "session: what a query returning that many rows cannot beat on this machine.",
         "",

@@ -59,8 +59,13 @@ def main() -> int:
         per = (time.perf_counter() - start) / len(sample)
         conn.close()
         estimate = per * len(statements)
-        rows.append((f"autocommit per statement (first {len(sample)} of {len(statements)}, extrapolated)",
-                     f"{estimate:.1f} s", f"{estimate / one_tx:.0f}x slower"))
+        rows.append(
+            (
+                f"autocommit per statement (first {len(sample)} of {len(statements)}, extrapolated)",
+                f"{estimate:.1f} s",
+                f"{estimate / one_tx:.0f}x slower",
+            )
+        )
 
         from zoo.registry import Registry
 
@@ -79,16 +84,24 @@ def main() -> int:
         subprocess.run(base + ["-c", f'CREATE SCHEMA "{schema}"'], check=True)
         try:
             start = time.perf_counter()
-            subprocess.run(base + ["-f", str(DUMP)], check=True, env={"PGOPTIONS": f"-c search_path={schema}",
-                                                                      "PATH": "/usr/bin:/bin:/usr/local/bin"})
+            subprocess.run(
+                base + ["-f", str(DUMP)],
+                check=True,
+                env={"PGOPTIONS": f"-c search_path={schema}", "PATH": "/usr/bin:/bin:/usr/local/bin"},
+            )
             rows.append(("psql -f, one transaction", f"{time.perf_counter() - start:.2f} s", ""))
         finally:
-            subprocess.run(base + ["-c", f'SET client_min_messages = warning; DROP SCHEMA "{schema}" CASCADE'],
-                           check=True)
+            subprocess.run(
+                base + ["-c", f'SET client_min_messages = warning; DROP SCHEMA "{schema}" CASCADE'], check=True
+            )
 
     width = max(len(r[0]) for r in rows)
-    lines = [f"registry.db.sql: {DUMP.stat().st_size:,} bytes, {len(statements):,} statements", "",
-             f"| {'what'.ljust(width)} | time | vs one transaction |", f"|{'-' * (width + 2)}|---|---|"]
+    lines = [
+        f"registry.db.sql: {DUMP.stat().st_size:,} bytes, {len(statements):,} statements",
+        "",
+        f"| {'what'.ljust(width)} | time | vs one transaction |",
+        f"|{'-' * (width + 2)}|---|---|",
+    ]
     lines += [f"| {a.ljust(width)} | {b} | {c} |" for a, b, c in rows]
     output = "\n".join(lines)
     print(output)

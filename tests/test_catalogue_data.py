@@ -18,8 +18,13 @@ WEIGHTS = [
 
 
 def _dump(**over):
-    args = {"generated_from": {"lib": "1.2.3"}, "licenses": {"mit": {"spdx": "MIT"}}, "dataset_urls": {},
-            "families": FAMILIES, "weights": WEIGHTS} | over
+    args = {
+        "generated_from": {"lib": "1.2.3"},
+        "licenses": {"mit": {"spdx": "MIT"}},
+        "dataset_urls": {},
+        "families": FAMILIES,
+        "weights": WEIGHTS,
+    } | over
     return catalogue_data.dumps(**args)
 
 

@@ -22,7 +22,8 @@ def generated() -> str:
 def test_registry_db_sql_is_current(generated):
     assert CHECKED_IN.exists(), "registry.db.sql is missing: run `zoo db dump`"
     assert CHECKED_IN.read_text(encoding="utf-8") == generated, (
-        "registry.db.sql is stale: run `zoo db dump` and review the diff")
+        "registry.db.sql is stale: run `zoo db dump` and review the diff"
+    )
 
 
 def test_dump_is_deterministic(generated):
@@ -63,7 +64,7 @@ def test_is_one_transaction_with_schema_revision_and_audit_trail(generated):
     from zoo.registry.schema import SCHEMA_REVISION
 
     assert generated.index("\nBEGIN;\n") < generated.index("CREATE TABLE") and generated.rstrip().endswith("COMMIT;")
-    assert f"INSERT INTO \"alembic_version\" (\"version_num\") VALUES ('{SCHEMA_REVISION}')" in generated
+    assert f'INSERT INTO "alembic_version" ("version_num") VALUES (\'{SCHEMA_REVISION}\')' in generated
     counts = _counts(generated)
     declared = generated.count("'dataset.register'")
     assert declared > 10 and counts["audit_events"] == counts["weights"] + counts["families"] + declared

@@ -10,17 +10,15 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import make_weights
+
 from zoo.records import Family, ParentLink, Weights
 from zoo.registry import Registry
 
 
 def run_zoo(url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ZOO_REGISTRY_URL=url, ZOO_ACTOR="cli-tester", COLUMNS="200",
-               ZOO_PLUGINS="none")
-    proc = subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+    env = dict(os.environ, ZOO_REGISTRY_URL=url, ZOO_ACTOR="cli-tester", COLUMNS="200", ZOO_PLUGINS="none")
+    proc = subprocess.run([sys.executable, "-m", "zoo.cli", *args], capture_output=True, text=True, env=env, timeout=60)
     if check and proc.returncode != 0:
         raise AssertionError(f"zoo {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -188,6 +186,14 @@ def test_bad_paths_and_methods_are_typed_errors_before_any_work(tmp_path):
     # An unknown method or unreadable sentences are refused before the model is fetched.
     proc = run_zoo(url, "compress", "resnet50", "--method", "no-such-method", "--data", "digits", check=False)
     assert proc.returncode != 0 and "no-such-method" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run_zoo(url, "compress", "resnet50", "--method", "dynamic-int8", "--sentences",
-                   str(tmp_path / "missing.txt"), check=False)
+    proc = run_zoo(
+        url,
+        "compress",
+        "resnet50",
+        "--method",
+        "dynamic-int8",
+        "--sentences",
+        str(tmp_path / "missing.txt"),
+        check=False,
+    )
     assert proc.returncode != 0 and "cannot read it" in proc.stderr and "Traceback" not in proc.stderr

@@ -67,8 +67,10 @@ def compress(env, method, data, **kwargs):
 
 
 def test_import_is_lazy_and_zoo_compress_is_callable():
-    code = ("import sys, zoo, zoo.compress; assert callable(zoo.compress); "
-            "assert 'torch' not in sys.modules, 'import zoo.compress imported torch'")
+    code = (
+        "import sys, zoo, zoo.compress; assert callable(zoo.compress); "
+        "assert 'torch' not in sys.modules, 'import zoo.compress imported torch'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -91,13 +93,22 @@ def test_each_method_registers_a_child_that_zoo_get_rebuilds(env, data, method):
     assert all(s.inherited_from for s in info.inherited_notes) and not any(s.inherited_from for s in w.card)
     # measured facts as metrics, with the threads stated
     metrics = {m.name: m for m in w.metrics}
-    for key in ("file_bytes", "latency_ms_b1", "latency_ms_b32", "parent_file_bytes", "parent_latency_ms_b32",
-                "acc@1", "accuracy_drop_pt", "max_abs_diff"):
+    for key in (
+        "file_bytes",
+        "latency_ms_b1",
+        "latency_ms_b32",
+        "parent_file_bytes",
+        "parent_latency_ms_b32",
+        "acc@1",
+        "accuracy_drop_pt",
+        "max_abs_diff",
+    ):
         assert key in metrics, key
     assert metrics["latency_ms_b1"].split == "cpu-1t"
     assert metrics["file_bytes"].value == w.size_bytes  # the file zoo.get fetches is the one measured
     assert metrics["accuracy_drop_pt"].value == pytest.approx(
-        100 * (result.measured["parent_accuracy"] - result.measured["child_accuracy"]), abs=1e-3)
+        100 * (result.measured["parent_accuracy"] - result.measured["child_accuracy"]), abs=1e-3
+    )
     spec = json.loads(w.recipe)["compress"]
     assert spec["method"] == method and spec["options"] == result.options
 
@@ -112,8 +123,9 @@ def test_the_methods_really_change_the_model(env, data):
     dyn = compress(env, "dynamic-int8", data).model
     assert type(dyn.head).__module__.startswith("torch.ao.nn.quantized.dynamic")
     static = compress(env, "static-int8", data)
-    assert any(type(m).__module__.startswith("torch.ao.nn") and "Conv" in type(m).__name__
-               for m in static.model.modules())
+    assert any(
+        type(m).__module__.startswith("torch.ao.nn") and "Conv" in type(m).__name__ for m in static.model.modules()
+    )
     assert static.measured["child"]["file_bytes"] < 0.5 * static.measured["parent"]["file_bytes"]
     assert static.measured["accuracy_drop_pt"] <= 5
     pruned = compress(env, "prune-channels", data, ratio=0.5)
@@ -128,8 +140,9 @@ def test_the_methods_really_change_the_model(env, data):
 def test_recovery_fine_tune_and_distillation(env, data):
     pruned = compress(env, "prune-channels", data, ratio=0.5, recovery_epochs=3, recovery_lr=3e-3)
     assert pruned.info["recovery"]["epochs"] == 3
-    student = compress(env, "distill", data, student="acme-tinynet", epochs=2, batch_size=32,
-                       register_as="team/tiny-student")
+    student = compress(
+        env, "distill", data, student="acme-tinynet", epochs=2, batch_size=32, register_as="team/tiny-student"
+    )
     w = env.registry.resolve(student.registered).weights
     assert w.parents[0].relation.value == "distill" and w.arch == "acme-tinynet"
     assert json.loads(w.recipe)["compress"]["rebuild"] is False and student.info["epochs_run"] == 2
@@ -145,16 +158,31 @@ def test_distill_recipe_adds_the_teacher_term(env, data):
     def run(alpha):
         torch.manual_seed(0)
         model = zoo.get("acme-tinynet", 10, pretrained=False, registry=env.registry, host=env.host, device="cpu")
-        return zoo.finetune(model, train, recipe="distill", teacher=PARENT, alpha=alpha, epochs=1, batch_size=32,
-                            registry=env.registry, host=env.host, progress=False)
+        return zoo.finetune(
+            model,
+            train,
+            recipe="distill",
+            teacher=PARENT,
+            alpha=alpha,
+            epochs=1,
+            batch_size=32,
+            registry=env.registry,
+            host=env.host,
+            progress=False,
+        )
 
     plain, distilled = run(0.0), run(0.9)
     assert distilled.final.train_loss > plain.final.train_loss  # the KL term is in the loss
     assert not hasattr(distilled.model, "_zoo_distill_hook")
     with pytest.raises(ZooValidationError, match="teacher"):
-        zoo.finetune(zoo.get("acme-tinynet", 10, pretrained=False, registry=env.registry, host=env.host,
-                             device="cpu"), train, recipe="distill", registry=env.registry, host=env.host,
-                     progress=False)
+        zoo.finetune(
+            zoo.get("acme-tinynet", 10, pretrained=False, registry=env.registry, host=env.host, device="cpu"),
+            train,
+            recipe="distill",
+            registry=env.registry,
+            host=env.host,
+            progress=False,
+        )
 
 
 def test_deployment_table_in_zoo_info(env, data, capsys, monkeypatch):
@@ -167,9 +195,13 @@ def test_deployment_table_in_zoo_info(env, data, capsys, monkeypatch):
     rows = deployment(env.registry, env.registry.resolve(PARENT))
     row = next(r for r in rows if r["name"] == "team/tiny-table@1")
     assert row["method"] == "dynamic-int8" and row["relation"] == "quantize" and row["threads"] == "cpu-1t"
-    assert row["file_bytes_ratio"] == pytest.approx(row["file_bytes"] / next(
-        m.value for m in env.registry.resolve("team/tiny-table@1").weights.metrics if m.name == "parent_file_bytes"),
-        abs=1e-3)
+    assert row["file_bytes_ratio"] == pytest.approx(
+        row["file_bytes"]
+        / next(
+            m.value for m in env.registry.resolve("team/tiny-table@1").weights.metrics if m.name == "parent_file_bytes"
+        ),
+        abs=1e-3,
+    )
     assert main(["info", PARENT]) == 0
     out = capsys.readouterr().out
     assert "Deployment" in out and "team/tiny-table@1" in out and "dynamic-int8" in out
@@ -183,9 +215,32 @@ def test_cli_compress_and_compressors(env, capsys):
     assert main(["compressors", "--json"]) == 0
     names = {r["name"] for r in json.loads(capsys.readouterr().out)}
     assert {"dynamic-int8", "static-int8", "prune-channels", "distill", "onnx", "torch-export"} <= names
-    assert main(["compress", PARENT, "--method", "prune-channels", "--data", "digits", "--image-size", "8",
-                 "--per-class", "5", "--param", "ratio=0.25", "--threads", "1", "--repeats", "1",
-                 "--register-as", "team/tiny-cli", "--json"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                PARENT,
+                "--method",
+                "prune-channels",
+                "--data",
+                "digits",
+                "--image-size",
+                "8",
+                "--per-class",
+                "5",
+                "--param",
+                "ratio=0.25",
+                "--threads",
+                "1",
+                "--repeats",
+                "1",
+                "--register-as",
+                "team/tiny-cli",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["registered"] == "team/tiny-cli@1" and out["options"]["ratio"] == 0.25
 
@@ -194,8 +249,20 @@ def _audit_len(registry) -> int:
     return len(registry.history())
 
 
-@pytest.mark.parametrize("case", ["unknown-method", "unknown-option", "ratio-0", "ratio-1", "ratio-neg",
-                                  "no-calibration", "dynamic-on-cnn", "untraceable", "bad-name"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown-method",
+        "unknown-option",
+        "ratio-0",
+        "ratio-1",
+        "ratio-neg",
+        "no-calibration",
+        "dynamic-on-cnn",
+        "untraceable",
+        "bad-name",
+    ],
+)
 def test_bad_input_is_typed_and_registers_nothing(env, data, case):
     before, events = env.registry.count(), _audit_len(env.registry)
     convnet = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
@@ -221,14 +288,19 @@ def test_bad_input_is_typed_and_registers_nothing(env, data, case):
         "ratio-1": lambda: compress(env, "prune-channels", data, ratio=1.0, register_as="team/bad"),
         "ratio-neg": lambda: compress(env, "prune-channels", data, ratio=-0.2, register_as="team/bad"),
         "no-calibration": lambda: compress(env, "static-int8", data, calibration=None, register_as="team/bad"),
-        "dynamic-on-cnn": lambda: zoo.compress(convnet, "dynamic-int8", eval=torch.randn(2, 1, 8, 8),
-                                               host=env.host, registry=env.registry),
-        "untraceable": lambda: zoo.compress(Branchy(), "prune-channels", eval=torch.randn(2, 1, 8, 8),
-                                            host=env.host, registry=env.registry),
+        "dynamic-on-cnn": lambda: zoo.compress(
+            convnet, "dynamic-int8", eval=torch.randn(2, 1, 8, 8), host=env.host, registry=env.registry
+        ),
+        "untraceable": lambda: zoo.compress(
+            Branchy(), "prune-channels", eval=torch.randn(2, 1, 8, 8), host=env.host, registry=env.registry
+        ),
         "bad-name": lambda: compress(env, "dynamic-int8", data, register_as="Team Bad"),
     }
-    expected = {"unknown-method": ZooNotFoundError, "dynamic-on-cnn": ZooCompressError,
-                "untraceable": ZooCompressError}.get(case, ZooValidationError)
+    expected = {
+        "unknown-method": ZooNotFoundError,
+        "dynamic-on-cnn": ZooCompressError,
+        "untraceable": ZooCompressError,
+    }.get(case, ZooValidationError)
     with pytest.raises(expected) as caught:
         calls[case]()
     message = str(caught.value)
@@ -263,19 +335,38 @@ def test_text_model_dynamic_int8_with_sentences(env):
         def __call__(self, sentences, **_):
             ids = [[2] + [3 + (hash(w) % 40) for w in s.split()][:10] for s in sentences]
             n = max(map(len, ids))
-            return {"input_ids": torch.tensor([i + [0] * (n - len(i)) for i in ids]),
-                    "attention_mask": torch.tensor([[1] * len(i) + [0] * (n - len(i)) for i in ids])}
+            return {
+                "input_ids": torch.tensor([i + [0] * (n - len(i)) for i in ids]),
+                "attention_mask": torch.tensor([[1] * len(i) + [0] * (n - len(i)) for i in ids]),
+            }
 
     torch.manual_seed(0)
-    bert = zt.build_text_model("bert", dict(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                            intermediate_size=64, max_position_embeddings=16)).eval()
+    bert = zt.build_text_model(
+        "bert",
+        dict(
+            vocab_size=50,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=16,
+        ),
+    ).eval()
     from zoo.compress import core
 
     sentences = ["a cat sat on the mat", "markets fell sharply", "the model is small", "rain again today"]
     text = core._as_data(sentences, "eval", Tokenizer())
     assert isinstance(text.batches[0], dict) and text.count == 4
-    q = zoo.compress(bert, "dynamic-int8", eval=text.batches[0], host=env.host, registry=env.registry,
-                     repeats=1, threads=1, measure=False)
+    q = zoo.compress(
+        bert,
+        "dynamic-int8",
+        eval=text.batches[0],
+        host=env.host,
+        registry=env.registry,
+        repeats=1,
+        threads=1,
+        measure=False,
+    )
     with torch.inference_mode():
         a = core._outputs(bert, text)
         b = core._outputs(q.model, text)
@@ -292,8 +383,15 @@ def test_export_relation_on_postgresql(pg_schema_url, data, tmp_path, monkeypatc
     registry = zoo.Registry(pg_schema_url, actor="tester@zoo")
     try:
         ensure_synced(registry, host)
-        result = zoo.compress(PARENT, "torch-export", calibration=data[0], registry=registry, host=host,
-                              measure=False, register_as="team/tiny-pt2")
+        result = zoo.compress(
+            PARENT,
+            "torch-export",
+            calibration=data[0],
+            registry=registry,
+            host=host,
+            measure=False,
+            register_as="team/tiny-pt2",
+        )
         assert registry.resolve(result.registered).weights.parents[0].relation.value == "export"
         model = zoo.get(result.registered, registry=registry, host=host, device="cpu")
         x = data[1][0][:4]

@@ -7,13 +7,11 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 
-import pytest
+from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.records import Family
 from zoo.registry import Registry
-
-from conftest import make_weights
 
 PROCESSES = 4
 PER_PROCESS = 10
@@ -22,8 +20,7 @@ TIMEOUT_S = 120
 
 
 def _family() -> Family:
-    return Family(name="resnet50", modality="vision", builder="torchvision.models:resnet50",
-                  default_tag="tv_in1k")
+    return Family(name="resnet50", modality="vision", builder="torchvision.models:resnet50", default_tag="tv_in1k")
 
 
 def _register_worker(url: str, index: int, start, results) -> None:
@@ -44,8 +41,9 @@ def _sync_worker(url: str, index: int, start, results) -> None:
     try:
         start.wait(TIMEOUT_S)
         reg = Registry(url, actor=f"worker-{index}")  # a fresh database: first use creates it
-        report = reg.sync("zoo-test-plugin", "1.0", [_family()],
-                          [make_weights(tag="tv_in1k"), make_weights(tag="tv2_in1k")])
+        report = reg.sync(
+            "zoo-test-plugin", "1.0", [_family()], [make_weights(tag="tv_in1k"), make_weights(tag="tv2_in1k")]
+        )
         reg.close()
         results.put((index, len(report.weights_added), None))
     except BaseException:
@@ -88,8 +86,11 @@ def test_concurrent_registrations_get_distinct_consecutive_versions(registry_url
         assert versions == sorted(versions)  # each process sees its own versions grow
     with Registry(registry_url, actor="checker") as reg:
         with reg.engine.connect() as conn:
-            stored = conn.execute(text("SELECT version FROM weights WHERE name = :n ORDER BY version"),
-                                  {"n": NAME}).scalars().all()
+            stored = (
+                conn.execute(text("SELECT version FROM weights WHERE name = :n ORDER BY version"), {"n": NAME})
+                .scalars()
+                .all()
+            )
             sources = conn.execute(text("SELECT count(*) FROM sources")).scalar_one()
         assert stored == list(range(1, total + 1))
         assert sources == total
@@ -112,7 +113,6 @@ def test_concurrent_first_use_and_sync_of_a_new_registry(registry_url):
     added = _run(_sync_worker, registry_url)
     assert sorted(added.values()) == [0] * (PROCESSES - 1) + [2]
     with Registry(registry_url, actor="checker") as reg:
-        assert [e.action for e in reg.history()] == ["family.register", "weights.register",
-                                                     "weights.register"]
+        assert [e.action for e in reg.history()] == ["family.register", "weights.register", "weights.register"]
         assert reg.count() == 2
         assert reg.verify_audit().ok

@@ -39,10 +39,20 @@ F32x4 = bytes(range(16))
 ONE = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
 MALFORMED = {  # name -> (bytes of the file, a phrase the error must contain)
     "offsets-not-shape": (raw_file({"a": {**ONE, "shape": [3]}}, F32x4), "needs 12 bytes"),
-    "overlap": (raw_file({"a": {**ONE, "shape": [3], "data_offsets": [0, 12]},
-                          "b": {**ONE, "shape": [2], "data_offsets": [8, 16]}}, F32x4), "overlaps"),
-    "gap": (raw_file({"a": {**ONE, "shape": [1], "data_offsets": [0, 4]},
-                      "b": {**ONE, "shape": [2], "data_offsets": [8, 16]}}, F32x4), "gap of 4"),
+    "overlap": (
+        raw_file(
+            {"a": {**ONE, "shape": [3], "data_offsets": [0, 12]}, "b": {**ONE, "shape": [2], "data_offsets": [8, 16]}},
+            F32x4,
+        ),
+        "overlaps",
+    ),
+    "gap": (
+        raw_file(
+            {"a": {**ONE, "shape": [1], "data_offsets": [0, 4]}, "b": {**ONE, "shape": [2], "data_offsets": [8, 16]}},
+            F32x4,
+        ),
+        "gap of 4",
+    ),
     "unknown-dtype": (raw_file({"a": {**ONE, "dtype": "F7"}}, F32x4), "unknown dtype"),
     "negative-shape": (raw_file({"a": {**ONE, "shape": [-2, -2]}}, F32x4), "shape"),
     "overflowing-shape": (raw_file({"a": {**ONE, "shape": [2**32, 2**32 + 1]}}, F32x4), "shape"),
@@ -53,8 +63,10 @@ MALFORMED = {  # name -> (bytes of the file, a phrase the error must contain)
     "bad-json": (raw_file(b'{"a": {"dtype": "F32", ', F32x4), "not JSON"),
     "not-utf8": (raw_file(b'{"\xff": 1}', F32x4), "not UTF-8"),
     "not-an-object": (raw_file(b"[1, 2, 3, 4]", F32x4), "not a safetensors file"),
-    "duplicate-key": (raw_file(b'{"a": ' + json.dumps(ONE).encode() + b', "a": ' + json.dumps(ONE).encode() + b"}",
-                               F32x4), "twice"),
+    "duplicate-key": (
+        raw_file(b'{"a": ' + json.dumps(ONE).encode() + b', "a": ' + json.dumps(ONE).encode() + b"}", F32x4),
+        "twice",
+    ),
     "offsets-past-data": (raw_file({"a": {**ONE, "data_offsets": [0, 32], "shape": [8]}}, F32x4), "outside"),
     "missing-key": (raw_file({"a": {"dtype": "F32", "shape": [4]}}, F32x4), "exactly the keys"),
     "extra-key": (raw_file({"a": {**ONE, "extra": 1}}, F32x4), "exactly the keys"),
@@ -85,16 +97,29 @@ def plant(cache: zw.WeightsCache, data: bytes) -> zw.FetchedFile:
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{key}.safetensors"
     final.write_bytes(data)
-    side = {"version": 1, "sha256": key, "size": len(data), "format": "safetensors", "original": final.name,
-            "source": None, "fetched_at": "2026-01-01T00:00:00+00:00",
-            "safetensors": {"file": final.name, "sha256": key, "size": len(data), "converted": False,
-                            "fast": stat_record(final)}}
+    side = {
+        "version": 1,
+        "sha256": key,
+        "size": len(data),
+        "format": "safetensors",
+        "original": final.name,
+        "source": None,
+        "fetched_at": "2026-01-01T00:00:00+00:00",
+        "safetensors": {
+            "file": final.name,
+            "sha256": key,
+            "size": len(data),
+            "converted": False,
+            "fast": stat_record(final),
+        },
+    }
     cache.sidecar_path(key).write_text(json.dumps(side))
     return cache._fetched(side)
 
 
-@pytest.mark.parametrize("kind", ["offsets-not-shape", "overlap", "unknown-dtype", "metadata-not-strings",
-                                  "negative-shape", "gap"])
+@pytest.mark.parametrize(
+    "kind", ["offsets-not-shape", "overlap", "unknown-dtype", "metadata-not-strings", "negative-shape", "gap"]
+)
 @pytest.mark.parametrize("verify", ["fast", "none", "full"])
 def test_malformed_file_already_in_the_cache_is_quarantined_on_load(cache, kind, verify):
     data, phrase = MALFORMED[kind]
@@ -107,8 +132,11 @@ def test_malformed_file_already_in_the_cache_is_quarantined_on_load(cache, kind,
 
 def make_checkpoint(path: Path, n: int = 4096) -> tuple[bytes, dict]:
     g = torch.Generator().manual_seed(0)
-    tensors = {"a.weight": torch.randn(n, 64, generator=g), "b.bias": torch.randn(n, generator=g),
-               "c.count": torch.arange(10, dtype=torch.int64)}
+    tensors = {
+        "a.weight": torch.randn(n, 64, generator=g),
+        "b.bias": torch.randn(n, generator=g),
+        "c.count": torch.arange(10, dtype=torch.int64),
+    }
     save_file(tensors, str(path))
     return path.read_bytes(), tensors
 
@@ -116,7 +144,9 @@ def make_checkpoint(path: Path, n: int = 4096) -> tuple[bytes, dict]:
 def test_every_in_place_edit_that_keeps_size_and_mtime_is_detected(tmp_path, cache):
     data, tensors = make_checkpoint(tmp_path / "w.safetensors")
     header = 8 + int.from_bytes(data[:8], "little")
-    offsets = [9, header - 2, header] + [header + (len(data) - header) * k // 9 + 777 for k in range(9)] + [len(data) - 1]
+    offsets = (
+        [9, header - 2, header] + [header + (len(data) - header) * k // 9 + 777 for k in range(9)] + [len(data) - 1]
+    )
     detected = 0
     for i, offset in enumerate(offsets):
         for width in (1, 4096):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import make_weights
 
 from zoo.errors import ZooConflictError, ZooNotFoundError, ZooValidationError
 from zoo.hookspecs import hookimpl
@@ -14,13 +15,22 @@ from zoo.plugins import sync_registry
 from zoo.records import CardSection, Dataset, DatasetUse, License, ParentLink
 from zoo.testing import registered_plugin
 
-from conftest import make_weights
-
-BIASED = CardSection("bias_risks", "Photos come from two cities only.", title="Two cities", severity="high",
-                     references=("internal datasheet 2026-03",))
-PHOTOS = Dataset("acme/street-photos", title="ACME street photos", url="https://data.acme.example/street",
-                 terms=License("LicenseRef-ACME-Data", "conditional", note="internal use; resale forbidden"),
-                 size="120,000 images", collection="dash cams of the delivery fleet", notes=(BIASED,))
+BIASED = CardSection(
+    "bias_risks",
+    "Photos come from two cities only.",
+    title="Two cities",
+    severity="high",
+    references=("internal datasheet 2026-03",),
+)
+PHOTOS = Dataset(
+    "acme/street-photos",
+    title="ACME street photos",
+    url="https://data.acme.example/street",
+    terms=License("LicenseRef-ACME-Data", "conditional", note="internal use; resale forbidden"),
+    size="120,000 images",
+    collection="dash cams of the delivery fleet",
+    notes=(BIASED,),
+)
 LABELS = CardSection("limitations", "Labels by one annotator.", title="Labels", severity="low")
 
 
@@ -35,7 +45,11 @@ def test_sync_is_idempotent_audited_and_owned(reg):
     assert report.datasets_added == ("acme/street-photos",) and report.changed
     (event,) = [e for e in reg.history() if e.action.startswith("dataset.")]
     assert (event.action, event.entity_type, event.plugin, event.plugin_version) == (
-        "dataset.register", "dataset", "acme", "1.0")
+        "dataset.register",
+        "dataset",
+        "acme",
+        "1.0",
+    )
     assert event.after["terms"]["commercial_use"] == "conditional"
     assert event.after["notes"][0]["severity"] == "high" and event.after["notes"][0]["references"]
     stored = reg.dataset("ACME/street-photos")
@@ -74,17 +88,37 @@ def test_a_dataset_weights_named_first_is_adopted_by_its_declaration(reg):
 def test_notes_and_terms_come_through_the_lineage_marked_with_their_origin(reg):
     """One rule for register(parents=...) and zoo.finetune: nothing is copied; the
     ancestors' own notes and every trained-on dataset's notes are read through the lineage."""
-    reg.sync_datasets("acme", "1.0", [PHOTOS, Dataset("open-data", terms=License("CC0-1.0", "allowed"),
-                                                      notes=(LABELS,))])
+    reg.sync_datasets(
+        "acme", "1.0", [PHOTOS, Dataset("open-data", terms=License("CC0-1.0", "allowed"), notes=(LABELS,))]
+    )
     own = CardSection("bias_risks", "Grandparent's own note.", severity="medium")
-    reg.register(make_weights(tag="base", datasets=(DatasetUse("acme/street-photos", "pretrain"),),
-                              license=License("MIT", "allowed"), card=(own,)))
-    reg.register(make_weights(tag=None, name="team/mid", parents=(ParentLink("resnet50.base", "distill"),),
-                              license=License("MIT", "allowed"), datasets=(DatasetUse("open-data", "eval"),)))
-    child = reg.register(make_weights(
-        tag=None, name="team/child", parents=(ParentLink("team/mid", "finetune"),), license=License("MIT", "allowed"),
-        datasets=(DatasetUse("open-data", "finetune"),),
-        card=(CardSection("limitations", "Labels by one annotator.", title="Labels", severity="low"),)))
+    reg.register(
+        make_weights(
+            tag="base",
+            datasets=(DatasetUse("acme/street-photos", "pretrain"),),
+            license=License("MIT", "allowed"),
+            card=(own,),
+        )
+    )
+    reg.register(
+        make_weights(
+            tag=None,
+            name="team/mid",
+            parents=(ParentLink("resnet50.base", "distill"),),
+            license=License("MIT", "allowed"),
+            datasets=(DatasetUse("open-data", "eval"),),
+        )
+    )
+    child = reg.register(
+        make_weights(
+            tag=None,
+            name="team/child",
+            parents=(ParentLink("team/mid", "finetune"),),
+            license=License("MIT", "allowed"),
+            datasets=(DatasetUse("open-data", "finetune"),),
+            card=(CardSection("limitations", "Labels by one annotator.", title="Labels", severity="low"),),
+        )
+    )
     notes = {n.body: n.inherited_from for n in child.inherited_notes}
     # own note identical to the dataset's: shown once, as its own
     assert "Labels by one annotator." not in notes and child.weights.card[0].inherited_from is None
@@ -94,8 +128,9 @@ def test_notes_and_terms_come_through_the_lineage_marked_with_their_origin(reg):
     assert [n.references for n in high] == [("internal datasheet 2026-03",)]  # references survive
     use = child.effective_use
     assert use.commercial_use.value == "conditional"  # MIT everywhere, but the data's terms are conditional
-    assert use.reasons == ("data acme/street-photos (via resnet50.base@1): terms LicenseRef-ACME-Data: "
-                           "internal use; resale forbidden",)
+    assert use.reasons == (
+        "data acme/street-photos (via resnet50.base@1): terms LicenseRef-ACME-Data: internal use; resale forbidden",
+    )
     # the eval-only dataset of team/mid carries nothing: it was not trained on
     assert not any("open-data (via" in n for n in notes.values())
     rows = reg.audit_query("licences", commercial=["conditional"]).as_dicts()
@@ -155,8 +190,9 @@ def test_cli_datasets_and_dataset_info(reg, capsys):
     from zoo.cli import main
 
     reg.sync_datasets("acme", "1.0", [PHOTOS])
-    reg.register(make_weights(datasets=(DatasetUse("acme/street-photos", "pretrain"),),
-                              license=License("MIT", "allowed")))
+    reg.register(
+        make_weights(datasets=(DatasetUse("acme/street-photos", "pretrain"),), license=License("MIT", "allowed"))
+    )
     assert main(["--registry", reg.url, "datasets", "--json", "--no-sync"]) == 0
     listed = {d["name"]: d for d in json.loads(capsys.readouterr().out)}
     assert listed["acme/street-photos"]["weights"] == 1 and listed["acme/street-photos"]["declared"]

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # arch.tag (timm style) and the name given to a resolving command or call.
 DOTTED = re.compile(r"(?<![\w./-])([a-z][a-z0-9_-]*)\.([a-z0-9][a-z0-9_.-]*[a-z0-9])(?![\w/(-])")
-COMMAND = re.compile(r"""(?:\bzoo (?:get|info|card|finetune|history|policy check) +|zoo\.(?:get|preprocess|finetune)\(["'])([a-z0-9][a-z0-9_./@-]*)""")
+COMMAND = re.compile(
+    r"""(?:\bzoo (?:get|info|card|finetune|history|policy check) +|zoo\.(?:get|preprocess|finetune)\(["'])([a-z0-9][a-z0-9_./@-]*)"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,8 @@ def test_docs_name_models_that_exist(catalogue):
 
 
 def test_the_scan_finds_dotted_names_and_command_arguments():
-    text = "`zoo info resnet50.tv_in1k` and zoo.get(\"convnext_tiny\") but not x.resnet50.y or team/x.y"
-    assert [f"{m.group(1)}.{m.group(2)}" for m in DOTTED.finditer(text)
-            if m.group(1) == "resnet50"] == ["resnet50.tv_in1k"]
+    text = '`zoo info resnet50.tv_in1k` and zoo.get("convnext_tiny") but not x.resnet50.y or team/x.y'
+    assert [f"{m.group(1)}.{m.group(2)}" for m in DOTTED.finditer(text) if m.group(1) == "resnet50"] == [
+        "resnet50.tv_in1k"
+    ]
     assert [m.group(1) for m in COMMAND.finditer(text)] == ["resnet50.tv_in1k", "convnext_tiny"]

@@ -13,8 +13,11 @@ import pytest
 from zoo import hookspecs
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
-HOOKS = {name: func for name, func in vars(hookspecs).items()
-         if callable(func) and hasattr(func, f"{hookspecs.PROJECT}_spec")}
+HOOKS = {
+    name: func
+    for name, func in vars(hookspecs).items()
+    if callable(func) and hasattr(func, f"{hookspecs.PROJECT}_spec")
+}
 IGNORED_TYPES = {"Sequence", "Any", "None"}
 
 
@@ -25,9 +28,9 @@ def sections() -> dict[str, str]:
     headings = list(re.finditer(r"^(#{2,4}) +`?(zoo_\w+)`?\s*$", text, re.M))
     for match in headings:
         level = len(match.group(1))
-        rest = text[match.end():]
+        rest = text[match.end() :]
         end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
-        found[match.group(2)] = rest[:end.start()] if end else rest
+        found[match.group(2)] = rest[: end.start()] if end else rest
     return found
 
 

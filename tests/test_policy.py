@@ -10,8 +10,8 @@ import json
 import warnings
 
 import pytest
-
 from conftest import make_weights
+
 from zoo import policy
 from zoo.cli import main
 from zoo.errors import (
@@ -43,8 +43,14 @@ def reg(registry, resnet_family):
     registry.register(make_weights(tag="free", license=License("Apache-2.0", "allowed"), datasets=open_data))
     registry.register(make_weights(tag="nc", license=License("CC-BY-NC-4.0", "forbidden"), datasets=open_data))
     registry.register(make_weights(tag="gpl", license=License("GPL-3.0-only", "conditional"), datasets=open_data))
-    registry.register(make_weights(tag="skewed", license=License("MIT", "allowed"), datasets=open_data, card=(
-        CardSection("bias_risks", "Fails on darker skin tones.", title="Skin tone", severity="high"),)))
+    registry.register(
+        make_weights(
+            tag="skewed",
+            license=License("MIT", "allowed"),
+            datasets=open_data,
+            card=(CardSection("bias_risks", "Fails on darker skin tones.", title="Skin tone", severity="high"),),
+        )
+    )
     return registry
 
 
@@ -80,8 +86,10 @@ def test_commercial_policy_from_the_registry_is_audited(reg):
     (event,) = [e for e in reg.history(action="setting.") if e.entity_key == "policy.commercial"]
     assert event.actor == "governance" and event.after == {"value": "require"}
     assert reg.verify_audit().events == events + 1
-    for name, says in (("resnet50.nc", "forbidden (licence CC-BY-NC-4.0)"),
-                       ("resnet50.tv_in1k", "not stated (licence BSD-3-Clause; data imagenet-1k")):
+    for name, says in (
+        ("resnet50.nc", "forbidden (licence CC-BY-NC-4.0)"),
+        ("resnet50.tv_in1k", "not stated (licence BSD-3-Clause; data imagenet-1k"),
+    ):
         err = refusal(reg, name)
         assert err.rule == "zoo:commercial" and err.record == f"{name}@1"
         assert f"it is {says}" in err.message and "registry setting policy.commercial" in err.message
@@ -96,14 +104,28 @@ def test_commercial_policy_from_the_registry_is_audited(reg):
 def test_commercial_policy_follows_the_training_data_and_the_parents(reg):
     """Licence and data terms are kept apart; the effective use is the strictest of the
     licence, the parents' licences and the terms of every dataset in the lineage."""
-    reg.sync_datasets("tests", "1", [
-        Dataset("open-photos", terms=License("CC0-1.0", "allowed")),
-        Dataset("research-only", terms=License("LicenseRef-Research", "forbidden", note="research use only"))])
-    reg.register(make_weights(tag="research", license=License("MIT", "allowed"),
-                              datasets=(DatasetUse("research-only", "pretrain"),)))
-    reg.register(make_weights(tag=None, name="team/child", license=License("MIT", "allowed"),
-                              datasets=(DatasetUse("open-photos", "finetune"),),
-                              parents=(ParentLink("resnet50.research", "finetune"),)))
+    reg.sync_datasets(
+        "tests",
+        "1",
+        [
+            Dataset("open-photos", terms=License("CC0-1.0", "allowed")),
+            Dataset("research-only", terms=License("LicenseRef-Research", "forbidden", note="research use only")),
+        ],
+    )
+    reg.register(
+        make_weights(
+            tag="research", license=License("MIT", "allowed"), datasets=(DatasetUse("research-only", "pretrain"),)
+        )
+    )
+    reg.register(
+        make_weights(
+            tag=None,
+            name="team/child",
+            license=License("MIT", "allowed"),
+            datasets=(DatasetUse("open-photos", "finetune"),),
+            parents=(ParentLink("resnet50.research", "finetune"),),
+        )
+    )
     policy.set_policy(reg, "commercial", "require")
     for name in ("resnet50.research", "team/child"):
         info = reg.resolve(name)
@@ -111,8 +133,10 @@ def test_commercial_policy_follows_the_training_data_and_the_parents(reg):
         assert info.effective_use.commercial_use.value == "forbidden"
         assert any("data research-only" in r and "research use only" in r for r in info.effective_use.reasons)
         assert "data research-only" in refusal(reg, name).message
-    assert any(r.startswith("data research-only (via resnet50.research@1)")
-               for r in reg.resolve("team/child").effective_use.reasons)
+    assert any(
+        r.startswith("data research-only (via resnet50.research@1)")
+        for r in reg.resolve("team/child").effective_use.reasons
+    )
     rows = {r[0]: r for r in reg.audit_query("licences", commercial=["forbidden"]).rows}
     assert rows["team/child"][3:5] == ("allowed", "forbidden") and "research-only" in rows["team/child"][5]
     assert "resnet50.free" not in rows
@@ -202,9 +226,11 @@ def test_zoo_policy_cli(reg):
     code, out, _ = cli("policy", "set", "commercial", "require")
     assert code == 0 and "require" in out
     code, out, _ = cli("policy", "show", "--json")
-    assert {p["name"]: p["enabled"] for p in json.loads(out)} == {"commercial": True,
-                                                                   "acknowledge-high-bias": False,
-                                                                   "pinned-only": False}
+    assert {p["name"]: p["enabled"] for p in json.loads(out)} == {
+        "commercial": True,
+        "acknowledge-high-bias": False,
+        "pinned-only": False,
+    }
     code, _, err = cli("policy", "check", "resnet50.nc")
     assert code == 1 and "rule zoo:commercial" in err
     code, out, _ = cli("policy", "check", "resnet50.free", "--json")

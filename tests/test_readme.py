@@ -26,15 +26,21 @@ def test_the_readme_has_python_examples():
 def test_readme_examples_run_as_written_on_a_fresh_zoo_home(tmp_path):
     pytest.importorskip("zoo_timm")
     pytest.importorskip("sklearn")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ZOO_REGISTRY_URL", "ZOO_OFFLINE", "ZOO_PLUGINS", "ZOO_DISABLE_PLUGINS", "ZOO_POLICY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ZOO_REGISTRY_URL", "ZOO_OFFLINE", "ZOO_PLUGINS", "ZOO_DISABLE_PLUGINS", "ZOO_POLICY")
+    }
     env.update({"ZOO_HOME": str(tmp_path / "home"), "ZOO_OFFLINE": "1"})  # as written, and no network
-    check = ("\nfrom zoo.registry import Registry as _R\n_r = _R()\n"
-             "print('CHECK', _r.resolve('team/digits@prod').qualified_name,"
-             " _r.resolve('team/digits-lite0').weights.parents[0].parent)\n")
+    check = (
+        "\nfrom zoo.registry import Registry as _R\n_r = _R()\n"
+        "print('CHECK', _r.resolve('team/digits@prod').qualified_name,"
+        " _r.resolve('team/digits-lite0').weights.parents[0].parent)\n"
+    )
     code = "\n".join(python_blocks()) + check
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900,
-                         cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     (line,) = [x for x in out.stdout.splitlines() if x.startswith("CHECK")]
     assert line.split()[1:] == ["team/digits@1", "tf_efficientnet_lite0.lite0_in1k_pypi@1"]

@@ -4,6 +4,7 @@ raised when the record is built, so a bad record never reaches the database."""
 from __future__ import annotations
 
 import pytest
+from conftest import make_weights
 
 from zoo.errors import ZooValidationError
 from zoo.records import (
@@ -19,8 +20,6 @@ from zoo.records import (
     Weights,
 )
 from zoo.registry import Registry
-
-from conftest import make_weights
 
 
 def _field(excinfo) -> str:
@@ -64,13 +63,16 @@ def test_arch_with_dot_or_bad_characters_is_refused(arch):
     assert _field(exc) == "arch"
 
 
-@pytest.mark.parametrize("sha", [
-    "abc123",                       # short
-    "0676ba61" * 7,                 # 56 digits
-    "z" * 64,                       # not hex
-    "0676ba61" * 8 + "0",           # 65 digits
-    "0676ba61 " * 8,                # spaces inside
-])
+@pytest.mark.parametrize(
+    "sha",
+    [
+        "abc123",  # short
+        "0676ba61" * 7,  # 56 digits
+        "z" * 64,  # not hex
+        "0676ba61" * 8 + "0",  # 65 digits
+        "0676ba61 " * 8,  # spaces inside
+    ],
+)
 def test_bad_sha256_is_refused(sha):
     with pytest.raises(ZooValidationError) as exc:
         make_weights(sha256=sha, sha256_prefix=None)
@@ -210,9 +212,14 @@ def test_bad_tags_are_refused(tag):
     assert _field(exc) == "tags"
 
 
-@pytest.mark.parametrize("value,field", [
-    (-1, "size_bytes"), (True, "size_bytes"), (1.5, "size_bytes"),
-])
+@pytest.mark.parametrize(
+    "value,field",
+    [
+        (-1, "size_bytes"),
+        (True, "size_bytes"),
+        (1.5, "size_bytes"),
+    ],
+)
 def test_sizes_must_be_non_negative_integers(value, field):
     with pytest.raises(ZooValidationError) as exc:
         make_weights(**{field: value})

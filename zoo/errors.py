@@ -26,9 +26,7 @@ class ZooValidationError(ZooError, ValueError):
 class ZooNotFoundError(ZooError, LookupError):
     """A name does not resolve; ``suggestions`` holds the closest known names."""
 
-    def __init__(
-        self, kind: str, name: str, suggestions: Sequence[str] = (), *, hint: str | None = None
-    ) -> None:
+    def __init__(self, kind: str, name: str, suggestions: Sequence[str] = (), *, hint: str | None = None) -> None:
         self.kind = kind
         self.name = name
         self.suggestions = tuple(suggestions)
@@ -67,9 +65,7 @@ class ZooFetchError(ZooError):
     """No source delivered a checkpoint. ``failures`` holds one ``(uri, reason)`` pair per
     source tried, in the order they were tried."""
 
-    def __init__(
-        self, message: str, failures: Sequence[tuple[str, str]] = (), *, hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str, failures: Sequence[tuple[str, str]] = (), *, hint: str | None = None) -> None:
         self.failures = tuple(failures)
         if self.failures:
             message += "".join(f"\n  - {uri}: {reason}" for uri, reason in self.failures)
@@ -110,9 +106,15 @@ class ZooLoadError(ZooError):
     has, the model lacks) and ``mismatched`` (``(key, checkpoint shape, model shape)``)
     name the keys; the head is exempt (it is adapted, not loaded strictly)."""
 
-    def __init__(self, message: str, *, missing: Sequence[str] = (), unexpected: Sequence[str] = (),
-                 mismatched: Sequence[tuple[str, tuple[int, ...], tuple[int, ...]]] = (),
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[str] = (),
+        unexpected: Sequence[str] = (),
+        mismatched: Sequence[tuple[str, tuple[int, ...], tuple[int, ...]]] = (),
+        hint: str | None = None,
+    ) -> None:
         self.missing = tuple(missing)
         self.unexpected = tuple(unexpected)
         self.mismatched = tuple(mismatched)

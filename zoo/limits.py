@@ -41,8 +41,11 @@ def check_text(value: str, field: str, max_len: int | None) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ZooValidationError(field, f"contains a lone surrogate at position {exc.start} (not valid UTF-8)",
-                                 hint="decode the text properly (errors='replace') before registering it") from None
+        raise ZooValidationError(
+            field,
+            f"contains a lone surrogate at position {exc.start} (not valid UTF-8)",
+            hint="decode the text properly (errors='replace') before registering it",
+        ) from None
     if max_len is not None and len(value) > max_len:
         raise ZooValidationError(field, f"is {len(value):,} characters long, at most {max_len:,} fit")
     return value
@@ -74,6 +77,7 @@ def check_float(value: Any, field: str) -> float:
 def check_json(value: Mapping[str, Any], field: str) -> dict[str, Any]:
     """A plain JSON copy of ``value``: string keys; values None, bool, 64-bit int, finite
     float, text, list or mapping; at most ``MAX_JSON_DEPTH`` levels and ``MAX_JSON_BYTES``."""
+
     def walk(item: Any, path: str, depth: int) -> Any:
         if depth > MAX_JSON_DEPTH:
             raise ZooValidationError(field, f"is nested deeper than {MAX_JSON_DEPTH} levels (at {path})")
@@ -89,14 +93,19 @@ def check_json(value: Mapping[str, Any], field: str) -> dict[str, Any]:
             out = {}
             for key, sub in item.items():
                 if not isinstance(key, str):
-                    raise ZooValidationError(field, f"has a key {key!r} of type {type(key).__name__} at "
-                                                    f"{path or 'the top'}; JSON keys are text")
+                    raise ZooValidationError(
+                        field,
+                        f"has a key {key!r} of type {type(key).__name__} at {path or 'the top'}; JSON keys are text",
+                    )
                 out[check_text(key, f"{field}{path}", LABEL)] = walk(sub, f"{path}.{key}", depth + 1)
             return out
         if isinstance(item, (list, tuple)):
             return [walk(sub, f"{path}[{i}]", depth + 1) for i, sub in enumerate(item)]
-        raise ZooValidationError(field, f"holds a {type(item).__name__} at {path or 'the top'}, which JSON "
-                                        "cannot store", hint="use None, bool, int, float, text, lists and mappings")
+        raise ZooValidationError(
+            field,
+            f"holds a {type(item).__name__} at {path or 'the top'}, which JSON cannot store",
+            hint="use None, bool, int, float, text, lists and mappings",
+        )
 
     plain = walk(value, "", 0)
     size = len(json.dumps(plain, ensure_ascii=False).encode("utf-8"))

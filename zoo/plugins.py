@@ -29,6 +29,16 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from zoo import hookspecs
+from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
+    ENTRY_POINT_GROUP,
+    FINGERPRINT_SETTING,
+    PluginSelection,
+    _dist_name,
+    _dist_version,
+    _norm,
+    _selected_entry_points,
+    installed_fingerprint,
+)
 from zoo.errors import ZooError, ZooNotFoundError, ZooPluginError, ZooPolicyError, ZooValidationError
 from zoo.records import (
     AuditEvent,
@@ -40,16 +50,6 @@ from zoo.records import (
     Recipe,
     Weights,
     WeightStore,
-)
-from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
-    ENTRY_POINT_GROUP,
-    FINGERPRINT_SETTING,
-    PluginSelection,
-    _dist_name,
-    _dist_version,
-    _norm,
-    _selected_entry_points,
-    installed_fingerprint,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -82,16 +82,15 @@ FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes",
 
 _log = logging.getLogger("zoo.plugins")
 
-HOOK_NAMES = tuple(sorted(n for n in dir(hookspecs) if n.startswith("zoo_")
-                          and callable(getattr(hookspecs, n))))
+HOOK_NAMES = tuple(sorted(n for n in dir(hookspecs) if n.startswith("zoo_") and callable(getattr(hookspecs, n))))
 
 
 @dataclass(frozen=True)
 class _Declaration:
     hook: str
     record_type: type
-    attr: str      # PluginInfo field that holds the records
-    kind: str      # how errors name one record
+    attr: str  # PluginInfo field that holds the records
+    kind: str  # how errors name one record
     key: Callable[[Any], str]
 
 
@@ -175,19 +174,24 @@ def import_object(import_string: str, *, what: str = "object") -> Any:
     ``what`` (e.g. "builder of family 'resnet50'")."""
     module_name, sep, attr = str(import_string).partition(":")
     if not sep or not module_name or not attr:
-        raise ZooPluginError(f"{what}: {import_string!r} is not an import string",
-                             hint="write 'package.module:function'")
+        raise ZooPluginError(
+            f"{what}: {import_string!r} is not an import string", hint="write 'package.module:function'"
+        )
     try:
         obj: Any = importlib.import_module(module_name)
     except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
-        raise ZooPluginError(f"{what}: cannot import {module_name!r} ({type(exc).__name__}: {exc})",
-                             hint="install the plugin's dependencies, or fix the import string") from exc
+        raise ZooPluginError(
+            f"{what}: cannot import {module_name!r} ({type(exc).__name__}: {exc})",
+            hint="install the plugin's dependencies, or fix the import string",
+        ) from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ZooPluginError(f"{what}: {module_name!r} has no attribute {attr!r}",
-                                 hint="fix the import string in the plugin's record") from None
+            raise ZooPluginError(
+                f"{what}: {module_name!r} has no attribute {attr!r}",
+                hint="fix the import string in the plugin's record",
+            ) from None
     return obj
 
 
@@ -203,9 +207,15 @@ class PluginHost:
     plugin failure raises :class:`ZooPluginError` once all plugins were tried.
     """
 
-    def __init__(self, *, plugins: str | Sequence[str] | None = None,
-                 disable: Sequence[str] | None = None, strict: bool | None = None,
-                 env: Mapping[str, str] | None = None, records: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        plugins: str | Sequence[str] | None = None,
+        disable: Sequence[str] | None = None,
+        strict: bool | None = None,
+        env: Mapping[str, str] | None = None,
+        records: bool = True,
+    ) -> None:
         self.selection = PluginSelection.resolve(plugins, disable, strict, env)
         # records=False: the families and weights hooks are not called (a synced registry
         # already holds them), so that zoo.get imports no plugin's catalogue.
@@ -233,33 +243,44 @@ class PluginHost:
     def _load_installed(self) -> None:
         selected, skipped = _selected_entry_points(self.selection)
         for ep, reason in skipped:
-            self._infos.append(PluginInfo(ep.name, _dist_name(ep), _dist_version(ep), ep.value,
-                                          disabled=reason))
+            self._infos.append(PluginInfo(ep.name, _dist_name(ep), _dist_version(ep), ep.value, disabled=reason))
         by_dist: dict[str, str] = {}
         by_name: dict[str, str] = {CORE_PLUGIN: "zoo"}
         for ep in selected:
             dist = _dist_name(ep)
             if ep.name in by_name:  # whether or not the first one loads: never a silent override
-                self._fail(ep, "conflict", f"plugin name {ep.name!r} is claimed by {by_name[ep.name]} "
-                           f"and by {dist or ep.value}")
+                self._fail(
+                    ep,
+                    "conflict",
+                    f"plugin name {ep.name!r} is claimed by {by_name[ep.name]} and by {dist or ep.value}",
+                )
                 continue
             by_name[ep.name] = dist or ep.value
             if dist and _norm(dist) in by_dist:
                 # One entry point per distribution keeps "which plugin said this" unambiguous.
-                self._fail(ep, "register", f"distribution {dist} declares a second entry point in group "
-                           f"'zoo' ({by_dist[_norm(dist)]!r} is the first); declare one module that "
-                           "carries all its hooks")
+                self._fail(
+                    ep,
+                    "register",
+                    f"distribution {dist} declares a second entry point in group "
+                    f"'zoo' ({by_dist[_norm(dist)]!r} is the first); declare one module that "
+                    "carries all its hooks",
+                )
                 continue
             if dist:
                 by_dist[_norm(dist)] = ep.name
             self._load_entry_point(ep)
         if self.selection.allow:
-            present = {_norm(i.name) for i in self._infos} | {_norm(i.distribution) for i in self._infos
-                                                              if i.distribution}
+            present = {_norm(i.name) for i in self._infos} | {
+                _norm(i.distribution) for i in self._infos if i.distribution
+            }
             for name in self.selection.allow:
                 if _norm(name) not in present:
-                    failure = PluginFailure(name, "select", f"ZOO_PLUGINS names {name!r}, which is not "
-                                            "installed (no entry point in group 'zoo' by that name)")
+                    failure = PluginFailure(
+                        name,
+                        "select",
+                        f"ZOO_PLUGINS names {name!r}, which is not "
+                        "installed (no entry point in group 'zoo' by that name)",
+                    )
                     self._host_failures.append(failure)
                     _log.warning("%s", failure)
         try:
@@ -269,8 +290,11 @@ class PluginHost:
             self._drop(name, PluginFailure(name, "register", str(exc)))
 
     def _fail(self, ep: Any, stage: str, message: str) -> None:
-        self._append(PluginInfo(ep.name, _dist_name(ep), _dist_version(ep), ep.value,
-                                      errors=(PluginFailure(ep.name, stage, message),)))
+        self._append(
+            PluginInfo(
+                ep.name, _dist_name(ep), _dist_version(ep), ep.value, errors=(PluginFailure(ep.name, stage, message),)
+            )
+        )
 
     def _load_entry_point(self, ep: Any) -> None:
         heavy_before = {m for m in HEAVY_MODULES if m in sys.modules}
@@ -282,12 +306,20 @@ class PluginHost:
         info = self._add(obj, ep.name, _dist_name(ep), _dist_version(ep), ep.value)
         heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules and m not in heavy_before)
         if heavy and info.loaded:
-            self._replace(dataclasses.replace(info, warnings=info.warnings + (
-                f"loading it imported {', '.join(heavy)}: import model libraries inside the builder "
-                "functions, so that listing plugins stays fast",)))
+            self._replace(
+                dataclasses.replace(
+                    info,
+                    warnings=info.warnings
+                    + (
+                        f"loading it imported {', '.join(heavy)}: import model libraries inside the builder "
+                        "functions, so that listing plugins stays fast",
+                    ),
+                )
+            )
 
-    def register(self, plugin: object, name: str | None = None, *, version: str | None = None,
-                 distribution: str | None = None) -> PluginInfo:
+    def register(
+        self, plugin: object, name: str | None = None, *, version: str | None = None, distribution: str | None = None
+    ) -> PluginInfo:
         """Register an in-process plugin object (a module or an instance with hookimpls)
         under the same guards as an installed one; see :mod:`zoo.testing`. In strict
         mode a failure raises."""
@@ -309,22 +341,45 @@ class PluginHost:
         self._infos = [i for i in self._infos if not (i.name == name and i.loaded)]
         self._settle()  # names it contested go back to their other claimant
 
-    def _add(self, obj: object, name: str, distribution: str | None, version: str | None,
-             value: str | None, *, core: bool = False) -> PluginInfo:
+    def _add(
+        self,
+        obj: object,
+        name: str,
+        distribution: str | None,
+        version: str | None,
+        value: str | None,
+        *,
+        core: bool = False,
+    ) -> PluginInfo:
         base = PluginInfo(name, distribution, version, value, core=core)
         if name in self._objects or any(i.name == name and i.loaded for i in self._infos):
             other = self.plugin(name)
-            return self._append(dataclasses.replace(base, errors=(PluginFailure(
-                name, "conflict", f"plugin name {name!r} is claimed by {other.distribution or other.name} "
-                f"and by {distribution or value or name}"),)))
+            return self._append(
+                dataclasses.replace(
+                    base,
+                    errors=(
+                        PluginFailure(
+                            name,
+                            "conflict",
+                            f"plugin name {name!r} is claimed by {other.distribution or other.name} "
+                            f"and by {distribution or value or name}",
+                        ),
+                    ),
+                )
+            )
         if self.pm.is_registered(obj):
             other = self.pm.get_name(obj)
-            return self._append(dataclasses.replace(base, errors=(PluginFailure(
-                name, "register", f"this object is already registered as plugin {other!r}"),)))
+            return self._append(
+                dataclasses.replace(
+                    base,
+                    errors=(PluginFailure(name, "register", f"this object is already registered as plugin {other!r}"),),
+                )
+            )
         problems = _unmarked_hooks(obj)
         if problems:
-            return self._append(dataclasses.replace(base, errors=tuple(
-                PluginFailure(name, "register", p) for p in problems)))
+            return self._append(
+                dataclasses.replace(base, errors=tuple(PluginFailure(name, "register", p) for p in problems))
+            )
         try:
             self.pm.register(obj, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
@@ -332,8 +387,9 @@ class PluginHost:
         problems = self._check_hooks(obj)
         if problems:
             self.pm.unregister(obj)
-            return self._append(dataclasses.replace(base, errors=tuple(
-                PluginFailure(name, "register", p) for p in problems)))
+            return self._append(
+                dataclasses.replace(base, errors=tuple(PluginFailure(name, "register", p) for p in problems))
+            )
         hooks = tuple(sorted({c.name for c in self.pm.get_hookcallers(obj) or ()}))
         declared, errors = self._declarations(obj, name)
         if errors:  # the plugin fails as a whole: none of its hooks run
@@ -389,8 +445,10 @@ class PluginHost:
             for key, names in claims.items():
                 if decl.attr == "weight_stores" and key in BUILTIN_SCHEMES:
                     for n in names:
-                        refused[n].append(f"URI scheme {key!r} is built in (served by {CORE_PLUGIN} itself); "
-                                          f"{n!r}'s declaration is ignored")
+                        refused[n].append(
+                            f"URI scheme {key!r} is built in (served by {CORE_PLUGIN} itself); "
+                            f"{n!r}'s declaration is ignored"
+                        )
                     continue
                 if key in registered:
                     owner = registered[key]
@@ -402,17 +460,25 @@ class PluginHost:
                             refused_families[n].add(key)
                         refused[n].append(
                             f"{decl.kind} {key!r} belongs to {label} in the registry; {n!r}'s declaration is "
-                            "ignored" + (f" (`zoo plugins transfer {owner} {n}` hands {owner!r}'s records to "
-                                         f"{n!r} if {owner!r} is gone)" if owner and owner not in names else ""))
+                            "ignored"
+                            + (
+                                f" (`zoo plugins transfer {owner} {n}` hands {owner!r}'s records to "
+                                f"{n!r} if {owner!r} is gone)"
+                                if owner and owner not in names
+                                else ""
+                            )
+                        )
                     if owner not in names:
                         continue
                     names = [owner]
                 elif len(names) > 1:
                     for n in names:
                         others = ", ".join(repr(m) for m in names if m != n)
-                        refused[n].append(f"{decl.kind} {key!r} is claimed by plugin {n!r} and by plugin {others}: "
-                                          "refused for both until one is uninstalled or disabled "
-                                          "(ZOO_DISABLE_PLUGINS)")
+                        refused[n].append(
+                            f"{decl.kind} {key!r} is claimed by plugin {n!r} and by plugin {others}: "
+                            "refused for both until one is uninstalled or disabled "
+                            "(ZOO_DISABLE_PLUGINS)"
+                        )
                     if decl.attr == "families":
                         unowned_families.add(key)
                     continue
@@ -420,12 +486,14 @@ class PluginHost:
                 kept[names[0]][decl.attr].add(key)
         for info in loaded:
             for w in info.weights:
-                if w.ref in kept[info.name]["weights"] and (w.arch in unowned_families
-                                                            or w.arch in refused_families[info.name]):
+                if w.ref in kept[info.name]["weights"] and (
+                    w.arch in unowned_families or w.arch in refused_families[info.name]
+                ):
                     kept[info.name]["weights"].discard(w.ref)
                     owners["weights"].pop(w.ref, None)
-                    refused[info.name].append(f"weights {w.ref!r} are withheld: their architecture {w.arch!r} "
-                                              "is refused (see above)")
+                    refused[info.name].append(
+                        f"weights {w.ref!r} are withheld: their architecture {w.arch!r} is refused (see above)"
+                    )
         self._owners = owners
         settled = {}
         for info in loaded:
@@ -434,9 +502,14 @@ class PluginHost:
             for error in errors:
                 if previous is None or error not in previous.errors:
                     _log.warning("%s", error)
-            settled[info.name] = dataclasses.replace(info, errors=errors, **{
-                d.attr: tuple(r for r in getattr(info, d.attr) if d.key(r) in kept[info.name][d.attr])
-                for d in _DECLARATIONS})
+            settled[info.name] = dataclasses.replace(
+                info,
+                errors=errors,
+                **{
+                    d.attr: tuple(r for r in getattr(info, d.attr) if d.key(r) in kept[info.name][d.attr])
+                    for d in _DECLARATIONS
+                },
+            )
         self._infos = [settled.get(i.name, i) if i.loaded else i for i in self._infos]
 
     def _drop(self, name: str, failure: PluginFailure) -> None:  # pragma: no cover - see check_pending
@@ -451,12 +524,13 @@ class PluginHost:
             if not caller.has_spec():
                 if not all(i.opts.get("optionalhook") for i in impls):
                     close = difflib.get_close_matches(caller.name, HOOK_NAMES, 1)
-                    problems.append(f"implements unknown hook {caller.name!r}"
-                                    + (f" (did you mean {close[0]!r}?)" if close else "")
-                                    + "; the hooks are listed in docs/plugins.md")
+                    problems.append(
+                        f"implements unknown hook {caller.name!r}"
+                        + (f" (did you mean {close[0]!r}?)" if close else "")
+                        + "; the hooks are listed in docs/plugins.md"
+                    )
             elif caller.name in _FIRSTRESULT_HOOKS and any(i.hookwrapper or i.wrapper for i in impls):
-                problems.append(f"{caller.name} cannot be implemented as a wrapper; return a result "
-                                "or None instead")
+                problems.append(f"{caller.name} cannot be implemented as a wrapper; return a result or None instead")
         return problems
 
     def _declarations(self, obj: object, name: str) -> tuple[dict[str, tuple], list[PluginFailure]]:
@@ -475,8 +549,10 @@ class PluginHost:
                     if result is None:
                         continue
                     if isinstance(result, (str, bytes, Mapping)) or not isinstance(result, Iterable):
-                        raise _Malformed(f"{decl.hook} must return a sequence of "
-                                         f"zoo.records.{decl.record_type.__name__}, not {type(result).__name__}")
+                        raise _Malformed(
+                            f"{decl.hook} must return a sequence of "
+                            f"zoo.records.{decl.record_type.__name__}, not {type(result).__name__}"
+                        )
                     result = list(result)
                 except _Malformed as exc:
                     errors.append(PluginFailure(name, "record", str(exc)))
@@ -486,9 +562,16 @@ class PluginHost:
                     continue
                 for index, record in enumerate(result):
                     if type(record) is not decl.record_type:
-                        errors.append(PluginFailure(name, "record", (
-                            f"{decl.hook} item {index} is a {type(record).__name__}, not a "
-                            f"zoo.records.{decl.record_type.__name__}")))
+                        errors.append(
+                            PluginFailure(
+                                name,
+                                "record",
+                                (
+                                    f"{decl.hook} item {index} is a {type(record).__name__}, not a "
+                                    f"zoo.records.{decl.record_type.__name__}"
+                                ),
+                            )
+                        )
                         continue
                     try:  # re-run validation: a record is frozen but object.__setattr__ exists
                         dataclasses.replace(record)
@@ -496,9 +579,16 @@ class PluginHost:
                         errors.append(PluginFailure(name, "record", f"{decl.hook} item {index}: {exc.message}"))
                         continue
                     if decl.record_type is Weights and record.tag is None:
-                        errors.append(PluginFailure(name, "record", (
-                            f"{decl.hook} item {index} ({record.ref!r}) is a registered model; plugins "
-                            "declare catalogue weights named arch.tag")))
+                        errors.append(
+                            PluginFailure(
+                                name,
+                                "record",
+                                (
+                                    f"{decl.hook} item {index} ({record.ref!r}) is a registered model; plugins "
+                                    "declare catalogue weights named arch.tag"
+                                ),
+                            )
+                        )
                         continue
                     records.append(record)
             keys = [decl.key(r) for r in records]
@@ -532,8 +622,12 @@ class PluginHost:
         """The loaded plugin named ``name`` (else the failed or disabled one)."""
         matches = [i for i in self._infos if i.name == name]
         if not matches:
-            raise ZooNotFoundError("plugin", name, difflib.get_close_matches(name, [i.name for i in self._infos]),
-                                   hint="`zoo plugins` lists the installed plugins")
+            raise ZooNotFoundError(
+                "plugin",
+                name,
+                difflib.get_close_matches(name, [i.name for i in self._infos]),
+                hint="`zoo plugins` lists the installed plugins",
+            )
         return next((i for i in matches if i.loaded), matches[0])
 
     def plugin_versions(self) -> list[tuple[str, str | None]]:
@@ -548,9 +642,11 @@ class PluginHost:
         ``families``, ``weights``, ``key_adapters``, ``recipes`` or ``weight_stores``."""
         if kind not in self._owners:
             close = difflib.get_close_matches(str(kind), list(self._owners), 1)
-            raise ZooValidationError("kind", f"{kind!r} is not a kind of declaration"
-                                     + (f" (did you mean {close[0]!r}?)" if close else ""),
-                                     hint="use one of " + ", ".join(sorted(self._owners)))
+            raise ZooValidationError(
+                "kind",
+                f"{kind!r} is not a kind of declaration" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                hint="use one of " + ", ".join(sorted(self._owners)),
+            )
         return self._owners[kind].get(key)
 
     def families(self) -> dict[str, Family]:
@@ -599,8 +695,7 @@ class PluginHost:
 
     def _impls(self, hook: str) -> list[Any]:
         # pluggy's call order: last registered first, tryfirst before, trylast after.
-        return [i for i in reversed(getattr(self.pm.hook, hook).get_hookimpls())
-                if not (i.hookwrapper or i.wrapper)]
+        return [i for i in reversed(getattr(self.pm.hook, hook).get_hookimpls()) if not (i.hookwrapper or i.wrapper)]
 
     def _first_result(self, hook: str, kwargs: dict[str, Any]) -> tuple[Any, str]:
         family: Family = kwargs["family"]
@@ -615,11 +710,14 @@ class PluginHost:
                     f"plugin {impl.plugin_name!r} failed in {hook} for family {family.name!r}"
                     + (f" (declared by plugin {owner!r})" if owner and owner != impl.plugin_name else "")
                     + f": {type(exc).__name__}: {exc}",
-                    hint="fix the plugin, or disable it with ZOO_DISABLE_PLUGINS") from exc
+                    hint="fix the plugin, or disable it with ZOO_DISABLE_PLUGINS",
+                ) from exc
             if result is not None:
                 return result, impl.plugin_name
-        raise ZooPluginError(f"no plugin implements {hook} for family {family.name!r}",
-                             hint="declare Family.builder / Family.head, or implement the hook")
+        raise ZooPluginError(
+            f"no plugin implements {hook} for family {family.name!r}",
+            hint="declare Family.builder / Family.head, or implement the hook",
+        )
 
     def build(self, family: Family, *, pretrained: bool = True, num_classes: int | None = None) -> Any:
         """Build ``family``'s architecture (``zoo_build``): the first plugin that returns a
@@ -629,16 +727,18 @@ class PluginHost:
             raise ZooValidationError("family", "must be a zoo.records.Family")
         if num_classes is not None:
             _check_num_classes(num_classes)
-        model, plugin = self._first_result("zoo_build", {"family": family, "pretrained": bool(pretrained),
-                                                        "num_classes": num_classes})
+        model, plugin = self._first_result(
+            "zoo_build", {"family": family, "pretrained": bool(pretrained), "num_classes": num_classes}
+        )
         _check_module(model, plugin, "zoo_build", family)
         return model
 
     def adapt_head(self, model: Any, family: Family, num_classes: int) -> Any:
         """A fresh head with ``num_classes`` outputs (``0``: none, pooled features)."""
         _check_num_classes(num_classes)
-        adapted, plugin = self._first_result("zoo_adapt_head", {"model": model, "family": family,
-                                                              "num_classes": num_classes})
+        adapted, plugin = self._first_result(
+            "zoo_adapt_head", {"model": model, "family": family, "num_classes": num_classes}
+        )
         _check_module(adapted, plugin, "zoo_adapt_head", family)
         return adapted
 
@@ -656,7 +756,8 @@ class PluginHost:
             raise ZooPluginError(
                 f"no plugin provides the preprocessing of {family.modality.value} family {family.name!r}",
                 hint="install a plugin that implements zoo_preprocessor for this modality, or build the "
-                     "transform from the record's preprocessing (model.zoo.preprocessing)") from None
+                "transform from the record's preprocessing (model.zoo.preprocessing)",
+            ) from None
         return result
 
     def check_policy(self, record: WeightsInfo, purpose: str) -> tuple[PolicyDecision, ...]:
@@ -671,14 +772,17 @@ class PluginHost:
             try:
                 result = impl.function(**{a: {"record": record, "purpose": purpose}[a] for a in impl.argnames})
             except Exception as exc:
-                raise ZooPluginError(f"plugin {impl.plugin_name!r}'s policy check raised "
-                                     f"{type(exc).__name__}: {exc}",
-                                     hint="fix the plugin, or disable it with ZOO_DISABLE_PLUGINS") from exc
+                raise ZooPluginError(
+                    f"plugin {impl.plugin_name!r}'s policy check raised {type(exc).__name__}: {exc}",
+                    hint="fix the plugin, or disable it with ZOO_DISABLE_PLUGINS",
+                ) from exc
             if result is None:
                 continue
             if not isinstance(result, PolicyDecision):
-                raise ZooPluginError(f"plugin {impl.plugin_name!r}'s zoo_policy_check returned a "
-                                     f"{type(result).__name__}, not a PolicyDecision or None")
+                raise ZooPluginError(
+                    f"plugin {impl.plugin_name!r}'s zoo_policy_check returned a "
+                    f"{type(result).__name__}, not a PolicyDecision or None"
+                )
             decisions.append(dataclasses.replace(result, rule=f"{impl.plugin_name}:{result.rule}"))
         return tuple(decisions)
 
@@ -689,7 +793,8 @@ class PluginHost:
                 raise ZooPolicyError(
                     f"{record.qualified_name} may not be used for {purpose}: rule {decision.rule}"
                     + (f" ({decision.reason})" if decision.reason else ""),
-                    hint="ask the rule's owner, or choose other weights (`zoo list`)")
+                    hint="ask the rule's owner, or choose other weights (`zoo list`)",
+                )
 
     def notify_audit(self, events: Sequence[AuditEvent]) -> None:
         """Pass committed audit events to every ``zoo_audit_event`` observer, each event
@@ -702,8 +807,11 @@ class PluginHost:
                 try:
                     impl.function(**{a: event for a in impl.argnames})
                 except Exception as exc:  # noqa: BLE001 - an observer never breaks a write
-                    failure = PluginFailure(impl.plugin_name, "hook", f"zoo_audit_event raised "
-                                            f"{type(exc).__name__} on event {event.seq}: {exc}")
+                    failure = PluginFailure(
+                        impl.plugin_name,
+                        "hook",
+                        f"zoo_audit_event raised {type(exc).__name__} on event {event.seq}: {exc}",
+                    )
                     self._observer_failures.append(failure)
                     _log.warning("%s (ignored)", failure)
 
@@ -724,37 +832,49 @@ def _unmarked_hooks(obj: object) -> list[str]:
     for hook in HOOK_NAMES:
         func = getattr(obj, hook, None)
         if func is not None and callable(func) and not hasattr(func, f"{hookspecs.PROJECT}_impl"):
-            problems.append(f"{hook} is not marked with @zoo.hookspecs.hookimpl, so it would never be "
-                            "called; decorate it")
+            problems.append(
+                f"{hook} is not marked with @zoo.hookspecs.hookimpl, so it would never be called; decorate it"
+            )
     return problems
 
 
 def _lookup(mapping: Mapping[str, Any], name: str, kind: str) -> Any:
     key = str(name).strip().lower()
     if key not in mapping:
-        raise ZooNotFoundError(kind, name, difflib.get_close_matches(key, list(mapping), 5),
-                               hint=f"`zoo plugins` shows which plugin declares which {kind}")
+        raise ZooNotFoundError(
+            kind,
+            name,
+            difflib.get_close_matches(key, list(mapping), 5),
+            hint=f"`zoo plugins` shows which plugin declares which {kind}",
+        )
     return mapping[key]
 
 
 def _check_num_classes(num_classes: Any) -> None:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-        raise ZooValidationError("num_classes", f"must be a non-negative integer, not {num_classes!r}",
-                                 hint="0 removes the head (the model returns pooled features)")
+        raise ZooValidationError(
+            "num_classes",
+            f"must be a non-negative integer, not {num_classes!r}",
+            hint="0 removes the head (the model returns pooled features)",
+        )
 
 
 def _check_module(model: Any, plugin: str, hook: str, family: Family) -> None:
     import torch.nn  # the build is the moment heavy imports are allowed
 
     if not isinstance(model, torch.nn.Module):
-        raise ZooPluginError(f"plugin {plugin!r}'s {hook} for family {family.name!r} returned a "
-                             f"{type(model).__name__}, not a torch.nn.Module")
+        raise ZooPluginError(
+            f"plugin {plugin!r}'s {hook} for family {family.name!r} returned a "
+            f"{type(model).__name__}, not a torch.nn.Module"
+        )
 
 
 def _failures_error(failures: Iterable[PluginFailure]) -> ZooPluginError:
     lines = [str(f) for f in failures]
-    return ZooPluginError(f"{len(lines)} plugin failure(s):\n  - " + "\n  - ".join(lines),
-                          hint="fix or uninstall the plugin, or skip it with ZOO_DISABLE_PLUGINS=NAME")
+    return ZooPluginError(
+        f"{len(lines)} plugin failure(s):\n  - " + "\n  - ".join(lines),
+        hint="fix or uninstall the plugin, or skip it with ZOO_DISABLE_PLUGINS=NAME",
+    )
 
 
 def first_party_host(names: Iterable[str] | None = None) -> PluginHost:
@@ -791,8 +911,9 @@ def runtime_host() -> PluginHost:
 # -- the registry ----------------------------------------------------------------------
 
 
-def sync_registry(registry: Registry, host: PluginHost | None = None, *,
-                  strict: bool | None = None) -> list[SyncReport]:
+def sync_registry(
+    registry: Registry, host: PluginHost | None = None, *, strict: bool | None = None
+) -> list[SyncReport]:
     """Write every loaded plugin's families and weights into ``registry`` (one audited,
     idempotent :meth:`Registry.sync` per plugin). A plugin whose sync fails (e.g. it
     claims a record another plugin owns) gets a report with ``error`` set and nothing
@@ -813,12 +934,12 @@ def sync_registry(registry: Registry, host: PluginHost | None = None, *,
                 dataset_reports[info.name] = registry.sync_datasets(info.name, info.version, info.datasets)
             except ZooError as exc:
                 _log.warning("plugin %r: dataset sync failed, nothing written: %s", info.name, exc.message)
-                reports.append(SyncReport(info.name, plugin_version=info.version,
-                                          error=f"{type(exc).__name__}: {exc.message}"))
+                reports.append(
+                    SyncReport(info.name, plugin_version=info.version, error=f"{type(exc).__name__}: {exc.message}")
+                )
         done = {r.plugin for r in reports}
         for name, report in dataset_reports.items():
-            if name not in done and report.changed and not any(i.name == name for i in todo) \
-                    and name != CORE_PLUGIN:
+            if name not in done and report.changed and not any(i.name == name for i in todo) and name != CORE_PLUGIN:
                 reports.append(report)
         for info in _dependency_order(todo):
             if info.name in done:  # its datasets failed: nothing of it is written
@@ -827,17 +948,21 @@ def sync_registry(registry: Registry, host: PluginHost | None = None, *,
                 report = registry.sync(info.name, info.version, info.families, info.weights)
                 if info.name in dataset_reports:
                     ds = dataset_reports[info.name]
-                    report = dataclasses.replace(report, datasets_added=ds.datasets_added,
-                                                 datasets_changed=ds.datasets_changed)
+                    report = dataclasses.replace(
+                        report, datasets_added=ds.datasets_added, datasets_changed=ds.datasets_changed
+                    )
                 reports.append(report)
             except ZooError as exc:
                 _log.warning("plugin %r: sync failed, nothing written: %s", info.name, exc.message)
-                reports.append(SyncReport(info.name, plugin_version=info.version,
-                                          error=f"{type(exc).__name__}: {exc.message}"))
+                reports.append(
+                    SyncReport(info.name, plugin_version=info.version, error=f"{type(exc).__name__}: {exc.message}")
+                )
     failed = [r for r in reports if r.error]
     if strict and failed:
-        raise ZooPluginError("plugin sync failed: " + "; ".join(f"{r.plugin}: {r.error}" for r in failed),
-                             hint="nothing of those plugins was written; fix the plugin or disable it")
+        raise ZooPluginError(
+            "plugin sync failed: " + "; ".join(f"{r.plugin}: {r.error}" for r in failed),
+            hint="nothing of those plugins was written; fix the plugin or disable it",
+        )
     return reports
 
 
@@ -855,8 +980,7 @@ def _dependency_order(infos: list[PluginInfo]) -> list[PluginInfo]:
     return ordered
 
 
-def ensure_synced(registry: Registry, host: PluginHost | None = None, *,
-                  force: bool = False) -> list[SyncReport]:
+def ensure_synced(registry: Registry, host: PluginHost | None = None, *, force: bool = False) -> list[SyncReport]:
     """Sync the plugins into ``registry`` only if the installed plugins changed since the
     last complete sync. The check reads package metadata and one registry setting; no
     plugin is imported unless a sync is needed. Returns the sync's reports (empty when
@@ -883,26 +1007,43 @@ def plugins_report(host: PluginHost | None = None) -> list[dict[str, Any]]:
     host = host or default_host()
     rows = []
     for info in host.plugins:
-        rows.append({
-            "name": info.name,
-            "distribution": info.distribution,
-            "version": info.version,
-            "module": info.value,
-            "core": info.core,
-            "status": info.status,
-            "disabled": info.disabled,
-            "hooks": list(info.hooks),
-            "families": len(info.families),
-            "weights": len(info.weights),
-            "key_adapters": len(info.key_adapters),
-            "recipes": len(info.recipes),
-            "weight_stores": len(info.weight_stores),
-            "errors": [f"{e.stage}: {e.message}" for e in info.errors],
-            "warnings": list(info.warnings),
-        })
+        rows.append(
+            {
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "module": info.value,
+                "core": info.core,
+                "status": info.status,
+                "disabled": info.disabled,
+                "hooks": list(info.hooks),
+                "families": len(info.families),
+                "weights": len(info.weights),
+                "key_adapters": len(info.key_adapters),
+                "recipes": len(info.recipes),
+                "weight_stores": len(info.weight_stores),
+                "errors": [f"{e.stage}: {e.message}" for e in info.errors],
+                "warnings": list(info.warnings),
+            }
+        )
     for failure in host._host_failures:
-        rows.append({"name": failure.plugin, "distribution": None, "version": None, "module": None,
-                     "core": False, "status": "missing", "disabled": None, "hooks": [], "families": 0,
-                     "weights": 0, "key_adapters": 0, "recipes": 0, "weight_stores": 0,
-                     "errors": [f"{failure.stage}: {failure.message}"], "warnings": []})
+        rows.append(
+            {
+                "name": failure.plugin,
+                "distribution": None,
+                "version": None,
+                "module": None,
+                "core": False,
+                "status": "missing",
+                "disabled": None,
+                "hooks": [],
+                "families": 0,
+                "weights": 0,
+                "key_adapters": 0,
+                "recipes": 0,
+                "weight_stores": 0,
+                "errors": [f"{failure.stage}: {failure.message}"],
+                "warnings": [],
+            }
+        )
     return rows

@@ -45,7 +45,7 @@ POLICIES: dict[str, str] = {
     "commercial": "refuse weights whose licence, parents or training data forbid or do not state commercial use",
     "acknowledge-high-bias": "require an explicit acknowledgement of bias notes of high severity",
     "pinned-only": "refuse weights that pin no hash, instead of pinning them on first fetch from the Hub's "
-                   "attestation (trust on first use)",
+    "attestation (trust on first use)",
 }
 VALUES = ("require", "off")
 PURPOSES = ("get", "finetune")  # what zoo.get and zoo.finetune check; teams add their own (production, export)
@@ -70,13 +70,20 @@ class PolicyState:
 
     @property
     def set_by(self) -> str:
-        who = (["registry setting policy." + self.name] if self.registry == "require" else []) + \
-              ([ENV_POLICY] if self.environment else [])
+        who = (["registry setting policy." + self.name] if self.registry == "require" else []) + (
+            [ENV_POLICY] if self.environment else []
+        )
         return " and ".join(who) or "nobody"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "enabled": self.enabled,
-                "registry": self.registry, "environment": self.environment, "set_by": self.set_by}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "enabled": self.enabled,
+            "registry": self.registry,
+            "environment": self.environment,
+            "set_by": self.set_by,
+        }
 
 
 def check_name(name: Any, field: str = "policy") -> str:
@@ -84,8 +91,10 @@ def check_name(name: Any, field: str = "policy") -> str:
     if text not in POLICIES:
         close = difflib.get_close_matches(text, list(POLICIES), 3, cutoff=0.5)
         raise ZooValidationError(
-            field, f"unknown policy {name!r}" + (f"; did you mean {', '.join(map(repr, close))}?" if close else ""),
-            hint="known policies: " + ", ".join(POLICIES) + " (`zoo policy show`)")
+            field,
+            f"unknown policy {name!r}" + (f"; did you mean {', '.join(map(repr, close))}?" if close else ""),
+            hint="known policies: " + ", ".join(POLICIES) + " (`zoo policy show`)",
+        )
     return text
 
 
@@ -104,17 +113,21 @@ def _registry_value(registry: Registry | None, name: str) -> str:
         return "off"
     if value not in VALUES:
         # Fail closed: an unreadable policy must not silently allow.
-        raise ZooRegistryError(f"registry setting {SETTING_PREFIX}{name} holds {value!r}, not one of "
-                               f"{', '.join(VALUES)}; nothing is allowed until it is fixed",
-                               hint=f"run `zoo policy set {name} require` or `zoo policy set {name} off`")
+        raise ZooRegistryError(
+            f"registry setting {SETTING_PREFIX}{name} holds {value!r}, not one of "
+            f"{', '.join(VALUES)}; nothing is allowed until it is fixed",
+            hint=f"run `zoo policy set {name} require` or `zoo policy set {name} off`",
+        )
     return value
 
 
 def policy_states(registry: Registry | None) -> list[PolicyState]:
     """Every optional policy with its registry setting and whether ``$ZOO_POLICY`` names it."""
     env = _env_policies()
-    return [PolicyState(name, description, _registry_value(registry, name), name in env)
-            for name, description in POLICIES.items()]
+    return [
+        PolicyState(name, description, _registry_value(registry, name), name in env)
+        for name, description in POLICIES.items()
+    ]
 
 
 def set_policy(registry: Registry, name: str, value: str, *, actor: str | None = None) -> bool:
@@ -141,11 +154,15 @@ def _acknowledged(acknowledge: Any) -> set[str]:
     elif isinstance(acknowledge, Iterable):
         items = list(acknowledge)
         if isinstance(acknowledge, (bytes, Mapping)) or not all(isinstance(a, str) for a in items):
-            raise ZooValidationError("acknowledge", "must be weights names (text)",
-                                     hint="e.g. acknowledge=['resnet50.tv_in1k']")
+            raise ZooValidationError(
+                "acknowledge", "must be weights names (text)", hint="e.g. acknowledge=['resnet50.tv_in1k']"
+            )
     else:
-        raise ZooValidationError("acknowledge", f"must be a list of weights names, not {type(acknowledge).__name__}",
-                                 hint="e.g. acknowledge=['resnet50.tv_in1k']")
+        raise ZooValidationError(
+            "acknowledge",
+            f"must be a list of weights names, not {type(acknowledge).__name__}",
+            hint="e.g. acknowledge=['resnet50.tv_in1k']",
+        )
     items += os.environ.get(ENV_ACKNOWLEDGE, "").split(",")
     return {a.strip().lower() for a in items if a.strip()}
 
@@ -161,14 +178,23 @@ def check_purpose(purpose: object) -> str:
     """A purpose is a short lower-case word: ``get`` (``zoo.get``), ``finetune``
     (``zoo.finetune``), or one a team checks itself, e.g. ``production`` or ``export``."""
     if not isinstance(purpose, str) or not _PURPOSE_RE.match(purpose):
-        raise ZooValidationError("purpose", f"{purpose!r} is not a purpose",
-                                 hint="use 'get', 'finetune' or your own lower-case word, e.g. 'production'")
+        raise ZooValidationError(
+            "purpose",
+            f"{purpose!r} is not a purpose",
+            hint="use 'get', 'finetune' or your own lower-case word, e.g. 'production'",
+        )
     return purpose
 
 
-def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
-            host: PluginHost | None = None, acknowledge: Iterable[str] | str | None = (),
-            stacklevel: int = 2) -> tuple[PolicyDecision, ...]:
+def enforce(
+    info: WeightsInfo,
+    purpose: str,
+    *,
+    registry: Registry | None,
+    host: PluginHost | None = None,
+    acknowledge: Iterable[str] | str | None = (),
+    stacklevel: int = 2,
+) -> tuple[PolicyDecision, ...]:
     """Check ``info`` against every policy for ``purpose`` (``get``, ``finetune``, or a
     team's own such as ``production``; the registry's rules apply to every purpose).
 
@@ -179,8 +205,11 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
     plugins' ``zoo_policy_check`` hooks; ``acknowledge`` names weights whose high-severity
     bias notes the caller has read (``$ZOO_ACKNOWLEDGE`` adds to it)."""
     if not isinstance(info, WeightsInfo):
-        raise ZooValidationError("info", f"must be a zoo.records.WeightsInfo, not {type(info).__name__}",
-                                 hint="resolve the name first: Registry().resolve(name)")
+        raise ZooValidationError(
+            "info",
+            f"must be a zoo.records.WeightsInfo, not {type(info).__name__}",
+            hint="resolve the name first: Registry().resolve(name)",
+        )
     check_purpose(purpose)
     w, name = info.weights, info.qualified_name
     decisions = []
@@ -188,20 +217,27 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
         from zoo.registry import Registry
 
         with Registry() as default:
-            return enforce(info, purpose, registry=default, host=host, acknowledge=acknowledge,
-                           stacklevel=stacklevel + 1)
+            return enforce(
+                info, purpose, registry=default, host=host, acknowledge=acknowledge, stacklevel=stacklevel + 1
+            )
     if w.status is Status.REVOKED:
         raise _refusal(
-            "zoo:revoked", info,
+            "zoo:revoked",
+            info,
             f"{name} is revoked and will not be used for {purpose} (rule zoo:revoked)"
             + (f": {w.status_reason}" if w.status_reason else ""),
             f"choose other weights (`zoo list {info.family.name}*`); `zoo history {info.ref}` shows who "
-            "revoked it and why")
+            "revoked it and why",
+        )
     decisions.append(PolicyDecision("zoo:revoked", True))
     if w.status is Status.DEPRECATED:
-        warnings.warn(f"{name} is deprecated" + (f": {w.status_reason}" if w.status_reason else "")
-                      + f" (`zoo list {info.family.name}*` shows the alternatives)",
-                      ZooDeprecationWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"{name} is deprecated"
+            + (f": {w.status_reason}" if w.status_reason else "")
+            + f" (`zoo list {info.family.name}*` shows the alternatives)",
+            ZooDeprecationWarning,
+            stacklevel=stacklevel,
+        )
     states = {s.name: s for s in policy_states(registry)}
 
     state = states["commercial"]
@@ -214,14 +250,16 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
         if use in (CommercialUse.FORBIDDEN, CommercialUse.UNKNOWN):
             says = "forbidden" if use is CommercialUse.FORBIDDEN else "not stated"
             raise _refusal(
-                "zoo:commercial", info,
+                "zoo:commercial",
+                info,
                 f"{name} may not be used for {purpose}: rule zoo:commercial (set by {state.set_by}) requires "
                 f"that commercial use is allowed, and for these weights it is {says} ({why})",
                 "choose weights whose licence and training data allow it (`zoo audit licences --commercial "
                 "allowed`); if this licence does "
                 "allow it, have the record corrected (e.g. `zoo card import README.md --for NAME` when it states "
                 "no licence); the rule is turned off with `zoo policy set commercial off` (registry) or by "
-                f"leaving 'commercial' out of {ENV_POLICY}")
+                f"leaving 'commercial' out of {ENV_POLICY}",
+            )
         decisions.append(PolicyDecision("zoo:commercial", True, f"commercial use: {use.value} ({why})"))
 
     state = states["acknowledge-high-bias"]
@@ -232,14 +270,17 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
             if not accepted & _acknowledged(acknowledge):
                 notes = "; ".join(f"{n.title or n.kind.value}: {_short(n.body)}" for n in high)
                 raise _refusal(
-                    "zoo:acknowledge-high-bias", info,
+                    "zoo:acknowledge-high-bias",
+                    info,
                     f"{name} has {len(high)} bias note(s) of high severity ({notes}); rule "
                     f"zoo:acknowledge-high-bias (set by {state.set_by}) requires an explicit acknowledgement "
                     f"before it is used for {purpose}",
                     f"read them (`zoo info {info.ref}`), then acknowledge: zoo.get(..., acknowledge=['{info.ref}']), "
-                    f"`zoo get {info.ref} --acknowledge {info.ref}` or {ENV_ACKNOWLEDGE}={info.ref}")
-            decisions.append(PolicyDecision("zoo:acknowledge-high-bias", True,
-                                            f"{len(high)} high-severity note(s) acknowledged"))
+                    f"`zoo get {info.ref} --acknowledge {info.ref}` or {ENV_ACKNOWLEDGE}={info.ref}",
+                )
+            decisions.append(
+                PolicyDecision("zoo:acknowledge-high-bias", True, f"{len(high)} high-severity note(s) acknowledged")
+            )
         else:
             decisions.append(PolicyDecision("zoo:acknowledge-high-bias", True, "no high-severity notes"))
 
@@ -247,22 +288,26 @@ def enforce(info: WeightsInfo, purpose: str, *, registry: Registry | None,
     if state.enabled:
         if w.sha256 is None and w.sha256_prefix is None:
             raise _refusal(
-                "zoo:pinned-only", info,
+                "zoo:pinned-only",
+                info,
                 f"{name} pins no sha256, and rule zoo:pinned-only (set by {state.set_by}) accepts only weights "
                 "pinned before their first fetch (no trust on first use of the Hub's attestation)",
                 f"check the file yourself, then pin it: `zoo pin {info.ref} --file PATH` or "
-                f"`zoo pin {info.ref} --sha256 HEX`; or `zoo policy set pinned-only off`")
+                f"`zoo pin {info.ref} --sha256 HEX`; or `zoo policy set pinned-only off`",
+            )
         decisions.append(PolicyDecision("zoo:pinned-only", True, "pinned"))
 
     if host is not None:
         for decision in host.check_policy(info, purpose):
             if not decision.allowed:
                 raise _refusal(
-                    decision.rule, info,
+                    decision.rule,
+                    info,
                     f"{name} may not be used for {purpose}: rule {decision.rule}"
                     + (f" ({decision.reason})" if decision.reason else ""),
                     f"the rule comes from plugin {decision.rule.split(':', 1)[0]!r}: ask its owner, or choose "
-                    "other weights (`zoo list`)")
+                    "other weights (`zoo list`)",
+                )
             decisions.append(decision)
     return tuple(decisions)
 

@@ -61,9 +61,7 @@ class _Choice(str, enum.Enum):
             return cls(str(value).strip().lower().replace(" ", "_").replace("-", "_"))
         except ValueError:
             allowed = ", ".join(m.value for m in cls)
-            raise ZooValidationError(
-                field_name, f"unknown value {value!r}", hint=f"use one of: {allowed}"
-            ) from None
+            raise ZooValidationError(field_name, f"unknown value {value!r}", hint=f"use one of: {allowed}") from None
 
     @classmethod
     def values(cls) -> tuple[str, ...]:
@@ -172,9 +170,7 @@ def _tuple(value: Any, field_name: str, item_type: type) -> tuple:
     items = tuple(value)
     for item in items:
         if not isinstance(item, item_type):
-            raise ZooValidationError(
-                field_name, f"items must be {item_type.__name__}, got {type(item).__name__}"
-            )
+            raise ZooValidationError(field_name, f"items must be {item_type.__name__}, got {type(item).__name__}")
     return items
 
 
@@ -204,8 +200,11 @@ class License:
     def __post_init__(self) -> None:
         spdx = _text(self.spdx, "license.spdx", required=True, max_len=limits.LABEL)
         if not SPDX_RE.match(spdx):
-            raise ZooValidationError("license.spdx", f"{spdx!r} is not an SPDX identifier",
-                                     hint="e.g. 'Apache-2.0', 'MIT', 'BSD-3-Clause', 'NOASSERTION'")
+            raise ZooValidationError(
+                "license.spdx",
+                f"{spdx!r} is not an SPDX identifier",
+                hint="e.g. 'Apache-2.0', 'MIT', 'BSD-3-Clause', 'NOASSERTION'",
+            )
         _set(self, "spdx", spdx)
         _set(self, "commercial_use", CommercialUse.parse(self.commercial_use, "license.commercial_use"))
         _set(self, "url", _text(self.url, "license.url"))
@@ -222,8 +221,9 @@ class Source:
     def __post_init__(self) -> None:
         uri = _text(self.uri, "sources.uri", required=True, max_len=limits.URI)
         if "://" not in uri and not uri.startswith("/"):
-            raise ZooValidationError("sources.uri", f"{uri!r} has no scheme",
-                                     hint="write 'https://…', 'file:///…' or 'pkg://dist/path'")
+            raise ZooValidationError(
+                "sources.uri", f"{uri!r} has no scheme", hint="write 'https://…', 'file:///…' or 'pkg://dist/path'"
+            )
         _set(self, "uri", uri)
         if not isinstance(self.mirror, bool):
             raise ZooValidationError("sources.mirror", f"must be True or False, not {self.mirror!r}")
@@ -313,8 +313,11 @@ class Dataset:
         notes = _tuple(self.notes, "dataset.notes", CardSection)
         for note in notes:
             if not note.is_bias_note:
-                raise ZooValidationError("dataset.notes", f"a dataset note is a bias or limitation note, "
-                                         f"not {note.kind.value!r}", hint="use kind 'bias_risks' or 'limitations'")
+                raise ZooValidationError(
+                    "dataset.notes",
+                    f"a dataset note is a bias or limitation note, not {note.kind.value!r}",
+                    hint="use kind 'bias_risks' or 'limitations'",
+                )
             if note.inherited_from is not None:
                 raise ZooValidationError("dataset.notes", "a dataset's own note has no inherited_from")
         if len({(n.kind, n.body) for n in notes}) != len(notes):
@@ -338,8 +341,13 @@ class DatasetInfo:
         return self.plugin is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**to_jsonable(self.dataset), "declared": self.declared, "plugin": self.plugin,
-                "plugin_version": self.plugin_version, "weights": self.weights}
+        return {
+            **to_jsonable(self.dataset),
+            "declared": self.declared,
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+            "weights": self.weights,
+        }
 
 
 # Most restrictive last: the effective commercial use is the worst statement in the lineage.
@@ -452,33 +460,40 @@ class Weights:
             _set(self, "name", _name(self.name, "name", MODEL_NAME_RE, "team/resnet50-digits"))
         if (self.tag is None) == (self.name is None):
             raise ZooValidationError(
-                "name", "give exactly one of tag (catalogue weights 'arch.tag') or name "
-                "(a registered model 'namespace/name')",
+                "name",
+                "give exactly one of tag (catalogue weights 'arch.tag') or name (a registered model 'namespace/name')",
             )
         if len(self.ref) > MAX_NAME:  # arch.tag is stored as one name
-            raise ZooValidationError("tag", f"{self.ref[:40]!r}… is {len(self.ref)} characters with its "
-                                            f"architecture, at most {MAX_NAME} fit")
+            raise ZooValidationError(
+                "tag", f"{self.ref[:40]!r}… is {len(self.ref)} characters with its architecture, at most {MAX_NAME} fit"
+            )
         if self.sha256 is not None:
             sha = _text(self.sha256, "sha256", required=True).lower()
             if not SHA256_RE.match(sha):
-                raise ZooValidationError("sha256", f"{self.sha256!r} is not a full sha256",
-                                         hint="give all 64 hex digits (`sha256sum FILE`)")
+                raise ZooValidationError(
+                    "sha256", f"{self.sha256!r} is not a full sha256", hint="give all 64 hex digits (`sha256sum FILE`)"
+                )
             _set(self, "sha256", sha)
         if self.sha256_prefix is not None:
             prefix = _text(self.sha256_prefix, "sha256_prefix", required=True).lower()
             if not HEX_RE.match(prefix):
-                raise ZooValidationError("sha256_prefix", f"{self.sha256_prefix!r} is not a hex prefix",
-                                         hint="give at least 6 hex digits")
+                raise ZooValidationError(
+                    "sha256_prefix", f"{self.sha256_prefix!r} is not a hex prefix", hint="give at least 6 hex digits"
+                )
             if self.sha256 is not None and not self.sha256.startswith(prefix):
                 raise ZooValidationError("sha256_prefix", "does not match sha256")
             _set(self, "sha256_prefix", prefix)
-        for int_field, high in (("size_bytes", limits.INT64_MAX), ("num_params", limits.INT64_MAX),
-                                ("num_classes", limits.MAX_CLASSES)):
+        for int_field, high in (
+            ("size_bytes", limits.INT64_MAX),
+            ("num_params", limits.INT64_MAX),
+            ("num_classes", limits.MAX_CLASSES),
+        ):
             if getattr(self, int_field) is not None:
                 limits.check_int(getattr(self, int_field), int_field, high=high)
         if not isinstance(self.format, str) or self.format not in FORMATS:
-            raise ZooValidationError("format", f"unknown format {self.format!r}",
-                                     hint=f"use one of: {', '.join(FORMATS)}")
+            raise ZooValidationError(
+                "format", f"unknown format {self.format!r}", hint=f"use one of: {', '.join(FORMATS)}"
+            )
         if not isinstance(self.license, License):
             raise ZooValidationError("license", "must be a zoo.records.License")
         _set(self, "sources", _tuple(self.sources, "sources", Source))
@@ -608,8 +623,9 @@ _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 def _import_string(value: Any, field_name: str) -> str:
     text = _text(value, field_name, required=True, max_len=limits.IMPORT)
     if not _IMPORT_STRING.match(text):
-        raise ZooValidationError(field_name, f"{text!r} is not an import string",
-                                 hint="write 'package.module:function'")
+        raise ZooValidationError(
+            field_name, f"{text!r} is not an import string", hint="write 'package.module:function'"
+        )
     return text
 
 
@@ -671,8 +687,11 @@ class Compressor:
         _set(self, "runner", _import_string(self.runner, "compressor.runner"))
         relation = Relation.parse(self.relation, "compressor.relation")
         if relation in (Relation.FINETUNE, Relation.ADAPTER):
-            raise ZooValidationError("compressor.relation", f"{relation.value!r} is not a deployment relation",
-                                     hint="use quantize, prune, distill or export")
+            raise ZooValidationError(
+                "compressor.relation",
+                f"{relation.value!r} is not a deployment relation",
+                hint="use quantize, prune, distill or export",
+            )
         _set(self, "relation", relation)
         _set(self, "params", _mapping(self.params, "compressor.params"))
 

@@ -90,15 +90,22 @@ class LoadReport:
         if self.num_classes == 0:
             lines.append("head: removed, the model returns pooled features")
         elif self.num_classes is not None:
-            lines.append(f"head: {self.num_classes} classes"
-                         + (" (new, randomly initialised)" if self.head_reinitialised else " (pretrained)"))
-        for label, keys in (("missing (head)", self.missing), ("unexpected (head, ignored)", self.unexpected),
-                            ("re-initialised", self.head_reinitialised),
-                            ("recomputed buffers", self.recomputed_buffers)):
+            lines.append(
+                f"head: {self.num_classes} classes"
+                + (" (new, randomly initialised)" if self.head_reinitialised else " (pretrained)")
+            )
+        for label, keys in (
+            ("missing (head)", self.missing),
+            ("unexpected (head, ignored)", self.unexpected),
+            ("re-initialised", self.head_reinitialised),
+            ("recomputed buffers", self.recomputed_buffers),
+        ):
             if keys:
                 lines.append(f"{label}: {_keys(keys)}")
         if self.mismatched:
-            lines.append("mismatched (head): " + ", ".join(f"{k} {list(a)} vs {list(b)}" for k, a, b in self.mismatched))
+            lines.append(
+                "mismatched (head): " + ", ".join(f"{k} {list(a)} vs {list(b)}" for k, a, b in self.mismatched)
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,19 +153,27 @@ class ModelInfo:
     record: WeightsInfo | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
-        lines = [f"{self.qualified_name or self.arch} ({self.arch}, {self.modality}, {self.task}) on "
-                 f"{self.device}, {self.dtype}"]
+        lines = [
+            f"{self.qualified_name or self.arch} ({self.arch}, {self.modality}, {self.task}) on "
+            f"{self.device}, {self.dtype}"
+        ]
         if self.license is not None:
             lines.append(f"licence: {self.license.spdx} — commercial use: {self.license.commercial_use.value}")
         if self.effective_use is not None:
-            lines.append(f"effective commercial use: {self.effective_use.commercial_use.value} — "
-                         + "; ".join(self.effective_use.reasons))
+            lines.append(
+                f"effective commercial use: {self.effective_use.commercial_use.value} — "
+                + "; ".join(self.effective_use.reasons)
+            )
         if self.sha256:
             lines.append(f"sha256: {self.sha256}")
         if self.bias_notes:
             lines.append(f"bias and limitation notes ({len(self.bias_notes)}):")
-            lines += [f"  - {n.title or n.kind.value}" + (f" (from {n.inherited_from})" if n.inherited_from else "")
-                      + f": {n.body}" for n in self.bias_notes]
+            lines += [
+                f"  - {n.title or n.kind.value}"
+                + (f" (from {n.inherited_from})" if n.inherited_from else "")
+                + f": {n.body}"
+                for n in self.bias_notes
+            ]
         elif self.record is not None:
             lines.append("bias and limitation notes: none recorded")
         return "\n".join(lines)
@@ -170,9 +185,24 @@ class ModelInfo:
         return self.record.effective_use if self.record is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        data = {f: to_jsonable(getattr(self, f)) for f in (
-            "name", "qualified_name", "weights_id", "arch", "modality", "task", "sha256", "license",
-            "provenance", "bias_notes", "preprocessing", "device", "dtype")}
+        data = {
+            f: to_jsonable(getattr(self, f))
+            for f in (
+                "name",
+                "qualified_name",
+                "weights_id",
+                "arch",
+                "modality",
+                "task",
+                "sha256",
+                "license",
+                "provenance",
+                "bias_notes",
+                "preprocessing",
+                "device",
+                "dtype",
+            )
+        }
         data["effective_use"] = self.effective_use.to_dict() if self.effective_use is not None else None
         data["load_report"] = self.load_report.to_dict()
         data["path"] = str(self.path) if self.path else None
@@ -247,8 +277,10 @@ def _check_num_classes(num_classes: Any) -> None:
 
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 0 <= num_classes <= MAX_CLASSES:
         raise ZooValidationError(
-            "num_classes", f"must be None, 0 or a positive integer up to {MAX_CLASSES:,}, not {num_classes!r}",
-            hint="None keeps the pretrained head, 0 removes it (pooled features), k gives a fresh head of k outputs")
+            "num_classes",
+            f"must be None, 0 or a positive integer up to {MAX_CLASSES:,}, not {num_classes!r}",
+            hint="None keeps the pretrained head, 0 removes it (pooled features), k gives a fresh head of k outputs",
+        )
 
 
 def _check_progress(progress: Any) -> None:
@@ -286,10 +318,8 @@ def _check_policy(info: WeightsInfo, registry: Registry, host: PluginHost, ackno
     policy.enforce(info, "get", registry=registry, host=host, acknowledge=acknowledge, stacklevel=4)
 
 
-def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None,
-           progress: Any) -> FetchedFile:
-    from zoo.weights import fetch
-    from zoo.weights import _hub
+def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None, progress: Any) -> FetchedFile:
+    from zoo.weights import _hub, fetch
 
     w = info.weights
     kwargs = {"stores": host.weight_stores(), "progress": progress}
@@ -307,17 +337,26 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
         sources = _hub.pinned_sources(sources, info.pinned_revision)
         fresh_download = WeightsCache().find(sha256=w.sha256, sha256_prefix=w.sha256_prefix) is None
     try:
-        fetched = fetch(sources, sha256=w.sha256, sha256_prefix=w.sha256_prefix, size=w.size_bytes,
-                        format=w.format, offline=offline, **kwargs)
+        fetched = fetch(
+            sources,
+            sha256=w.sha256,
+            sha256_prefix=w.sha256_prefix,
+            size=w.size_bytes,
+            format=w.format,
+            offline=offline,
+            **kwargs,
+        )
     except ZooFetchError as exc:
         if info.pinned_revision and not isinstance(exc, ZooOfflineError):
             if (move := _hub.moved(w, info.pinned_revision)) is not None:
                 raise ZooIntegrityError(
                     f"{info.qualified_name} is pinned to commit {info.pinned_revision} of its Hub repository, "
                     f"which no source serves any more; revision {move[0]!r} moved to {move[1]}, and zoo does "
-                    "not follow a moved revision", hint="review the new file; to use it, register it as new "
+                    "not follow a moved revision",
+                    hint="review the new file; to use it, register it as new "
                     "weights (a pin is never replaced in place); `zoo history NAME` shows where the pin came "
-                    "from") from None
+                    "from",
+                ) from None
         raise
     if fresh_download and (move := _hub.moved(w, info.pinned_revision)) is not None:
         # Downloaded at the pinned commit, which is still served: say that the branch moved
@@ -326,15 +365,18 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
 
         from zoo.errors import ZooRevisionMovedWarning
 
-        warnings.warn(ZooRevisionMovedWarning(
-            f"{info.qualified_name}: revision {move[0]!r} of its Hub repository moved to {move[1]}; zoo "
-            f"loaded the pinned commit {info.pinned_revision} and does not follow a moved revision "
-            "(register the new file as new weights to use it)"), stacklevel=4)
+        warnings.warn(
+            ZooRevisionMovedWarning(
+                f"{info.qualified_name}: revision {move[0]!r} of its Hub repository moved to {move[1]}; zoo "
+                f"loaded the pinned commit {info.pinned_revision} and does not follow a moved revision "
+                "(register the new file as new weights to use it)"
+            ),
+            stacklevel=4,
+        )
     if w.sha256 is None:
         # The record knew a prefix only: remember the full hash (an audit event), so the
         # next fetch is pinned to these exact bytes.
-        _pin(registry, info, fetched.sha256, revision=None,
-             origin="first fetch, verified against the recorded prefix")
+        _pin(registry, info, fetched.sha256, revision=None, origin="first fetch, verified against the recorded prefix")
     return fetched
 
 
@@ -349,11 +391,16 @@ def _pin(registry: Any, info: WeightsInfo, sha256: str, *, revision: str | None,
     except ZooConflictError as exc:
         # Another process pinned other bytes meanwhile: these verified against what was
         # attested to *us*, but the registry disagrees, so they are not used.
-        raise ZooIntegrityError(f"{info.qualified_name}: {exc.message}",
-                                hint="`zoo history NAME` shows who pinned what; `zoo info NAME` the pin") from None
+        raise ZooIntegrityError(
+            f"{info.qualified_name}: {exc.message}",
+            hint="`zoo history NAME` shows who pinned what; `zoo info NAME` the pin",
+        ) from None
     except ZooRegistryError as exc:
-        _log.warning("could not pin the sha256 of %s in the registry (%s); the next fetch verifies it again",
-                     info.qualified_name, exc.message)
+        _log.warning(
+            "could not pin the sha256 of %s in the registry (%s); the next fetch verifies it again",
+            info.qualified_name,
+            exc.message,
+        )
     finally:
         if target is not None and target is not registry:
             target.close()
@@ -364,8 +411,11 @@ def _with_alternatives(exc: ZooFetchError, registry: Any, info: WeightsInfo) -> 
         ready = [name for name in _loadable_now(registry, info.family.name) if not name.startswith(info.ref + " ")]
     except ZooError:  # the registry cannot say: the fetch error is what matters
         return exc
-    text = (f"weights of {info.family.name} that load right now: " + ", ".join(ready) if ready
-            else f"no weights of {info.family.name} are installed or cached here")
+    text = (
+        f"weights of {info.family.name} that load right now: " + ", ".join(ready)
+        if ready
+        else f"no weights of {info.family.name} are installed or cached here"
+    )
     error = type(exc)(exc.message + "\n" + text, hint=exc.hint)
     error.failures = exc.failures
     return error
@@ -403,10 +453,21 @@ def _loadable_now(registry: Any, arch: str) -> list[str]:
 # -- the API -------------------------------------------------------------------------------
 
 
-def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, device: Any = "auto",
-        dtype: Any = None, channels_last: bool | None = None, compile: bool = False,
-        registry: Registry | None = None, host: PluginHost | None = None, offline: bool | None = None,
-        progress: Any = None, acknowledge: Any = ()) -> Any:
+def get(
+    name: str,
+    num_classes: int | None = None,
+    *,
+    pretrained: bool = True,
+    device: Any = "auto",
+    dtype: Any = None,
+    channels_last: bool | None = None,
+    compile: bool = False,
+    registry: Registry | None = None,
+    host: PluginHost | None = None,
+    offline: bool | None = None,
+    progress: Any = None,
+    acknowledge: Any = (),
+) -> Any:
     """A pretrained backbone as an ``nn.Module`` in eval mode, with its record at ``model.zoo``.
 
     ``name``: ``arch`` (its default weights), ``arch.tag``, or ``namespace/name[@version|@alias]``.
@@ -433,8 +494,11 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
     if offline is not None:
         _check_flag(offline, "offline")
     if not isinstance(name, str):
-        raise ZooValidationError("name", f"must be a model name, not {type(name).__name__}",
-                                 hint="e.g. 'resnet50', 'resnet50.tv2_in1k', 'team/model@2'")
+        raise ZooValidationError(
+            "name",
+            f"must be a model name, not {type(name).__name__}",
+            hint="e.g. 'resnet50', 'resnet50.tv2_in1k', 'team/model@2'",
+        )
     from zoo import _loading  # torch from here on
 
     target = _loading.target_device(device)
@@ -463,8 +527,9 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
             model, report = load_registered(host, info, family, fetched, spec, num_classes=num_classes, device=device)
             model.zoo = _model_info(name, info, family, report, fetched, model)
             return model
-        model, report = _loading.load_pretrained(host, family, info.ref, fetched, num_classes=num_classes,
-                                                 device=target, dtype=target_dtype)
+        model, report = _loading.load_pretrained(
+            host, family, info.ref, fetched, num_classes=num_classes, device=target, dtype=target_dtype
+        )
     else:
         model, report = _loading.build_fresh(host, family, num_classes=num_classes, device=target)
     model = _loading.place(model, device=target, dtype=target_dtype, channels_last=channels_last)
@@ -480,8 +545,9 @@ def get(name: str, num_classes: int | None = None, *, pretrained: bool = True, d
     return model
 
 
-def _model_info(name: str, info: WeightsInfo | None, family: Family, report: LoadReport,
-                fetched: FetchedFile | None, model: Any) -> ModelInfo:
+def _model_info(
+    name: str, info: WeightsInfo | None, family: Family, report: LoadReport, fetched: FetchedFile | None, model: Any
+) -> ModelInfo:
     param = next(model.parameters(), None)
     device = str(param.device) if param is not None else "cpu"
     dtype = str(param.dtype).removeprefix("torch.") if param is not None else "float32"
@@ -493,16 +559,23 @@ def _model_info(name: str, info: WeightsInfo | None, family: Family, report: Loa
         name=name,
         qualified_name=info.qualified_name if info else None,
         weights_id=info.id if info else None,
-        arch=family.name, modality=family.modality.value, task=family.task,
+        arch=family.name,
+        modality=family.modality.value,
+        task=family.task,
         sha256=(fetched.sha256 if fetched else (w.sha256 if w else None)),
         license=w.license if w else None,
-        provenance=Provenance(w.publisher, w.paper_title, w.paper_url, w.recipe, w.datasets, w.parents,
-                              info.plugin, info.plugin_version) if w and info else None,
+        provenance=Provenance(
+            w.publisher, w.paper_title, w.paper_url, w.recipe, w.datasets, w.parents, info.plugin, info.plugin_version
+        )
+        if w and info
+        else None,
         bias_notes=info.bias_notes if info else (),
         preprocessing=preprocessing,  # a plain dict: models with .zoo must stay deep-copyable
         load_report=report,
         path=fetched.path if fetched else None,
-        device=device, dtype=dtype, record=info,
+        device=device,
+        dtype=dtype,
+        record=info,
     )
 
 

@@ -39,8 +39,14 @@ __all__ = ["FakeHub", "PluginCheck", "check_plugin", "registered_plugin", "zoo_p
 
 
 @contextmanager
-def registered_plugin(plugin: object, *, host: PluginHost | None = None, name: str | None = None,
-                      version: str | None = None, allow_errors: bool = False) -> Iterator[PluginHost]:
+def registered_plugin(
+    plugin: object,
+    *,
+    host: PluginHost | None = None,
+    name: str | None = None,
+    version: str | None = None,
+    allow_errors: bool = False,
+) -> Iterator[PluginHost]:
     """Register ``plugin`` (a module or an object with ``@hookimpl`` methods) in ``host``
     (default: a new host that loads no installed plugin) and yield the host; the plugin
     is unregistered afterwards. A plugin that fails to register raises
@@ -49,8 +55,9 @@ def registered_plugin(plugin: object, *, host: PluginHost | None = None, name: s
     info = host.register(plugin, name, version=version)
     try:
         if info.errors and not allow_errors:
-            raise ZooPluginError(f"plugin {info.name!r} did not register cleanly:\n  - "
-                                 + "\n  - ".join(str(e) for e in info.errors))
+            raise ZooPluginError(
+                f"plugin {info.name!r} did not register cleanly:\n  - " + "\n  - ".join(str(e) for e in info.errors)
+            )
         yield host
     finally:
         if info.loaded:
@@ -90,8 +97,14 @@ class PluginCheck:
         return not self.problems
 
 
-def check_plugin(plugin: str | object, *, families: Sequence[str] | None = None, forward: bool = True,
-                 lazy_imports: bool = True, raise_on_error: bool = True) -> PluginCheck:
+def check_plugin(
+    plugin: str | object,
+    *,
+    families: Sequence[str] | None = None,
+    forward: bool = True,
+    lazy_imports: bool = True,
+    raise_on_error: bool = True,
+) -> PluginCheck:
     """Run the plugin contract test; raise ``ZooPluginError`` listing every problem.
 
     ``plugin`` is an installed plugin's entry-point (or distribution) name, or a
@@ -123,13 +136,21 @@ def check_plugin(plugin: str | object, *, families: Sequence[str] | None = None,
     finally:
         if temporary:
             host.unregister(temporary)
-    result = PluginCheck(info.name, tuple(f.name for f in info.families), tuple(w.ref for w in info.weights),
-                         tuple(k.name for k in info.key_adapters), tuple(r.name for r in info.recipes),
-                         tuple(s.scheme for s in info.weight_stores), tuple(problems))
+    result = PluginCheck(
+        info.name,
+        tuple(f.name for f in info.families),
+        tuple(w.ref for w in info.weights),
+        tuple(k.name for k in info.key_adapters),
+        tuple(r.name for r in info.recipes),
+        tuple(s.scheme for s in info.weight_stores),
+        tuple(problems),
+    )
     if problems and raise_on_error:
-        raise ZooPluginError(f"plugin {info.name!r} fails its contract test ({len(problems)} problem(s)):\n  - "
-                             + "\n  - ".join(problems),
-                             hint="docs/plugins.md explains each rule")
+        raise ZooPluginError(
+            f"plugin {info.name!r} fails its contract test ({len(problems)} problem(s)):\n  - "
+            + "\n  - ".join(problems),
+            hint="docs/plugins.md explains each rule",
+        )
     return result
 
 
@@ -137,23 +158,29 @@ def _find(host: PluginHost, name: str) -> PluginInfo:
     for info in host.plugins:
         if name in (info.name, info.distribution) and not info.core:
             return host.plugin(info.name)
-    raise ZooPluginError(f"no installed plugin named {name!r}",
-                         hint="install it (pip install -e .) so that its entry point in group 'zoo' exists")
+    raise ZooPluginError(
+        f"no installed plugin named {name!r}",
+        hint="install it (pip install -e .) so that its entry point in group 'zoo' exists",
+    )
 
 
 def _heavy_imports(name: str) -> list[str]:
-    code = ("import json, sys\n"
-            "from zoo.plugins import PluginHost\n"
-            f"host = PluginHost(plugins=[{name!r}], disable=(), strict=False)\n"
-            "host.plugin(" + repr(name) + ")\n"
-            f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]))\n")
+    code = (
+        "import json, sys\n"
+        "from zoo.plugins import PluginHost\n"
+        f"host = PluginHost(plugins=[{name!r}], disable=(), strict=False)\n"
+        "host.plugin(" + repr(name) + ")\n"
+        f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]))\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         return [f"loading the plugin in a fresh interpreter failed: {proc.stderr.strip()[-500:]}"]
     heavy = json.loads(proc.stdout.strip().splitlines()[-1])
     if heavy:
-        return [f"loading the plugin imports {', '.join(heavy)}; import model libraries inside the "
-                "builder functions, so that listing plugins stays fast"]
+        return [
+            f"loading the plugin imports {', '.join(heavy)}; import model libraries inside the "
+            "builder functions, so that listing plugins stays fast"
+        ]
     return []
 
 
@@ -163,8 +190,7 @@ def _output_width(output: Any) -> Any:
     return tuple(output.shape)
 
 
-def _check_families(host: PluginHost, info: PluginInfo, only: Sequence[str] | None,
-                    forward: bool) -> list[str]:
+def _check_families(host: PluginHost, info: PluginInfo, only: Sequence[str] | None, forward: bool) -> list[str]:
     import torch
 
     problems = []
@@ -191,8 +217,10 @@ def _check_families(host: PluginHost, info: PluginInfo, only: Sequence[str] | No
                     if probe:
                         shape = _output_width(model(torch.empty(1, *size)))
                         if len(shape) != 2 or (classes and shape[1] != classes):
-                            problems.append(f"{where} with num_classes={classes} outputs shape {shape}, "
-                                            f"expected (1, {classes or 'features'})")
+                            problems.append(
+                                f"{where} with num_classes={classes} outputs shape {shape}, "
+                                f"expected (1, {classes or 'features'})"
+                            )
                     elif family.head is not None:
                         problems += _head_problem(model, family, classes)
         except ZooError as exc:
@@ -239,9 +267,11 @@ def _check_weights(host: PluginHost, info: PluginInfo) -> list[str]:
 def _check_resolvers(host: PluginHost, info: PluginInfo) -> list[str]:
     problems = []
     families, weights = host.families(), host.weights()
-    targets = ([(f"key adapter {k.name!r}", k.function) for k in info.key_adapters]
-               + [(f"recipe {r.name!r}", r.runner) for r in info.recipes]
-               + [(f"store {s.scheme!r}", s.opener) for s in info.weight_stores])
+    targets = (
+        [(f"key adapter {k.name!r}", k.function) for k in info.key_adapters]
+        + [(f"recipe {r.name!r}", r.runner) for r in info.recipes]
+        + [(f"store {s.scheme!r}", s.opener) for s in info.weight_stores]
+    )
     for what, target in targets:
         try:
             if not callable(import_object(target, what=what)):
@@ -250,13 +280,14 @@ def _check_resolvers(host: PluginHost, info: PluginInfo) -> list[str]:
             problems.append(exc.message)
     for adapter in info.key_adapters:
         if adapter.arch is not None and adapter.arch not in families:
-            problems.append(f"key adapter {adapter.name!r} names architecture {adapter.arch!r}, "
-                            "which no loaded plugin declares")
+            problems.append(
+                f"key adapter {adapter.name!r} names architecture {adapter.arch!r}, which no loaded plugin declares"
+            )
         if adapter.weights is not None and adapter.weights not in weights:
-            problems.append(f"key adapter {adapter.name!r} names weights {adapter.weights!r}, "
-                            "which no loaded plugin declares")
+            problems.append(
+                f"key adapter {adapter.name!r} names weights {adapter.weights!r}, which no loaded plugin declares"
+            )
     return problems
-
 
 
 # -- a Hugging Face Hub on 127.0.0.1 --------------------------------------------------------
@@ -384,11 +415,16 @@ class FakeHub:
                     return self._range(data, body, headers)
                 sha = hashlib.sha256(data).hexdigest()
                 attested = hub.attested.get((repo, path), sha)
-                headers.update({"X-Linked-Etag": f'"{attested}"', "ETag": f'"{attested}"',
-                                "X-Linked-Size": str(len(data)),
-                                # another host, as the Hub's CDN is (huggingface_hub follows a
-                                # redirect on the same host itself, as a renamed repository)
-                                "Location": f"{hub.cdn}/cdn/{match.group(1)}/{commit}/{path}"})
+                headers.update(
+                    {
+                        "X-Linked-Etag": f'"{attested}"',
+                        "ETag": f'"{attested}"',
+                        "X-Linked-Size": str(len(data)),
+                        # another host, as the Hub's CDN is (huggingface_hub follows a
+                        # redirect on the same host itself, as a renamed repository)
+                        "Location": f"{hub.cdn}/cdn/{match.group(1)}/{commit}/{path}",
+                    }
+                )
                 self._send(302, headers, b"", body)
 
             def _range(self, data: bytes, body: bool, headers: dict[str, str] | None = None) -> None:
@@ -402,7 +438,7 @@ class FakeHub:
                     if start >= len(data):
                         return self._send(416, {**headers, "Content-Range": f"bytes */{len(data)}"}, b"", body)
                     headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-                    return self._send(206, headers, data[start:end + 1], body)
+                    return self._send(206, headers, data[start : end + 1], body)
                 self._send(200, headers, data, body)
 
         self._servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(2)]
@@ -421,6 +457,8 @@ class FakeHub:
         for server in self._servers:
             server.shutdown()
             server.server_close()
+
+
 # -- generated catalogues (zoo.catalogue_data) -------------------------------------------
 
 
@@ -442,7 +480,8 @@ def assert_catalogue_current(package: str, library: str, generator: Any) -> None
         pytest.skip(reason)
     expected = generator.render(generator.collect())
     assert generator.CATALOGUE.read_text(encoding="utf-8") == expected, (
-        f"{package}/catalogue.json is stale: run its tools/generate_catalogue.py and commit the output")
+        f"{package}/catalogue.json is stale: run its tools/generate_catalogue.py and commit the output"
+    )
 
 
 def records_digest(records: Sequence[Any]) -> str:

@@ -25,10 +25,21 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["compress", "compressors", "deployment", "rebuild_spec"]
 
 
-def compress(model_or_name: Any, method: str, *, calibration: Any = None, eval: Any = None,  # noqa: A002
-             register_as: str | None = None, registry: Any = None, host: Any = None, threads: int | None = None,
-             repeats: int = 10, eval_name: str | None = None, measure: bool = True,
-             **options: Any) -> CompressResult:
+def compress(
+    model_or_name: Any,
+    method: str,
+    *,
+    calibration: Any = None,
+    eval: Any = None,  # noqa: A002
+    register_as: str | None = None,
+    registry: Any = None,
+    host: Any = None,
+    threads: int | None = None,
+    repeats: int = 10,
+    eval_name: str | None = None,
+    measure: bool = True,
+    **options: Any,
+) -> CompressResult:
     """Compress ``model_or_name`` with ``method``; returns a :class:`~zoo.compress.result.CompressResult`.
 
     ``model_or_name``: a name ``zoo.get`` resolves, or a model ``zoo.get`` returned
@@ -52,9 +63,20 @@ def compress(model_or_name: Any, method: str, *, calibration: Any = None, eval: 
     """
     from zoo.compress.core import run
 
-    return run(model_or_name, method, calibration=calibration, eval_data=eval, register_as=register_as,
-               registry=registry, host=host, threads=threads, repeats=repeats, eval_name=eval_name,
-               measure=measure, options=options)
+    return run(
+        model_or_name,
+        method,
+        calibration=calibration,
+        eval_data=eval,
+        register_as=register_as,
+        registry=registry,
+        host=host,
+        threads=threads,
+        repeats=repeats,
+        eval_name=eval_name,
+        measure=measure,
+        options=options,
+    )
 
 
 def compressors(host: Any = None) -> list[dict[str, Any]]:
@@ -62,9 +84,17 @@ def compressors(host: Any = None) -> list[dict[str, Any]]:
     from zoo.plugins import default_host
 
     host = host or default_host()
-    return [{"name": name, "relation": c.relation.value, "plugin": host.owner("compressors", name),
-             "description": c.description, "runner": c.runner, "params": dict(c.params or {})}
-            for name, c in sorted(host.compressors().items())]
+    return [
+        {
+            "name": name,
+            "relation": c.relation.value,
+            "plugin": host.owner("compressors", name),
+            "description": c.description,
+            "runner": c.runner,
+            "params": dict(c.params or {}),
+        }
+        for name, c in sorted(host.compressors().items())
+    ]
 
 
 def rebuild_spec(weights: Weights) -> dict[str, Any] | None:
@@ -99,8 +129,7 @@ def deployment(registry: Any, info: Any) -> list[dict[str, Any]]:
                 spec = json.loads(w.recipe).get("compress") or {}
             except ValueError:
                 spec = {}
-        row: dict[str, Any] = {"name": child, "relation": relation, "method": spec.get("method"),
-                               "arch": w.arch}
+        row: dict[str, Any] = {"name": child, "relation": relation, "method": spec.get("method"), "arch": w.arch}
         for key in ("file_bytes", "latency_ms_b1", "latency_ms_b32", "peak_mb"):
             value, parent = metrics.get(key), metrics.get(f"parent_{key}")
             row[key] = value.value if value else None

@@ -52,14 +52,19 @@ def _as_data(data: Any, argument: str, tokenizer: Any, batch_size: int = 32) -> 
     if isinstance(data, Mapping) and data and all(isinstance(v, torch.Tensor) for v in data.values()):
         # already tokenized: {"input_ids": [N, T], "attention_mask": [N, T], ...}
         count = int(next(iter(data.values())).shape[0])
-        batches = [{k: v[i:i + batch_size] for k, v in data.items()} for i in range(0, count, batch_size)]
+        batches = [{k: v[i : i + batch_size] for k, v in data.items()} for i in range(0, count, batch_size)]
     elif _is_text(data):
         if tokenizer is None:
-            raise ZooValidationError(argument, "is a list of sentences, but the model has no tokenizer",
-                                     hint="give image tensors for a vision model")
+            raise ZooValidationError(
+                argument,
+                "is a list of sentences, but the model has no tokenizer",
+                hint="give image tensors for a vision model",
+            )
         sentences = list(data)
-        batches = [tokenizer(sentences[i:i + batch_size], padding=True, truncation=True, return_tensors="pt")
-                   for i in range(0, len(sentences), batch_size)]
+        batches = [
+            tokenizer(sentences[i : i + batch_size], padding=True, truncation=True, return_tensors="pt")
+            for i in range(0, len(sentences), batch_size)
+        ]
         batches = [dict(b) for b in batches]
         count = len(sentences)
     else:
@@ -72,9 +77,12 @@ def _as_data(data: Any, argument: str, tokenizer: Any, batch_size: int = 32) -> 
                     if y is not None:
                         ys.append(torch.as_tensor(y))
             except TypeError:
-                raise ZooValidationError(argument, f"cannot read a {type(data).__name__}",
-                                         hint="give tensors, (inputs, labels), a Dataset / DataLoader of "
-                                              "(input, label), or a list of sentences") from None
+                raise ZooValidationError(
+                    argument,
+                    f"cannot read a {type(data).__name__}",
+                    hint="give tensors, (inputs, labels), a Dataset / DataLoader of "
+                    "(input, label), or a list of sentences",
+                ) from None
             if not xs:
                 raise ZooValidationError(argument, "is empty", hint="give at least one sample")
             batched = xs[0].dim() >= 4 or (len(xs) > 1 and xs[0].shape != xs[-1].shape)
@@ -82,8 +90,11 @@ def _as_data(data: Any, argument: str, tokenizer: Any, batch_size: int = 32) -> 
             if ys and labels is None:
                 labels = torch.cat([y.reshape(-1) for y in ys])
         if data.dim() < 2 or data.shape[0] == 0:
-            raise ZooValidationError(argument, f"needs a batch of inputs, got shape {list(data.shape)}",
-                                     hint="e.g. a float tensor [N, 3, H, W]")
+            raise ZooValidationError(
+                argument,
+                f"needs a batch of inputs, got shape {list(data.shape)}",
+                hint="e.g. a float tensor [N, 3, H, W]",
+            )
         data = data.float()
         batches = list(data.split(batch_size))
         count = int(data.shape[0])
@@ -94,6 +105,7 @@ def _as_data(data: Any, argument: str, tokenizer: Any, batch_size: int = 32) -> 
 
 def _rows(batch: Any, n: int) -> Any:
     """The first ``n`` rows of a batch, repeated when it has fewer."""
+
     def take(t: torch.Tensor) -> torch.Tensor:
         if t.shape[0] < n:
             t = t.repeat(-(-n // t.shape[0]), *([1] * (t.dim() - 1)))
@@ -114,8 +126,12 @@ def _tensor(output: Any, batch: Any) -> torch.Tensor:
         output = hidden
     elif isinstance(output, (tuple, list)):
         output = output[0]
-    if isinstance(output, torch.Tensor) and output.dim() == 3 and isinstance(batch, Mapping) \
-            and "attention_mask" in batch:
+    if (
+        isinstance(output, torch.Tensor)
+        and output.dim() == 3
+        and isinstance(batch, Mapping)
+        and "attention_mask" in batch
+    ):
         mask = batch["attention_mask"].unsqueeze(-1).to(output.dtype)
         output = (output * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
     return output.float()
@@ -193,13 +209,25 @@ def _untied(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _measure(parent: nn.Module, child: Any, child_bytes: int, example: Any, eval_data: _Data | None,
-             text: bool, repeats: int, threads: int) -> dict[str, Any]:
+def _measure(
+    parent: nn.Module,
+    child: Any,
+    child_bytes: int,
+    example: Any,
+    eval_data: _Data | None,
+    text: bool,
+    repeats: int,
+    threads: int,
+) -> dict[str, Any]:
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        m: dict[str, Any] = {"threads": threads, "repeats": repeats,
-                             "parent": {"file_bytes": _state_bytes(parent)}, "child": {"file_bytes": child_bytes}}
+        m: dict[str, Any] = {
+            "threads": threads,
+            "repeats": repeats,
+            "parent": {"file_bytes": _state_bytes(parent)},
+            "child": {"file_bytes": child_bytes},
+        }
         for batch_size, n in ((1, repeats), (32, max(3, repeats // 2))):
             p, c = _latencies_ms([parent, child], _rows(example, batch_size), n)
             m["parent"][f"latency_ms_b{batch_size}"], m["child"][f"latency_ms_b{batch_size}"] = p, c
@@ -228,8 +256,9 @@ def _method(host: Any, name: str, options: Mapping[str, Any]) -> tuple[Any, Any]
     from zoo.plugins import import_object
 
     if not isinstance(name, str) or not name.strip():
-        raise ZooValidationError("method", f"must be a method name, not {name!r}",
-                                 hint="`zoo compressors` lists the installed methods")
+        raise ZooValidationError(
+            "method", f"must be a method name, not {name!r}", hint="`zoo compressors` lists the installed methods"
+        )
     record = host.compressor(name)
     cls = import_object(record.runner, what=f"compression method {record.name!r}")
     return record, cls(**{**dict(record.params or {}), **options})
@@ -244,9 +273,21 @@ def _tokenizer(model: nn.Module, registry: Any, host: Any) -> Any:
     return preprocess(info.qualified_name or info.arch, registry=registry, host=host)
 
 
-def run(model_or_name: Any, method: str, *, calibration: Any, eval_data: Any, register_as: str | None,
-        registry: Any, host: Any, threads: int | None, repeats: int, eval_name: str | None, measure: bool,
-        options: Mapping[str, Any]) -> CompressResult:
+def run(
+    model_or_name: Any,
+    method: str,
+    *,
+    calibration: Any,
+    eval_data: Any,
+    register_as: str | None,
+    registry: Any,
+    host: Any,
+    threads: int | None,
+    repeats: int,
+    eval_name: str | None,
+    measure: bool,
+    options: Mapping[str, Any],
+) -> CompressResult:
     from zoo.plugins import default_host
 
     host = host or default_host()
@@ -264,22 +305,33 @@ def run(model_or_name: Any, method: str, *, calibration: Any, eval_data: Any, re
     elif isinstance(model_or_name, nn.Module):
         model = model_or_name
     else:
-        raise ZooValidationError("model_or_name", f"must be a model name or an nn.Module, not "
-                                 f"{type(model_or_name).__name__}", hint="e.g. 'tf_efficientnet_lite0'")
+        raise ZooValidationError(
+            "model_or_name",
+            f"must be a model name or an nn.Module, not {type(model_or_name).__name__}",
+            hint="e.g. 'tf_efficientnet_lite0'",
+        )
     card = getattr(model, "zoo", None)
     if register_as is not None and getattr(card, "record", None) is None:
-        raise ZooValidationError("register_as", "needs a model that zoo.get built (model.zoo names its weights)",
-                                 hint="compress the model by name, or a model from zoo.get(...)")
+        raise ZooValidationError(
+            "register_as",
+            "needs a model that zoo.get built (model.zoo names its weights)",
+            hint="compress the model by name, or a model from zoo.get(...)",
+        )
     model = model.to("cpu").eval()
     tokenizer = _tokenizer(model, registry, host)
     text = tokenizer is not None
     calib = _as_data(calibration, "calibration", tokenizer)
     evald = _as_data(eval_data, "eval", tokenizer)
     example = (calib or evald).batches[0] if (calib or evald) else None
-    ctx = CompressContext(modality="text" if text else (card.modality if card else "vision"), example=example,
-                          calibration=calib.batches if calib else [],
-                          train=(calib.inputs(), calib.labels) if calib and calib.labels is not None else None,
-                          record=getattr(card, "record", None), host=host, registry=registry)
+    ctx = CompressContext(
+        modality="text" if text else (card.modality if card else "vision"),
+        example=example,
+        calibration=calib.batches if calib else [],
+        train=(calib.inputs(), calib.labels) if calib and calib.labels is not None else None,
+        record=getattr(card, "record", None),
+        host=host,
+        registry=registry,
+    )
     import copy
 
     try:
@@ -287,28 +339,50 @@ def run(model_or_name: Any, method: str, *, calibration: Any, eval_data: Any, re
     except ZooError:
         raise
     except Exception as exc:  # a method's own failure: name it, register nothing
-        raise ZooCompressError(f"method {record.name!r} failed on this model: {type(exc).__name__}: {exc}",
-                               hint="check the method's options (`zoo compressors`), or try another method") from exc
+        raise ZooCompressError(
+            f"method {record.name!r} failed on this model: {type(exc).__name__}: {exc}",
+            hint="check the method's options (`zoo compressors`), or try another method",
+        ) from exc
     if not isinstance(out, Compressed):
-        raise ZooCompressError(f"method {record.name!r} ({record.runner}) returned a {type(out).__name__}, "
-                               "not a zoo.compress.runner.Compressed", hint="fix the plugin's runner")
+        raise ZooCompressError(
+            f"method {record.name!r} ({record.runner}) returned a {type(out).__name__}, "
+            "not a zoo.compress.runner.Compressed",
+            hint="fix the plugin's runner",
+        )
     from safetensors.torch import save
 
     payload = save(_untied(out.tensors), metadata={"format": "pt", **out.metadata})
-    result = CompressResult(model=out.module, method=record.name, relation=record.relation.value,
-                            options=dict(runner.options if hasattr(runner, "options") else options),
-                            parent=card.qualified_name if card is not None else None, info=dict(out.info))
+    result = CompressResult(
+        model=out.module,
+        method=record.name,
+        relation=record.relation.value,
+        options=dict(runner.options if hasattr(runner, "options") else options),
+        parent=card.qualified_name if card is not None else None,
+        info=dict(out.info),
+    )
     if measure:
         if example is None:
-            raise ZooValidationError("eval", "measuring needs input data",
-                                     hint="pass eval= (or calibration=), or measure=False")
-        result.measured = _measure(model, out.module, len(payload), example, evald, text, repeats,
-                                   threads or torch.get_num_threads())
+            raise ZooValidationError(
+                "eval", "measuring needs input data", hint="pass eval= (or calibration=), or measure=False"
+            )
+        result.measured = _measure(
+            model, out.module, len(payload), example, evald, text, repeats, threads or torch.get_num_threads()
+        )
     else:
         result.measured = {"child": {"file_bytes": len(payload)}}
     if register_as is not None:
-        result.registered = _register(result, out, payload, card, record, host, registry,
-                                      register_as.strip().lower(), eval_name or "eval-data", evald)
+        result.registered = _register(
+            result,
+            out,
+            payload,
+            card,
+            record,
+            host,
+            registry,
+            register_as.strip().lower(),
+            eval_name or "eval-data",
+            evald,
+        )
     return result
 
 
@@ -316,8 +390,11 @@ def _check_name(name: Any) -> None:
     from zoo.records import MODEL_NAME_RE
 
     if not isinstance(name, str) or "@" in name or not MODEL_NAME_RE.match(name.strip().lower()):
-        raise ZooValidationError("register_as", f"{name!r} is not a registered-model name",
-                                 hint="write 'team/name' (lower case; the registry assigns the version)")
+        raise ZooValidationError(
+            "register_as",
+            f"{name!r} is not a registered-model name",
+            hint="write 'team/name' (lower case; the registry assigns the version)",
+        )
 
 
 # -- registration --------------------------------------------------------------------------
@@ -341,8 +418,18 @@ def _metrics(m: Mapping[str, Any], eval_name: str) -> list[Any]:
     return out
 
 
-def _register(result: CompressResult, out: Compressed, payload: bytes, card: Any, record: Any, host: Any,
-              registry: Any, name: str, eval_name: str, evald: _Data | None) -> str:
+def _register(
+    result: CompressResult,
+    out: Compressed,
+    payload: bytes,
+    card: Any,
+    record: Any,
+    host: Any,
+    registry: Any,
+    name: str,
+    eval_name: str,
+    evald: _Data | None,
+) -> str:
     import zoo
     from zoo.finetune.lineage import inherited_license
     from zoo.records import DATASET_RE, CardSection, DatasetRole, DatasetUse, ParentLink, Source, Weights
@@ -352,20 +439,34 @@ def _register(result: CompressResult, out: Compressed, payload: bytes, card: Any
         raise ZooValidationError("eval_name", f"{eval_name!r} is not a dataset name", hint="e.g. 'uci-digits'")
     info = card.record
     parent, pw = info.qualified_name, info.weights
-    spec = {"method": result.method, "relation": result.relation, "runner": record.runner,
-            "plugin": host.owner("compressors", result.method), "options": result.options,
-            "rebuild": out.rebuild, "info": result.info}
-    recipe = json.dumps({"compress": spec, "measured": result.measured, "tool": f"zoo.compress {zoo.__version__}"},
-                        sort_keys=True, separators=(",", ":"), default=str)
+    spec = {
+        "method": result.method,
+        "relation": result.relation,
+        "runner": record.runner,
+        "plugin": host.owner("compressors", result.method),
+        "options": result.options,
+        "rebuild": out.rebuild,
+        "info": result.info,
+    }
+    recipe = json.dumps(
+        {"compress": spec, "measured": result.measured, "tool": f"zoo.compress {zoo.__version__}"},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     # The parent's datasets and notes are not copied: the registry reads them through the
     # lineage (the one inheritance rule of register(parents=...) and zoo.finetune).
     datasets = [DatasetUse(eval_name, DatasetRole.EVAL)] if evald is not None else []
     quality = result.summary()
-    own = CardSection("limitations", f"Made from {parent} by {result.method} ({result.relation}). Measured: "
-                      f"{quality}. Quality was measured on "
-                      + (f"{evald.count} samples of {eval_name}" if evald else "no eval data")
-                      + "; behaviour elsewhere may differ more than the parent's.",
-                      title="Compression", severity="medium")
+    own = CardSection(
+        "limitations",
+        f"Made from {parent} by {result.method} ({result.relation}). Measured: "
+        f"{quality}. Quality was measured on "
+        + (f"{evald.count} samples of {eval_name}" if evald else "no eval data")
+        + "; behaviour elsewhere may differ more than the parent's.",
+        title="Compression",
+        severity="medium",
+    )
     module = out.module
     num_params = pw.num_params
     if isinstance(module, nn.Module) and result.relation in ("prune", "distill"):
@@ -377,14 +478,27 @@ def _register(result: CompressResult, out: Compressed, payload: bytes, card: Any
         path.write_bytes(payload)
         fetched = cache.add_file(path)
     weights = Weights(
-        arch=out.arch or card.arch, name=name, sources=(Source(fetched.path.resolve().as_uri()),),
-        sha256=fetched.sha256, size_bytes=fetched.size, format="safetensors",
-        license=inherited_license(pw.license, parent), publisher=os.environ.get("ZOO_ACTOR") or None,
-        paper_title=pw.paper_title, paper_url=pw.paper_url, recipe=recipe, datasets=tuple(datasets),
-        metrics=tuple(_metrics(result.measured, eval_name)), preprocessing=dict(pw.preprocessing or {}) or None,
-        num_params=num_params, num_classes=out.num_classes if out.num_classes is not None else pw.num_classes,
-        card=(own,), parents=(ParentLink(parent, result.relation),),
-        tags=("compressed", result.relation), description=f"{parent}, {result.method}: {quality}.")
+        arch=out.arch or card.arch,
+        name=name,
+        sources=(Source(fetched.path.resolve().as_uri()),),
+        sha256=fetched.sha256,
+        size_bytes=fetched.size,
+        format="safetensors",
+        license=inherited_license(pw.license, parent),
+        publisher=os.environ.get("ZOO_ACTOR") or None,
+        paper_title=pw.paper_title,
+        paper_url=pw.paper_url,
+        recipe=recipe,
+        datasets=tuple(datasets),
+        metrics=tuple(_metrics(result.measured, eval_name)),
+        preprocessing=dict(pw.preprocessing or {}) or None,
+        num_params=num_params,
+        num_classes=out.num_classes if out.num_classes is not None else pw.num_classes,
+        card=(own,),
+        parents=(ParentLink(parent, result.relation),),
+        tags=("compressed", result.relation),
+        description=f"{parent}, {result.method}: {quality}.",
+    )
     if registry is None:
         from zoo.resolve import _context
 
@@ -395,8 +509,9 @@ def _register(result: CompressResult, out: Compressed, payload: bytes, card: Any
 # -- zoo.get -------------------------------------------------------------------------------
 
 
-def load_registered(host: Any, info: Any, family: Any, fetched: Any, spec: Mapping[str, Any], *,
-                    num_classes: int | None, device: Any) -> tuple[Any, Any]:
+def load_registered(
+    host: Any, info: Any, family: Any, fetched: Any, spec: Mapping[str, Any], *, num_classes: int | None, device: Any
+) -> tuple[Any, Any]:
     """Rebuild a registered compressed model from its verified file; returns (model, LoadReport)."""
     from safetensors import safe_open
 
@@ -405,14 +520,19 @@ def load_registered(host: Any, info: Any, family: Any, fetched: Any, spec: Mappi
 
     stored = info.weights.num_classes
     if num_classes is not None and num_classes != stored:
-        raise ZooValidationError("num_classes", f"{info.qualified_name} is a {spec.get('method')} model "
-                                 f"with {stored} outputs; its head cannot be replaced",
-                                 hint="omit num_classes (or fine-tune the parent, then compress again)")
+        raise ZooValidationError(
+            "num_classes",
+            f"{info.qualified_name} is a {spec.get('method')} model with {stored} outputs; its head cannot be replaced",
+            hint="omit num_classes (or fine-tune the parent, then compress again)",
+        )
     relation = spec.get("relation")
     dev = None if device is None or device == "auto" else _loading.target_device(device)
     if dev is not None and dev.type != "cpu" and relation in ("quantize", "export"):
-        raise ZooValidationError("device", f"{info.qualified_name} ({spec.get('method')}) runs on the CPU",
-                                 hint="use device='cpu' (or 'auto')")
+        raise ZooValidationError(
+            "device",
+            f"{info.qualified_name} ({spec.get('method')}) runs on the CPU",
+            hint="use device='cpu' (or 'auto')",
+        )
     _, runner = _method(host, spec["method"], spec.get("options") or {})
     with safe_open(str(fetched.path), framework="pt") as f:
         metadata = dict(f.metadata() or {})
@@ -430,12 +550,12 @@ def load_registered(host: Any, info: Any, family: Any, fetched: Any, spec: Mappi
     except Exception as exc:
         from zoo.errors import ZooLoadError
 
-        raise ZooLoadError(f"{info.qualified_name}: method {spec['method']!r} could not rebuild it "
-                           f"({type(exc).__name__}: {exc})",
-                           hint="install the plugin version it was made with (the record's recipe names it)") from exc
+        raise ZooLoadError(
+            f"{info.qualified_name}: method {spec['method']!r} could not rebuild it ({type(exc).__name__}: {exc})",
+            hint="install the plugin version it was made with (the record's recipe names it)",
+        ) from exc
     if isinstance(model, nn.Module) and relation not in ("quantize", "export"):  # an exported program has no eval()
         model.eval()
         if dev is not None:
             model.to(dev)
     return model, LoadReport(pretrained=True, loaded=len(tensors), num_classes=stored)
-

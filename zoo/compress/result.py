@@ -49,5 +49,12 @@ class CompressResult:
         return ", ".join(parts) + (f"; registered {self.registered}" if self.registered else "")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "relation": self.relation, "options": self.options, "parent": self.parent,
-                "measured": self.measured, "info": self.info, "registered": self.registered}
+        return {
+            "method": self.method,
+            "relation": self.relation,
+            "options": self.options,
+            "parent": self.parent,
+            "measured": self.measured,
+            "info": self.info,
+            "registered": self.registered,
+        }

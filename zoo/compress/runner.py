@@ -88,8 +88,9 @@ class CompressMethod:
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:  # pragma: no cover
         raise NotImplementedError
 
-    def load(self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str],
-             ctx: CompressContext) -> Any:  # pragma: no cover
+    def load(
+        self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str], ctx: CompressContext
+    ) -> Any:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -131,12 +132,15 @@ def encode_state(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dic
     spec = {key: enc(key, value) for key, value in state.items()}
     # The modules' state-dict versions: quantized modules read their layout from them.
     versions = {k: dict(v) for k, v in (getattr(state, "_metadata", None) or {}).items()}
-    return tensors, {_SPEC: json.dumps(spec, separators=(",", ":")),
-                     _VERSIONS: json.dumps(versions, separators=(",", ":"), default=str)}
+    return tensors, {
+        _SPEC: json.dumps(spec, separators=(",", ":")),
+        _VERSIONS: json.dumps(versions, separators=(",", ":"), default=str),
+    }
 
 
 def decode_state(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> dict[str, Any]:
     """The inverse of :func:`encode_state`."""
+
     def dec(spec: Mapping[str, Any]) -> Any:
         if "t" in spec:
             return tensors[spec["t"]]
@@ -145,7 +149,8 @@ def decode_state(tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str
             raw = tensors[spec["q"]]
             if "axis" in spec:
                 return torch._make_per_channel_quantized_tensor(
-                    raw, tensors[spec["q"] + ".__scales"], tensors[spec["q"] + ".__zero_points"], spec["axis"])
+                    raw, tensors[spec["q"] + ".__scales"], tensors[spec["q"] + ".__zero_points"], spec["axis"]
+                )
             return torch._make_per_tensor_quantized_tensor(raw, spec["scale"], spec["zero_point"])
         if "seq" in spec:
             return tuple(dec(s) for s in spec["seq"])

@@ -23,8 +23,21 @@ from zoo.finetune.result import EpochMetrics, FinetuneResult, PhaseInfo
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.registry import Registry
 
-__all__ = ["COMMON", "EpochMetrics", "FinetuneContext", "FinetuneResult", "LayerStructure", "Param", "ParamGroup",
-           "Phase", "PhaseInfo", "RecipeRunner", "finetune", "layer_structure", "recipes"]
+__all__ = [
+    "COMMON",
+    "EpochMetrics",
+    "FinetuneContext",
+    "FinetuneResult",
+    "LayerStructure",
+    "Param",
+    "ParamGroup",
+    "Phase",
+    "PhaseInfo",
+    "RecipeRunner",
+    "finetune",
+    "layer_structure",
+    "recipes",
+]
 
 _LAZY = {
     "FinetuneContext": "zoo.finetune.runner:FinetuneContext",
@@ -36,14 +49,33 @@ _LAZY = {
 }
 
 
-def finetune(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | None = None,
-             recipe: str = "linear-probe", epochs: int | None = None, batch_size: int | None = None,
-             lr: float | None = None, device: Any = "auto", amp: Any = None, seed: int = 0,
-             register_as: str | None = None, registry: Registry | None = None, checkpoint_dir: Any = None,
-             resume: bool = False, progress: Any = None, head: str | None = None, dataset: str | None = None,
-             preprocessing: Mapping[str, Any] | None = None, time_limit_s: float | None = None,
-             host: Any = None, acknowledge: Any = (), eval_every: int = 1,
-             **recipe_params: Any) -> FinetuneResult:
+def finetune(
+    model_or_name: Any,
+    train: Any,
+    val: Any = None,
+    *,
+    num_classes: int | None = None,
+    recipe: str = "linear-probe",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    device: Any = "auto",
+    amp: Any = None,
+    seed: int = 0,
+    register_as: str | None = None,
+    registry: Registry | None = None,
+    checkpoint_dir: Any = None,
+    resume: bool = False,
+    progress: Any = None,
+    head: str | None = None,
+    dataset: str | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
+    time_limit_s: float | None = None,
+    host: Any = None,
+    acknowledge: Any = (),
+    eval_every: int = 1,
+    **recipe_params: Any,
+) -> FinetuneResult:
     """Fine-tune ``model_or_name`` on ``train`` with a recipe; returns a :class:`FinetuneResult`.
 
     ``model_or_name``: a name ``zoo.get`` resolves (the head gets ``num_classes``
@@ -71,11 +103,32 @@ def finetune(model_or_name: Any, train: Any, val: Any = None, *, num_classes: in
     """
     from zoo.finetune.trainer import run
 
-    return run(model_or_name, train, val, num_classes=num_classes, recipe=recipe, epochs=epochs,
-               batch_size=batch_size, lr=lr, device=device, amp=amp, seed=seed, register_as=register_as,
-               registry=registry, checkpoint_dir=checkpoint_dir, resume=resume, progress=progress, head=head,
-               dataset=dataset, preprocessing=preprocessing, time_limit_s=time_limit_s, host=host,
-               acknowledge=acknowledge, eval_every=eval_every, **recipe_params)
+    return run(
+        model_or_name,
+        train,
+        val,
+        num_classes=num_classes,
+        recipe=recipe,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        device=device,
+        amp=amp,
+        seed=seed,
+        register_as=register_as,
+        registry=registry,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+        progress=progress,
+        head=head,
+        dataset=dataset,
+        preprocessing=preprocessing,
+        time_limit_s=time_limit_s,
+        host=host,
+        acknowledge=acknowledge,
+        eval_every=eval_every,
+        **recipe_params,
+    )
 
 
 def recipes(host: Any = None) -> list[dict[str, Any]]:
@@ -88,9 +141,16 @@ def recipes(host: Any = None) -> list[dict[str, Any]]:
     rows = []
     for name, recipe in sorted(host.recipes().items()):
         plugin = host.owner("recipes", name)
-        rows.append({"name": name, "plugin": plugin, "plugin_version": versions.get(plugin),
-                     "description": recipe.description, "runner": recipe.runner,
-                     "params": dict(recipe.params or {})})
+        rows.append(
+            {
+                "name": name,
+                "plugin": plugin,
+                "plugin_version": versions.get(plugin),
+                "description": recipe.description,
+                "runner": recipe.runner,
+                "params": dict(recipe.params or {}),
+            }
+        )
     return rows
 
 

@@ -95,8 +95,17 @@ class Checkpointer:
     def state_path(self) -> Path:
         return self.directory / "state.json"
 
-    def save(self, *, epoch: int, phase: int, model: torch.nn.Module, optimizer: Any, scheduler: Any,
-             history: list[dict[str, Any]], scaler: Any = None) -> Path:
+    def save(
+        self,
+        *,
+        epoch: int,
+        phase: int,
+        model: torch.nn.Module,
+        optimizer: Any,
+        scheduler: Any,
+        history: list[dict[str, Any]],
+        scaler: Any = None,
+    ) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         tensors = _tensors(model.state_dict(), "model.")
         opt_tensors, opt_rest = split_optimizer(optimizer.state_dict())
@@ -110,10 +119,18 @@ class Checkpointer:
         save_file(tensors, str(tmp), metadata={"format": "pt", "zoo.epoch": str(epoch)})
         _replace(tmp, self.directory / name)
         sched = scheduler.state_dict()  # a schedule given by a function saves as lr_lambdas [None, ...]
-        state = {"format": FORMAT, "run": self.run_key, "epoch": epoch, "phase": phase, "file": name,
-                 "optimizer": opt_rest, "scheduler": sched, "history": history,
-                 "scaler": scaler.state_dict() if scaler is not None else None,
-                 "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        state = {
+            "format": FORMAT,
+            "run": self.run_key,
+            "epoch": epoch,
+            "phase": phase,
+            "file": name,
+            "optimizer": opt_rest,
+            "scheduler": sched,
+            "history": history,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         tmp_json = self.directory / f".state.json.{os.getpid()}.tmp"
         with open(tmp_json, "w", encoding="utf-8") as f:
             json.dump(state, f, indent=1, default=_json_default)
@@ -129,23 +146,32 @@ class Checkpointer:
         try:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ZooValidationError("checkpoint_dir", f"{self.state_path} is not readable: {exc}",
-                                     hint="remove the directory to start afresh") from None
+            raise ZooValidationError(
+                "checkpoint_dir",
+                f"{self.state_path} is not readable: {exc}",
+                hint="remove the directory to start afresh",
+            ) from None
         if state.get("format") != FORMAT:
-            raise ZooValidationError("checkpoint_dir", f"{self.state_path} has checkpoint format "
-                                     f"{state.get('format')!r}, this zoo writes {FORMAT}",
-                                     hint="use another checkpoint_dir, or remove this one")
+            raise ZooValidationError(
+                "checkpoint_dir",
+                f"{self.state_path} has checkpoint format {state.get('format')!r}, this zoo writes {FORMAT}",
+                hint="use another checkpoint_dir, or remove this one",
+            )
         if state.get("run") != self.run_key:
             theirs, ours = state.get("run") or {}, self.run_key
             diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
             raise ZooValidationError(
-                "resume", f"the checkpoint in {self.directory} belongs to another run (differs in: "
-                f"{', '.join(diff)})",
-                hint="resume with the same recipe, hyper-parameters, seed and data, or use another checkpoint_dir")
+                "resume",
+                f"the checkpoint in {self.directory} belongs to another run (differs in: {', '.join(diff)})",
+                hint="resume with the same recipe, hyper-parameters, seed and data, or use another checkpoint_dir",
+            )
         path = self.directory / state["file"]
         if not path.exists():
-            raise ZooValidationError("checkpoint_dir", f"{path} is missing although state.json names it",
-                                     hint="remove the directory to start afresh")
+            raise ZooValidationError(
+                "checkpoint_dir",
+                f"{path} is missing although state.json names it",
+                hint="remove the directory to start afresh",
+            )
         return state, load_file(str(path))
 
 
@@ -167,4 +193,4 @@ def restore_rng(tensors: Mapping[str, torch.Tensor]) -> None:
 
 
 def model_state(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    return {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}

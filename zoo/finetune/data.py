@@ -31,8 +31,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, Tens
 
 from zoo.errors import ZooValidationError
 
-__all__ = ["DataSpec", "GlobalBatchSampler", "ScanResult", "as_spec", "forward", "scan", "split_batch",
-           "to_device"]
+__all__ = ["DataSpec", "GlobalBatchSampler", "ScanResult", "as_spec", "forward", "scan", "split_batch", "to_device"]
 
 LABEL_KEYS = ("labels", "label")
 
@@ -41,13 +40,13 @@ LABEL_KEYS = ("labels", "label")
 class DataSpec:
     """A normalised data argument."""
 
-    argument: str                     # "train" or "val": errors name it
+    argument: str  # "train" or "val": errors name it
     dataset: Any
     collate_fn: Any = None
     num_workers: int = 0
     pin_memory: bool = False
     loader: DataLoader | None = None  # only for an IterableDataset loader, used as is
-    batch_size: int | None = None     # the DataLoader's, when one was given
+    batch_size: int | None = None  # the DataLoader's, when one was given
 
     @property
     def iterable(self) -> bool:
@@ -60,31 +59,46 @@ class DataSpec:
 def as_spec(data: Any, argument: str) -> DataSpec:
     if isinstance(data, DataLoader):
         if isinstance(data.dataset, IterableDataset):
-            return DataSpec(argument, data.dataset, data.collate_fn, data.num_workers, data.pin_memory,
-                            loader=data, batch_size=data.batch_size)
-        return DataSpec(argument, data.dataset, data.collate_fn, data.num_workers, data.pin_memory,
-                        batch_size=data.batch_size)
+            return DataSpec(
+                argument,
+                data.dataset,
+                data.collate_fn,
+                data.num_workers,
+                data.pin_memory,
+                loader=data,
+                batch_size=data.batch_size,
+            )
+        return DataSpec(
+            argument, data.dataset, data.collate_fn, data.num_workers, data.pin_memory, batch_size=data.batch_size
+        )
     if isinstance(data, IterableDataset):
         return DataSpec(argument, data, loader=DataLoader(data, batch_size=None))
-    if isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")
-                                     and not isinstance(data, (tuple, list, str, bytes, Mapping))):
+    if isinstance(data, Dataset) or (
+        hasattr(data, "__getitem__")
+        and hasattr(data, "__len__")
+        and not isinstance(data, (tuple, list, str, bytes, Mapping))
+    ):
         return DataSpec(argument, data)
     if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
         x, y = data
         if len(x) != len(y):
-            raise ZooValidationError(argument, f"has {len(x)} inputs but {len(y)} labels",
-                                     hint="give (inputs, labels) tensors of the same length")
+            raise ZooValidationError(
+                argument,
+                f"has {len(x)} inputs but {len(y)} labels",
+                hint="give (inputs, labels) tensors of the same length",
+            )
         return DataSpec(argument, TensorDataset(x, y))
-    raise ZooValidationError(argument, f"must be a torch Dataset, a DataLoader or (inputs, labels) tensors, "
-                             f"not {type(data).__name__}",
-                             hint="wrap your data in torch.utils.data.TensorDataset or a Dataset class")
+    raise ZooValidationError(
+        argument,
+        f"must be a torch Dataset, a DataLoader or (inputs, labels) tensors, not {type(data).__name__}",
+        hint="wrap your data in torch.utils.data.TensorDataset or a Dataset class",
+    )
 
 
 class GlobalBatchSampler(Sampler):
     """This process's share of each global batch (see the module's docstring)."""
 
-    def __init__(self, n: int, batch_size: int, *, shuffle: bool, seed: int, rank: int = 0,
-                 world: int = 1) -> None:
+    def __init__(self, n: int, batch_size: int, *, shuffle: bool, seed: int, rank: int = 0, world: int = 1) -> None:
         self.n, self.batch_size, self.shuffle, self.seed = n, batch_size, shuffle, seed
         self.rank, self.world = rank, world
         self.epoch = 0
@@ -98,7 +112,7 @@ class GlobalBatchSampler(Sampler):
             order = torch.randperm(self.n, generator=generator).tolist()
         else:
             order = list(range(self.n))
-        batches = [order[i:i + self.batch_size] for i in range(0, self.n, self.batch_size)]
+        batches = [order[i : i + self.batch_size] for i in range(0, self.n, self.batch_size)]
         # A last batch smaller than the number of processes would leave one of them with
         # nothing to do; it is dropped (at most world-1 samples; never with one process).
         if batches and len(batches[-1]) < self.world:
@@ -107,7 +121,7 @@ class GlobalBatchSampler(Sampler):
 
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self.global_batches():
-            yield batch[self.rank::self.world]
+            yield batch[self.rank :: self.world]
 
     def __len__(self) -> int:
         return len(self.global_batches())
@@ -117,8 +131,14 @@ def loader(spec: DataSpec, sampler: GlobalBatchSampler) -> DataLoader:
     # The workers' seeds (random transforms in a worker) come from this generator, not
     # from the global RNG: the same run seed gives the same augmentations.
     generator = torch.Generator().manual_seed(sampler.seed * 1_000_003 + sampler.epoch + 7)
-    return DataLoader(spec.dataset, batch_sampler=sampler, collate_fn=spec.collate_fn,
-                      num_workers=spec.num_workers, pin_memory=spec.pin_memory, generator=generator)
+    return DataLoader(
+        spec.dataset,
+        batch_sampler=sampler,
+        collate_fn=spec.collate_fn,
+        num_workers=spec.num_workers,
+        pin_memory=spec.pin_memory,
+        generator=generator,
+    )
 
 
 # -- batches ---------------------------------------------------------------------------------
@@ -133,14 +153,20 @@ def split_batch(batch: Any, argument: str = "train") -> tuple[Any, torch.Tensor]
     if isinstance(batch, Mapping):
         key = _label_key(batch)
         if key is None:
-            raise ZooValidationError(argument, f"a batch is a mapping without a label ({', '.join(batch)})",
-                                     hint="add a 'labels' entry to each sample")
+            raise ZooValidationError(
+                argument,
+                f"a batch is a mapping without a label ({', '.join(batch)})",
+                hint="add a 'labels' entry to each sample",
+            )
         return {k: v for k, v in batch.items() if k != key}, batch[key]
     if isinstance(batch, (tuple, list)) and len(batch) >= 2:
         inputs = batch[0] if len(batch) == 2 else tuple(batch[:-1])
         return inputs, batch[-1]
-    raise ZooValidationError(argument, f"a batch is a {type(batch).__name__}, not (inputs, labels)",
-                             hint="each sample must be (inputs, label) or a mapping with 'labels'")
+    raise ZooValidationError(
+        argument,
+        f"a batch is a {type(batch).__name__}, not (inputs, labels)",
+        hint="each sample must be (inputs, label) or a mapping with 'labels'",
+    )
 
 
 def to_device(inputs: Any, device: torch.device, non_blocking: bool = False) -> Any:
@@ -175,7 +201,7 @@ def batch_size_of(inputs: Any) -> int:
 @dataclass(frozen=True)
 class ScanResult:
     count: int
-    classes: tuple[int, ...]          # the distinct labels seen
+    classes: tuple[int, ...]  # the distinct labels seen
     fingerprint: str | None
     sample_shape: tuple[int, ...] | None  # of an image-like tensor input, if any
 
@@ -187,18 +213,26 @@ class ScanResult:
 def _label_value(value: Any, argument: str, index: int) -> int:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise ZooValidationError(argument, f"sample {index}: the label is a tensor of shape "
-                                     f"{tuple(value.shape)}, not one class index",
-                                     hint="labels must be integer class indices 0..num_classes-1")
+            raise ZooValidationError(
+                argument,
+                f"sample {index}: the label is a tensor of shape {tuple(value.shape)}, not one class index",
+                hint="labels must be integer class indices 0..num_classes-1",
+            )
         if value.is_floating_point() or value.dtype == torch.bool:
-            raise ZooValidationError(argument, f"sample {index}: the label {value.item()!r} is not an integer "
-                                     "class index", hint="labels must be integer class indices 0..num_classes-1")
+            raise ZooValidationError(
+                argument,
+                f"sample {index}: the label {value.item()!r} is not an integer class index",
+                hint="labels must be integer class indices 0..num_classes-1",
+            )
         return int(value.item())
     if hasattr(value, "dtype") and hasattr(value, "item") and getattr(value, "size", 2) == 1:  # numpy
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ZooValidationError(argument, f"sample {index}: the label {value!r} is not an integer class index",
-                                 hint="labels must be integer class indices 0..num_classes-1")
+        raise ZooValidationError(
+            argument,
+            f"sample {index}: the label {value!r} is not an integer class index",
+            hint="labels must be integer class indices 0..num_classes-1",
+        )
     return value
 
 
@@ -206,13 +240,19 @@ def _item_parts(item: Any, argument: str, index: int) -> tuple[Any, Any]:
     if isinstance(item, Mapping):
         key = _label_key(item)
         if key is None:
-            raise ZooValidationError(argument, f"sample {index} is a mapping without a label "
-                                     f"({', '.join(map(str, item))})", hint="add a 'labels' entry to each sample")
+            raise ZooValidationError(
+                argument,
+                f"sample {index} is a mapping without a label ({', '.join(map(str, item))})",
+                hint="add a 'labels' entry to each sample",
+            )
         return {k: v for k, v in item.items() if k != key}, item[key]
     if isinstance(item, (tuple, list)) and len(item) >= 2:
         return item[:-1], item[-1]
-    raise ZooValidationError(argument, f"sample {index} is a {type(item).__name__}, not (inputs, label)",
-                             hint="each sample must be (inputs, label) or a mapping with 'labels'")
+    raise ZooValidationError(
+        argument,
+        f"sample {index} is a {type(item).__name__}, not (inputs, label)",
+        hint="each sample must be (inputs, label) or a mapping with 'labels'",
+    )
 
 
 def _feed(h: Any, value: Any) -> None:
@@ -240,8 +280,11 @@ def _feed(h: Any, value: Any) -> None:
         h.update(f"A{array.dtype}{array.shape}".encode())
         h.update(array.tobytes())
     else:
-        raise ZooValidationError("train", f"cannot fingerprint a sample part of type {type(value).__name__}",
-                                 hint="return tensors, numbers, strings or mappings of them from the dataset")
+        raise ZooValidationError(
+            "train",
+            f"cannot fingerprint a sample part of type {type(value).__name__}",
+            hint="return tensors, numbers, strings or mappings of them from the dataset",
+        )
 
 
 def _image_shape(inputs: Any) -> tuple[int, ...] | None:
@@ -293,8 +336,11 @@ def scan(spec: DataSpec, *, fingerprint: bool) -> ScanResult:
                     digests.append(h.digest())
             count = n
     if count == 0:
-        raise ZooValidationError(spec.argument, "is empty: there is nothing to train or evaluate on",
-                                 hint="check the data set's path or the subset you selected")
+        raise ZooValidationError(
+            spec.argument,
+            "is empty: there is nothing to train or evaluate on",
+            hint="check the data set's path or the subset you selected",
+        )
     digest = None
     if fingerprint:
         h = hashlib.sha256(b"zoo-data-v1\n" + str(count).encode() + b"\n")
@@ -329,6 +375,8 @@ def check_labels(result: ScanResult, num_classes: int, argument: str) -> None:
     if low < 0 or high >= num_classes:
         bad = [c for c in result.classes if c < 0 or c >= num_classes]
         raise ZooValidationError(
-            argument, f"has labels outside 0..{num_classes - 1} (num_classes={num_classes}): "
+            argument,
+            f"has labels outside 0..{num_classes - 1} (num_classes={num_classes}): "
             f"{', '.join(map(str, bad[:10]))}{' …' if len(bad) > 10 else ''}",
-            hint=f"pass num_classes={high + 1} (or more), or remap the labels to 0..{num_classes - 1}")
+            hint=f"pass num_classes={high + 1} (or more), or remap the labels to 0..{num_classes - 1}",
+        )

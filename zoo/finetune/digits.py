@@ -34,10 +34,18 @@ def _split(y: torch.Tensor, test_fraction: float, seed: int) -> tuple[list[int],
     return sorted(train), sorted(test)
 
 
-def digits(size: int = 64, *, channels: int = 3, per_class: int | None = None, test_per_class: int | None = None,
-           test_fraction: float = 0.25, seed: int = 0, mean: Sequence[float] | None = None,
-           std: Sequence[float] | None = None, preprocessing: dict[str, Any] | None = None,
-           ) -> tuple[TensorDataset, TensorDataset]:
+def digits(
+    size: int = 64,
+    *,
+    channels: int = 3,
+    per_class: int | None = None,
+    test_per_class: int | None = None,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    preprocessing: dict[str, Any] | None = None,
+) -> tuple[TensorDataset, TensorDataset]:
     """``(train, test)`` TensorDatasets of ``(image, label)``; ``per_class`` keeps that
     many training images per class (``None``: all), ``test_per_class`` likewise for the
     test split. ``preprocessing`` (a model's) supplies ``mean``/``std`` when not given."""

@@ -32,8 +32,16 @@ from zoo.errors import ZooRecipeError, ZooValidationError
 
 __all__ = ["BLOCK_PATHS", "HEAD_GUESSES", "LayerStructure", "Unit", "find_head", "layer_structure", "unwrap"]
 
-BLOCK_PATHS = ("blocks", "stages", "layers", "encoder.layer", "encoder.layers", "transformer.layer",
-               "transformer.layers", "features")
+BLOCK_PATHS = (
+    "blocks",
+    "stages",
+    "layers",
+    "encoder.layer",
+    "encoder.layers",
+    "transformer.layer",
+    "transformer.layers",
+    "features",
+)
 WRAPPERS = ("", "backbone.", "model.", "base_model.")
 HEAD_GUESSES = ("head", "fc", "classifier", "heads.head", "head.fc", "classifier.1")
 
@@ -41,8 +49,9 @@ HEAD_GUESSES = ("head", "fc", "classifier", "heads.head", "head.fc", "classifier
 def unwrap(model: nn.Module) -> nn.Module:
     """The module under ``torch.compile`` / ``DistributedDataParallel`` wrappers."""
     while True:
-        inner = getattr(model, "_orig_mod", None) or (model.module if isinstance(
-            model, nn.parallel.DistributedDataParallel) else None)
+        inner = getattr(model, "_orig_mod", None) or (
+            model.module if isinstance(model, nn.parallel.DistributedDataParallel) else None
+        )
         if inner is None:
             return model
         model = inner
@@ -62,13 +71,18 @@ def find_head(model: nn.Module, head: str | None = None) -> str:
                 head = guess
                 break
     if head is None:
-        raise ZooValidationError("head", f"cannot tell where the classification head of this "
-                                 f"{type(model).__name__} is",
-                                 hint="pass head='attribute.path' of its final nn.Linear, or load the model "
-                                      "with zoo.get (its family names the head)")
+        raise ZooValidationError(
+            "head",
+            f"cannot tell where the classification head of this {type(model).__name__} is",
+            hint="pass head='attribute.path' of its final nn.Linear, or load the model "
+            "with zoo.get (its family names the head)",
+        )
     if _get(model, head) is None:
-        raise ZooValidationError("head", f"{head!r} is not a submodule of this {type(model).__name__}",
-                                 hint="give the attribute path of the final nn.Linear, e.g. 'fc' or 'classifier'")
+        raise ZooValidationError(
+            "head",
+            f"{head!r} is not a submodule of this {type(model).__name__}",
+            hint="give the attribute path of the final nn.Linear, e.g. 'fc' or 'classifier'",
+        )
     return head
 
 
@@ -159,7 +173,8 @@ def layer_structure(model: nn.Module, head: str) -> LayerStructure:
         f"this {type(model).__name__} has no layer structure zoo can find: no block list "
         f"({', '.join(BLOCK_PATHS)}) and fewer than two parametrised top-level children besides the head",
         hint="use a recipe that needs no stages (full, linear-probe, bitfit, lora, l2-sp), or give the "
-             "model a block list (an nn.ModuleList/nn.Sequential named 'blocks')")
+        "model a block list (an nn.ModuleList/nn.Sequential named 'blocks')",
+    )
 
 
 def _block_units(blocks: nn.Module, path: str) -> list[Unit]:
@@ -183,8 +198,7 @@ def _around(model: nn.Module, path: str, head: str) -> tuple[Unit, Unit]:
         parent_path = ".".join(parts[:depth])
         parent = _get(model, parent_path)
         on_path = parts[depth]
-        stem.extra += [f"{parent_path}.{n}" if parent_path else n
-                       for n, _ in parent.named_parameters(recurse=False)]
+        stem.extra += [f"{parent_path}.{n}" if parent_path else n for n, _ in parent.named_parameters(recurse=False)]
         before = True
         for name, child in parent.named_children():
             child_path = f"{parent_path}.{name}" if parent_path else name

@@ -52,8 +52,9 @@ class Param:
         if self.kind in ("int", "float"):
             number = _number(name, value, self.kind, self.help)
             if self.low is not None and (number <= self.low if self.low_open else number < self.low):
-                raise ZooValidationError(name, f"must be {'>' if self.low_open else '>='} {self.low:g}, "
-                                         f"not {number!r}", hint=self.help)
+                raise ZooValidationError(
+                    name, f"must be {'>' if self.low_open else '>='} {self.low:g}, not {number!r}", hint=self.help
+                )
             if self.high is not None and number > self.high:
                 raise ZooValidationError(name, f"must be <= {self.high:g}, not {number!r}", hint=self.help)
             return number
@@ -62,8 +63,9 @@ class Param:
                 raise ZooValidationError(name, f"must be text, not {value!r}", hint=self.help)
             value = value.strip()
             if self.choices is not None and value not in self.choices:
-                raise ZooValidationError(name, f"unknown value {value!r}",
-                                         hint=f"use one of: {', '.join(self.choices)}")
+                raise ZooValidationError(
+                    name, f"unknown value {value!r}", hint=f"use one of: {', '.join(self.choices)}"
+                )
             return value
         if self.kind == "strs":
             items = value.split(",") if isinstance(value, str) else value
@@ -104,21 +106,24 @@ def _number(name: str, value: Any, kind: str, help_text: str) -> int | float:
 # The parameters every built-in recipe shares; the core's loop reads them.
 COMMON: dict[str, Param] = {
     "epochs": Param("int", 5, "passes over the training data", low=1, high=10_000),
-    "batch_size": Param("int", 32, "samples per optimizer step (the global batch under torchrun)",
-                        low=1, high=1 << 20),
-    "lr": Param("float", 1e-3, "peak learning rate of the head (other groups are scaled from it)",
-                low=0, low_open=True, high=10),
-    "weight_decay": Param("float", 0.01, "decoupled weight decay (AdamW); not applied to biases and norms",
-                          low=0, high=1),
+    "batch_size": Param("int", 32, "samples per optimizer step (the global batch under torchrun)", low=1, high=1 << 20),
+    "lr": Param(
+        "float", 1e-3, "peak learning rate of the head (other groups are scaled from it)", low=0, low_open=True, high=10
+    ),
+    "weight_decay": Param(
+        "float", 0.01, "decoupled weight decay (AdamW); not applied to biases and norms", low=0, high=1
+    ),
     "optimizer": Param("str", "adamw", "the optimizer", choices=("adamw", "sgd")),
     "momentum": Param("float", 0.9, "SGD momentum", low=0, high=1),
     "warmup_epochs": Param("float", 0.0, "linear warm-up before the cosine decay, in epochs", low=0),
-    "schedule": Param("str", "cosine", "learning-rate schedule within each phase",
-                      choices=("cosine", "constant")),
+    "schedule": Param("str", "cosine", "learning-rate schedule within each phase", choices=("cosine", "constant")),
     "label_smoothing": Param("float", 0.0, "cross-entropy label smoothing", low=0, high=0.5),
     "grad_clip": Param("float", 0.0, "clip the gradient norm to this (0: off)", low=0),
-    "freeze_bn_stats": Param("bool", False, "keep every BatchNorm's pretrained running statistics (eval mode): "
-                             "helps with small batches or little data"),
+    "freeze_bn_stats": Param(
+        "bool",
+        False,
+        "keep every BatchNorm's pretrained running statistics (eval mode): helps with small batches or little data",
+    ),
 }
 
 
@@ -134,9 +139,11 @@ def validate(schema: Mapping[str, Param], values: Mapping[str, Any], *, recipe: 
         if name not in schema:
             close = difflib.get_close_matches(name, list(schema), 3)
             raise ZooValidationError(
-                name, f"is not a hyper-parameter of recipe {recipe!r}"
+                name,
+                f"is not a hyper-parameter of recipe {recipe!r}"
                 + (f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""),
-                hint=f"{recipe} takes: {', '.join(sorted(schema))} (`zoo recipes` describes them)")
+                hint=f"{recipe} takes: {', '.join(sorted(schema))} (`zoo recipes` describes them)",
+            )
     merged = {name: p.default for name, p in schema.items()}
     merged.update(values)
     return {name: schema[name].check(name, merged[name]) for name in schema}

@@ -12,9 +12,22 @@ from typing import Any
 
 __all__ = ["Panel", "curves_png", "line_chart"]
 
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf",
-           "#000000", "#aec7e8", "#98df8a", "#ff9896"]
+COLOURS = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#000000",
+    "#aec7e8",
+    "#98df8a",
+    "#ff9896",
+]
 
 
 @dataclass
@@ -50,12 +63,20 @@ def _dashed(draw: Any, points: list[tuple[float, float]], fill: str, width: int,
         steps = max(1, int(length / dash))
         for i in range(0, steps, 2):
             a, b = i / steps, min(1.0, (i + 1) / steps)
-            draw.line([(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a), (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)],
-                      fill=fill, width=width)
+            draw.line(
+                [(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a), (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)],
+                fill=fill,
+                width=width,
+            )
 
 
-def line_chart(panels: Sequence[Panel], path: str | os.PathLike[str], *, title: str | None = None,
-               panel_size: tuple[int, int] = (520, 380)) -> str:
+def line_chart(
+    panels: Sequence[Panel],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    panel_size: tuple[int, int] = (520, 380),
+) -> str:
     """Draw ``panels`` side by side into a PNG at ``path``; returns the path."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -140,9 +161,15 @@ def curves_png(runs: Mapping[str, Sequence[Any]], path: str | os.PathLike[str], 
             loss[f"{label} val"] = [(m.epoch, m.val_loss) for m in metrics]
             acc[f"{label} val"] = [(m.epoch, 100 * m.val_accuracy) for m in metrics]
             dashed.add(f"{label} val")
+
     def run_of(label: str) -> str:
         return label.rsplit(" ", 1)[0]
 
-    return line_chart([Panel("loss (train solid, validation dashed)", "epoch", "loss", loss, dashed, group=run_of),
-                       Panel("accuracy", "epoch", "accuracy %", acc, dashed, ylim=(0, 100), group=run_of)],
-                      path, title=title)
+    return line_chart(
+        [
+            Panel("loss (train solid, validation dashed)", "epoch", "loss", loss, dashed, group=run_of),
+            Panel("accuracy", "epoch", "accuracy %", acc, dashed, ylim=(0, 100), group=run_of),
+        ],
+        path,
+        title=title,
+    )

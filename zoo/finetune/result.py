@@ -87,29 +87,46 @@ class FinetuneResult:
     def summary(self) -> str:
         f = self.final
         acc = f"{100 * f.accuracy:.2f}%" if f else "n/a"
-        return (f"{self.recipe}: {len(self.metrics)} epochs, accuracy {acc}, {self.trainable_params:,} of "
-                f"{self.total_params:,} parameters trained, {self.wall_time_s:.1f} s"
-                + (f"; registered {self.registered}" if self.registered else ""))
+        return (
+            f"{self.recipe}: {len(self.metrics)} epochs, accuracy {acc}, {self.trainable_params:,} of "
+            f"{self.total_params:,} parameters trained, {self.wall_time_s:.1f} s"
+            + (f"; registered {self.registered}" if self.registered else "")
+        )
 
-    def register(self, name: str, *, registry: Any = None, dataset: str | None = None,
-                 preprocessing: dict[str, Any] | None = None) -> str:
+    def register(
+        self,
+        name: str,
+        *,
+        registry: Any = None,
+        dataset: str | None = None,
+        preprocessing: dict[str, Any] | None = None,
+    ) -> str:
         """Register the fine-tuned weights as ``name`` (``team/name``; the registry gives
         the next version) with their lineage, as ``register_as`` does; returns
         ``name@version``. Only for a model ``zoo.get`` built (its record is the parent)."""
         from zoo.finetune.lineage import register_result
 
-        self.registered = register_result(self, name, registry=registry, dataset=dataset,
-                                          preprocessing=preprocessing)
+        self.registered = register_result(self, name, registry=registry, dataset=dataset, preprocessing=preprocessing)
         return self.registered
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "recipe": self.recipe, "params": self.params, "num_classes": self.num_classes,
-            "metrics": [asdict(m) for m in self.metrics], "timings": self.timings,
-            "trainable_params": self.trainable_params, "total_params": self.total_params,
-            "phases": [asdict(p) for p in self.phases], "train_samples": self.train_samples,
-            "val_samples": self.val_samples, "data_fingerprint": self.data_fingerprint,
-            "registered": self.registered, "resumed_from_epoch": self.resumed_from_epoch,
-            "checkpoint": self.checkpoint, "seed": self.seed, "world_size": self.world_size,
-            "accuracy": self.accuracy, **self.extra,
+            "recipe": self.recipe,
+            "params": self.params,
+            "num_classes": self.num_classes,
+            "metrics": [asdict(m) for m in self.metrics],
+            "timings": self.timings,
+            "trainable_params": self.trainable_params,
+            "total_params": self.total_params,
+            "phases": [asdict(p) for p in self.phases],
+            "train_samples": self.train_samples,
+            "val_samples": self.val_samples,
+            "data_fingerprint": self.data_fingerprint,
+            "registered": self.registered,
+            "resumed_from_epoch": self.resumed_from_epoch,
+            "checkpoint": self.checkpoint,
+            "seed": self.seed,
+            "world_size": self.world_size,
+            "accuracy": self.accuracy,
+            **self.extra,
         }

@@ -140,9 +140,11 @@ class RecipeRunner:
     def require_layers(self, model: nn.Module, ctx: FinetuneContext, at_least: int = 2) -> _layers.LayerStructure:
         structure = ctx.layers(model)
         if len(structure) < at_least:
-            raise ZooRecipeError(f"recipe {self.name!r} needs at least {at_least} layer units; this model has "
-                                 f"{len(structure)} ({', '.join(structure.labels)})",
-                                 hint="use recipe 'full' or 'linear-probe'")
+            raise ZooRecipeError(
+                f"recipe {self.name!r} needs at least {at_least} layer units; this model has "
+                f"{len(structure)} ({', '.join(structure.labels)})",
+                hint="use recipe 'full' or 'linear-probe'",
+            )
         return structure
 
 
@@ -153,4 +155,5 @@ def check_runner(runner: Any, recipe: str, import_string: str) -> None:
             f"recipe {recipe!r}: its runner {import_string} has no plan(model, ctx) method, so zoo.finetune "
             "cannot run it",
             hint="implement the runner protocol (docs/plugins.md, zoo_recipes): plan() returns the phases; "
-                 "subclass zoo.finetune.RecipeRunner")
+            "subclass zoo.finetune.RecipeRunner",
+        )

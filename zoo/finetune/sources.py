@@ -32,8 +32,12 @@ class ImageFolder(Dataset):
     def __init__(self, root: Path, transform: Any) -> None:
         self.root, self.transform = root, transform
         self.classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        self.samples = [(f, label) for label, c in enumerate(self.classes)
-                        for f in sorted((root / c).rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
+        self.samples = [
+            (f, label)
+            for label, c in enumerate(self.classes)
+            for f in sorted((root / c).rglob("*"))
+            if f.suffix.lower() in IMAGE_SUFFIXES
+        ]
         self.targets = [label for _, label in self.samples]
 
     def __len__(self) -> int:
@@ -66,8 +70,17 @@ def _name(text: str) -> str:
     return re.sub(r"[^a-z0-9_\-.]+", "-", text.lower()).strip("-.") or "data"
 
 
-def load(spec: str, *, model: Any, model_name: str, registry: Any = None, image_size: int = 64,
-         per_class: int | None = None, val_fraction: float = 0.2, seed: int = 0) -> tuple[Any, Any, str]:
+def load(
+    spec: str,
+    *,
+    model: Any,
+    model_name: str,
+    registry: Any = None,
+    image_size: int = 64,
+    per_class: int | None = None,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+) -> tuple[Any, Any, str]:
     """``(train, val, dataset name)`` for ``--data SPEC``."""
     if not 0 <= val_fraction < 1:
         raise ZooValidationError("val_fraction", f"must be in [0, 1), not {val_fraction}")
@@ -76,8 +89,7 @@ def load(spec: str, *, model: Any, model_name: str, registry: Any = None, image_
         from zoo.finetune.digits import DATASET, digits
 
         channels = int((preprocessing.get("input_size") or [3])[0])
-        train, val = digits(image_size, channels=channels, per_class=per_class, seed=seed,
-                            preprocessing=preprocessing)
+        train, val = digits(image_size, channels=channels, per_class=per_class, seed=seed, preprocessing=preprocessing)
         return train, val, DATASET
     path = Path(spec).expanduser()
     if path.is_dir():
@@ -85,8 +97,11 @@ def load(spec: str, *, model: Any, model_name: str, registry: Any = None, image_
 
         data = ImageFolder(path, zoo.preprocess(model_name, registry=registry))
         if not data.classes or not len(data):
-            raise ZooValidationError("data", f"{path} has no class folders with images",
-                                     hint="lay it out as DIR/<class>/<image>.jpg, or use --data digits")
+            raise ZooValidationError(
+                "data",
+                f"{path} has no class folders with images",
+                hint="lay it out as DIR/<class>/<image>.jpg, or use --data digits",
+            )
         labels = data.targets
         name = _name(path.name)
     elif path.is_file() and path.suffix == ".safetensors":
@@ -94,14 +109,19 @@ def load(spec: str, *, model: Any, model_name: str, registry: Any = None, image_
 
         tensors = load_file(str(path))
         if not {"inputs", "labels"} <= set(tensors):
-            raise ZooValidationError("data", f"{path} must hold tensors 'inputs' and 'labels', it holds "
-                                     f"{', '.join(sorted(tensors)) or 'none'}")
+            raise ZooValidationError(
+                "data",
+                f"{path} must hold tensors 'inputs' and 'labels', it holds {', '.join(sorted(tensors)) or 'none'}",
+            )
         data = TensorDataset(tensors["inputs"], tensors["labels"].long())
         labels = tensors["labels"].tolist()
         name = _name(path.stem)
     else:
-        raise ZooValidationError("data", f"{spec!r} is neither 'digits', a folder of class folders, nor a "
-                                 ".safetensors file", hint="e.g. --data digits, --data ./images")
+        raise ZooValidationError(
+            "data",
+            f"{spec!r} is neither 'digits', a folder of class folders, nor a .safetensors file",
+            hint="e.g. --data digits, --data ./images",
+        )
     train_idx, val_idx = stratified_split(labels, val_fraction, seed)
     if per_class is not None:
         kept: dict[int, int] = {}

@@ -20,7 +20,8 @@ from zoo.errors import ZooNotFoundError, ZooRecipeError, ZooValidationError
 from zoo.finetune import data as _data
 from zoo.finetune import layers as _layers
 from zoo.finetune.checkpoint import Checkpointer, join_optimizer, model_state, restore_rng
-from zoo.finetune.dist import Dist, setup as dist_setup
+from zoo.finetune.dist import Dist
+from zoo.finetune.dist import setup as dist_setup
 from zoo.finetune.result import EpochMetrics, FinetuneResult, PhaseInfo
 from zoo.finetune.runner import FinetuneContext, Phase, check_runner
 
@@ -67,30 +68,52 @@ def _check_int(value: Any, name: str, low: int = 0) -> int:
 
 def _recipe(host: Any, name: Any) -> Any:
     if not isinstance(name, str) or not name.strip():
-        raise ZooValidationError("recipe", f"must be a recipe name, not {name!r}",
-                                 hint="`zoo recipes` lists them")
+        raise ZooValidationError("recipe", f"must be a recipe name, not {name!r}", hint="`zoo recipes` lists them")
     known = host.recipes()
     key = name.strip().lower()
     if key not in known:
         import difflib
 
-        raise ZooNotFoundError("recipe", name, difflib.get_close_matches(key, list(known), 3),
-                               hint="known recipes: " + (", ".join(sorted(known)) or
-                                                         "none — install zoo-recipes "
-                                                         "(pip install -e plugins/zoo-recipes)"))
+        raise ZooNotFoundError(
+            "recipe",
+            name,
+            difflib.get_close_matches(key, list(known), 3),
+            hint="known recipes: "
+            + (", ".join(sorted(known)) or "none — install zoo-recipes (pip install -e plugins/zoo-recipes)"),
+        )
     return known[key]
 
 
 # -- the run ------------------------------------------------------------------------------------
 
 
-def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | None = None,
-        recipe: str = "linear-probe", epochs: int | None = None, batch_size: int | None = None,
-        lr: float | None = None, device: Any = "auto", amp: Any = None, seed: int = 0,
-        register_as: str | None = None, registry: Any = None, checkpoint_dir: Any = None,
-        resume: bool = False, progress: Any = None, head: str | None = None, dataset: str | None = None,
-        preprocessing: Mapping[str, Any] | None = None, time_limit_s: float | None = None, host: Any = None,
-        acknowledge: Any = (), eval_every: int = 1, **recipe_params: Any) -> FinetuneResult:
+def run(
+    model_or_name: Any,
+    train: Any,
+    val: Any = None,
+    *,
+    num_classes: int | None = None,
+    recipe: str = "linear-probe",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    device: Any = "auto",
+    amp: Any = None,
+    seed: int = 0,
+    register_as: str | None = None,
+    registry: Any = None,
+    checkpoint_dir: Any = None,
+    resume: bool = False,
+    progress: Any = None,
+    head: str | None = None,
+    dataset: str | None = None,
+    preprocessing: Mapping[str, Any] | None = None,
+    time_limit_s: float | None = None,
+    host: Any = None,
+    acknowledge: Any = (),
+    eval_every: int = 1,
+    **recipe_params: Any,
+) -> FinetuneResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     seed = _check_int(seed, "seed")
@@ -110,23 +133,33 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
 
     check_acknowledge(acknowledge)
     _check_int(eval_every, "eval_every", 1)
-    if time_limit_s is not None and (isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float))
-                                     or not time_limit_s > 0):
+    if time_limit_s is not None and (
+        isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)) or not time_limit_s > 0
+    ):
         raise ZooValidationError("time_limit_s", f"must be a positive number of seconds, not {time_limit_s!r}")
     if register_as is not None:
         from zoo.records import MODEL_NAME_RE
 
-        if not isinstance(register_as, str) or not MODEL_NAME_RE.match(register_as.strip().lower()) \
-                or "@" in register_as:
-            raise ZooValidationError("register_as", f"{register_as!r} is not a registered-model name",
-                                     hint="write 'team/name' (lower case; the registry assigns the version)")
+        if (
+            not isinstance(register_as, str)
+            or not MODEL_NAME_RE.match(register_as.strip().lower())
+            or "@" in register_as
+        ):
+            raise ZooValidationError(
+                "register_as",
+                f"{register_as!r} is not a registered-model name",
+                hint="write 'team/name' (lower case; the registry assigns the version)",
+            )
         register_as = register_as.strip().lower()
     if dataset is not None:
         from zoo.records import DATASET_RE
 
         if not isinstance(dataset, str) or not DATASET_RE.match(dataset.strip().lower()):
-            raise ZooValidationError("dataset", f"{dataset!r} is not a dataset name",
-                                     hint="lower-case letters, digits, '-', '_', '.', '/', e.g. 'uci-digits'")
+            raise ZooValidationError(
+                "dataset",
+                f"{dataset!r} is not a dataset name",
+                hint="lower-case letters, digits, '-', '_', '.', '/', e.g. 'uci-digits'",
+            )
         dataset = dataset.strip().lower()
 
     # The recipe and its hyper-parameters: every mistake here costs nothing yet.
@@ -150,8 +183,10 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
     params = dict(getattr(runner, "params", params))
     for key in ("epochs", "batch_size", "lr"):
         if key not in params:
-            raise ZooRecipeError(f"recipe {record.name!r}: its runner has no {key!r} hyper-parameter",
-                                 hint="every runner's params hold epochs, batch_size and lr")
+            raise ZooRecipeError(
+                f"recipe {record.name!r}: its runner has no {key!r} hyper-parameter",
+                hint="every runner's params hold epochs, batch_size and lr",
+            )
     total_epochs, global_batch = int(params["epochs"]), int(params["batch_size"])
 
     dist = dist_setup(want_cuda=device in (None, "auto") or "cuda" in str(device))
@@ -164,8 +199,11 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         train_spec = _data.as_spec(train, "train")
         val_spec = _data.as_spec(val, "val") if val is not None else None
         if dist.enabled and (train_spec.iterable or (val_spec is not None and val_spec.iterable)):
-            raise ZooValidationError("train", "a DataLoader over an IterableDataset cannot be split between "
-                                     "processes by zoo", hint="pass a map-style Dataset under torchrun")
+            raise ZooValidationError(
+                "train",
+                "a DataLoader over an IterableDataset cannot be split between processes by zoo",
+                hint="pass a map-style Dataset under torchrun",
+            )
         # One pass: labels checked, samples counted and fingerprinted (for lineage).
         train_scan = _data.scan(train_spec, fingerprint=True)
         val_scan = _data.scan(val_spec, fingerprint=True) if val_spec else None
@@ -173,8 +211,9 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
 
         # The model.
         t = time.perf_counter()
-        model, num_classes = _model(model_or_name, num_classes, train_scan, target, registry, seed, host,
-                                    acknowledge, head)
+        model, num_classes = _model(
+            model_or_name, num_classes, train_scan, target, registry, seed, host, acknowledge, head
+        )
         head = _layers.find_head(model, head)
         _data.check_labels(train_scan, num_classes, "train")
         if val_scan is not None:
@@ -182,35 +221,67 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         card = getattr(model, "zoo", None)
         parent_record = getattr(card, "record", None)
         if register_as is not None and card is None:
-            raise ZooValidationError("register_as", "needs a model that zoo.get built (model.zoo names its "
-                                     "architecture and parent weights)",
-                                     hint="pass the model's name, or a model from zoo.get(...)")
+            raise ZooValidationError(
+                "register_as",
+                "needs a model that zoo.get built (model.zoo names its architecture and parent weights)",
+                hint="pass the model's name, or a model from zoo.get(...)",
+            )
         if parent_record is not None:
             from zoo import policy  # the registry's usage policies, then the plugins' checks
 
-            policy.enforce(parent_record, "finetune", registry=registry, host=host, acknowledge=acknowledge,
-                           stacklevel=3)
+            policy.enforce(
+                parent_record, "finetune", registry=registry, host=host, acknowledge=acknowledge, stacklevel=3
+            )
         model.to(target)
         timings["model_s"] = time.perf_counter() - t
 
-        ctx = FinetuneContext(head=head, num_classes=num_classes, epochs=total_epochs, params=params,
-                              device=target, world_size=dist.world,
-                              family=getattr(card, "arch", None), modality=getattr(card, "modality", None),
-                              registry=registry, host=host)
+        ctx = FinetuneContext(
+            head=head,
+            num_classes=num_classes,
+            epochs=total_epochs,
+            params=params,
+            device=target,
+            world_size=dist.world,
+            family=getattr(card, "arch", None),
+            modality=getattr(card, "modality", None),
+            registry=registry,
+            host=host,
+        )
         torch.manual_seed(seed)
         phases = list(runner.plan(model, ctx))
         _check_phases(phases, record.name, total_epochs)
         model.to(target)  # adapters the plan added
 
-        run_key = {"recipe": record.name, "params": params, "seed": seed, "num_classes": num_classes,
-                   "train_samples": train_scan.count, "val_samples": val_scan.count if val_scan else None,
-                   "parent": getattr(card, "qualified_name", None)}
+        run_key = {
+            "recipe": record.name,
+            "params": params,
+            "seed": seed,
+            "num_classes": num_classes,
+            "train_samples": train_scan.count,
+            "val_samples": val_scan.count if val_scan else None,
+            "parent": getattr(card, "qualified_name", None),
+        }
         checkpointer = Checkpointer(checkpoint_dir, run_key) if checkpoint_dir is not None else None
-        loop = _Loop(model=model, head=head, phases=phases, params=params, train=train_spec, val=val_spec,
-                     global_batch=global_batch, seed=seed, device=target, dist=dist,
-                     autocast_dtype=autocast_dtype, use_scaler=use_scaler, checkpointer=checkpointer,
-                     progress=progress, timings=timings, recipe=record.name,
-                     deadline=started + time_limit_s if time_limit_s else None, eval_every=eval_every)
+        loop = _Loop(
+            model=model,
+            head=head,
+            phases=phases,
+            params=params,
+            train=train_spec,
+            val=val_spec,
+            global_batch=global_batch,
+            seed=seed,
+            device=target,
+            dist=dist,
+            autocast_dtype=autocast_dtype,
+            use_scaler=use_scaler,
+            checkpointer=checkpointer,
+            progress=progress,
+            timings=timings,
+            recipe=record.name,
+            deadline=started + time_limit_s if time_limit_s else None,
+            eval_every=eval_every,
+        )
         if resume:
             loop.resume()
         loop.train()
@@ -221,19 +292,37 @@ def run(model_or_name: Any, train: Any, val: Any = None, *, num_classes: int | N
         if card is not None and getattr(model, "zoo", None) is None:
             model.zoo = card
         result = FinetuneResult(
-            model=model, recipe=record.name, params=params, metrics=loop.history, timings=timings,
-            trainable_params=loop.trained_numel, total_params=sum(p.numel() for p in model.parameters()),
-            phases=loop.phase_infos, num_classes=num_classes, train_samples=train_scan.count,
-            val_samples=val_scan.count if val_scan else None, data_fingerprint=train_scan.fingerprint,
-            resumed_from_epoch=loop.resumed_from, seed=seed, world_size=dist.world,
-            checkpoint=str(checkpointer.directory) if checkpointer else None)
+            model=model,
+            recipe=record.name,
+            params=params,
+            metrics=loop.history,
+            timings=timings,
+            trainable_params=loop.trained_numel,
+            total_params=sum(p.numel() for p in model.parameters()),
+            phases=loop.phase_infos,
+            num_classes=num_classes,
+            train_samples=train_scan.count,
+            val_samples=val_scan.count if val_scan else None,
+            data_fingerprint=train_scan.fingerprint,
+            resumed_from_epoch=loop.resumed_from,
+            seed=seed,
+            world_size=dist.world,
+            checkpoint=str(checkpointer.directory) if checkpointer else None,
+        )
         if loop.stopped_early:
             result.extra["stopped_early"] = True
         plugin = host.owner("recipes", record.name)
         info = next((i for i in host.plugins if i.name == plugin), None)
-        result.lineage = {"card": card, "recipe": record, "plugin": (plugin, getattr(info, "version", None)),
-                          "train_scan": train_scan, "val_scan": val_scan, "dataset": dataset,
-                          "preprocessing": preprocessing, "registry": registry}
+        result.lineage = {
+            "card": card,
+            "recipe": record,
+            "plugin": (plugin, getattr(info, "version", None)),
+            "train_scan": train_scan,
+            "val_scan": val_scan,
+            "dataset": dataset,
+            "preprocessing": preprocessing,
+            "registry": registry,
+        }
 
         if register_as is not None:
             t = time.perf_counter()
@@ -255,8 +344,10 @@ def _check_phases(phases: list[Phase], recipe: str, epochs: int) -> None:
         if not p.groups or not any(g.params for g in p.groups):
             raise ZooRecipeError(f"recipe {recipe!r}: phase {p.name!r} trains no parameters")
     if sum(p.epochs for p in phases) != epochs:
-        raise ZooRecipeError(f"recipe {recipe!r}: its phases add up to {sum(p.epochs for p in phases)} epochs, "
-                             f"not the {epochs} asked for")
+        raise ZooRecipeError(
+            f"recipe {recipe!r}: its phases add up to {sum(p.epochs for p in phases)} epochs, "
+            f"not the {epochs} asked for"
+        )
 
 
 def seeded_get(name: str, seed: int, **kwargs: Any) -> nn.Module:
@@ -270,31 +361,52 @@ def seeded_get(name: str, seed: int, **kwargs: Any) -> nn.Module:
         return zoo.get(name, **kwargs)
 
 
-def _model(model_or_name: Any, num_classes: int | None, scan: _data.ScanResult, device: torch.device,
-           registry: Any, seed: int, host: Any, acknowledge: Any, head: str | None) -> tuple[nn.Module, int]:
+def _model(
+    model_or_name: Any,
+    num_classes: int | None,
+    scan: _data.ScanResult,
+    device: torch.device,
+    registry: Any,
+    seed: int,
+    host: Any,
+    acknowledge: Any,
+    head: str | None,
+) -> tuple[nn.Module, int]:
     if isinstance(model_or_name, str):
-        import zoo
-
         if num_classes is None:
             num_classes = scan.max_label + 1
-        model = seeded_get(model_or_name, seed, num_classes=num_classes, device=device, registry=registry,
-                           host=host, progress=False, acknowledge=acknowledge)
+        model = seeded_get(
+            model_or_name,
+            seed,
+            num_classes=num_classes,
+            device=device,
+            registry=registry,
+            host=host,
+            progress=False,
+            acknowledge=acknowledge,
+        )
         return model, num_classes
     if not isinstance(model_or_name, nn.Module):
-        raise ZooValidationError("model_or_name", f"must be a model name or an nn.Module, not "
-                                 f"{type(model_or_name).__name__}",
-                                 hint="e.g. zoo.finetune('resnet50', train, num_classes=10)")
+        raise ZooValidationError(
+            "model_or_name",
+            f"must be a model name or an nn.Module, not {type(model_or_name).__name__}",
+            hint="e.g. zoo.finetune('resnet50', train, num_classes=10)",
+        )
     model = _layers.unwrap(model_or_name)
     outputs = _outputs(model, head)
     if num_classes is None:
         if outputs is None:
-            raise ZooValidationError("num_classes", "cannot tell how many classes this model's head has",
-                                     hint="pass num_classes=")
+            raise ZooValidationError(
+                "num_classes", "cannot tell how many classes this model's head has", hint="pass num_classes="
+            )
         num_classes = outputs
     elif outputs is not None and outputs != num_classes:
-        raise ZooValidationError("num_classes", f"is {num_classes}, but the model's head has {outputs} outputs",
-                                 hint="give the model a head of that size (zoo.get(name, num_classes=k)), "
-                                      "or pass the name instead of the model")
+        raise ZooValidationError(
+            "num_classes",
+            f"is {num_classes}, but the model's head has {outputs} outputs",
+            hint="give the model a head of that size (zoo.get(name, num_classes=k)), "
+            "or pass the name instead of the model",
+        )
     return model, num_classes
 
 
@@ -326,9 +438,15 @@ class _Progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("loss {task.fields[loss]} acc {task.fields[acc]}"), TimeElapsedColumn(),
-                            console=Console(stderr=True), transient=False)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]} acc {task.fields[acc]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
         self.bar.start()
         self.task = None
 
@@ -357,11 +475,28 @@ class _Progress:
 
 
 class _Loop:
-    def __init__(self, *, model: nn.Module, head: str, phases: list[Phase], params: Mapping[str, Any],
-                 train: _data.DataSpec, val: _data.DataSpec | None, global_batch: int, seed: int,
-                 device: torch.device, dist: Dist, autocast_dtype: torch.dtype | None, use_scaler: bool,
-                 checkpointer: Checkpointer | None, progress: Any, timings: dict[str, float], recipe: str,
-                 deadline: float | None = None, eval_every: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        model: nn.Module,
+        head: str,
+        phases: list[Phase],
+        params: Mapping[str, Any],
+        train: _data.DataSpec,
+        val: _data.DataSpec | None,
+        global_batch: int,
+        seed: int,
+        device: torch.device,
+        dist: Dist,
+        autocast_dtype: torch.dtype | None,
+        use_scaler: bool,
+        checkpointer: Checkpointer | None,
+        progress: Any,
+        timings: dict[str, float],
+        recipe: str,
+        deadline: float | None = None,
+        eval_every: int = 1,
+    ) -> None:
         self.model, self.head, self.phases, self.params = model, head, phases, params
         self.train_spec, self.val_spec = train, val
         self.global_batch, self.seed, self.device, self.dist = global_batch, seed, device, dist
@@ -395,8 +530,11 @@ class _Loop:
         state, tensors = loaded
         missing, unexpected = self.model.load_state_dict(model_state(tensors), strict=False)
         if missing or unexpected:
-            raise ZooValidationError("resume", f"the checkpoint does not fit the model (missing {missing[:5]}, "
-                                     f"unexpected {unexpected[:5]})", hint="use another checkpoint_dir")
+            raise ZooValidationError(
+                "resume",
+                f"the checkpoint does not fit the model (missing {missing[:5]}, unexpected {unexpected[:5]})",
+                hint="use another checkpoint_dir",
+            )
         self.history = [EpochMetrics(**m) for m in state["history"]]
         self.resumed_from = int(state["epoch"])
         self._resume_state = (state, tensors)
@@ -409,8 +547,14 @@ class _Loop:
         return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
 
     def _sampler(self, spec: _data.DataSpec, shuffle: bool, batch: int | None = None) -> _data.GlobalBatchSampler:
-        return _data.GlobalBatchSampler(len(spec), batch or self.global_batch, shuffle=shuffle, seed=self.seed,
-                                        rank=self.dist.rank, world=self.dist.world)
+        return _data.GlobalBatchSampler(
+            len(spec),
+            batch or self.global_batch,
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=self.dist.rank,
+            world=self.dist.world,
+        )
 
     def _batches(self, spec: _data.DataSpec, sampler: _data.GlobalBatchSampler | None):
         if spec.iterable:
@@ -439,8 +583,9 @@ class _Loop:
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, phase: Phase, steps_per_epoch: int):
         total = max(1, phase.epochs * steps_per_epoch)
-        warm_epochs = phase.warmup_epochs if phase.warmup_epochs is not None else float(
-            self.params.get("warmup_epochs", 0.0))
+        warm_epochs = (
+            phase.warmup_epochs if phase.warmup_epochs is not None else float(self.params.get("warmup_epochs", 0.0))
+        )
         warmup = min(total - 1, int(round(warm_epochs * steps_per_epoch)))
         cosine = self.params.get("schedule", "cosine") == "cosine"
 
@@ -501,8 +646,11 @@ class _Loop:
         was_training = self.model.training
         self.model.eval()
         feats, labels = [], []
-        sampler = None if spec.iterable else self._sampler(spec, shuffle=False,
-                                                           batch=max(self.global_batch, 64 * self.dist.world))
+        sampler = (
+            None
+            if spec.iterable
+            else self._sampler(spec, shuffle=False, batch=max(self.global_batch, 64 * self.dist.world))
+        )
         with self._headless():
             for batch, _ in self._batches(spec, sampler):
                 inputs, y = _data.split_batch(batch, spec.argument)
@@ -520,15 +668,15 @@ class _Loop:
 
     def _gather(self, spec, sampler, x, y):
         # Put every process's rows back at their sample index.
-        mine = [i for b in sampler.global_batches() for i in b[self.dist.rank::self.dist.world]]
-        counts = [sum(len(b[r::self.dist.world]) for b in sampler.global_batches()) for r in range(self.dist.world)]
+        mine = [i for b in sampler.global_batches() for i in b[self.dist.rank :: self.dist.world]]
+        counts = [sum(len(b[r :: self.dist.world]) for b in sampler.global_batches()) for r in range(self.dist.world)]
         width = max(counts)
         pad_x = torch.zeros(width, x.shape[1], device=x.device, dtype=x.dtype)
-        pad_x[:len(x)] = x
+        pad_x[: len(x)] = x
         pad_y = torch.full((width,), -1, device=y.device, dtype=y.dtype)
-        pad_y[:len(y)] = y
+        pad_y[: len(y)] = y
         index = torch.full((width,), -1, device=x.device, dtype=torch.long)
-        index[:len(mine)] = torch.tensor(mine, device=x.device)
+        index[: len(mine)] = torch.tensor(mine, device=x.device)
         xs, ys, idx = self.dist.all_gather(pad_x), self.dist.all_gather(pad_y), self.dist.all_gather(index)
         out_x = torch.empty(len(spec), x.shape[1], device=x.device, dtype=x.dtype)
         out_y = torch.empty(len(spec), device=y.device, dtype=y.dtype)
@@ -559,10 +707,23 @@ class _Loop:
             steps = self._steps(phase)
             scheduler = self._scheduler(optimizer, phase, steps)
             scaler = torch.amp.GradScaler(self.device.type) if self.use_scaler else None
-            self.phase_infos.append(PhaseInfo(phase.name, phase.epochs, phase.features, tuple(
-                {"name": g["name"], "lr": g["initial_lr"], "weight_decay": g["weight_decay"],
-                 "params": len(g["params"]), "numel": sum(p.numel() for p in g["params"])}
-                for g in optimizer.param_groups)))
+            self.phase_infos.append(
+                PhaseInfo(
+                    phase.name,
+                    phase.epochs,
+                    phase.features,
+                    tuple(
+                        {
+                            "name": g["name"],
+                            "lr": g["initial_lr"],
+                            "weight_decay": g["weight_decay"],
+                            "params": len(g["params"]),
+                            "numel": sum(p.numel() for p in g["params"]),
+                        }
+                        for g in optimizer.param_groups
+                    ),
+                )
+            )
             if end <= done or phase.epochs == 0:
                 first_epoch_of_phase = end
                 continue
@@ -586,9 +747,15 @@ class _Loop:
                 if self.checkpointer is not None:
                     t = time.perf_counter()
                     if self.dist.main:
-                        self.checkpointer.save(epoch=epoch + 1, phase=index, model=self.model, optimizer=optimizer,
-                                               scheduler=scheduler, scaler=scaler,
-                                               history=[vars(m) for m in self.history])
+                        self.checkpointer.save(
+                            epoch=epoch + 1,
+                            phase=index,
+                            model=self.model,
+                            optimizer=optimizer,
+                            scheduler=scheduler,
+                            scaler=scaler,
+                            history=[vars(m) for m in self.history],
+                        )
                     self.dist.barrier()
                     self.timings["checkpoint_s"] += time.perf_counter() - t
                 bar.event(event="epoch", epoch=epoch + 1, epochs=total_epochs, phase=phase.name, metrics=vars(metrics))
@@ -603,7 +770,9 @@ class _Loop:
                 return 1000
         return len(self._sampler(self.train_spec, shuffle=True))
 
-    def _epoch(self, phase: Phase, epoch: int, total: int, optimizer, scheduler, scaler, bar: _Progress) -> EpochMetrics:
+    def _epoch(
+        self, phase: Phase, epoch: int, total: int, optimizer, scheduler, scaler, bar: _Progress
+    ) -> EpochMetrics:
         t0 = time.perf_counter()
         if phase.features:
             train_x, train_y = self.features(self.train_spec)
@@ -616,22 +785,41 @@ class _Loop:
         net = module
         if self.dist.enabled:
             net = nn.parallel.DistributedDataParallel(
-                module, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                static_graph=True)  # one wrapper per epoch: the graph is fixed; unused parameters allowed
+                module, device_ids=[self.device.index] if self.device.type == "cuda" else None, static_graph=True
+            )  # one wrapper per epoch: the graph is fixed; unused parameters allowed
         smoothing = float(self.params.get("label_smoothing", 0.0))
         clip = float(self.params.get("grad_clip", 0.0))
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)  # loss, correct, count
         t_train = time.perf_counter()
         if phase.features:
-            sampler = _data.GlobalBatchSampler(len(train_y), self.global_batch, shuffle=True, seed=self.seed,
-                                               rank=self.dist.rank, world=self.dist.world)
+            sampler = _data.GlobalBatchSampler(
+                len(train_y),
+                self.global_batch,
+                shuffle=True,
+                seed=self.seed,
+                rank=self.dist.rank,
+                world=self.dist.world,
+            )
             sampler.set_epoch(epoch)
             batches = [(list(b), len(g)) for b, g in zip(sampler, sampler.global_batches())]
             bar.start_epoch(f"epoch {epoch + 1}/{total} {phase.name}", len(batches))
             for idx, size in batches:
                 idx_t = torch.tensor(idx, device=self.device, dtype=torch.long)
-                self._step(net, train_x[idx_t], train_y[idx_t], size, phase, optimizer, scheduler, scaler,
-                           trainable, smoothing, clip, sums, features=True)
+                self._step(
+                    net,
+                    train_x[idx_t],
+                    train_y[idx_t],
+                    size,
+                    phase,
+                    optimizer,
+                    scheduler,
+                    scaler,
+                    trainable,
+                    smoothing,
+                    clip,
+                    sums,
+                    features=True,
+                )
                 bar.step(*self._running(sums))
                 if self._out_of_time():
                     break
@@ -645,8 +833,21 @@ class _Loop:
                 inputs, y = _data.split_batch(batch, "train")
                 inputs = _data.to_device(inputs, self.device, non_blocking=True)
                 y = torch.as_tensor(y).to(self.device, non_blocking=True).long().reshape(-1)
-                self._step(net, inputs, y, size or len(y), phase, optimizer, scheduler, scaler, trainable,
-                           smoothing, clip, sums, features=False)
+                self._step(
+                    net,
+                    inputs,
+                    y,
+                    size or len(y),
+                    phase,
+                    optimizer,
+                    scheduler,
+                    scaler,
+                    trainable,
+                    smoothing,
+                    clip,
+                    sums,
+                    features=False,
+                )
                 bar.step(*self._running(sums))
                 if self._out_of_time():
                     break
@@ -664,17 +865,27 @@ class _Loop:
         for g in optimizer.param_groups:
             if g.get("name", "").startswith("head"):
                 head_lr = g["lr"]
-        return EpochMetrics(epoch=epoch + 1, phase=phase.name, train_loss=loss_sum / max(count, 1),
-                            train_accuracy=correct / max(count, 1), val_loss=val_loss, val_accuracy=val_acc,
-                            time_s=time.perf_counter() - t0, lr=float(head_lr),
-                            trainable_params=sum(p.numel() for p in trainable))
+        return EpochMetrics(
+            epoch=epoch + 1,
+            phase=phase.name,
+            train_loss=loss_sum / max(count, 1),
+            train_accuracy=correct / max(count, 1),
+            val_loss=val_loss,
+            val_accuracy=val_acc,
+            time_s=time.perf_counter() - t0,
+            lr=float(head_lr),
+            trainable_params=sum(p.numel() for p in trainable),
+        )
 
     def _out_of_time(self) -> bool:
         if self.deadline is None:
             return False
         # Every process must stop at the same step: rank 0's clock decides.
-        late = self.dist.broadcast(time.perf_counter() > self.deadline) if self.dist.enabled else \
-            time.perf_counter() > self.deadline
+        late = (
+            self.dist.broadcast(time.perf_counter() > self.deadline)
+            if self.dist.enabled
+            else time.perf_counter() > self.deadline
+        )
         self.stopped_early = self.stopped_early or late
         return late
 
@@ -683,8 +894,23 @@ class _Loop:
         loss, correct, count = sums.tolist()
         return loss / max(count, 1), correct / max(count, 1)
 
-    def _step(self, net, inputs, y, global_size, phase, optimizer, scheduler, scaler, trainable, smoothing, clip,
-              sums, *, features: bool) -> None:
+    def _step(
+        self,
+        net,
+        inputs,
+        y,
+        global_size,
+        phase,
+        optimizer,
+        scheduler,
+        scaler,
+        trainable,
+        smoothing,
+        clip,
+        sums,
+        *,
+        features: bool,
+    ) -> None:
         optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             logits = net(inputs) if features else _data.forward(net, inputs)
@@ -721,15 +947,18 @@ class _Loop:
             x, y = self.features(self.val_spec)
             head = self.model.get_submodule(self.head)
             for start in range(0, len(y), 4096):
-                logits = head(x[start:start + 4096])
-                yy = y[start:start + 4096]
+                logits = head(x[start : start + 4096])
+                yy = y[start : start + 4096]
                 sums[0] += F.cross_entropy(logits.float(), yy, reduction="sum").double()
                 sums[1] += (logits.argmax(-1) == yy).sum().double()
                 sums[2] += len(yy)
             loss_sum, correct, count = sums.tolist()  # every process holds all features
         else:
-            sampler = None if self.val_spec.iterable else self._sampler(self.val_spec, shuffle=False,
-                                                                        batch=max(self.global_batch, 64))
+            sampler = (
+                None
+                if self.val_spec.iterable
+                else self._sampler(self.val_spec, shuffle=False, batch=max(self.global_batch, 64))
+            )
             for batch, _ in self._batches(self.val_spec, sampler):
                 inputs, y = _data.split_batch(batch, "val")
                 y = torch.as_tensor(y).to(self.device).long().reshape(-1)
@@ -741,4 +970,3 @@ class _Loop:
             loss_sum, correct, count = self.dist.sum(sums.tolist(), self.device)
         self.model.train(was_training)
         return loss_sum / max(count, 1), correct / max(count, 1)
-

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from zoo.errors import ZooAuditError, ZooValidationError
 from zoo.records import AuditEvent
-from zoo.registry._keys import AuditKeyring
 from zoo.registry._chain import (  # noqa: F401  (re-exported)
     CHAIN_COLUMNS,
     GENESIS,
@@ -33,12 +32,12 @@ from zoo.registry._chain import (  # noqa: F401  (re-exported)
     format_time,
     make_checkpoint,
 )
+from zoo.registry._keys import AuditKeyring
 from zoo.registry.schema import AuditEventRow, SettingRow
 
 # The column widths of audit_events (schema.py): a longer value would be cut or refused
 # by the database after it was hashed.
-FIELD_LIMITS = {"actor": 200, "action": 32, "entity_type": 32, "entity_key": 256, "plugin": 128,
-                "plugin_version": 64}
+FIELD_LIMITS = {"actor": 200, "action": 32, "entity_type": 32, "entity_key": 256, "plugin": 128, "plugin_version": 64}
 _VERIFY_HINT = "run `zoo audit verify`; restore the registry from a backup and investigate who wrote to it"
 
 
@@ -47,10 +46,11 @@ def check_field(field: str, value: Any, *, optional: bool = False) -> str | None
     if value is None and optional:
         return None
     if not isinstance(value, str):
-        raise ZooValidationError(field, f"must be a string{' or None' if optional else ''}, not "
-                                 f"{type(value).__name__} {value!r}",
-                                 hint=f"pass {field} as text, e.g. {field}='alice@example.org'"
-                                 if field == "actor" else None)
+        raise ZooValidationError(
+            field,
+            f"must be a string{' or None' if optional else ''}, not {type(value).__name__} {value!r}",
+            hint=f"pass {field} as text, e.g. {field}='alice@example.org'" if field == "actor" else None,
+        )
     limit = FIELD_LIMITS[field]
     if not value.strip() or len(value) > limit or any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ZooValidationError(field, f"must be 1-{limit} printable characters, not {value[:80]!r}")
@@ -59,8 +59,9 @@ def check_field(field: str, value: Any, *, optional: bool = False) -> str | None
 
 def last_event(session: Session) -> tuple[int, str]:
     """``(seq, hash)`` of the newest event, ``(0, GENESIS)`` for an empty trail."""
-    row = session.execute(select(AuditEventRow.seq, AuditEventRow.hash)
-                          .order_by(AuditEventRow.seq.desc()).limit(1)).first()
+    row = session.execute(
+        select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc()).limit(1)
+    ).first()
     return (row[0], row[1]) if row is not None else (0, GENESIS)
 
 
@@ -69,9 +70,16 @@ class AuditWriter:
     keyring's current key. A missing or stale chain head refuses the write
     (``ZooAuditError``): appending would hide that events were removed."""
 
-    def __init__(self, session: Session, actor: str, at: dt.datetime,
-                 plugin: str | None = None, plugin_version: str | None = None, *,
-                 keyring: AuditKeyring) -> None:
+    def __init__(
+        self,
+        session: Session,
+        actor: str,
+        at: dt.datetime,
+        plugin: str | None = None,
+        plugin_version: str | None = None,
+        *,
+        keyring: AuditKeyring,
+    ) -> None:
         self.session = session
         self.actor = check_field("actor", actor)
         if not isinstance(at, dt.datetime):
@@ -84,28 +92,54 @@ class AuditWriter:
         head = session.execute(select(SettingRow.value).where(SettingRow.key == "audit_head")).scalar_one_or_none()
         self._seq, self._head = last_event(session)
         if head is None:
-            raise ZooAuditError("the audit trail's chain head (zoo_settings.audit_head) is missing; "
-                                "nothing was written", hint=_VERIFY_HINT)
+            raise ZooAuditError(
+                "the audit trail's chain head (zoo_settings.audit_head) is missing; nothing was written",
+                hint=_VERIFY_HINT,
+            )
         if head != self._head:
-            raise ZooAuditError("the audit trail's recorded chain head is not its newest event (events were "
-                                "removed, or added outside zoo); nothing was written", hint=_VERIFY_HINT)
+            raise ZooAuditError(
+                "the audit trail's recorded chain head is not its newest event (events were "
+                "removed, or added outside zoo); nothing was written",
+                hint=_VERIFY_HINT,
+            )
 
-    def record(self, action: str, entity_type: str, entity_key: str,
-               before: Any = None, after: Any = None) -> None:
+    def record(self, action: str, entity_type: str, entity_key: str, before: Any = None, after: Any = None) -> None:
         action = check_field("action", action)
         entity_type = check_field("entity_type", entity_type)
         entity_key = check_field("entity_key", entity_key)
         before_json, after_json = canonical_json(before), canonical_json(after)
         self._seq += 1
-        digest = event_hash(self._head, self.at, self.actor, action, entity_type, entity_key,
-                            before_json, after_json, self.plugin, self.plugin_version,
-                            seq=self._seq, key=self.keyring.current)
-        self._pending.append({
-            "seq": self._seq, "at": self.at, "actor": self.actor, "action": action, "entity_type": entity_type,
-            "entity_key": entity_key, "before_json": before_json, "after_json": after_json,
-            "plugin": self.plugin, "plugin_version": self.plugin_version,
-            "prev_hash": self._head, "hash": digest, "key_id": self.keyring.current_id,
-        })
+        digest = event_hash(
+            self._head,
+            self.at,
+            self.actor,
+            action,
+            entity_type,
+            entity_key,
+            before_json,
+            after_json,
+            self.plugin,
+            self.plugin_version,
+            seq=self._seq,
+            key=self.keyring.current,
+        )
+        self._pending.append(
+            {
+                "seq": self._seq,
+                "at": self.at,
+                "actor": self.actor,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_key": entity_key,
+                "before_json": before_json,
+                "after_json": after_json,
+                "plugin": self.plugin,
+                "plugin_version": self.plugin_version,
+                "prev_hash": self._head,
+                "hash": digest,
+                "key_id": self.keyring.current_id,
+            }
+        )
         self._head = digest
 
     @property
@@ -121,28 +155,35 @@ class AuditWriter:
         if not self._pending:
             return
         self.session.execute(insert(AuditEventRow), self._pending)
-        self.session.execute(
-            update(SettingRow).where(SettingRow.key == "audit_head").values(value=self._head)
-        )
+        self.session.execute(update(SettingRow).where(SettingRow.key == "audit_head").values(value=self._head))
         self._pending.clear()
 
 
 def row_to_event(row: AuditEventRow) -> AuditEvent:
     return AuditEvent(
-        seq=row.seq, at=row.at, actor=row.actor, action=row.action,
-        entity_type=row.entity_type, entity_key=row.entity_key,
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        entity_type=row.entity_type,
+        entity_key=row.entity_key,
         before=json.loads(row.before_json) if row.before_json is not None else None,
         after=json.loads(row.after_json) if row.after_json is not None else None,
-        plugin=row.plugin, plugin_version=row.plugin_version,
-        prev_hash=row.prev_hash, hash=row.hash, key_id=row.key_id,
+        plugin=row.plugin,
+        plugin_version=row.plugin_version,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+        key_id=row.key_id,
     )
 
 
-def verify_chain(session: Session, keyring: AuditKeyring | None, checkpoint: dict[str, Any] | None = None,
-                 batch: int = 5000) -> AuditVerification:
+def verify_chain(
+    session: Session, keyring: AuditKeyring | None, checkpoint: dict[str, Any] | None = None, batch: int = 5000
+) -> AuditVerification:
     head = session.execute(select(SettingRow.value).where(SettingRow.key == "audit_head")).scalar_one_or_none()
     rows: Iterator[Any] = session.execute(
-        text(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq").execution_options(yield_per=batch))
+        text(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq").execution_options(yield_per=batch)
+    )
     return check_chain(rows, head, keyring, checkpoint)
 
 
@@ -163,14 +204,41 @@ def seal_legacy_events(conn: Any) -> None:
     count = conn.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one()
     seq, at, actor = last[0] + 1, utc_now(), default_actor()[:200]
     after = '{"legacy_events":%d,"sealed_head":"%s"}' % (count, last[1])
-    fields = dict(seq=seq, at=at, actor=actor, action="audit.keyed", entity_type="audit",
-                  entity_key="audit_events", before_json=None, after_json=after, plugin=None,
-                  plugin_version=None, prev_hash=last[1], key_id=keyring.current_id)
-    fields["hash"] = event_hash(last[1], at, actor, "audit.keyed", "audit", "audit_events", None, after,
-                                None, None, seq=seq, key=keyring.current)
-    conn.execute(sa.text("INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_key, before_json, "
-                         "after_json, plugin, plugin_version, prev_hash, hash, key_id) VALUES (:seq, :at, :actor, "
-                         ":action, :entity_type, :entity_key, :before_json, :after_json, :plugin, "
-                         ":plugin_version, :prev_hash, :hash, :key_id)").bindparams(sa.bindparam("at", type_=sa.DateTime())),
-                 fields)
+    fields = dict(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action="audit.keyed",
+        entity_type="audit",
+        entity_key="audit_events",
+        before_json=None,
+        after_json=after,
+        plugin=None,
+        plugin_version=None,
+        prev_hash=last[1],
+        key_id=keyring.current_id,
+    )
+    fields["hash"] = event_hash(
+        last[1],
+        at,
+        actor,
+        "audit.keyed",
+        "audit",
+        "audit_events",
+        None,
+        after,
+        None,
+        None,
+        seq=seq,
+        key=keyring.current,
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_key, before_json, "
+            "after_json, plugin, plugin_version, prev_hash, hash, key_id) VALUES (:seq, :at, :actor, "
+            ":action, :entity_type, :entity_key, :before_json, :after_json, :plugin, "
+            ":plugin_version, :prev_hash, :hash, :key_id)"
+        ).bindparams(sa.bindparam("at", type_=sa.DateTime())),
+        fields,
+    )
     conn.execute(sa.text("UPDATE zoo_settings SET value = :h WHERE key = 'audit_head'"), {"h": fields["hash"]})

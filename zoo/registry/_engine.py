@@ -55,8 +55,9 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ZooRegistryError(f"cannot parse registry URL {url!r}: {exc}",
-                               hint="use sqlite:///PATH or postgresql://USER@HOST/DB") from None
+        raise ZooRegistryError(
+            f"cannot parse registry URL {url!r}: {exc}", hint="use sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
@@ -64,8 +65,10 @@ def make_engine(url: str) -> Engine:
         if not memory:
             path = Path(database)
             if path.is_dir():
-                raise ZooRegistryError(f"registry path {path} is a directory",
-                                       hint="point ZOO_REGISTRY_URL at a file, e.g. sqlite:///registry.db")
+                raise ZooRegistryError(
+                    f"registry path {path} is a directory",
+                    hint="point ZOO_REGISTRY_URL at a file, e.g. sqlite:///registry.db",
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
         if memory:
@@ -79,8 +82,10 @@ def make_engine(url: str) -> Engine:
         # as one huge statement is slow for psycopg to convert and for the server to plan
         # (bench/registry.py: register_many ~1.5x faster with 100 than the default 1000).
         return create_engine(parsed, pool_pre_ping=True, insertmanyvalues_page_size=100)
-    raise ZooRegistryError(f"unsupported registry database {backend!r}",
-                           hint="use SQLite (sqlite:///PATH) or PostgreSQL (postgresql://...)")
+    raise ZooRegistryError(
+        f"unsupported registry database {backend!r}",
+        hint="use SQLite (sqlite:///PATH) or PostgreSQL (postgresql://...)",
+    )
 
 
 @contextmanager
@@ -91,10 +96,13 @@ def translate_db_errors(url: str) -> Iterator[None]:
     except (OperationalError, DatabaseError) as exc:
         orig = getattr(exc, "orig", exc)
         if isinstance(orig, sqlite3.DatabaseError) and "not a database" in str(orig):
-            raise ZooRegistryError(f"{url} is not a zoo registry (not an SQLite database)",
-                                   hint="point ZOO_REGISTRY_URL at a zoo registry or a new file") from None
-        raise ZooRegistryError(f"cannot use registry {url}: {str(orig).strip()}",
-                               hint="check that the database is reachable and writable") from None
+            raise ZooRegistryError(
+                f"{url} is not a zoo registry (not an SQLite database)",
+                hint="point ZOO_REGISTRY_URL at a zoo registry or a new file",
+            ) from None
+        raise ZooRegistryError(
+            f"cannot use registry {url}: {str(orig).strip()}", hint="check that the database is reachable and writable"
+        ) from None
 
 
 def schema_state(conn: Connection) -> str | None:
@@ -113,13 +121,14 @@ def schema_state(conn: Connection) -> str | None:
         )
     app = conn.execute(text("SELECT value FROM zoo_settings WHERE key = 'application'")).scalar()
     if app != APPLICATION:
-        raise ZooRegistryError("the database is not a zoo registry (no application marker)",
-                               hint="use an empty database or schema for a new registry")
+        raise ZooRegistryError(
+            "the database is not a zoo registry (no application marker)",
+            hint="use an empty database or schema for a new registry",
+        )
     revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if revision not in KNOWN_REVISIONS:
         raise ZooRegistryError(
-            f"the registry has schema revision {revision!r}, which this zoo does not know: "
-            "a newer zoo wrote it",
+            f"the registry has schema revision {revision!r}, which this zoo does not know: a newer zoo wrote it",
             hint="upgrade zoo (pip install -U zoo) to use this registry",
         )
     return revision
@@ -146,9 +155,11 @@ def audit_triggers_present(conn: Connection) -> bool:
     if conn.dialect.name == "sqlite":
         sql = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'"
     else:
-        sql = ("SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-               "WHERE c.relname = 'audit_events' AND c.relnamespace = current_schema()::regnamespace "
-               "AND NOT t.tgisinternal")
+        sql = (
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relname = 'audit_events' AND c.relnamespace = current_schema()::regnamespace "
+            "AND NOT t.tgisinternal"
+        )
     return bool(conn.exec_driver_sql(sql).scalar())
 
 
@@ -164,8 +175,11 @@ def install_audit_triggers(conn: Connection) -> None:
     )
 
     sqlite = conn.dialect.name == "sqlite"
-    for statement in ((SQLITE_AUDIT_TRIGGERS + SQLITE_AUDIT_INSERT_TRIGGERS) if sqlite
-                      else (POSTGRESQL_AUDIT_TRIGGERS + POSTGRESQL_AUDIT_INSERT_TRIGGERS)):
+    for statement in (
+        (SQLITE_AUDIT_TRIGGERS + SQLITE_AUDIT_INSERT_TRIGGERS)
+        if sqlite
+        else (POSTGRESQL_AUDIT_TRIGGERS + POSTGRESQL_AUDIT_INSERT_TRIGGERS)
+    ):
         conn.execute(text(statement))  # text(): the driver's '%' escaping is SQLAlchemy's job
     if conn.dialect.name != "postgresql":
         return
@@ -174,15 +188,21 @@ def install_audit_triggers(conn: Connection) -> None:
         if len(keys) != 1 or table.name == "zoo_settings" or keys[0].type.python_type is not int:
             continue
         column = keys[0].name
-        plain = conn.execute(text(
-            "SELECT column_default IS NULL AND is_identity = 'NO' FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = :t AND column_name = :c"),
-            {"t": table.name, "c": column}).scalar()
+        plain = conn.execute(
+            text(
+                "SELECT column_default IS NULL AND is_identity = 'NO' FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = :t AND column_name = :c"
+            ),
+            {"t": table.name, "c": column},
+        ).scalar()
         if plain:
-            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ALTER COLUMN "{column}" '
-                                 "ADD GENERATED BY DEFAULT AS IDENTITY")
-            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{column}'), "
-                                 f'COALESCE((SELECT MAX("{column}") FROM "{table.name}"), 0) + 1, false)')
+            conn.exec_driver_sql(
+                f'ALTER TABLE "{table.name}" ALTER COLUMN "{column}" ADD GENERATED BY DEFAULT AS IDENTITY'
+            )
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{column}'), "
+                f'COALESCE((SELECT MAX("{column}") FROM "{table.name}"), 0) + 1, false)'
+            )
 
 
 def needs_upgrade(revision: str | None) -> bool:

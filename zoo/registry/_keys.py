@@ -80,9 +80,11 @@ def _parse(text: str, source: str) -> tuple[bytes, ...]:
             if not item:
                 continue
             if not _HEX.match(item) or len(item) % 2 or len(item) < 2 * _MIN_KEY_BYTES:
-                raise ZooAuditError(f"{source}, line {number}: an audit key is at least {2 * _MIN_KEY_BYTES} "
-                                    "hex digits (an even number)",
-                                    hint="generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`")
+                raise ZooAuditError(
+                    f"{source}, line {number}: an audit key is at least {2 * _MIN_KEY_BYTES} "
+                    "hex digits (an even number)",
+                    hint="generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`",
+                )
             keys.append(bytes.fromhex(item))
     if not keys:
         raise ZooAuditError(f"{source} holds no audit key", hint=_ROTATE_HINT)
@@ -102,12 +104,15 @@ def _read_file(path: Path) -> tuple[bytes, ...]:
     try:
         mode = path.stat().st_mode
         if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ZooAuditError(f"audit key file {path} may be read by others (mode {stat.filemode(mode)})",
-                                hint=f"chmod 600 {path}")
+            raise ZooAuditError(
+                f"audit key file {path} may be read by others (mode {stat.filemode(mode)})", hint=f"chmod 600 {path}"
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ZooAuditError(f"cannot read audit key file {path}: {exc.strerror or exc}",
-                            hint=f"check {path}, or point {KEY_FILE_ENV} at the key file") from None
+        raise ZooAuditError(
+            f"cannot read audit key file {path}: {exc.strerror or exc}",
+            hint=f"check {path}, or point {KEY_FILE_ENV} at the key file",
+        ) from None
     return _parse(text, f"audit key file {path}")
 
 
@@ -142,11 +147,14 @@ def load_keyring(*, create: bool = False) -> AuditKeyring | None:
     if not path.exists():
         if not create:
             if os.environ.get(KEY_FILE_ENV):
-                raise ZooAuditError(f"{KEY_FILE_ENV} names {path}, which does not exist",
-                                    hint="restore the key file, or unset the variable")
+                raise ZooAuditError(
+                    f"{KEY_FILE_ENV} names {path}, which does not exist",
+                    hint="restore the key file, or unset the variable",
+                )
             return None
-        _write_new(path, "# zoo audit keys, newest first (see docs/schema.md)\n" + secrets.token_hex(32) + "\n",
-                   replace=False)
+        _write_new(
+            path, "# zoo audit keys, newest first (see docs/schema.md)\n" + secrets.token_hex(32) + "\n", replace=False
+        )
     return AuditKeyring(_read_file(path), str(path))
 
 
@@ -154,8 +162,9 @@ def rotate_key() -> tuple[str, Path]:
     """Put a fresh key first in the key file (the old keys stay, to verify old events);
     returns the new key's id and the file."""
     if os.environ.get(KEY_ENV, "").strip():
-        raise ZooAuditError(f"the audit keys come from {KEY_ENV}",
-                            hint=f"put a new key first in {KEY_ENV} (keep the old ones after it)")
+        raise ZooAuditError(
+            f"the audit keys come from {KEY_ENV}", hint=f"put a new key first in {KEY_ENV} (keep the old ones after it)"
+        )
     path = key_file_path()
     old = _read_file(path) if path.exists() else ()
     new = secrets.token_bytes(32)

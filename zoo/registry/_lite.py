@@ -36,14 +36,13 @@ def sqlite_path(url: str) -> Path | None:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or "?" in url:
         return None
-    database = url[len(prefix):]
+    database = url[len(prefix) :]
     if database in ("", ":memory:"):
         return None
     return Path(database)
 
 
-def open_lite(url: str | None = None, *, check_plugins: bool = True,
-              postgresql: bool = False) -> LiteRegistry | None:
+def open_lite(url: str | None = None, *, check_plugins: bool = True, postgresql: bool = False) -> LiteRegistry | None:
     """A read-only fast path to the registry at ``url`` (default: the configured one),
     or None when the full :class:`~zoo.registry.Registry` must open it. ``postgresql``:
     a PostgreSQL registry too (plain psycopg, one read-only REPEATABLE READ snapshot),
@@ -55,8 +54,13 @@ def open_lite(url: str | None = None, *, check_plugins: bool = True,
     if path is None or not path.is_file():
         return None
     try:
-        conn = sqlite3.connect("file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro", uri=True,
-                               timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro",
+            uri=True,
+            timeout=_BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+        )
     except sqlite3.Error:
         return None
     lite = LiteRegistry(conn, path)
@@ -99,8 +103,15 @@ class LiteRegistry:
     """The read methods of :class:`~zoo.registry.Registry` the CLI needs, on one
     read-only ``sqlite3`` connection (or psycopg, for PostgreSQL)."""
 
-    def __init__(self, conn: Any, path: Path | None, *, dialect: str = "sqlite", display_url: str | None = None,
-                 errors: tuple[type[Exception], ...] = (sqlite3.Error,)) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        path: Path | None,
+        *,
+        dialect: str = "sqlite",
+        display_url: str | None = None,
+        errors: tuple[type[Exception], ...] = (sqlite3.Error,),
+    ) -> None:
         self._conn = conn
         self.path = path
         self.dialect = dialect
@@ -119,9 +130,10 @@ class LiteRegistry:
         try:
             yield
         except self._errors as exc:
-            raise ZooRegistryError(f"cannot read registry {self.display_url}: {exc}",
-                                   hint="check the file (sqlite3 PATH 'PRAGMA integrity_check'), "
-                                        "or restore it from a backup") from None
+            raise ZooRegistryError(
+                f"cannot read registry {self.display_url}: {exc}",
+                hint="check the file (sqlite3 PATH 'PRAGMA integrity_check'), or restore it from a backup",
+            ) from None
 
     def _execute(self, sql: str, params: Mapping[str, Any]) -> Rows:
         with self._reading():
@@ -130,9 +142,14 @@ class LiteRegistry:
     def current(self, *, check_plugins: bool) -> bool:
         """Whether reading is all there is to do: zoo's current schema and, when
         ``check_plugins``, the installed plugins already synced."""
-        tables = {n for (n,) in self._conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'" if self.dialect == "sqlite" else
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+        tables = {
+            n
+            for (n,) in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                if self.dialect == "sqlite"
+                else "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            )
+        }
         if not {"zoo_settings", "alembic_version", "weights"} <= tables:
             return False
         if self.reader.get_setting("application") != _location.APPLICATION:
@@ -203,8 +220,14 @@ class LiteRegistry:
             columns = tuple(d[0] for d in cursor.description)
             return queries.QueryResult(columns, tuple(cursor.fetchall()))
 
-    def read_only_sql(self, statement: str, params: dict[str, Any] | None = None, *,
-                      timeout: float | None = None, max_rows: int | None = None):
+    def read_only_sql(
+        self,
+        statement: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        max_rows: int | None = None,
+    ):
         """``zoo sql``: as ``Registry.read_only_sql``, on a connection of its own."""
         from zoo.registry import _readonly
 

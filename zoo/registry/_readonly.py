@@ -31,9 +31,9 @@ import datetime as dt
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
 import urllib.parse
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +53,10 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_TIMEOUT_S = 30.0
 _PROGRESS_EVERY = 1_000  # SQLite VM instructions between deadline checks (cheap)
 _HINT_SCHEMA = "docs/schema.md documents the tables and columns; `zoo audit` has ready-made queries"
-_HINT_WRITE = ("`zoo sql` only reads; change records with the zoo commands (note, deprecate, revoke, alias, "
-               "card import ...), which write the audit trail. Nothing was written")
+_HINT_WRITE = (
+    "`zoo sql` only reads; change records with the zoo commands (note, deprecate, revoke, alias, "
+    "card import ...), which write the audit trail. Nothing was written"
+)
 
 
 PARAM_TYPES = ("text", "int", "float", "timestamp", "bool")
@@ -79,18 +81,27 @@ class Param:
 
         kind = (type_name or "").strip().lower() or None
         if kind is not None and kind not in PARAM_TYPES:
-            raise ZooValidationError(f"param {name}", f"unknown type {kind!r}", hint="use one of: " +
-                                     ", ".join(PARAM_TYPES))
+            raise ZooValidationError(
+                f"param {name}", f"unknown type {kind!r}", hint="use one of: " + ", ".join(PARAM_TYPES)
+            )
         if text_value == "":
             return cls(None, kind or "text", explicit=kind is not None)
         if kind is None:
-            kind = ("int" if re.fullmatch(r"-?\d+", text_value) else
-                    "timestamp" if re.fullmatch(r"\d{4}-\d\d-\d\d([T ][\d:.]+)?(Z|[+-]\d\d:?\d\d)?", text_value)
-                    else "text")
+            kind = (
+                "int"
+                if re.fullmatch(r"-?\d+", text_value)
+                else "timestamp"
+                if re.fullmatch(r"\d{4}-\d\d-\d\d([T ][\d:.]+)?(Z|[+-]\d\d:?\d\d)?", text_value)
+                else "text"
+            )
         try:
-            value = {"int": int, "float": float, "text": str,
-                     "bool": lambda v: {"true": True, "1": True, "false": False, "0": False}[v.lower()],
-                     "timestamp": lambda v: parse_time(v, f"param {name}")}[kind](text_value)
+            value = {
+                "int": int,
+                "float": float,
+                "text": str,
+                "bool": lambda v: {"true": True, "1": True, "false": False, "0": False}[v.lower()],
+                "timestamp": lambda v: parse_time(v, f"param {name}"),
+            }[kind](text_value)
         except (ValueError, KeyError):
             raise ZooValidationError(f"param {name}", f"{text_value!r} is not a {kind}") from None
         return cls(value, kind)
@@ -118,8 +129,9 @@ def _typed(params: Mapping[str, Any]) -> dict[str, Param]:
         elif isinstance(value, float):
             out[key] = Param(value, "float")
         elif isinstance(value, dt.datetime):
-            out[key] = Param(value if value.tzinfo is None else
-                             value.astimezone(dt.timezone.utc).replace(tzinfo=None), "timestamp")
+            out[key] = Param(
+                value if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None), "timestamp"
+            )
         else:
             out[key] = Param(value, "text", explicit=value is not None)
     return out
@@ -127,20 +139,29 @@ def _typed(params: Mapping[str, Any]) -> dict[str, Param]:
 
 def check_arguments(statement: Any, params: Any, timeout: Any, max_rows: Any) -> None:
     if not isinstance(statement, str) or not statement.strip():
-        raise ZooValidationError("statement", "give one SQL statement, e.g. SELECT name FROM weights",
-                                 hint=_HINT_SCHEMA)
+        raise ZooValidationError(
+            "statement", "give one SQL statement, e.g. SELECT name FROM weights", hint=_HINT_SCHEMA
+        )
     if params is not None and (not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params)):
-        raise ZooValidationError("params", "must be a mapping of parameter names to values",
-                                 hint="write :name in the statement and pass {'name': value}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not timeout > 0):
+        raise ZooValidationError(
+            "params",
+            "must be a mapping of parameter names to values",
+            hint="write :name in the statement and pass {'name': value}",
+        )
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
         raise ZooValidationError("timeout", f"must be a positive number of seconds, not {timeout!r}")
     if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 0):
         raise ZooValidationError("max_rows", f"must be a non-negative integer, not {max_rows!r}")
 
 
-def run(registry: Registry | LiteRegistry, statement: str, params: Mapping[str, Any] | None, *,
-        timeout: float | None, max_rows: int | None) -> QueryResult:
+def run(
+    registry: Registry | LiteRegistry,
+    statement: str,
+    params: Mapping[str, Any] | None,
+    *,
+    timeout: float | None,
+    max_rows: int | None,
+) -> QueryResult:
     check_arguments(statement, params, timeout, max_rows)
     timeout = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
     typed = _typed(params or {})
@@ -166,16 +187,22 @@ def _fetch(cursor: Any, max_rows: int | None) -> tuple[tuple[tuple[Any, ...], ..
 
 # What a read does; anything else (PRAGMA, SAVEPOINT, transactions, ATTACH, writes,
 # schema changes) is denied by the authorizer.
-_SQLITE_READ_ACTIONS = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
-                                  getattr(sqlite3, "SQLITE_RECURSIVE", 33)})
-_SQLITE_ACTION_NAMES = {getattr(sqlite3, n): n.removeprefix("SQLITE_").replace("_", " ")
-                        for n in dir(sqlite3) if n.startswith("SQLITE_") and n not in ("SQLITE_OK", "SQLITE_DENY",
-                                                                                      "SQLITE_IGNORE")
-                        and isinstance(getattr(sqlite3, n), int) and getattr(sqlite3, n) < 64}
+_SQLITE_READ_ACTIONS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, getattr(sqlite3, "SQLITE_RECURSIVE", 33)}
+)
+_SQLITE_ACTION_NAMES = {
+    getattr(sqlite3, n): n.removeprefix("SQLITE_").replace("_", " ")
+    for n in dir(sqlite3)
+    if n.startswith("SQLITE_")
+    and n not in ("SQLITE_OK", "SQLITE_DENY", "SQLITE_IGNORE")
+    and isinstance(getattr(sqlite3, n), int)
+    and getattr(sqlite3, n) < 64
+}
 
 
-def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], timeout: float,
-                max_rows: int | None) -> QueryResult:
+def _run_sqlite(
+    registry: Registry, statement: str, params: dict[str, Any], timeout: float, max_rows: int | None
+) -> QueryResult:
     # A LiteRegistry (the CLI's fast path) knows its file; a Registry its engine's URL.
     database = str(registry.path) if hasattr(registry, "path") else (registry.engine.url.database or "")
     shared = None
@@ -188,8 +215,10 @@ def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], time
         try:
             conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise ZooRegistryError(f"cannot open registry {registry.display_url} read-only: {exc}",
-                                   hint="check that the file exists and is readable") from None
+            raise ZooRegistryError(
+                f"cannot open registry {registry.display_url} read-only: {exc}",
+                hint="check that the file exists and is readable",
+            ) from None
     deadline = time.monotonic() + timeout
     timed_out = False
     denied: list[str] = []
@@ -237,9 +266,11 @@ def _run_sqlite(registry: Registry, statement: str, params: dict[str, Any], time
 
 def _not_a_read(statement: str) -> ZooReadOnlyError:
     word = (statement.split() or ["?"])[0].upper()
-    return ZooReadOnlyError(f"the registry is read-only here: `zoo sql` runs one statement that reads and "
-                            f"returns rows (SELECT, WITH ... SELECT, VALUES), not {word[:20]}",
-                            hint=_HINT_WRITE)
+    return ZooReadOnlyError(
+        f"the registry is read-only here: `zoo sql` runs one statement that reads and "
+        f"returns rows (SELECT, WITH ... SELECT, VALUES), not {word[:20]}",
+        hint=_HINT_WRITE,
+    )
 
 
 def _sqlite_error(exc: BaseException, timed_out: bool, timeout: float, denied: list[str]) -> Exception:
@@ -248,26 +279,31 @@ def _sqlite_error(exc: BaseException, timed_out: bool, timeout: float, denied: l
     if timed_out:
         return _timeout_error(timeout)
     if name in ("SQLITE_READONLY",) or "readonly database" in message:
-        return ZooReadOnlyError(f"the registry is read-only here; the database refused: {message}",
-                                hint=_HINT_WRITE)
+        return ZooReadOnlyError(f"the registry is read-only here; the database refused: {message}", hint=_HINT_WRITE)
     if name == "SQLITE_AUTH" or denied:
         what = ", ".join(dict.fromkeys(denied)) or "it"
-        return ZooReadOnlyError(f"the registry is read-only here: `zoo sql` runs one statement that reads "
-                                f"(SELECT, WITH ... SELECT, VALUES); the database refused {what}",
-                                hint=_HINT_WRITE)
+        return ZooReadOnlyError(
+            f"the registry is read-only here: `zoo sql` runs one statement that reads "
+            f"(SELECT, WITH ... SELECT, VALUES); the database refused {what}",
+            hint=_HINT_WRITE,
+        )
     if "one statement at a time" in message:
-        return ZooQueryError("give exactly one SQL statement; the database refused more than one",
-                             hint="run each statement on its own")
+        return ZooQueryError(
+            "give exactly one SQL statement; the database refused more than one", hint="run each statement on its own"
+        )
     if "binding" in message.lower():
-        return ZooQueryError(f"a parameter is missing: {message}",
-                             hint="write :name in the statement and give its value (zoo sql ... --param name=VALUE)")
+        return ZooQueryError(
+            f"a parameter is missing: {message}",
+            hint="write :name in the statement and give its value (zoo sql ... --param name=VALUE)",
+        )
     return ZooQueryError(f"the database refused the statement: {message}", hint=_HINT_SCHEMA)
 
 
 def _timeout_error(timeout: float) -> ZooQueryTimeoutError:
     return ZooQueryTimeoutError(
         f"the statement ran longer than {timeout:g} s and was cancelled; nothing was written",
-        hint="narrow it (a WHERE clause, LIMIT), or allow more time with --timeout SECONDS")
+        hint="narrow it (a WHERE clause, LIMIT), or allow more time with --timeout SECONDS",
+    )
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------
@@ -290,8 +326,9 @@ def ensure_reader_role(conn: Any) -> str:
     upgrade``) on PostgreSQL, inside its transaction; needs the right to create roles."""
     from sqlalchemy import text
 
-    database, schema, superuser = conn.execute(text(
-        "SELECT current_database(), current_schema(), rolsuper FROM pg_roles WHERE rolname = current_user")).one()
+    database, schema, superuser = conn.execute(
+        text("SELECT current_database(), current_schema(), rolsuper FROM pg_roles WHERE rolname = current_user")
+    ).one()
     role = reader_role(database, schema)
     q_role, q_schema = f'"{role}"', '"' + schema.replace('"', '""') + '"'
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
@@ -302,9 +339,12 @@ def ensure_reader_role(conn: Any) -> str:
     conn.execute(text(f"GRANT USAGE ON SCHEMA {q_schema} TO {q_role}"))
     conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA {q_schema} TO {q_role}"))
     function = f"{q_schema}.{READER_FUNCTION}(text)"
-    conn.execute(text(
-        f"CREATE OR REPLACE FUNCTION {q_schema}.{READER_FUNCTION}(statement text) RETURNS SETOF record "
-        "LANGUAGE plpgsql SECURITY DEFINER AS $zoo$ BEGIN RETURN QUERY EXECUTE statement; END $zoo$"))
+    conn.execute(
+        text(
+            f"CREATE OR REPLACE FUNCTION {q_schema}.{READER_FUNCTION}(statement text) RETURNS SETOF record "
+            "LANGUAGE plpgsql SECURITY DEFINER AS $zoo$ BEGIN RETURN QUERY EXECUTE statement; END $zoo$"
+        )
+    )
     conn.execute(text(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC"))
     # A new owner needs CREATE on the schema, for the moment of the hand-over only.
     conn.execute(text(f"GRANT CREATE ON SCHEMA {q_schema} TO {q_role}"))
@@ -313,8 +353,9 @@ def ensure_reader_role(conn: Any) -> str:
     return role
 
 
-def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], timeout: float,
-                    max_rows: int | None) -> QueryResult:
+def _run_postgresql(
+    registry: Registry, statement: str, params: dict[str, Any], timeout: float, max_rows: int | None
+) -> QueryResult:
     import psycopg
     from psycopg import sql as pgsql
     from sqlalchemy import text
@@ -336,20 +377,21 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
         try:
             clause = text(statement)
             present = set(clause._bindparams)
-            clause = clause.bindparams(*(bindparam(k, type_=p.sa_type()) for k, p in params.items()
-                                         if k in present))
+            clause = clause.bindparams(*(bindparam(k, type_=p.sa_type()) for k, p in params.items() if k in present))
             compiled = clause.compile(dialect=engine.dialect)
             sql, bound = compiled.string, compiled.construct_params({k: p.value for k, p in params.items()})
         except InvalidRequestError as exc:
-            raise ZooQueryError(f"a parameter is missing: {str(exc).splitlines()[0]}",
-                                hint="write :name in the statement and give its value "
-                                     "(zoo sql ... --param name=VALUE)") from None
+            raise ZooQueryError(
+                f"a parameter is missing: {str(exc).splitlines()[0]}",
+                hint="write :name in the statement and give its value (zoo sql ... --param name=VALUE)",
+            ) from None
     try:
         conn = engine.connect()
     except DBAPIError as exc:
-        raise ZooRegistryError(f"cannot connect to registry {registry.display_url}: "
-                               f"{str(exc.orig).strip().splitlines()[0]}",
-                               hint="check that the database is reachable") from None
+        raise ZooRegistryError(
+            f"cannot connect to registry {registry.display_url}: {str(exc.orig).strip().splitlines()[0]}",
+            hint="check that the database is reachable",
+        ) from None
     try:
         raw = conn.connection.driver_connection
         statement_text = statement
@@ -365,16 +407,26 @@ def _run_postgresql(registry: Registry, statement: str, params: dict[str, Any], 
                 database, schema = cursor.fetchone()
                 names, types = _describe(raw, cursor, statement_text)
                 role = reader_role(database, schema)
-                if not cursor.execute("SELECT 1 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
-                                      "WHERE p.proname = %s AND p.pronamespace = %s::regnamespace "
-                                      "AND r.rolname = %s", (READER_FUNCTION, f'"{schema}"', role)).fetchone():
-                    raise ZooRegistryError(f"registry {registry.display_url} has no reader role for `zoo sql`",
-                                           hint="run `zoo db upgrade` as a user that may create roles")
+                if not cursor.execute(
+                    "SELECT 1 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
+                    "WHERE p.proname = %s AND p.pronamespace = %s::regnamespace "
+                    "AND r.rolname = %s",
+                    (READER_FUNCTION, f'"{schema}"', role),
+                ).fetchone():
+                    raise ZooRegistryError(
+                        f"registry {registry.display_url} has no reader role for `zoo sql`",
+                        hint="run `zoo db upgrade` as a user that may create roles",
+                    )
                 cursor.execute(pgsql.SQL("SET LOCAL ROLE {}").format(pgsql.Identifier(role)))
-                columns = pgsql.SQL(", ").join(pgsql.SQL("{} {}").format(pgsql.Identifier(f"c{i}"), pgsql.SQL(t))
-                                               for i, t in enumerate(types))
-                cursor.execute(pgsql.SQL("SELECT * FROM {}.{}(%s) AS t({})").format(
-                    pgsql.Identifier(schema), pgsql.Identifier(READER_FUNCTION), columns), (statement_text,))
+                columns = pgsql.SQL(", ").join(
+                    pgsql.SQL("{} {}").format(pgsql.Identifier(f"c{i}"), pgsql.SQL(t)) for i, t in enumerate(types)
+                )
+                cursor.execute(
+                    pgsql.SQL("SELECT * FROM {}.{}(%s) AS t({})").format(
+                        pgsql.Identifier(schema), pgsql.Identifier(READER_FUNCTION), columns
+                    ),
+                    (statement_text,),
+                )
                 rows, truncated = _fetch(cursor, max_rows)
         except psycopg.Error as exc:
             raise _pg_error(exc, timeout) from None
@@ -404,15 +456,17 @@ def _describe(raw: Any, cursor: Any, statement: str) -> tuple[tuple[str, ...], l
     if described.nfields == 0:
         raise _not_a_read(statement)
     names = tuple(described.fname(i).decode("utf-8", "replace") for i in range(described.nfields))
-    cursor.execute("SELECT format_type(t, NULLIF(m, -1)), (SELECT typtype FROM pg_type WHERE oid = t) "
-                   "FROM unnest(%s::oid[], %s::int[]) WITH ORDINALITY AS u(t, m, i) ORDER BY i",
-                   ([described.ftype(i) for i in range(described.nfields)],
-                    [described.fmod(i) for i in range(described.nfields)]))
+    cursor.execute(
+        "SELECT format_type(t, NULLIF(m, -1)), (SELECT typtype FROM pg_type WHERE oid = t) "
+        "FROM unnest(%s::oid[], %s::int[]) WITH ORDINALITY AS u(t, m, i) ORDER BY i",
+        ([described.ftype(i) for i in range(described.nfields)], [described.fmod(i) for i in range(described.nfields)]),
+    )
     types = cursor.fetchall()
     for name, (sql_type, kind) in zip(names, types):
         if kind == "p":  # void, record ...: not a value a column can carry
-            raise ZooQueryError(f"column {name!r} is of pseudo-type {sql_type}, not data",
-                                hint="cast it (e.g. ::text) or leave it out")
+            raise ZooQueryError(
+                f"column {name!r} is of pseudo-type {sql_type}, not data", hint="cast it (e.g. ::text) or leave it out"
+            )
     return names, [t for t, _ in types]
 
 
@@ -427,8 +481,14 @@ class _ResultError(Exception):
             return value.decode("utf-8", "replace") if value else None
 
         self.sqlstate = field(pq.DiagnosticField.SQLSTATE)
-        self.diag = type("Diag", (), {"message_primary": field(pq.DiagnosticField.MESSAGE_PRIMARY),
-                                      "statement_position": field(pq.DiagnosticField.STATEMENT_POSITION)})()
+        self.diag = type(
+            "Diag",
+            (),
+            {
+                "message_primary": field(pq.DiagnosticField.MESSAGE_PRIMARY),
+                "statement_position": field(pq.DiagnosticField.STATEMENT_POSITION),
+            },
+        )()
         super().__init__(self.diag.message_primary or "error")
 
 
@@ -438,19 +498,22 @@ def _pg_error(exc: Any, timeout: float) -> Exception:
     if state in ("25006", "42501", "42P11", "0A000") or "security-definer" in message:
         # read-only transaction, insufficient privilege (the reader role), a statement
         # that cannot be a query (cursor), or a refused role change
-        return ZooReadOnlyError(f"the registry is read-only here; the database refused: {message}",
-                                hint=_HINT_WRITE)
+        return ZooReadOnlyError(f"the registry is read-only here; the database refused: {message}", hint=_HINT_WRITE)
     if state == "57014":  # query_canceled (statement_timeout)
         return _timeout_error(timeout)
     if state == "42601" and "multiple commands" in message:
-        return ZooQueryError("give exactly one SQL statement; the database refused more than one",
-                             hint="run each statement on its own")
+        return ZooQueryError(
+            "give exactly one SQL statement; the database refused more than one", hint="run each statement on its own"
+        )
     if state == "42601" and 'near ":"' in message:
-        return ZooQueryError(f"the database refused the statement: {message}",
-                             hint="a :name placeholder needs its value (zoo sql ... --param name=VALUE)")
+        return ZooQueryError(
+            f"the database refused the statement: {message}",
+            hint="a :name placeholder needs its value (zoo sql ... --param name=VALUE)",
+        )
     if state.startswith("08"):
-        return ZooRegistryError(f"lost the connection to the registry: {message}",
-                                hint="check that the database is reachable")
+        return ZooRegistryError(
+            f"lost the connection to the registry: {message}", hint="check that the database is reachable"
+        )
     position = getattr(getattr(exc, "diag", None), "statement_position", None)
     where = f" (at character {position})" if position else ""
     return ZooQueryError(f"the database refused the statement{where}: {message}", hint=_HINT_SCHEMA)

@@ -65,8 +65,9 @@ class ParsedName:
     @classmethod
     def parse(cls, name: str) -> ParsedName:
         if not isinstance(name, str) or not name.strip():
-            raise ZooValidationError("name", "must be a non-empty model name",
-                                     hint="e.g. 'resnet50', 'resnet50.tv_in1k', 'team/model@2'")
+            raise ZooValidationError(
+                "name", "must be a non-empty model name", hint="e.g. 'resnet50', 'resnet50.tv_in1k', 'team/model@2'"
+            )
         check_text(name, "name", NAME + 1 + LABEL)  # NUL, lone surrogates, length: typed errors
         ref, _, selector = name.strip().lower().partition("@")
         if not ref:
@@ -81,8 +82,11 @@ class ParsedName:
                 raise ZooValidationError("name", f"version {selector} is outside 1..{INT32_MAX:,}")
             return cls(ref, version=version)
         if not _ALIAS_RE.fullmatch(selector) or len(selector) > LABEL:
-            raise ZooValidationError("name", f"{selector!r} after '@' is neither a version (ASCII digits) nor an "
-                                             "alias", hint="e.g. 'team/model@2' or 'team/model@prod'")
+            raise ZooValidationError(
+                "name",
+                f"{selector!r} after '@' is neither a version (ASCII digits) nor an alias",
+                hint="e.g. 'team/model@2' or 'team/model@prod'",
+            )
         return cls(ref, alias=selector)
 
 
@@ -177,14 +181,43 @@ def _time(value: Any) -> dt.datetime:
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-_WEIGHTS_COLUMNS = ("id", "name", "version", "family_id", "tag", "is_default", "sha256", "sha256_prefix",
-                    "size_bytes", "format", "license_spdx", "commercial_use", "license_url", "license_note",
-                    "publisher", "paper_title", "paper_url", "recipe", "num_params", "num_classes", "preprocessing",
-                    "description", "status", "status_reason", "plugin", "plugin_version", "created_at", "created_by",
-                    "updated_at", "updated_by", "pinned_revision", "pin_origin")
+_WEIGHTS_COLUMNS = (
+    "id",
+    "name",
+    "version",
+    "family_id",
+    "tag",
+    "is_default",
+    "sha256",
+    "sha256_prefix",
+    "size_bytes",
+    "format",
+    "license_spdx",
+    "commercial_use",
+    "license_url",
+    "license_note",
+    "publisher",
+    "paper_title",
+    "paper_url",
+    "recipe",
+    "num_params",
+    "num_classes",
+    "preprocessing",
+    "description",
+    "status",
+    "status_reason",
+    "plugin",
+    "plugin_version",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "pinned_revision",
+    "pin_origin",
+)
 _W = ", ".join("w." + c for c in _WEIGHTS_COLUMNS)
 _Q_LINKS = """
 SELECT 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number, NULL AS relation, position AS ord
@@ -197,14 +230,31 @@ UNION ALL SELECT 'c', c.name, c.version, l.relation, 0
   FROM lineage l JOIN weights c ON c.id = l.child_id WHERE l.parent_id = :wid
 ORDER BY kind, ord, text, number
 """
-_FAMILY_COLUMNS = "name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url"
+_FAMILY_COLUMNS = (
+    "name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url"
+)
 _F = ", ".join("f." + c.strip() for c in _FAMILY_COLUMNS.split(","))
-_DATASET_COLUMNS = ("id", "name", "title", "url", "description", "size", "collection", "terms_spdx",
-                    "commercial_use", "terms_url", "terms_note", "plugin", "plugin_version")
+_DATASET_COLUMNS = (
+    "id",
+    "name",
+    "title",
+    "url",
+    "description",
+    "size",
+    "collection",
+    "terms_spdx",
+    "commercial_use",
+    "terms_url",
+    "terms_note",
+    "plugin",
+    "plugin_version",
+)
 _D = ", ".join("d." + c for c in _DATASET_COLUMNS)
 MAX_DEPTH = 64  # lineage walks stop here (as the audit queries do)
-_AUDIT_COLUMNS = ("seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
-                  "prev_hash, hash, key_id")
+_AUDIT_COLUMNS = (
+    "seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
+    "prev_hash, hash, key_id"
+)
 
 
 class RegistryReader:
@@ -232,21 +282,35 @@ class RegistryReader:
         weights raises (its checkpoints are the useful suggestion)."""
         ref = parsed.ref
         if parsed.version is not None:
-            return self.scalar("SELECT id FROM weights WHERE name = :ref AND version = :version",
-                               {"ref": ref, "version": parsed.version})
+            return self.scalar(
+                "SELECT id FROM weights WHERE name = :ref AND version = :version",
+                {"ref": ref, "version": parsed.version},
+            )
         if parsed.alias is not None and parsed.alias != "latest":
-            return self.scalar("SELECT weights_id FROM aliases WHERE name = :ref AND alias = :alias",
-                               {"ref": ref, "alias": parsed.alias})
+            return self.scalar(
+                "SELECT weights_id FROM aliases WHERE name = :ref AND alias = :alias",
+                {"ref": ref, "alias": parsed.alias},
+            )
         wid = self.scalar("SELECT id FROM weights WHERE name = :ref ORDER BY version DESC LIMIT 1", {"ref": ref})
         if wid is None and "." not in ref and "/" not in ref:
-            wid = self.scalar("SELECT w.id FROM weights w JOIN families f ON f.id = w.family_id "
-                              "WHERE f.name = :ref AND w.is_default = :yes LIMIT 1", {"ref": ref, "yes": True})
+            wid = self.scalar(
+                "SELECT w.id FROM weights w JOIN families f ON f.id = w.family_id "
+                "WHERE f.name = :ref AND w.is_default = :yes LIMIT 1",
+                {"ref": ref, "yes": True},
+            )
             if wid is None and self.scalar("SELECT id FROM families WHERE name = :ref", {"ref": ref}) is not None:
-                tags = [n for (n,) in self.rows(
-                    "SELECT w.name FROM weights w JOIN families f ON f.id = w.family_id "
-                    "WHERE f.name = :ref ORDER BY w.name LIMIT 10", {"ref": ref})]
+                tags = [
+                    n
+                    for (n,) in self.rows(
+                        "SELECT w.name FROM weights w JOIN families f ON f.id = w.family_id "
+                        "WHERE f.name = :ref ORDER BY w.name LIMIT 10",
+                        {"ref": ref},
+                    )
+                ]
                 raise ZooNotFoundError(
-                    "weights", ref, tags,
+                    "weights",
+                    ref,
+                    tags,
                     hint=f"architecture {ref!r} has no default weights; name one of its checkpoints",
                 )
         return wid
@@ -255,14 +319,18 @@ class RegistryReader:
         """The error for a name that resolves to nothing, with the closest matches."""
         ref = parsed.ref
         if parsed.version is not None or parsed.alias is not None:
-            versions = [v for (v,) in self.rows("SELECT version FROM weights WHERE name = :ref ORDER BY version",
-                                                {"ref": ref})]
+            versions = [
+                v for (v,) in self.rows("SELECT version FROM weights WHERE name = :ref ORDER BY version", {"ref": ref})
+            ]
             if versions:
-                aliases = [a for (a,) in self.rows("SELECT alias FROM aliases WHERE name = :ref ORDER BY alias",
-                                                   {"ref": ref})]
+                aliases = [
+                    a for (a,) in self.rows("SELECT alias FROM aliases WHERE name = :ref ORDER BY alias", {"ref": ref})
+                ]
                 what = f"version {parsed.version}" if parsed.version is not None else f"alias {parsed.alias!r}"
                 return ZooNotFoundError(
-                    "version", name, [f"{ref}@{v}" for v in versions[-5:]] + [f"{ref}@{a}" for a in aliases[:5]],
+                    "version",
+                    name,
+                    [f"{ref}@{v}" for v in versions[-5:]] + [f"{ref}@{a}" for a in aliases[:5]],
                     hint=f"{ref!r} has no {what}",
                 )
         return ZooNotFoundError("model", name, self.suggest(ref))
@@ -271,9 +339,13 @@ class RegistryReader:
         # Candidates: all architectures plus the weights sharing the first two characters,
         # so suggestions stay cheap on a registry of 100,000 weights.
         candidates = {n for (n,) in self.rows("SELECT name FROM families")}
-        candidates.update(n for (n,) in self.rows(
-            "SELECT DISTINCT name FROM weights WHERE name LIKE :prefix ESCAPE '\\' LIMIT 20000",
-            {"prefix": wildcard_to_like(ref[:2]) + "%"}))
+        candidates.update(
+            n
+            for (n,) in self.rows(
+                "SELECT DISTINCT name FROM weights WHERE name LIKE :prefix ESCAPE '\\' LIMIT 20000",
+                {"prefix": wildcard_to_like(ref[:2]) + "%"},
+            )
+        )
         return difflib.get_close_matches(ref, sorted(candidates), n=5, cutoff=0.6)
 
     def resolve_id(self, name: str) -> int:
@@ -299,8 +371,9 @@ class RegistryReader:
                 newest[parsed.ref] = name
         for chunk in _chunks(sorted({ref for ref, _ in exact} | set(newest)), 500):
             found: dict[str, tuple[int, int]] = {}
-            for wid, ref, version in self.rows("SELECT id, name, version FROM weights WHERE name IN :names",
-                                               {"names": list(chunk)}):
+            for wid, ref, version in self.rows(
+                "SELECT id, name, version FROM weights WHERE name IN :names", {"names": list(chunk)}
+            ):
                 if (ref, version) in exact:
                     ids[exact[(ref, version)]] = wid
                 if ref in newest and version > found.get(ref, (0, 0))[1]:
@@ -321,10 +394,11 @@ class RegistryReader:
     def info(self, wid: int) -> WeightsInfo:
         # ~10 small indexed queries; each is a few lines of SQL, no ORM objects.
         p = {"wid": wid}
-        (row,) = self.rows(f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id "
-                           "WHERE w.id = :wid", p)
+        (row,) = self.rows(
+            f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id WHERE w.id = :wid", p
+        )
         r = dict(zip(_WEIGHTS_COLUMNS, row))
-        family = _family(row[len(_WEIGHTS_COLUMNS):])
+        family = _family(row[len(_WEIGHTS_COLUMNS) :])
         # The one-string collections in one statement (fewer round trips to PostgreSQL).
         sources, tags, aliases, parents, children = [], [], [], [], []
         for kind, text, number, relation, _ in self.rows(_Q_LINKS, p):
@@ -338,36 +412,82 @@ class RegistryReader:
                 parents.append(ParentLink(f"{text}@{number}", relation))
             else:
                 children.append((f"{text}@{number}", relation))
-        datasets = tuple(DatasetUse(n, role, url) for n, role, url in self.rows(
-            "SELECT d.name, wd.role, d.url FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-            "WHERE wd.weights_id = :wid ORDER BY wd.role, d.name", p))
-        metrics = tuple(Metric(d, m, v, s) for d, s, m, v in self.rows(
-            "SELECT dataset, split, metric, value FROM metrics WHERE weights_id = :wid ORDER BY id", p))
+        datasets = tuple(
+            DatasetUse(n, role, url)
+            for n, role, url in self.rows(
+                "SELECT d.name, wd.role, d.url FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                "WHERE wd.weights_id = :wid ORDER BY wd.role, d.name",
+                p,
+            )
+        )
+        metrics = tuple(
+            Metric(d, m, v, s)
+            for d, s, m, v in self.rows(
+                "SELECT dataset, split, metric, value FROM metrics WHERE weights_id = :wid ORDER BY id", p
+            )
+        )
         card = tuple(
-            CardSection(kind=kind, body=body, title=title, references=tuple(_json(citations) or ()),
-                        severity=severity, inherited_from=inherited)
+            CardSection(
+                kind=kind,
+                body=body,
+                title=title,
+                references=tuple(_json(citations) or ()),
+                severity=severity,
+                inherited_from=inherited,
+            )
             for kind, body, title, citations, severity, inherited in self.rows(
                 "SELECT kind, body, title, citations, severity, inherited_from FROM card_sections "
-                "WHERE weights_id = :wid ORDER BY position", p))
+                "WHERE weights_id = :wid ORDER BY position",
+                p,
+            )
+        )
         sources, tags, aliases, parents, children = map(tuple, (sources, tags, aliases, parents, children))
         weights = Weights(
-            arch=family.name, tag=r["tag"], name=r["name"] if r["tag"] is None else None,
-            sources=sources, sha256=r["sha256"], sha256_prefix=r["sha256_prefix"],
-            size_bytes=r["size_bytes"], format=r["format"],
+            arch=family.name,
+            tag=r["tag"],
+            name=r["name"] if r["tag"] is None else None,
+            sources=sources,
+            sha256=r["sha256"],
+            sha256_prefix=r["sha256_prefix"],
+            size_bytes=r["size_bytes"],
+            format=r["format"],
             license=License(r["license_spdx"], r["commercial_use"], r["license_url"], r["license_note"]),
-            publisher=r["publisher"], paper_title=r["paper_title"], paper_url=r["paper_url"],
-            recipe=r["recipe"], datasets=datasets, metrics=metrics, preprocessing=_json(r["preprocessing"]),
-            num_params=r["num_params"], num_classes=r["num_classes"], card=card, parents=parents,
-            tags=tags, status=r["status"], status_reason=r["status_reason"], description=r["description"],
+            publisher=r["publisher"],
+            paper_title=r["paper_title"],
+            paper_url=r["paper_url"],
+            recipe=r["recipe"],
+            datasets=datasets,
+            metrics=metrics,
+            preprocessing=_json(r["preprocessing"]),
+            num_params=r["num_params"],
+            num_classes=r["num_classes"],
+            card=card,
+            parents=parents,
+            tags=tags,
+            status=r["status"],
+            status_reason=r["status_reason"],
+            description=r["description"],
         )
         inherited, effective = self.lineage_facts(wid, weights)
         return WeightsInfo(
-            id=wid, ref=r["name"], version=r["version"], weights=weights, family=family,
-            is_default=bool(r["is_default"]), aliases=aliases, children=children, plugin=r["plugin"],
-            plugin_version=r["plugin_version"], created_at=_time(r["created_at"]), created_by=r["created_by"],
-            updated_at=_time(r["updated_at"]), updated_by=r["updated_by"],
-            pinned_revision=r["pinned_revision"], pin_origin=r["pin_origin"],
-            inherited_notes=inherited, effective_use=effective,
+            id=wid,
+            ref=r["name"],
+            version=r["version"],
+            weights=weights,
+            family=family,
+            is_default=bool(r["is_default"]),
+            aliases=aliases,
+            children=children,
+            plugin=r["plugin"],
+            plugin_version=r["plugin_version"],
+            created_at=_time(r["created_at"]),
+            created_by=r["created_by"],
+            updated_at=_time(r["updated_at"]),
+            updated_by=r["updated_by"],
+            pinned_revision=r["pinned_revision"],
+            pin_origin=r["pin_origin"],
+            inherited_notes=inherited,
+            effective_use=effective,
         )
 
     def lineage_facts(self, wid: int, weights: Weights) -> tuple[tuple[CardSection, ...], EffectiveUse]:
@@ -375,13 +495,22 @@ class RegistryReader:
         the bias notes of its ancestors and of every dataset it or an ancestor was
         pretrained or fine-tuned on, each marked with where it comes from, and the
         effective commercial use that follows from all licences and data terms."""
-        depth = {i: d for i, d in self.rows(
-            "WITH RECURSIVE up(id, depth) AS (SELECT CAST(:wid AS INTEGER), 0 UNION SELECT l.parent_id, "
-            f"up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id WHERE up.depth < {MAX_DEPTH}) "
-            "SELECT id, MIN(depth) FROM up GROUP BY id", {"wid": wid})}
-        names = {i: (f"{n}@{v}", spdx, use) for i, n, v, spdx, use in self.rows(
-            "SELECT id, name, version, license_spdx, commercial_use FROM weights WHERE id IN :ids",
-            {"ids": sorted(depth)})}
+        depth = {
+            i: d
+            for i, d in self.rows(
+                "WITH RECURSIVE up(id, depth) AS (SELECT CAST(:wid AS INTEGER), 0 UNION SELECT l.parent_id, "
+                f"up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id WHERE up.depth < {MAX_DEPTH}) "
+                "SELECT id, MIN(depth) FROM up GROUP BY id",
+                {"wid": wid},
+            )
+        }
+        names = {
+            i: (f"{n}@{v}", spdx, use)
+            for i, n, v, spdx, use in self.rows(
+                "SELECT id, name, version, license_spdx, commercial_use FROM weights WHERE id IN :ids",
+                {"ids": sorted(depth)},
+            )
+        }
         order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
         statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
         # a direct parent is named so; anything further up is an ancestor
@@ -399,26 +528,33 @@ class RegistryReader:
         by_weights: dict[int, list[CardSection]] = {}
         if ancestors:
             for w, kind, body, title, citations, severity in self.rows(
-                    "SELECT weights_id, kind, body, title, citations, severity FROM card_sections "
-                    "WHERE weights_id IN :ids AND kind IN ('bias_risks', 'limitations') "
-                    "AND inherited_from IS NULL ORDER BY position", {"ids": ancestors}):
-                by_weights.setdefault(w, []).append(CardSection(kind, body, title, tuple(_json(citations) or ()),
-                                                                severity))
+                "SELECT weights_id, kind, body, title, citations, severity FROM card_sections "
+                "WHERE weights_id IN :ids AND kind IN ('bias_risks', 'limitations') "
+                "AND inherited_from IS NULL ORDER BY position",
+                {"ids": ancestors},
+            ):
+                by_weights.setdefault(w, []).append(
+                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
+                )
         trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]] = {}
         for w, did, dname, spdx, use, note, plugin in self.rows(
-                "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
-                "FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-                "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
-                {"ids": sorted(depth)}):
+            "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
+            "FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+            "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
+            {"ids": sorted(depth)},
+        ):
             trained.setdefault(w, []).append((did, dname, spdx, use, note, plugin))
         dataset_ids = sorted({t[0] for ts in trained.values() for t in ts})
         notes: dict[int, list[CardSection]] = {}
         if dataset_ids:
             for did, kind, body, title, citations, severity in self.rows(
-                    "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
-                    "WHERE dataset_id IN :ids ORDER BY dataset_id, position", {"ids": dataset_ids}):
-                notes.setdefault(did, []).append(CardSection(kind, body, title, tuple(_json(citations) or ()),
-                                                             severity))
+                "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
+                "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
+                {"ids": dataset_ids},
+            ):
+                notes.setdefault(did, []).append(
+                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
+                )
         seen_data: set[int] = set()
         for i in order:
             via = "" if i == wid else f" (via {names[i][0]})"
@@ -429,14 +565,18 @@ class RegistryReader:
                 if did in seen_data:
                     continue
                 seen_data.add(did)
-                terms = (f"terms {spdx}" + (f": {note}" if note else "")) if plugin is not None else \
-                    "no terms recorded (no plugin declares this dataset)"
+                terms = (
+                    (f"terms {spdx}" + (f": {note}" if note else ""))
+                    if plugin is not None
+                    else "no terms recorded (no plugin declares this dataset)"
+                )
                 statements.append((use, f"data {dname}{via}: {terms}"))
                 for section in notes.get(did, ()):
                     add(section, f"dataset {dname}{via}")
-        inherited = tuple(CardSection(s.kind, s.body, s.title, s.references, s.severity,
-                                      inherited_from="; ".join(sources))
-                          for s, sources in found.values())
+        inherited = tuple(
+            CardSection(s.kind, s.body, s.title, s.references, s.severity, inherited_from="; ".join(sources))
+            for s, sources in found.values()
+        )
         return inherited, EffectiveUse.combine(statements)
 
     # -- datasets ---------------------------------------------------------------------
@@ -451,21 +591,32 @@ class RegistryReader:
                 return []
         rows = self.rows(
             f"SELECT {_D}, (SELECT COUNT(DISTINCT wd.weights_id) FROM weights_datasets wd "
-            f"WHERE wd.dataset_id = d.id) FROM datasets d{where} ORDER BY d.name", params)
+            f"WHERE wd.dataset_id = d.id) FROM datasets d{where} ORDER BY d.name",
+            params,
+        )
         notes: dict[int, list[CardSection]] = {}
         for chunk in _chunks([r[0] for r in rows], 500):
             for did, kind, body, title, citations, severity in self.rows(
-                    "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
-                    "WHERE dataset_id IN :ids ORDER BY dataset_id, position", {"ids": list(chunk)}):
-                notes.setdefault(did, []).append(CardSection(kind, body, title, tuple(_json(citations) or ()),
-                                                             severity))
+                "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
+                "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
+                {"ids": list(chunk)},
+            ):
+                notes.setdefault(did, []).append(
+                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
+                )
         out = []
         for row in rows:
             r = dict(zip(_DATASET_COLUMNS, row))
-            dataset = Dataset(r["name"], title=r["title"], url=r["url"],
-                              terms=License(r["terms_spdx"], r["commercial_use"], r["terms_url"], r["terms_note"]),
-                              size=r["size"], collection=r["collection"], description=r["description"],
-                              notes=tuple(notes.get(r["id"], ())))
+            dataset = Dataset(
+                r["name"],
+                title=r["title"],
+                url=r["url"],
+                terms=License(r["terms_spdx"], r["commercial_use"], r["terms_url"], r["terms_note"]),
+                size=r["size"],
+                collection=r["collection"],
+                description=r["description"],
+                notes=tuple(notes.get(r["id"], ())),
+            )
             out.append(DatasetInfo(dataset, r["plugin"], r["plugin_version"], row[-1]))
         return out
 
@@ -478,16 +629,19 @@ class RegistryReader:
 
     def dataset_not_found(self, name: str) -> ZooNotFoundError:
         known = [n for (n,) in self.rows("SELECT name FROM datasets ORDER BY name")]
-        return ZooNotFoundError("dataset", name, difflib.get_close_matches(name.strip().lower(), known, 5, 0.5),
-                                hint="`zoo datasets` lists the datasets the registry knows")
+        return ZooNotFoundError(
+            "dataset",
+            name,
+            difflib.get_close_matches(name.strip().lower(), known, 5, 0.5),
+            hint="`zoo datasets` lists the datasets the registry knows",
+        )
 
     def family_by_id(self, family_id: int) -> Family:
         (row,) = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE id = :id", {"id": family_id})
         return _family(row)
 
     def family(self, name: str) -> Family | None:
-        rows = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE name = :name",
-                         {"name": name.strip().lower()})
+        rows = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE name = :name", {"name": name.strip().lower()})
         return _family(rows[0]) if rows else None
 
     def families(self) -> list[Family]:
@@ -498,11 +652,21 @@ class RegistryReader:
 
     # -- searching --------------------------------------------------------------------
 
-    def search(self, pattern: str | None = None, *, modality: str | None = None,
-               task: str | None = None, license: str | None = None,
-               commercial_use: str | None = None, dataset: str | None = None,
-               status: str | None = None, tag: str | None = None, arch: str | None = None,
-               limit: int | None = None, offset: int = 0) -> SearchResult:
+    def search(
+        self,
+        pattern: str | None = None,
+        *,
+        modality: str | None = None,
+        task: str | None = None,
+        license: str | None = None,
+        commercial_use: str | None = None,
+        dataset: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        arch: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> SearchResult:
         """Weights matching a shell-wildcard ``pattern`` (on the weights or the
         architecture name) and every given filter, ordered by name and version."""
         where, params = [], {}
@@ -511,19 +675,26 @@ class RegistryReader:
             params["like"] = wildcard_to_like(pattern.strip())
         # Equality filters: (value, column, parameter, how the value is normalised).
         for value, column, key, normalise in (
-                (modality, "f.modality", "modality", lambda v: Modality.parse(v, "modality").value),
-                (task, "f.task", "task", _folded),
-                (license, "LOWER(w.license_spdx)", "license", _folded),
-                (commercial_use, "w.commercial_use", "commercial",
-                 lambda v: CommercialUse.parse(v, "commercial_use").value),
-                (status, "w.status", "status", lambda v: Status.parse(v, "status").value),
-                (arch, "f.name", "arch", _folded)):
+            (modality, "f.modality", "modality", lambda v: Modality.parse(v, "modality").value),
+            (task, "f.task", "task", _folded),
+            (license, "LOWER(w.license_spdx)", "license", _folded),
+            (
+                commercial_use,
+                "w.commercial_use",
+                "commercial",
+                lambda v: CommercialUse.parse(v, "commercial_use").value,
+            ),
+            (status, "w.status", "status", lambda v: Status.parse(v, "status").value),
+            (arch, "f.name", "arch", _folded),
+        ):
             if value:
                 where.append(f"{column} = :{key}")
                 params[key] = normalise(value)
         if dataset:
-            where.append("EXISTS (SELECT 1 FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-                         "WHERE wd.weights_id = w.id AND d.name = :dataset)")
+            where.append(
+                "EXISTS (SELECT 1 FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                "WHERE wd.weights_id = w.id AND d.name = :dataset)"
+            )
             params["dataset"] = dataset.strip().lower()
         if tag:
             where.append("EXISTS (SELECT 1 FROM tags t WHERE t.weights_id = w.id AND t.tag = :tag)")
@@ -547,22 +718,36 @@ class RegistryReader:
             "(SELECT COUNT(*) FROM card_sections c WHERE c.weights_id = w.id "
             "AND c.kind IN ('bias_risks', 'limitations')), w.plugin "
             f"{joined} ORDER BY w.name, w.version{page}",
-            {**params, "limit": limit, "offset": offset})
+            {**params, "limit": limit, "offset": offset},
+        )
         ds: dict[int, list[str]] = {}
         for chunk in _chunks([r[0] for r in rows], 500):
             for wid, name in self.rows(
-                    "SELECT wd.weights_id, d.name FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-                    "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
-                    {"ids": list(chunk)}):
+                "SELECT wd.weights_id, d.name FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
+                {"ids": list(chunk)},
+            ):
                 if name not in ds.setdefault(wid, []):  # pretrain and finetune on one set
                     ds[wid].append(name)
         inherited = self._inherited_note_counts([r[0] for r in rows])
         summaries = tuple(
-            WeightsSummary(name=r[1], version=r[2], arch=r[3], modality=r[4], task=r[5],
-                           license_spdx=r[6], commercial_use=r[7], status=r[8], num_params=r[9],
-                           is_default=bool(r[10]), bias_notes=r[11] + inherited.get(r[0], 0),
-                           datasets=tuple(ds.get(r[0], ())), plugin=r[12])
-            for r in rows)
+            WeightsSummary(
+                name=r[1],
+                version=r[2],
+                arch=r[3],
+                modality=r[4],
+                task=r[5],
+                license_spdx=r[6],
+                commercial_use=r[7],
+                status=r[8],
+                num_params=r[9],
+                is_default=bool(r[10]),
+                bias_notes=r[11] + inherited.get(r[0], 0),
+                datasets=tuple(ds.get(r[0], ())),
+                plugin=r[12],
+            )
+            for r in rows
+        )
         return SearchResult(summaries, total)
 
     def _inherited_note_counts(self, ids: Sequence[int]) -> dict[int, int]:
@@ -571,26 +756,35 @@ class RegistryReader:
         counts: dict[int, int] = {}
         for chunk in _chunks(list(ids), 500):
             for root, n in self.rows(
-                    "WITH RECURSIVE up(root, id, depth) AS ("
-                    " SELECT w.id, w.id, 0 FROM weights w WHERE w.id IN :ids"
-                    " UNION SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
-                    f" WHERE up.depth < {MAX_DEPTH}),"
-                    " notes(root, note) AS ("
-                    " SELECT up.root, 'd' || CAST(n.id AS VARCHAR(20)) FROM up"
-                    " JOIN weights_datasets wd ON wd.weights_id = up.id AND wd.role IN ('pretrain', 'finetune')"
-                    " JOIN dataset_notes n ON n.dataset_id = wd.dataset_id"
-                    " UNION SELECT up.root, 'c' || CAST(c.id AS VARCHAR(20)) FROM up"
-                    " JOIN card_sections c ON c.weights_id = up.id AND up.depth > 0"
-                    " AND c.kind IN ('bias_risks', 'limitations') AND c.inherited_from IS NULL)"
-                    " SELECT root, COUNT(*) FROM notes GROUP BY root", {"ids": list(chunk)}):
+                "WITH RECURSIVE up(root, id, depth) AS ("
+                " SELECT w.id, w.id, 0 FROM weights w WHERE w.id IN :ids"
+                " UNION SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
+                f" WHERE up.depth < {MAX_DEPTH}),"
+                " notes(root, note) AS ("
+                " SELECT up.root, 'd' || CAST(n.id AS VARCHAR(20)) FROM up"
+                " JOIN weights_datasets wd ON wd.weights_id = up.id AND wd.role IN ('pretrain', 'finetune')"
+                " JOIN dataset_notes n ON n.dataset_id = wd.dataset_id"
+                " UNION SELECT up.root, 'c' || CAST(c.id AS VARCHAR(20)) FROM up"
+                " JOIN card_sections c ON c.weights_id = up.id AND up.depth > 0"
+                " AND c.kind IN ('bias_risks', 'limitations') AND c.inherited_from IS NULL)"
+                " SELECT root, COUNT(*) FROM notes GROUP BY root",
+                {"ids": list(chunk)},
+            ):
                 counts[root] = n
         return counts
 
     # -- the audit trail --------------------------------------------------------------
 
-    def history(self, name: str | None = None, *, actor: str | None = None,
-                action: str | None = None, since: dt.datetime | None = None,
-                until: dt.datetime | None = None, limit: int | None = None) -> list[AuditEvent]:
+    def history(
+        self,
+        name: str | None = None,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
         """Audit events, oldest first: of one model or architecture (``name``), or of the
         whole registry, filtered by actor, action prefix and time."""
         where, params = [], {}
@@ -601,8 +795,10 @@ class RegistryReader:
             if wid is not None:
                 keys.add(self.scalar("SELECT name FROM weights WHERE id = :wid", {"wid": wid}))
             elif self.scalar("SELECT id FROM families WHERE name = :ref", {"ref": parsed.ref}) is None:
-                if self.scalar("SELECT seq FROM audit_events WHERE entity_key = :ref LIMIT 1",
-                               {"ref": parsed.ref}) is None:
+                if (
+                    self.scalar("SELECT seq FROM audit_events WHERE entity_key = :ref LIMIT 1", {"ref": parsed.ref})
+                    is None
+                ):
                     raise self.not_found(name, parsed)
             where.append("entity_key IN :keys")
             params["keys"] = sorted(keys)
@@ -639,15 +835,33 @@ def audit_event(row: Sequence[Any]) -> AuditEvent:
     """A row of ``SELECT {_AUDIT_COLUMNS} FROM audit_events`` -> the record."""
     seq, at, actor, action, entity_type, entity_key, before, after, plugin, plugin_version, prev, digest, kid = row
     return AuditEvent(
-        seq=seq, at=_time(at), actor=actor, action=action, entity_type=entity_type, entity_key=entity_key,
+        seq=seq,
+        at=_time(at),
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_key=entity_key,
         before=json.loads(before) if before is not None else None,
         after=json.loads(after) if after is not None else None,
-        plugin=plugin, plugin_version=plugin_version, prev_hash=prev, hash=digest, key_id=kid,
+        plugin=plugin,
+        plugin_version=plugin_version,
+        prev_hash=prev,
+        hash=digest,
+        key_id=kid,
     )
 
 
 def _family(row: Sequence[Any]) -> Family:
     name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url = row
-    return Family(name=name, modality=modality, builder=builder, builder_kwargs=_json(builder_kwargs), task=task,
-                  head=head, default_tag=default_tag, preprocessing=_json(preprocessing),
-                  description=description, paper_url=paper_url)
+    return Family(
+        name=name,
+        modality=modality,
+        builder=builder,
+        builder_kwargs=_json(builder_kwargs),
+        task=task,
+        head=head,
+        default_tag=default_tag,
+        preprocessing=_json(preprocessing),
+        description=description,
+        paper_url=paper_url,
+    )

@@ -81,6 +81,7 @@ _RESERVED_SETTINGS = frozenset({"application", "audit_head"})
 _log = logging.getLogger("zoo.registry")
 RESERVED_ALIASES = frozenset({"latest"})
 
+
 def default_actor() -> str:
     """``$ZOO_ACTOR``, else ``user@host``."""
     if actor := os.environ.get("ZOO_ACTOR"):
@@ -113,8 +114,14 @@ class SyncReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.families_added or self.families_changed or self.weights_added
-                    or self.weights_changed or self.datasets_added or self.datasets_changed)
+        return bool(
+            self.families_added
+            or self.families_changed
+            or self.weights_added
+            or self.weights_changed
+            or self.datasets_added
+            or self.datasets_changed
+        )
 
     @property
     def ok(self) -> bool:
@@ -138,10 +145,17 @@ class Registry:
     registry (``url`` not given) and leaves a database named by ``url`` as it is.
     """
 
-    def __init__(self, url: str | None = None, *, actor: str | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, create: bool = True,
-                 observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = (),
-                 sync: bool | None = None, plugin_observers: bool = True) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        actor: str | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        create: bool = True,
+        observers: Sequence[Callable[[Sequence[AuditEvent]], None]] = (),
+        sync: bool | None = None,
+        plugin_observers: bool = True,
+    ) -> None:
         self.observers = list(observers)
         self.plugin_observers = bool(plugin_observers)
         self._observer_host: Any = None  # set by observed_by (a plugin sync)
@@ -159,8 +173,9 @@ class Registry:
             _engine.enable_wal(self.engine)
         if _engine.needs_upgrade(revision) or not triggers:
             if not create and revision is None:
-                raise ZooRegistryError(f"{self.display_url} is empty, not a zoo registry",
-                                       hint="run `zoo db upgrade` to create the schema")
+                raise ZooRegistryError(
+                    f"{self.display_url} is empty, not a zoo registry", hint="run `zoo db upgrade` to create the schema"
+                )
             self.upgrade()
         if url is None if sync is None else sync:
             from zoo.plugins import ensure_synced  # imports plugins only when a sync is due
@@ -214,8 +229,12 @@ class Registry:
                         with conn.begin_nested():  # a user who may not create roles still upgrades
                             ensure_reader_role(conn)
                     except DBAPIError as exc:
-                        _log.warning("registry %s: no reader role for `zoo sql` (%s); run `zoo db upgrade` as "
-                                     "a user that may create roles", self.display_url, _first_line(exc))
+                        _log.warning(
+                            "registry %s: no reader role for `zoo sql` (%s); run `zoo db upgrade` as "
+                            "a user that may create roles",
+                            self.display_url,
+                            _first_line(exc),
+                        )
         return revision
 
     def _lock(self, conn_or_session: Any) -> None:
@@ -232,8 +251,9 @@ class Registry:
                 yield session
 
     @contextmanager
-    def _write(self, *, plugin: str | None = None, plugin_version: str | None = None,
-               actor: str | None = None) -> Iterator[tuple[Session, _audit.AuditWriter]]:
+    def _write(
+        self, *, plugin: str | None = None, plugin_version: str | None = None, actor: str | None = None
+    ) -> Iterator[tuple[Session, _audit.AuditWriter]]:
         committed: list[AuditEvent] = []
         actor = self.actor if actor is None else actor
         if not isinstance(actor, str) or not actor.strip():
@@ -242,30 +262,49 @@ class Registry:
         try:
             with Session(self._write_engine, autoflush=False) as session, session.begin():
                 self._lock(session)
-                writer = _audit.AuditWriter(session, actor, _naive_utc(self._clock()),
-                                            plugin, plugin_version, keyring=self._keyring(create=True))
+                writer = _audit.AuditWriter(
+                    session,
+                    actor,
+                    _naive_utc(self._clock()),
+                    plugin,
+                    plugin_version,
+                    keyring=self._keyring(create=True),
+                )
                 yield session, writer
                 hashes = writer.pending_hashes
                 writer.flush()
                 if (self.observers or self.plugin_observers or self._observer_host is not None) and hashes:
                     # read back with their seq numbers
-                    committed = [_audit.row_to_event(r) for r in session.scalars(
-                        select(AuditEventRow).where(AuditEventRow.hash.in_(hashes))
-                        .order_by(AuditEventRow.seq))]
+                    committed = [
+                        _audit.row_to_event(r)
+                        for r in session.scalars(
+                            select(AuditEventRow).where(AuditEventRow.hash.in_(hashes)).order_by(AuditEventRow.seq)
+                        )
+                    ]
         except IntegrityError as exc:
-            raise ZooConflictError("record", f"the database refused the change: {_first_line(exc)}",
-                                   hint="nothing was written; check for duplicates") from None
+            raise ZooConflictError(
+                "record",
+                f"the database refused the change: {_first_line(exc)}",
+                hint="nothing was written; check for duplicates",
+            ) from None
         except ZooError:
             raise
         except (DataError, StatementError) as exc:  # a value records.py should have refused: still typed
             if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
-                raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
-                                       hint="nothing was written; check that the database is writable") from None
-            raise ZooValidationError("record", f"the database refused a value: {_first_line(exc)}",
-                                     hint="nothing was written; zoo.limits lists what each column takes") from None
+                raise ZooRegistryError(
+                    f"cannot write to registry {self.display_url}: {_first_line(exc)}",
+                    hint="nothing was written; check that the database is writable",
+                ) from None
+            raise ZooValidationError(
+                "record",
+                f"the database refused a value: {_first_line(exc)}",
+                hint="nothing was written; zoo.limits lists what each column takes",
+            ) from None
         except DBAPIError as exc:
-            raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
-                                   hint="nothing was written; check that the database is writable") from None
+            raise ZooRegistryError(
+                f"cannot write to registry {self.display_url}: {_first_line(exc)}",
+                hint="nothing was written; check that the database is writable",
+            ) from None
         if committed:
             self._notify(committed)
 
@@ -310,8 +349,7 @@ class Registry:
 
                 hook = default_host().notify_audit
             except Exception as exc:  # noqa: BLE001 - a broken plugin set must not break a write
-                _log.warning("audit observers not called: the plugin host failed: %s: %s",
-                             type(exc).__name__, exc)
+                _log.warning("audit observers not called: the plugin host failed: %s: %s", type(exc).__name__, exc)
             else:
                 if hook not in targets:  # each observer once (sync_registry may have attached it)
                     targets.append(hook)
@@ -323,8 +361,7 @@ class Registry:
             try:
                 observer(events)
             except Exception as exc:  # noqa: BLE001 - an observer must not break a write
-                _log.warning("audit observer %r failed and was ignored: %s: %s",
-                             observer, type(exc).__name__, exc)
+                _log.warning("audit observer %r failed and was ignored: %s: %s", observer, type(exc).__name__, exc)
 
     # -- settings ---------------------------------------------------------------------
 
@@ -337,8 +374,9 @@ class Registry:
         """Write a setting that is a cache of derived state (e.g. the installed plugins'
         fingerprint); not audited. The keys the registry itself keeps are refused."""
         if key in _RESERVED_SETTINGS:
-            raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
-                                     hint="choose another key")
+            raise ZooValidationError(
+                "key", f"setting {key!r} is kept by the registry itself", hint="choose another key"
+            )
         if not isinstance(key, str) or not key or len(key) > LABEL or not isinstance(value, str):
             raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
         check_text(key, "key", LABEL)
@@ -352,13 +390,14 @@ class Registry:
                 else:
                     row.value = value
         except DBAPIError as exc:
-            raise ZooRegistryError(f"cannot write to registry {self.display_url}: {_first_line(exc)}",
-                                   hint="check that the database is writable") from None
+            raise ZooRegistryError(
+                f"cannot write to registry {self.display_url}: {_first_line(exc)}",
+                hint="check that the database is writable",
+            ) from None
 
     # -- families ---------------------------------------------------------------------
 
-    def add_family(self, family: Family, *, plugin: str | None = None,
-                   plugin_version: str | None = None) -> None:
+    def add_family(self, family: Family, *, plugin: str | None = None, plugin_version: str | None = None) -> None:
         """Register an architecture. A name already taken is a conflict."""
         if not isinstance(family, Family):
             raise ZooValidationError("family", "must be a zoo.records.Family")
@@ -367,12 +406,18 @@ class Registry:
                 raise ZooConflictError("family.name", f"architecture {family.name!r} is already registered")
             self._insert_family(session, audit, family, plugin, plugin_version)
 
-    def _insert_family(self, session: Session, audit: _audit.AuditWriter, family: Family,
-                       plugin: str | None, plugin_version: str | None) -> int:
+    def _insert_family(
+        self,
+        session: Session,
+        audit: _audit.AuditWriter,
+        family: Family,
+        plugin: str | None,
+        plugin_version: str | None,
+    ) -> int:
         values = _family_columns(family)
         family_id = session.execute(
-            insert(FamilyRow).values(**values, plugin=plugin, plugin_version=plugin_version,
-                                     created_at=audit.at, created_by=audit.actor)
+            insert(FamilyRow)
+            .values(**values, plugin=plugin, plugin_version=plugin_version, created_at=audit.at, created_by=audit.actor)
             .returning(FamilyRow.id)
         ).scalar_one()
         audit.record("family.register", "family", family.name, None, to_jsonable(family))
@@ -392,17 +437,27 @@ class Registry:
 
     # -- registering weights ----------------------------------------------------------
 
-    def register(self, weights: Weights, *, actor: str | None = None, plugin: str | None = None,
-                 plugin_version: str | None = None) -> WeightsInfo:
+    def register(
+        self,
+        weights: Weights,
+        *,
+        actor: str | None = None,
+        plugin: str | None = None,
+        plugin_version: str | None = None,
+    ) -> WeightsInfo:
         """Register one checkpoint. Catalogue weights (``arch.tag``) must have a new tag;
         a registered model (``namespace/name``) gets the next version number."""
-        (ref_version,) = self.register_many([weights], actor=actor, plugin=plugin,
-                                            plugin_version=plugin_version)
+        (ref_version,) = self.register_many([weights], actor=actor, plugin=plugin, plugin_version=plugin_version)
         return self.resolve(f"{ref_version[0]}@{ref_version[1]}")
 
-    def register_many(self, records: Iterable[Weights], *, actor: str | None = None,
-                      plugin: str | None = None, plugin_version: str | None = None,
-                      ) -> list[tuple[str, int]]:
+    def register_many(
+        self,
+        records: Iterable[Weights],
+        *,
+        actor: str | None = None,
+        plugin: str | None = None,
+        plugin_version: str | None = None,
+    ) -> list[tuple[str, int]]:
         """Register many checkpoints in ONE transaction (all or nothing); returns
         ``(name, version)`` pairs in input order."""
         records = list(records)
@@ -414,19 +469,29 @@ class Registry:
         with self._write(plugin=plugin, plugin_version=plugin_version, actor=actor) as (session, audit):
             return self._insert_weights(session, audit, records, plugin, plugin_version)
 
-    def _insert_weights(self, session: Session, audit: _audit.AuditWriter, records: list[Weights],
-                        plugin: str | None, plugin_version: str | None) -> list[tuple[str, int]]:
+    def _insert_weights(
+        self,
+        session: Session,
+        audit: _audit.AuditWriter,
+        records: list[Weights],
+        plugin: str | None,
+        plugin_version: str | None,
+    ) -> list[tuple[str, int]]:
         families = {
-            name: (fid, default_tag) for fid, name, default_tag in session.execute(
-                select(FamilyRow.id, FamilyRow.name, FamilyRow.default_tag)
-                .where(FamilyRow.name.in_({r.arch for r in records}))
+            name: (fid, default_tag)
+            for fid, name, default_tag in session.execute(
+                select(FamilyRow.id, FamilyRow.name, FamilyRow.default_tag).where(
+                    FamilyRow.name.in_({r.arch for r in records})
+                )
             )
         }
         for record in records:
             if record.arch not in families:
                 known = session.scalars(select(FamilyRow.name)).all()
                 raise ZooNotFoundError(
-                    "architecture", record.arch, difflib.get_close_matches(record.arch, known, 5),
+                    "architecture",
+                    record.arch,
+                    difflib.get_close_matches(record.arch, known, 5),
                     hint="register the family first (Registry.add_family) or install the plugin that provides it",
                 )
         # Catalogue tags must be new: one query for the whole batch.
@@ -439,25 +504,32 @@ class Registry:
         if tagged:
             taken = set()
             for chunk in _chunks(tagged, 500):
-                taken.update(session.execute(
-                    select(WeightsRow.family_id, WeightsRow.tag).where(
-                        or_(*(and_(WeightsRow.family_id == f, WeightsRow.tag == t) for f, t in chunk)))
-                ).all())
+                taken.update(
+                    session.execute(
+                        select(WeightsRow.family_id, WeightsRow.tag).where(
+                            or_(*(and_(WeightsRow.family_id == f, WeightsRow.tag == t) for f, t in chunk))
+                        )
+                    ).all()
+                )
             if taken:
                 fid, tag = next(iter(taken))
                 arch = next(a for a, (i, _) in families.items() if i == fid)
                 raise ZooConflictError(
-                    "tag", f"{arch}.{tag} is already registered for architecture {arch!r}",
+                    "tag",
+                    f"{arch}.{tag} is already registered for architecture {arch!r}",
                     hint="choose another tag, or let the owning plugin's sync update it",
                 )
         # Versions are assigned under the write lock: max + 1 per name.
         names = sorted({r.name for r in records if r.name is not None})
         next_version: dict[str, int] = {}
         for chunk in _chunks(names, 500):
-            next_version.update(session.execute(
-                select(WeightsRow.name, func.max(WeightsRow.version))
-                .where(WeightsRow.name.in_(chunk)).group_by(WeightsRow.name)
-            ).all())
+            next_version.update(
+                session.execute(
+                    select(WeightsRow.name, func.max(WeightsRow.version))
+                    .where(WeightsRow.name.in_(chunk))
+                    .group_by(WeightsRow.name)
+                ).all()
+            )
         assigned: list[tuple[str, int]] = []
         rows = []
         for record in records:
@@ -468,45 +540,77 @@ class Registry:
                 version = 1
             fid, default_tag = families[record.arch]
             assigned.append((record.ref, version))
-            rows.append(_weights_columns(record) | {
-                "name": record.ref, "version": version, "family_id": fid,
-                "is_default": record.tag is not None and record.tag == default_tag,
-                "plugin": plugin, "plugin_version": plugin_version,
-                "created_at": audit.at, "created_by": audit.actor,
-                "updated_at": audit.at, "updated_by": audit.actor,
-            })
+            rows.append(
+                _weights_columns(record)
+                | {
+                    "name": record.ref,
+                    "version": version,
+                    "family_id": fid,
+                    "is_default": record.tag is not None and record.tag == default_tag,
+                    "plugin": plugin,
+                    "plugin_version": plugin_version,
+                    "created_at": audit.at,
+                    "created_by": audit.actor,
+                    "updated_at": audit.at,
+                    "updated_by": audit.actor,
+                }
+            )
         ids = [
-            row[0] for row in session.execute(
-                insert(WeightsRow).returning(WeightsRow.id, sort_by_parameter_order=True), rows,
-                execution_options=_BULK)
+            row[0]
+            for row in session.execute(
+                insert(WeightsRow).returning(WeightsRow.id, sort_by_parameter_order=True), rows, execution_options=_BULK
+            )
         ]
         self._insert_children(session, audit, list(zip(ids, records, assigned)), plugin)
         for record, (ref, version) in zip(records, assigned):
-            audit.record("weights.register", "weights", ref, None,
-                         {"version": version, **to_jsonable(record)})
+            audit.record("weights.register", "weights", ref, None, {"version": version, **to_jsonable(record)})
         return assigned
 
-    def _insert_children(self, session: Session, audit: _audit.AuditWriter,
-                         items: list[tuple[int, Weights, tuple[str, int]]], plugin: str | None) -> None:
+    def _insert_children(
+        self,
+        session: Session,
+        audit: _audit.AuditWriter,
+        items: list[tuple[int, Weights, tuple[str, int]]],
+        plugin: str | None,
+    ) -> None:
         dataset_ids = self._dataset_ids(session, {d.name: d.url for _, w, _ in items for d in w.datasets})
         sources, datasets, metrics, cards, tags, lineage = [], [], [], [], [], []
         parents_needed = {p.parent for _, w, _ in items for p in w.parents}
         parent_ids = self._resolve_ids(session, parents_needed)
         for wid, w, _ in items:
-            sources += [{"weights_id": wid, "uri": s.uri, "is_mirror": s.mirror, "position": i}
-                        for i, s in enumerate(w.sources)]
-            datasets += [{"weights_id": wid, "dataset_id": dataset_ids[d.name], "role": d.role.value}
-                         for d in w.datasets]
-            metrics += [{"weights_id": wid, "dataset": m.dataset, "split": m.split, "metric": m.name,
-                         "value": m.value} for m in w.metrics]
-            cards += [_card_columns(c) | {"weights_id": wid, "position": i, "plugin": plugin,
-                                          "created_at": audit.at, "created_by": audit.actor}
-                      for i, c in enumerate(w.card)]
+            sources += [
+                {"weights_id": wid, "uri": s.uri, "is_mirror": s.mirror, "position": i} for i, s in enumerate(w.sources)
+            ]
+            datasets += [
+                {"weights_id": wid, "dataset_id": dataset_ids[d.name], "role": d.role.value} for d in w.datasets
+            ]
+            metrics += [
+                {"weights_id": wid, "dataset": m.dataset, "split": m.split, "metric": m.name, "value": m.value}
+                for m in w.metrics
+            ]
+            cards += [
+                _card_columns(c)
+                | {
+                    "weights_id": wid,
+                    "position": i,
+                    "plugin": plugin,
+                    "created_at": audit.at,
+                    "created_by": audit.actor,
+                }
+                for i, c in enumerate(w.card)
+            ]
             tags += [{"weights_id": wid, "tag": t} for t in w.tags]
-            lineage += [{"child_id": wid, "parent_id": parent_ids[p.parent], "relation": p.relation.value}
-                        for p in w.parents]
-        for table, payload in ((SourceRow, sources), (WeightsDatasetRow, datasets), (MetricRow, metrics),
-                               (CardSectionRow, cards), (TagRow, tags), (LineageRow, lineage)):
+            lineage += [
+                {"child_id": wid, "parent_id": parent_ids[p.parent], "relation": p.relation.value} for p in w.parents
+            ]
+        for table, payload in (
+            (SourceRow, sources),
+            (WeightsDatasetRow, datasets),
+            (MetricRow, metrics),
+            (CardSectionRow, cards),
+            (TagRow, tags),
+            (LineageRow, lineage),
+        ):
             if payload:
                 session.execute(insert(table), payload, execution_options=_BULK)
 
@@ -514,8 +618,10 @@ class Registry:
         ids: dict[str, int] = {}
         for chunk in _chunks(sorted(wanted), 500):
             for name, did, url, owner in session.execute(
-                    select(DatasetRow.name, DatasetRow.id, DatasetRow.url, DatasetRow.plugin)
-                    .where(DatasetRow.name.in_(chunk))):
+                select(DatasetRow.name, DatasetRow.id, DatasetRow.url, DatasetRow.plugin).where(
+                    DatasetRow.name.in_(chunk)
+                )
+            ):
                 ids[name] = did
                 # A URL is the dataset's own: the first record that states one fills it in,
                 # unless a plugin declares the dataset (then its declaration says).
@@ -570,17 +676,37 @@ class Registry:
 
     # -- searching --------------------------------------------------------------------
 
-    def search(self, pattern: str | None = None, *, modality: str | None = None,
-               task: str | None = None, license: str | None = None,
-               commercial_use: str | None = None, dataset: str | None = None,
-               status: str | None = None, tag: str | None = None, arch: str | None = None,
-               limit: int | None = None, offset: int = 0) -> SearchResult:
+    def search(
+        self,
+        pattern: str | None = None,
+        *,
+        modality: str | None = None,
+        task: str | None = None,
+        license: str | None = None,
+        commercial_use: str | None = None,
+        dataset: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        arch: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> SearchResult:
         """Weights matching a shell-wildcard ``pattern`` (on the weights or the
         architecture name) and every given filter, ordered by name and version."""
         with self._read() as session:
             return self._reader(session).search(
-                pattern, modality=modality, task=task, license=license, commercial_use=commercial_use,
-                dataset=dataset, status=status, tag=tag, arch=arch, limit=limit, offset=offset)
+                pattern,
+                modality=modality,
+                task=task,
+                license=license,
+                commercial_use=commercial_use,
+                dataset=dataset,
+                status=status,
+                tag=tag,
+                arch=arch,
+                limit=limit,
+                offset=offset,
+            )
 
     # -- changing records -------------------------------------------------------------
 
@@ -591,14 +717,16 @@ class Registry:
             raise self._not_found(session, name, parsed)
         return row
 
-    def set_alias(self, name: str, alias: str, version: int | None = None, *,
-                  actor: str | None = None) -> None:
+    def set_alias(self, name: str, alias: str, version: int | None = None, *, actor: str | None = None) -> None:
         """Point ``name@alias`` at ``version`` (``name`` may carry ``@VERSION``);
         an existing alias moves, and the move is audited with before and after."""
         alias_text = alias.strip().lower() if isinstance(alias, str) else ""
         if not ALIAS_RE.match(alias_text) or alias_text in RESERVED_ALIASES or len(alias_text) > LABEL:
-            raise ZooValidationError("alias", f"{alias!r} is not a valid alias",
-                                     hint="start with a letter; 'latest' and numbers are reserved")
+            raise ZooValidationError(
+                "alias",
+                f"{alias!r} is not a valid alias",
+                hint="start with a letter; 'latest' and numbers are reserved",
+            )
         parsed = ParsedName.parse(name)
         if version is not None:
             if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -607,50 +735,69 @@ class Registry:
         with self._write(actor=actor) as (session, audit):
             row = self._find_row(session, parsed)
             if row is None:
-                raise self._not_found(session, f"{parsed.ref}@{parsed.version}" if parsed.version
-                                      else name, parsed)
+                raise self._not_found(session, f"{parsed.ref}@{parsed.version}" if parsed.version else name, parsed)
             current = session.execute(
-                select(AliasRow.id, WeightsRow.version).join(WeightsRow, WeightsRow.id == AliasRow.weights_id)
-                .where(AliasRow.name == row.name, AliasRow.alias == alias_text)).first()
+                select(AliasRow.id, WeightsRow.version)
+                .join(WeightsRow, WeightsRow.id == AliasRow.weights_id)
+                .where(AliasRow.name == row.name, AliasRow.alias == alias_text)
+            ).first()
             if current is None:
                 session.execute(insert(AliasRow).values(name=row.name, alias=alias_text, weights_id=row.id))
                 audit.record("alias.set", "alias", row.name, None, {"alias": alias_text, "version": row.version})
             elif current[1] != row.version:
                 session.execute(update(AliasRow).where(AliasRow.id == current[0]).values(weights_id=row.id))
-                audit.record("alias.move", "alias", row.name, {"alias": alias_text, "version": current[1]},
-                             {"alias": alias_text, "version": row.version})
+                audit.record(
+                    "alias.move",
+                    "alias",
+                    row.name,
+                    {"alias": alias_text, "version": current[1]},
+                    {"alias": alias_text, "version": row.version},
+                )
 
     def remove_alias(self, name: str, alias: str, *, actor: str | None = None) -> None:
         ref = ParsedName.parse(name).ref
         with self._write(actor=actor) as (session, audit):
             current = session.execute(
-                select(AliasRow.id, WeightsRow.version).join(WeightsRow, WeightsRow.id == AliasRow.weights_id)
-                .where(AliasRow.name == ref, AliasRow.alias == alias.strip().lower())).first()
+                select(AliasRow.id, WeightsRow.version)
+                .join(WeightsRow, WeightsRow.id == AliasRow.weights_id)
+                .where(AliasRow.name == ref, AliasRow.alias == alias.strip().lower())
+            ).first()
             if current is None:
                 raise ZooNotFoundError("alias", f"{ref}@{alias}")
             session.execute(delete(AliasRow).where(AliasRow.id == current[0]))
             audit.record("alias.remove", "alias", ref, {"alias": alias.strip().lower(), "version": current[1]}, None)
 
-    def set_status(self, name: str, status: Status | str, reason: str | None = None, *,
-                   actor: str | None = None) -> WeightsInfo:
+    def set_status(
+        self, name: str, status: Status | str, reason: str | None = None, *, actor: str | None = None
+    ) -> WeightsInfo:
         new = Status.parse(status, "status")
         if reason is not None and not isinstance(reason, str):
             raise ZooValidationError("reason", f"must be text, not {type(reason).__name__}")
         if reason is not None:
             check_text(reason, "reason", TEXT)
         if new is not Status.ACTIVE and not (reason and reason.strip()):
-            raise ZooValidationError("reason", f"say why the weights are {new.value}",
-                                     hint="e.g. --reason 'superseded by v2' or 'licence withdrawn'")
+            raise ZooValidationError(
+                "reason",
+                f"say why the weights are {new.value}",
+                hint="e.g. --reason 'superseded by v2' or 'licence withdrawn'",
+            )
         with self._write(actor=actor) as (session, audit):
             row = self._locked_row(session, name)
             before = {"status": row.status, "status_reason": row.status_reason}
             after = {"status": new.value, "status_reason": reason.strip() if reason else None}
             if before != after:
-                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
-                    **after, updated_at=audit.at, updated_by=audit.actor))
-                audit.record(f"weights.{new.value if new is not Status.ACTIVE else 'reactivate'}",
-                             "weights", row.name, {"version": row.version, **before},
-                             {"version": row.version, **after})
+                session.execute(
+                    update(WeightsRow)
+                    .where(WeightsRow.id == row.id)
+                    .values(**after, updated_at=audit.at, updated_by=audit.actor)
+                )
+                audit.record(
+                    f"weights.{new.value if new is not Status.ACTIVE else 'reactivate'}",
+                    "weights",
+                    row.name,
+                    {"version": row.version, **before},
+                    {"version": row.version, **after},
+                )
             ref = f"{row.name}@{row.version}"
         return self.resolve(ref)
 
@@ -660,27 +807,51 @@ class Registry:
     def revoke(self, name: str, reason: str, *, actor: str | None = None) -> WeightsInfo:
         return self.set_status(name, Status.REVOKED, reason, actor=actor)
 
-    def add_card_section(self, name: str, section: CardSection, *, actor: str | None = None,
-                         plugin: str | None = None) -> None:
+    def add_card_section(
+        self, name: str, section: CardSection, *, actor: str | None = None, plugin: str | None = None
+    ) -> None:
         """Append a model-card section (a bias note is kind ``bias_risks`` or ``limitations``)."""
         if not isinstance(section, CardSection):
             raise ZooValidationError("section", "must be a zoo.records.CardSection")
         with self._write(actor=actor, plugin=plugin) as (session, audit):
             row = self._locked_row(session, name)
-            position = session.scalar(select(func.coalesce(func.max(CardSectionRow.position), -1))
-                                      .where(CardSectionRow.weights_id == row.id)) + 1
-            session.execute(insert(CardSectionRow).values(
-                **_card_columns(section), weights_id=row.id, position=position, plugin=plugin,
-                created_at=audit.at, created_by=audit.actor))
-            audit.record("card.add", "weights", row.name, None,
-                         {"version": row.version, "section": to_jsonable(section)})
+            position = (
+                session.scalar(
+                    select(func.coalesce(func.max(CardSectionRow.position), -1)).where(
+                        CardSectionRow.weights_id == row.id
+                    )
+                )
+                + 1
+            )
+            session.execute(
+                insert(CardSectionRow).values(
+                    **_card_columns(section),
+                    weights_id=row.id,
+                    position=position,
+                    plugin=plugin,
+                    created_at=audit.at,
+                    created_by=audit.actor,
+                )
+            )
+            audit.record(
+                "card.add", "weights", row.name, None, {"version": row.version, "section": to_jsonable(section)}
+            )
 
-    def add_bias_note(self, name: str, body: str, *, references: Sequence[str] = (),
-                      severity: str | None = None, title: str | None = None,
-                      actor: str | None = None) -> None:
-        self.add_card_section(name, CardSection("bias_risks", body, title=title,
-                                                references=tuple(references), severity=severity),
-                              actor=actor)
+    def add_bias_note(
+        self,
+        name: str,
+        body: str,
+        *,
+        references: Sequence[str] = (),
+        severity: str | None = None,
+        title: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        self.add_card_section(
+            name,
+            CardSection("bias_risks", body, title=title, references=tuple(references), severity=severity),
+            actor=actor,
+        )
 
     def import_card(self, name: str, card: Any, *, actor: str | None = None):
         """Write what a parsed model card (:func:`zoo.cards.read_model_card`) says into
@@ -693,8 +864,9 @@ class Registry:
         from zoo.cards import CardImport, ModelCard
 
         if not isinstance(card, ModelCard):
-            raise ZooValidationError("card", "must be a zoo.cards.ModelCard",
-                                     hint="parse it with zoo.cards.read_model_card(path)")
+            raise ZooValidationError(
+                "card", "must be a zoo.cards.ModelCard", hint="parse it with zoo.cards.read_model_card(path)"
+            )
         source = card.source
         skipped: list[str] = []
         with self._write(actor=actor) as (session, audit):
@@ -708,83 +880,158 @@ class Registry:
             states_license = card.states_license and card.license.spdx != "NOASSERTION" and not same_license
             trained = {d.name for d in w.datasets if d.role.value != "eval"}
             have = {(d.name, d.role) for d in w.datasets}
-            datasets = [d for d in card.datasets if (d.name, d.role) not in have
-                        and not (d.role.value != "eval" and d.name in trained)]
+            datasets = [
+                d
+                for d in card.datasets
+                if (d.name, d.role) not in have and not (d.role.value != "eval" and d.name in trained)
+            ]
             have_metrics = {(m.dataset, m.split, m.name) for m in w.metrics}
             metrics = [m for m in card.metrics if (m.dataset, m.split, m.name) not in have_metrics]
             tags = [t for t in card.tags if t not in w.tags]
             if row.plugin is not None:
                 if states_license or datasets or metrics or tags:
-                    skipped.append(f"licence, datasets, metrics and tags: {entity} is declared by plugin "
-                                   f"{row.plugin}, whose sync owns them (change the plugin's record)")
+                    skipped.append(
+                        f"licence, datasets, metrics and tags: {entity} is declared by plugin "
+                        f"{row.plugin}, whose sync owns them (change the plugin's record)"
+                    )
                 datasets, metrics, tags = [], [], []
             elif states_license:
                 if w.license.spdx == "NOASSERTION":
                     new_license = card.license
                 else:
-                    skipped.append(f"licence: the record states {w.license.spdx}, the card says "
-                                   f"{card.license.spdx}; the record's licence was kept")
+                    skipped.append(
+                        f"licence: the record states {w.license.spdx}, the card says "
+                        f"{card.license.spdx}; the record's licence was kept"
+                    )
             # Sections marked "Inherited from ..." are the lineage's (computed on reading),
             # not facts of this record: they are never imported as its own.
             seen = {(c.kind, " ".join(c.body.split())) for c in w.card + info.inherited_notes}
-            sections = [c for c in card.sections if c.inherited_from is None
-                        and (c.kind, " ".join(c.body.split())) not in seen]
+            sections = [
+                c for c in card.sections if c.inherited_from is None and (c.kind, " ".join(c.body.split())) not in seen
+            ]
             stamp = {"updated_at": audit.at, "updated_by": audit.actor}
             if new_license is not None:
-                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
-                    license_spdx=new_license.spdx, commercial_use=new_license.commercial_use.value,
-                    license_url=new_license.url, license_note=new_license.note, **stamp))
-                audit.record("weights.license", "weights", entity,
-                             {"version": version, "license": to_jsonable(w.license)},
-                             {"version": version, "license": to_jsonable(new_license), "source": source})
+                session.execute(
+                    update(WeightsRow)
+                    .where(WeightsRow.id == row.id)
+                    .values(
+                        license_spdx=new_license.spdx,
+                        commercial_use=new_license.commercial_use.value,
+                        license_url=new_license.url,
+                        license_note=new_license.note,
+                        **stamp,
+                    )
+                )
+                audit.record(
+                    "weights.license",
+                    "weights",
+                    entity,
+                    {"version": version, "license": to_jsonable(w.license)},
+                    {"version": version, "license": to_jsonable(new_license), "source": source},
+                )
             if datasets:
                 # Shared dataset rows are never changed by an import; a new one is an event.
-                known = set(session.scalars(select(DatasetRow.name).where(
-                    DatasetRow.name.in_([d.name for d in datasets]))))
+                known = set(
+                    session.scalars(select(DatasetRow.name).where(DatasetRow.name.in_([d.name for d in datasets])))
+                )
                 ids = self._dataset_ids(session, {d.name: None if d.name in known else d.url for d in datasets})
                 for d in datasets:
                     if d.name not in known:
-                        audit.record("dataset.register", "dataset", d.name, None,
-                                     {"name": d.name, "url": d.url, "source": source})
-                session.execute(insert(WeightsDatasetRow), [
-                    {"weights_id": row.id, "dataset_id": ids[d.name], "role": d.role.value} for d in datasets])
-                audit.record("weights.datasets", "weights", entity,
-                             {"version": version, "datasets": to_jsonable(w.datasets)},
-                             {"version": version, "datasets": to_jsonable(w.datasets + tuple(datasets)),
-                              "source": source})
+                        audit.record(
+                            "dataset.register",
+                            "dataset",
+                            d.name,
+                            None,
+                            {"name": d.name, "url": d.url, "source": source},
+                        )
+                session.execute(
+                    insert(WeightsDatasetRow),
+                    [{"weights_id": row.id, "dataset_id": ids[d.name], "role": d.role.value} for d in datasets],
+                )
+                audit.record(
+                    "weights.datasets",
+                    "weights",
+                    entity,
+                    {"version": version, "datasets": to_jsonable(w.datasets)},
+                    {"version": version, "datasets": to_jsonable(w.datasets + tuple(datasets)), "source": source},
+                )
             if metrics:
-                session.execute(insert(MetricRow), [
-                    {"weights_id": row.id, "dataset": m.dataset, "split": m.split, "metric": m.name,
-                     "value": m.value} for m in metrics])
-                audit.record("weights.metrics", "weights", entity,
-                             {"version": version, "metrics": to_jsonable(w.metrics)},
-                             {"version": version, "metrics": to_jsonable(w.metrics + tuple(metrics)),
-                              "source": source})
+                session.execute(
+                    insert(MetricRow),
+                    [
+                        {
+                            "weights_id": row.id,
+                            "dataset": m.dataset,
+                            "split": m.split,
+                            "metric": m.name,
+                            "value": m.value,
+                        }
+                        for m in metrics
+                    ],
+                )
+                audit.record(
+                    "weights.metrics",
+                    "weights",
+                    entity,
+                    {"version": version, "metrics": to_jsonable(w.metrics)},
+                    {"version": version, "metrics": to_jsonable(w.metrics + tuple(metrics)), "source": source},
+                )
             if tags:
                 session.execute(insert(TagRow), [{"weights_id": row.id, "tag": t} for t in tags])
-                audit.record("weights.tags", "weights", entity, {"version": version, "tags": list(w.tags)},
-                             {"version": version, "tags": sorted(set(w.tags) | set(tags)), "source": source})
+                audit.record(
+                    "weights.tags",
+                    "weights",
+                    entity,
+                    {"version": version, "tags": list(w.tags)},
+                    {"version": version, "tags": sorted(set(w.tags) | set(tags)), "source": source},
+                )
             if sections:
-                position = session.scalar(select(func.coalesce(func.max(CardSectionRow.position), -1))
-                                          .where(CardSectionRow.weights_id == row.id)) + 1
+                position = (
+                    session.scalar(
+                        select(func.coalesce(func.max(CardSectionRow.position), -1)).where(
+                            CardSectionRow.weights_id == row.id
+                        )
+                    )
+                    + 1
+                )
                 for i, section in enumerate(sections):
-                    session.execute(insert(CardSectionRow).values(
-                        **_card_columns(section), weights_id=row.id, position=position + i, plugin=None,
-                        created_at=audit.at, created_by=audit.actor))
-                    audit.record("card.add", "weights", entity, None,
-                                 {"version": version, "section": to_jsonable(section), "source": source})
+                    session.execute(
+                        insert(CardSectionRow).values(
+                            **_card_columns(section),
+                            weights_id=row.id,
+                            position=position + i,
+                            plugin=None,
+                            created_at=audit.at,
+                            created_by=audit.actor,
+                        )
+                    )
+                    audit.record(
+                        "card.add",
+                        "weights",
+                        entity,
+                        None,
+                        {"version": version, "section": to_jsonable(section), "source": source},
+                    )
             if (datasets or metrics or tags or sections) and new_license is None:
                 session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**stamp))
-        return CardImport(f"{entity}@{version}", new_license, tuple(datasets), tuple(metrics), tuple(tags),
-                          tuple(sections), tuple(skipped))
+        return CardImport(
+            f"{entity}@{version}",
+            new_license,
+            tuple(datasets),
+            tuple(metrics),
+            tuple(tags),
+            tuple(sections),
+            tuple(skipped),
+        )
 
     def set_audited_setting(self, key: str, value: str, *, actor: str | None = None) -> bool:
         """Write a registry-wide setting that governs behaviour (e.g. ``policy.commercial``),
         with an audit event (``setting.set``, before and after) in the same transaction;
         :meth:`get_setting` reads it. Returns whether the value changed."""
         if key in _RESERVED_SETTINGS:
-            raise ZooValidationError("key", f"setting {key!r} is kept by the registry itself",
-                                     hint="choose another key")
+            raise ZooValidationError(
+                "key", f"setting {key!r} is kept by the registry itself", hint="choose another key"
+            )
         if not isinstance(key, str) or not key or len(key) > LABEL or not isinstance(value, str):
             raise ZooValidationError("key", "a setting is a key of 1-64 characters and a text value")
         check_text(key, "key", LABEL)
@@ -798,12 +1045,12 @@ class Registry:
                 session.add(SettingRow(key=key, value=value))
             else:
                 row.value = value
-            audit.record("setting.set", "setting", key, None if before is None else {"value": before},
-                         {"value": value})
+            audit.record("setting.set", "setting", key, None if before is None else {"value": before}, {"value": value})
         return True
 
-    def link_parent(self, child: str, parent: str, relation: Relation | str = Relation.FINETUNE, *,
-                    actor: str | None = None) -> None:
+    def link_parent(
+        self, child: str, parent: str, relation: Relation | str = Relation.FINETUNE, *, actor: str | None = None
+    ) -> None:
         """Record that ``child`` derives from ``parent``; a link that would make a cycle
         in the lineage graph is refused."""
         rel = Relation.parse(relation, "relation")
@@ -815,60 +1062,84 @@ class Registry:
             ancestors = _ancestor_ids(session, parent_row.id)
             if child_row.id in ancestors:
                 raise ZooConflictError(
-                    "parents", f"linking {child_row.name}@{child_row.version} to parent "
+                    "parents",
+                    f"linking {child_row.name}@{child_row.version} to parent "
                     f"{parent_row.name}@{parent_row.version} would make a cycle "
-                    f"({parent_row.name} already derives from {child_row.name})")
+                    f"({parent_row.name} already derives from {child_row.name})",
+                )
             if session.get(LineageRow, (child_row.id, parent_row.id)) is not None:
                 raise ZooConflictError("parents", "this parent link exists already")
-            session.execute(insert(LineageRow).values(child_id=child_row.id, parent_id=parent_row.id,
-                                                      relation=rel.value))
-            audit.record("lineage.link", "weights", child_row.name, None, {
-                "version": child_row.version, "parent": f"{parent_row.name}@{parent_row.version}",
-                "relation": rel.value})
+            session.execute(
+                insert(LineageRow).values(child_id=child_row.id, parent_id=parent_row.id, relation=rel.value)
+            )
+            audit.record(
+                "lineage.link",
+                "weights",
+                child_row.name,
+                None,
+                {
+                    "version": child_row.version,
+                    "parent": f"{parent_row.name}@{parent_row.version}",
+                    "relation": rel.value,
+                },
+            )
 
     def pin_sha256(self, name: str, sha256: str, *, actor: str | None = None) -> None:
         """Record the full sha256 of a checkpoint whose record only had a hash prefix."""
         self.pin(name, sha256, actor=actor)
 
-    def pin(self, name: str, sha256: str, *, revision: str | None = None, origin: str = "manual",
-            actor: str | None = None) -> WeightsInfo:
+    def pin(
+        self, name: str, sha256: str, *, revision: str | None = None, origin: str = "manual", actor: str | None = None
+    ) -> WeightsInfo:
         """Pin the full sha256 of weights that have none (and, for a Hub file, the commit
         it was fetched at): one ``weights.pin_sha256`` audit event naming ``origin``.
         Pinning the same hash again is a no-op; another hash, a hash that contradicts the
         recorded prefix, or revoked weights are refused and nothing is written."""
         probe = Weights(arch="x", tag="x", sha256=sha256)
-        if revision is not None and not (isinstance(revision, str) and 7 <= len(revision) <= 64
-                                         and revision.isalnum()):
-            raise ZooValidationError("revision", f"{revision!r} is not a commit id",
-                                     hint="give the commit's hex id (X-Repo-Commit)")
+        if revision is not None and not (isinstance(revision, str) and 7 <= len(revision) <= 64 and revision.isalnum()):
+            raise ZooValidationError(
+                "revision", f"{revision!r} is not a commit id", hint="give the commit's hex id (X-Repo-Commit)"
+            )
         if not isinstance(origin, str) or not origin.strip():
             raise ZooValidationError("origin", "say where the pin comes from (a URL, a file, 'manual')")
         with self._write(actor=actor) as (session, audit):
             row = self._locked_row(session, name)
             if row.status == Status.REVOKED.value:
-                raise ZooPolicyError(f"{row.name}@{row.version} is revoked ({row.status_reason or 'no reason'}); "
-                                     "pinning it would not make it usable, and nothing was pinned",
-                                     hint=f"pick other weights of {self._family_name(session, row)} "
-                                          "(`zoo list` shows them)")
+                raise ZooPolicyError(
+                    f"{row.name}@{row.version} is revoked ({row.status_reason or 'no reason'}); "
+                    "pinning it would not make it usable, and nothing was pinned",
+                    hint=f"pick other weights of {self._family_name(session, row)} (`zoo list` shows them)",
+                )
             if row.sha256 == probe.sha256:
                 return self._info(session, row)
             if row.sha256 is not None:
-                raise ZooConflictError("sha256", f"{row.name}@{row.version} already pins sha256 {row.sha256}; "
-                                       f"{probe.sha256} was not pinned",
-                                       hint="a pin is never replaced in place: if the publisher changed the file, "
-                                            "register the new file as new weights (or revoke the old ones)")
+                raise ZooConflictError(
+                    "sha256",
+                    f"{row.name}@{row.version} already pins sha256 {row.sha256}; {probe.sha256} was not pinned",
+                    hint="a pin is never replaced in place: if the publisher changed the file, "
+                    "register the new file as new weights (or revoke the old ones)",
+                )
             if row.sha256_prefix and not probe.sha256.startswith(row.sha256_prefix):
-                raise ZooConflictError("sha256", f"{probe.sha256} does not start with the recorded "
-                                       f"prefix {row.sha256_prefix}; nothing was pinned",
-                                       hint="these are not the publisher's bytes: check the file's origin")
-            session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(
-                sha256=probe.sha256, pinned_revision=revision, pin_origin=origin.strip(),
-                updated_at=audit.at, updated_by=audit.actor))
+                raise ZooConflictError(
+                    "sha256",
+                    f"{probe.sha256} does not start with the recorded prefix {row.sha256_prefix}; nothing was pinned",
+                    hint="these are not the publisher's bytes: check the file's origin",
+                )
+            session.execute(
+                update(WeightsRow)
+                .where(WeightsRow.id == row.id)
+                .values(
+                    sha256=probe.sha256,
+                    pinned_revision=revision,
+                    pin_origin=origin.strip(),
+                    updated_at=audit.at,
+                    updated_by=audit.actor,
+                )
+            )
             after = {"version": row.version, "sha256": probe.sha256, "origin": origin.strip()}
             if revision is not None:
                 after["revision"] = revision
-            audit.record("weights.pin_sha256", "weights", row.name, {"version": row.version, "sha256": None},
-                         after)
+            audit.record("weights.pin_sha256", "weights", row.name, {"version": row.version, "sha256": None}, after)
             session.expire(row)
             return self._info(session, row)
 
@@ -887,8 +1158,7 @@ class Registry:
         with self._read() as session:
             return self._reader(session).dataset(name)
 
-    def sync_datasets(self, plugin: str, plugin_version: str | None,
-                      datasets: Sequence[Dataset]) -> SyncReport:
+    def sync_datasets(self, plugin: str, plugin_version: str | None, datasets: Sequence[Dataset]) -> SyncReport:
         """Make the registry hold the datasets ``plugin`` declares (idempotent, audited):
         a new one is added (``dataset.register``), a row that weights created by naming
         it is adopted (``dataset.declare``), a changed one updated (``dataset.update``,
@@ -899,14 +1169,17 @@ class Registry:
                 raise ZooValidationError(f"datasets[{index}]", "must be a zoo.records.Dataset")
         added, changed, unchanged = [], [], 0
         with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
-            rows = {r.name: r for r in session.scalars(
-                select(DatasetRow).where(DatasetRow.name.in_([d.name for d in datasets])))}
+            rows = {
+                r.name: r
+                for r in session.scalars(select(DatasetRow).where(DatasetRow.name.in_([d.name for d in datasets])))
+            }
             stored = {i.dataset.name: i for i in self._reader(session).datasets(list(rows))}
             for dataset in datasets:
                 row, values = rows.get(dataset.name), _dataset_columns(dataset)
                 if row is not None and row.plugin is not None and row.plugin != plugin:
-                    raise ZooConflictError("dataset.name", f"dataset {dataset.name!r} is declared by plugin "
-                                           f"{row.plugin}, not {plugin}")
+                    raise ZooConflictError(
+                        "dataset.name", f"dataset {dataset.name!r} is declared by plugin {row.plugin}, not {plugin}"
+                    )
                 before = stored[dataset.name].dataset if row is not None else None
                 if before == dataset and row.plugin == plugin:
                     unchanged += 1
@@ -914,27 +1187,55 @@ class Registry:
                         row.plugin_version = plugin_version
                     continue
                 if row is None:
-                    did = session.execute(insert(DatasetRow).values(
-                        **values, plugin=plugin, plugin_version=plugin_version).returning(DatasetRow.id)).scalar_one()
+                    did = session.execute(
+                        insert(DatasetRow)
+                        .values(**values, plugin=plugin, plugin_version=plugin_version)
+                        .returning(DatasetRow.id)
+                    ).scalar_one()
                     audit.record("dataset.register", "dataset", dataset.name, None, to_jsonable(dataset))
                     added.append(dataset.name)
                 else:
                     did, owner = row.id, row.plugin
-                    session.execute(update(DatasetRow).where(DatasetRow.id == did).values(
-                        **values, plugin=plugin, plugin_version=plugin_version))
+                    session.execute(
+                        update(DatasetRow)
+                        .where(DatasetRow.id == did)
+                        .values(**values, plugin=plugin, plugin_version=plugin_version)
+                    )
                     session.execute(delete(DatasetNoteRow).where(DatasetNoteRow.dataset_id == did))
                     b, a = to_jsonable(before), to_jsonable(dataset)
                     keys = sorted(k for k in a if a[k] != b[k])
-                    audit.record("dataset.update" if owner == plugin else "dataset.declare", "dataset",
-                                 dataset.name, {k: b[k] for k in keys}, {k: a[k] for k in keys})
+                    audit.record(
+                        "dataset.update" if owner == plugin else "dataset.declare",
+                        "dataset",
+                        dataset.name,
+                        {k: b[k] for k in keys},
+                        {k: a[k] for k in keys},
+                    )
                     changed.append(dataset.name)
                 if dataset.notes:
-                    session.execute(insert(DatasetNoteRow), [
-                        {"dataset_id": did, "position": i, "kind": n.kind.value, "title": n.title, "body": n.body,
-                         "citations": list(n.references), "severity": n.severity.value if n.severity else None}
-                        for i, n in enumerate(dataset.notes)], execution_options=_BULK)
-        return SyncReport(plugin, unchanged=unchanged, plugin_version=plugin_version,
-                          datasets_added=tuple(added), datasets_changed=tuple(changed))
+                    session.execute(
+                        insert(DatasetNoteRow),
+                        [
+                            {
+                                "dataset_id": did,
+                                "position": i,
+                                "kind": n.kind.value,
+                                "title": n.title,
+                                "body": n.body,
+                                "citations": list(n.references),
+                                "severity": n.severity.value if n.severity else None,
+                            }
+                            for i, n in enumerate(dataset.notes)
+                        ],
+                        execution_options=_BULK,
+                    )
+        return SyncReport(
+            plugin,
+            unchanged=unchanged,
+            plugin_version=plugin_version,
+            datasets_added=tuple(added),
+            datasets_changed=tuple(changed),
+        )
 
     # -- plugin sync ------------------------------------------------------------------
 
@@ -942,9 +1243,12 @@ class Registry:
         """Who owns each family and catalogue weights name: ``{"families": {name:
         plugin}, "weights": {ref: plugin}}`` (``None``: a user registration)."""
         with self._read() as session:
-            return {"families": dict(session.execute(select(FamilyRow.name, FamilyRow.plugin)).all()),
-                    "weights": dict(session.execute(select(WeightsRow.name, WeightsRow.plugin)
-                                                    .where(WeightsRow.tag.is_not(None))).all())}
+            return {
+                "families": dict(session.execute(select(FamilyRow.name, FamilyRow.plugin)).all()),
+                "weights": dict(
+                    session.execute(select(WeightsRow.name, WeightsRow.plugin).where(WeightsRow.tag.is_not(None))).all()
+                ),
+            }
 
     def hand_over(self, plugin: str, to: str | None, *, reason: str, actor: str | None = None) -> dict[str, int]:
         """Hand every family, catalogue weights record and card section that ``plugin``
@@ -958,23 +1262,27 @@ class Registry:
         if to == plugin:
             raise ZooValidationError("to", f"plugin {plugin!r} already owns its records")
         if not isinstance(reason, str) or not reason.strip():
-            raise ZooValidationError("reason", "say why the records change hands",
-                                     hint="e.g. --reason 'acme-vision was uninstalled'")
+            raise ZooValidationError(
+                "reason", "say why the records change hands", hint="e.g. --reason 'acme-vision was uninstalled'"
+            )
         verb = "transfer" if to else "retire"
         with self._write(actor=actor) as (session, audit):
-            families = session.scalars(select(FamilyRow).where(FamilyRow.plugin == plugin)
-                                       .order_by(FamilyRow.name)).all()
-            weights = session.scalars(select(WeightsRow).where(WeightsRow.plugin == plugin)
-                                      .order_by(WeightsRow.name, WeightsRow.version)).all()
+            families = session.scalars(
+                select(FamilyRow).where(FamilyRow.plugin == plugin).order_by(FamilyRow.name)
+            ).all()
+            weights = session.scalars(
+                select(WeightsRow).where(WeightsRow.plugin == plugin).order_by(WeightsRow.name, WeightsRow.version)
+            ).all()
             if not families and not weights:
-                raise ZooNotFoundError("plugin", plugin, hint="`zoo list` and `zoo info NAME` show who owns what; "
-                                       "nothing was changed")
+                raise ZooNotFoundError(
+                    "plugin", plugin, hint="`zoo list` and `zoo info NAME` show who owns what; nothing was changed"
+                )
             stamp = {"updated_at": audit.at, "updated_by": audit.actor}
             for row in families:
-                audit.record(f"family.{verb}", "family", row.name, {"plugin": plugin},
-                             {"plugin": to, "reason": reason.strip()})
-            session.execute(update(FamilyRow).where(FamilyRow.plugin == plugin)
-                            .values(plugin=to, plugin_version=None))
+                audit.record(
+                    f"family.{verb}", "family", row.name, {"plugin": plugin}, {"plugin": to, "reason": reason.strip()}
+                )
+            session.execute(update(FamilyRow).where(FamilyRow.plugin == plugin).values(plugin=to, plugin_version=None))
             for row in weights:
                 before = {"version": row.version, "plugin": plugin, "status": row.status}
                 after = {"version": row.version, "plugin": to, "status": row.status, "reason": reason.strip()}
@@ -989,8 +1297,9 @@ class Registry:
             session.execute(delete(SettingRow).where(SettingRow.key == "plugins_fingerprint"))
         return {"families": len(families), "weights": len(weights)}
 
-    def sync(self, plugin: str, plugin_version: str | None, families: Sequence[Family],
-             weights: Sequence[Weights]) -> SyncReport:
+    def sync(
+        self, plugin: str, plugin_version: str | None, families: Sequence[Family], weights: Sequence[Weights]
+    ) -> SyncReport:
         """Make the database hold what a plugin declares, idempotently: new records are
         added, changed ones updated (before/after in the audit trail), unchanged ones
         left alone. Records registered by users are never touched."""
@@ -1004,24 +1313,35 @@ class Registry:
                     fam_added.append(family.name)
                     continue
                 if row.plugin != plugin:
-                    raise ZooConflictError("family.name", f"architecture {family.name!r} belongs to "
-                                           f"{row.plugin or 'a user registration'}, not {plugin}")
+                    raise ZooConflictError(
+                        "family.name",
+                        f"architecture {family.name!r} belongs to {row.plugin or 'a user registration'}, not {plugin}",
+                    )
                 before, after = _family_columns(_row_to_family(row)), _family_columns(family)
                 if before != after or row.plugin_version != plugin_version:
-                    session.execute(update(FamilyRow).where(FamilyRow.id == row.id)
-                                    .values(**after, plugin_version=plugin_version))
+                    session.execute(
+                        update(FamilyRow).where(FamilyRow.id == row.id).values(**after, plugin_version=plugin_version)
+                    )
                     if before["default_tag"] != after["default_tag"]:
                         # The default weights follow the family's default tag.
-                        session.execute(update(WeightsRow).where(WeightsRow.family_id == row.id)
-                                        .values(is_default=False))
+                        session.execute(
+                            update(WeightsRow).where(WeightsRow.family_id == row.id).values(is_default=False)
+                        )
                         if after["default_tag"] is not None:
-                            session.execute(update(WeightsRow).where(
-                                WeightsRow.family_id == row.id, WeightsRow.tag == after["default_tag"])
-                                .values(is_default=True))
+                            session.execute(
+                                update(WeightsRow)
+                                .where(WeightsRow.family_id == row.id, WeightsRow.tag == after["default_tag"])
+                                .values(is_default=True)
+                            )
                     if before != after:
                         changed = {k for k in after if after[k] != before[k]}
-                        audit.record("family.update", "family", family.name,
-                                     {k: before[k] for k in sorted(changed)}, {k: after[k] for k in sorted(changed)})
+                        audit.record(
+                            "family.update",
+                            "family",
+                            family.name,
+                            {k: before[k] for k in sorted(changed)},
+                            {k: after[k] for k in sorted(changed)},
+                        )
                         fam_changed.append(family.name)
             if fam_added:  # default flags depend on the families' default tags
                 session.flush()
@@ -1033,29 +1353,41 @@ class Registry:
                     existing[row.name] = row
             for record in weights:
                 if record.tag is None:
-                    raise ZooValidationError("name", f"plugin {plugin} declared {record.ref!r}: plugins "
-                                             "declare catalogue weights (arch.tag), not registered models")
+                    raise ZooValidationError(
+                        "name",
+                        f"plugin {plugin} declared {record.ref!r}: plugins "
+                        "declare catalogue weights (arch.tag), not registered models",
+                    )
                 row = existing.get(record.ref)
                 if row is None:
                     new.append(record)
                     continue
                 if row.plugin != plugin:
-                    raise ZooConflictError("tag", f"{record.ref} belongs to {row.plugin or 'a user registration'}, "
-                                           f"not {plugin}")
+                    raise ZooConflictError(
+                        "tag", f"{record.ref} belongs to {row.plugin or 'a user registration'}, not {plugin}"
+                    )
                 declared = _declared_view(session, self._info(session, row), plugin)
                 record = self._as_stored(session, record, row)
                 if declared == record:
                     unchanged += 1
                     if row.plugin_version != plugin_version:
-                        session.execute(update(WeightsRow).where(WeightsRow.id == row.id)
-                                        .values(plugin_version=plugin_version))
+                        session.execute(
+                            update(WeightsRow).where(WeightsRow.id == row.id).values(plugin_version=plugin_version)
+                        )
                     continue
                 self._replace_declared(session, audit, row, declared, record, plugin, plugin_version)
                 changed_refs.append(record.ref)
             if new:
                 self._insert_weights(session, audit, new, plugin, plugin_version)
-            return SyncReport(plugin, tuple(fam_added), tuple(fam_changed), tuple(w.ref for w in new),
-                              tuple(changed_refs), unchanged, plugin_version=plugin_version)
+            return SyncReport(
+                plugin,
+                tuple(fam_added),
+                tuple(fam_changed),
+                tuple(w.ref for w in new),
+                tuple(changed_refs),
+                unchanged,
+                plugin_version=plugin_version,
+            )
 
     def _as_stored(self, session: Session, record: Weights, row: WeightsRow) -> Weights:
         """``record`` as the registry hands it back: parents pinned to the version they
@@ -1065,9 +1397,12 @@ class Registry:
         the declared hash prefix."""
         if _STATUS_RANK[record.status] <= _STATUS_RANK[Status(row.status)]:
             record = replace(record, status=row.status, status_reason=row.status_reason)
-        if (record.sha256 is None and row.sha256 is not None
-                and row.sha256_prefix == record.sha256_prefix
-                and (record.sha256_prefix is None or row.sha256.startswith(record.sha256_prefix))):
+        if (
+            record.sha256 is None
+            and row.sha256 is not None
+            and row.sha256_prefix == record.sha256_prefix
+            and (record.sha256_prefix is None or row.sha256.startswith(record.sha256_prefix))
+        ):
             record = replace(record, sha256=row.sha256)
         parents = []
         for link in record.parents:
@@ -1078,59 +1413,90 @@ class Registry:
             parents.append(link if row is None else ParentLink(f"{row.name}@{row.version}", link.relation))
         urls: dict[str, str | None] = {}
         if record.datasets:
-            urls = dict(session.execute(select(DatasetRow.name, DatasetRow.url).where(
-                DatasetRow.name.in_(sorted({d.name for d in record.datasets})))).all())
+            urls = dict(
+                session.execute(
+                    select(DatasetRow.name, DatasetRow.url).where(
+                        DatasetRow.name.in_(sorted({d.name for d in record.datasets}))
+                    )
+                ).all()
+            )
         datasets = tuple(replace(d, url=urls.get(d.name) or d.url) for d in record.datasets)
         return replace(record, parents=tuple(parents), datasets=datasets)
 
-    def _replace_declared(self, session: Session, audit: _audit.AuditWriter, row: WeightsRow,
-                          before: Weights, after: Weights, plugin: str, plugin_version: str | None) -> None:
+    def _replace_declared(
+        self,
+        session: Session,
+        audit: _audit.AuditWriter,
+        row: WeightsRow,
+        before: Weights,
+        after: Weights,
+        plugin: str,
+        plugin_version: str | None,
+    ) -> None:
         b, a = to_jsonable(before), to_jsonable(after)
         changed = sorted(k for k in a if a[k] != b[k])
         family_default = session.scalar(select(FamilyRow.default_tag).where(FamilyRow.id == row.family_id))
-        values = _weights_columns(after) | {"is_default": after.tag == family_default,
-                                            "plugin_version": plugin_version,
-                                            "updated_at": audit.at, "updated_by": audit.actor}
+        values = _weights_columns(after) | {
+            "is_default": after.tag == family_default,
+            "plugin_version": plugin_version,
+            "updated_at": audit.at,
+            "updated_by": audit.actor,
+        }
         session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**values))
         wid = row.id
         for table in (SourceRow, WeightsDatasetRow, MetricRow, TagRow):
             session.execute(delete(table).where(table.weights_id == wid))
-        session.execute(delete(CardSectionRow).where(CardSectionRow.weights_id == wid,
-                                                     CardSectionRow.plugin == plugin))
+        session.execute(delete(CardSectionRow).where(CardSectionRow.weights_id == wid, CardSectionRow.plugin == plugin))
         session.execute(delete(LineageRow).where(LineageRow.child_id == wid))
         # Sections others added keep their place after the plugin's own.
         offset = len(after.card)
-        others = session.scalars(select(CardSectionRow).where(CardSectionRow.weights_id == wid)
-                                 .order_by(CardSectionRow.position)).all()
+        others = session.scalars(
+            select(CardSectionRow).where(CardSectionRow.weights_id == wid).order_by(CardSectionRow.position)
+        ).all()
         for i, other in enumerate(others):
             other.position = offset + i
         session.flush()
         self._insert_children(session, audit, [(wid, after, (row.name, row.version))], plugin)
-        audit.record("weights.update", "weights", row.name,
-                     {"version": row.version, **{k: b[k] for k in changed}},
-                     {"version": row.version, **{k: a[k] for k in changed}})
+        audit.record(
+            "weights.update",
+            "weights",
+            row.name,
+            {"version": row.version, **{k: b[k] for k in changed}},
+            {"version": row.version, **{k: a[k] for k in changed}},
+        )
 
     # -- history and audit ------------------------------------------------------------
 
-    def history(self, name: str | None = None, *, actor: str | None = None,
-                action: str | None = None, since: dt.datetime | None = None,
-                until: dt.datetime | None = None, limit: int | None = None) -> list[AuditEvent]:
+    def history(
+        self,
+        name: str | None = None,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
         """Audit events, oldest first: of one model or architecture (``name``), or of the
         whole registry, filtered by actor, action prefix and time."""
         with self._read() as session:
-            return self._reader(session).history(name, actor=actor, action=action, since=since, until=until,
-                                                 limit=limit)
+            return self._reader(session).history(
+                name, actor=actor, action=action, since=since, until=until, limit=limit
+            )
 
-    def verify_audit(self, *, raise_on_error: bool = False,
-                     checkpoint: dict[str, Any] | None = None) -> _audit.AuditVerification:
+    def verify_audit(
+        self, *, raise_on_error: bool = False, checkpoint: dict[str, Any] | None = None
+    ) -> _audit.AuditVerification:
         """Recompute the audit trail's chain with the audit keys (:mod:`zoo.registry._keys`);
         a broken chain names the events. With ``checkpoint`` (from :meth:`audit_checkpoint`,
         kept elsewhere) also prove that nothing up to it changed."""
         with self._read() as session:
             result = _audit.verify_chain(session, self._keyring(create=False), checkpoint)
         if raise_on_error and not result.ok:
-            raise ZooAuditError("the audit trail does not verify: " + "; ".join(result.problems[:5]),
-                                hint="restore the registry from a backup and investigate who wrote to it")
+            raise ZooAuditError(
+                "the audit trail does not verify: " + "; ".join(result.problems[:5]),
+                hint="restore the registry from a backup and investigate who wrote to it",
+            )
         return result
 
     def audit_checkpoint(self) -> dict[str, Any]:
@@ -1141,16 +1507,24 @@ class Registry:
             result = _audit.verify_chain(session, keyring)
             seq, head = _audit.last_event(session)
         if not result.ok:
-            raise ZooAuditError("the audit trail does not verify, so it cannot be checkpointed: "
-                                + "; ".join(result.problems[:5]), hint="`zoo audit verify` lists the problems")
+            raise ZooAuditError(
+                "the audit trail does not verify, so it cannot be checkpointed: " + "; ".join(result.problems[:5]),
+                hint="`zoo audit verify` lists the problems",
+            )
         return _audit.make_checkpoint(seq, head, keyring, registry=self.display_url, at=utc_now())
 
     def count(self) -> int:
         with self._read() as session:
             return session.scalar(select(func.count()).select_from(WeightsRow))
 
-    def read_only_sql(self, statement: str, params: dict[str, Any] | None = None, *,
-                      timeout: float | None = None, max_rows: int | None = None):
+    def read_only_sql(
+        self,
+        statement: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        max_rows: int | None = None,
+    ):
         """Run ONE SQL statement read-only -> ``QueryResult`` (``zoo sql``).
 
         The database session refuses every write (SQLite opened ``mode=ro`` and
@@ -1193,8 +1567,12 @@ class Registry:
                 # SQLite compares times in the format SQLAlchemy stored them in.
                 from sqlalchemy import DateTime, String
 
-                stmt = stmt.bindparams(bindparam("actor", type_=String), bindparam("action", type_=String),
-                                       bindparam("since", type_=DateTime), bindparam("until", type_=DateTime))
+                stmt = stmt.bindparams(
+                    bindparam("actor", type_=String),
+                    bindparam("action", type_=String),
+                    bindparam("since", type_=DateTime),
+                    bindparam("until", type_=DateTime),
+                )
             result = session.execute(stmt, bound)
             columns = tuple(result.keys())
             rows = tuple(tuple(r) for r in result)
@@ -1213,7 +1591,7 @@ def _first_line(exc: Exception) -> str:
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _naive_utc(value: dt.datetime) -> dt.datetime:
@@ -1223,60 +1601,119 @@ def _naive_utc(value: dt.datetime) -> dt.datetime:
 
 
 def _ancestor_ids(session: Session, start_id: int) -> set[int]:
-    rows = session.execute(text(
-        "WITH RECURSIVE up(id, depth) AS ("
-        " SELECT CAST(:start AS INTEGER), 0"  # psycopg binds small ints as smallint
-        " UNION SELECT l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
-        f" WHERE up.depth < {MAX_LINEAGE_DEPTH})"
-        " SELECT DISTINCT id FROM up"), {"start": start_id})
+    rows = session.execute(
+        text(
+            "WITH RECURSIVE up(id, depth) AS ("
+            " SELECT CAST(:start AS INTEGER), 0"  # psycopg binds small ints as smallint
+            " UNION SELECT l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
+            f" WHERE up.depth < {MAX_LINEAGE_DEPTH})"
+            " SELECT DISTINCT id FROM up"
+        ),
+        {"start": start_id},
+    )
     return {r[0] for r in rows}
 
 
 def _family_columns(family: Family) -> dict[str, Any]:
-    return {"name": family.name, "modality": family.modality.value, "task": family.task,
-            "builder": family.builder, "builder_kwargs": family.builder_kwargs, "head": family.head, "default_tag": family.default_tag,
-            "preprocessing": family.preprocessing, "description": family.description,
-            "paper_url": family.paper_url}
+    return {
+        "name": family.name,
+        "modality": family.modality.value,
+        "task": family.task,
+        "builder": family.builder,
+        "builder_kwargs": family.builder_kwargs,
+        "head": family.head,
+        "default_tag": family.default_tag,
+        "preprocessing": family.preprocessing,
+        "description": family.description,
+        "paper_url": family.paper_url,
+    }
 
 
 def _row_to_family(row: FamilyRow) -> Family:
-    return Family(name=row.name, modality=row.modality, builder=row.builder,
-                  builder_kwargs=row.builder_kwargs, task=row.task,
-                  head=row.head, default_tag=row.default_tag, preprocessing=row.preprocessing,
-                  description=row.description, paper_url=row.paper_url)
+    return Family(
+        name=row.name,
+        modality=row.modality,
+        builder=row.builder,
+        builder_kwargs=row.builder_kwargs,
+        task=row.task,
+        head=row.head,
+        default_tag=row.default_tag,
+        preprocessing=row.preprocessing,
+        description=row.description,
+        paper_url=row.paper_url,
+    )
 
 
 def _weights_columns(w: Weights) -> dict[str, Any]:
     return {
-        "tag": w.tag, "sha256": w.sha256, "sha256_prefix": w.sha256_prefix, "size_bytes": w.size_bytes,
-        "format": w.format, "license_spdx": w.license.spdx, "commercial_use": w.license.commercial_use.value,
-        "license_url": w.license.url, "license_note": w.license.note, "publisher": w.publisher,
-        "paper_title": w.paper_title, "paper_url": w.paper_url, "recipe": w.recipe,
-        "num_params": w.num_params, "num_classes": w.num_classes, "preprocessing": w.preprocessing,
-        "description": w.description, "status": w.status.value, "status_reason": w.status_reason,
+        "tag": w.tag,
+        "sha256": w.sha256,
+        "sha256_prefix": w.sha256_prefix,
+        "size_bytes": w.size_bytes,
+        "format": w.format,
+        "license_spdx": w.license.spdx,
+        "commercial_use": w.license.commercial_use.value,
+        "license_url": w.license.url,
+        "license_note": w.license.note,
+        "publisher": w.publisher,
+        "paper_title": w.paper_title,
+        "paper_url": w.paper_url,
+        "recipe": w.recipe,
+        "num_params": w.num_params,
+        "num_classes": w.num_classes,
+        "preprocessing": w.preprocessing,
+        "description": w.description,
+        "status": w.status.value,
+        "status_reason": w.status_reason,
     }
 
 
 def _dataset_columns(d: Dataset) -> dict[str, Any]:
-    return {"name": d.name, "title": d.title, "url": d.url, "description": d.description, "size": d.size,
-            "collection": d.collection, "terms_spdx": d.terms.spdx, "commercial_use": d.terms.commercial_use.value,
-            "terms_url": d.terms.url, "terms_note": d.terms.note}
+    return {
+        "name": d.name,
+        "title": d.title,
+        "url": d.url,
+        "description": d.description,
+        "size": d.size,
+        "collection": d.collection,
+        "terms_spdx": d.terms.spdx,
+        "commercial_use": d.terms.commercial_use.value,
+        "terms_url": d.terms.url,
+        "terms_note": d.terms.note,
+    }
 
 
 def _card_columns(c: CardSection) -> dict[str, Any]:
-    return {"kind": c.kind.value, "title": c.title, "body": c.body, "citations": list(c.references),
-            "severity": c.severity.value if c.severity else None, "inherited_from": c.inherited_from}
+    return {
+        "kind": c.kind.value,
+        "title": c.title,
+        "body": c.body,
+        "citations": list(c.references),
+        "severity": c.severity.value if c.severity else None,
+        "inherited_from": c.inherited_from,
+    }
 
 
 def _row_to_card(row: CardSectionRow) -> CardSection:
-    return CardSection(kind=row.kind, body=row.body, title=row.title, references=tuple(row.citations or ()),
-                       severity=row.severity, inherited_from=row.inherited_from)
+    return CardSection(
+        kind=row.kind,
+        body=row.body,
+        title=row.title,
+        references=tuple(row.citations or ()),
+        severity=row.severity,
+        inherited_from=row.inherited_from,
+    )
 
 
 def _declared_view(session: Session, info: WeightsInfo, plugin: str) -> Weights:
     """The stored record as its plugin would declare it: only the plugin's own card
     sections (parents stay pinned; ``Registry._as_stored`` pins the declared ones)."""
-    own_cards = tuple(_row_to_card(c) for c in session.scalars(
-        select(CardSectionRow).where(CardSectionRow.weights_id == info.id, CardSectionRow.plugin == plugin)
-        .order_by(CardSectionRow.position)))
+    own_cards = tuple(
+        _row_to_card(c)
+        for c in session.scalars(
+            select(CardSectionRow)
+            .where(CardSectionRow.weights_id == info.id, CardSectionRow.plugin == plugin)
+            .order_by(CardSectionRow.position)
+        )
+    )
     return replace(info.weights, card=own_cards)

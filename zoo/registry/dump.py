@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -28,7 +28,6 @@ from sqlalchemy import (
     Float,
     ForeignKeyConstraint,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -81,8 +80,10 @@ def create_table_sql(table: Table) -> str:
     pk = [c.name for c in table.primary_key.columns]
     lines.append("  PRIMARY KEY (" + ", ".join(_quote(c) for c in pk) + ")")
     # Constraints are a set: sort by kind, name and columns so the output is stable.
-    constraints = sorted(table.constraints, key=lambda c: (
-        type(c).__name__, str(c.name), tuple(col.name for col in getattr(c, "columns", ()))))
+    constraints = sorted(
+        table.constraints,
+        key=lambda c: (type(c).__name__, str(c.name), tuple(col.name for col in getattr(c, "columns", ()))),
+    )
     for constraint in constraints:
         if isinstance(constraint, UniqueConstraint):
             cols = ", ".join(_quote(c.name) for c in constraint.columns)
@@ -125,26 +126,33 @@ def _literal(value: Any, column) -> str:
 def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
     """The registry's schema and catalogue rows (not the audit trail) as portable SQL."""
     tables = [t for t in Base.metadata.sorted_tables if t.name not in SKIPPED_TABLES]
-    out: list[str] = ["-- zoo registry: schema, built-in catalogue and its audit trail, portable SQL (SQLite and",
-                      "-- PostgreSQL), one transaction. Load: sqlite3 registry.db < registry.db.sql, or",
-                      "-- psql -v ON_ERROR_STOP=1 -f registry.db.sql; zoo adds the append-only triggers on first open.",
-                      "-- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.",
-                      f"-- Schema revision: {SCHEMA_REVISION}. Documented in docs/schema.md.",
-                      f"-- Catalogue rows are stamped created_at {CATALOGUE_EPOCH:%Y-%m-%d %H:%M:%S} by "
-                      f"'{CATALOGUE_ACTOR}' (fixed, so the file is reproducible)."]
+    out: list[str] = [
+        "-- zoo registry: schema, built-in catalogue and its audit trail, portable SQL (SQLite and",
+        "-- PostgreSQL), one transaction. Load: sqlite3 registry.db < registry.db.sql, or",
+        "-- psql -v ON_ERROR_STOP=1 -f registry.db.sql; zoo adds the append-only triggers on first open.",
+        "-- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.",
+        f"-- Schema revision: {SCHEMA_REVISION}. Documented in docs/schema.md.",
+        f"-- Catalogue rows are stamped created_at {CATALOGUE_EPOCH:%Y-%m-%d %H:%M:%S} by "
+        f"'{CATALOGUE_ACTOR}' (fixed, so the file is reproducible).",
+    ]
     out += [f"-- {line}" for line in header]
-    out += ["", "BEGIN;", "",
-            'CREATE TABLE "alembic_version" (\n  "version_num" VARCHAR(32) NOT NULL,\n'
-            '  PRIMARY KEY ("version_num")\n);',
-            f"INSERT INTO \"alembic_version\" (\"version_num\") VALUES ('{SCHEMA_REVISION}');", ""]
+    out += [
+        "",
+        "BEGIN;",
+        "",
+        'CREATE TABLE "alembic_version" (\n  "version_num" VARCHAR(32) NOT NULL,\n  PRIMARY KEY ("version_num")\n);',
+        f'INSERT INTO "alembic_version" ("version_num") VALUES (\'{SCHEMA_REVISION}\');',
+        "",
+    ]
     for table in tables:
         out.append(create_table_sql(table))
         out += create_index_sql(table)
         out.append("")
     with registry.engine.connect() as conn:
         audit = Base.metadata.tables["audit_events"]
-        _, legacy_head = _unkeyed_trail(conn.execute(select(*audit.columns).order_by(audit.c.seq)).all(),
-                                        list(audit.columns))
+        _, legacy_head = _unkeyed_trail(
+            conn.execute(select(*audit.columns).order_by(audit.c.seq)).all(), list(audit.columns)
+        )
         for table in tables:
             order = list(table.primary_key.columns)
             columns = list(table.columns)
@@ -178,9 +186,18 @@ def _unkeyed_trail(rows: Sequence[Any], columns: Sequence[Any]) -> tuple[list[tu
     for row in rows:
         r = dict(zip(names, row))
         r["prev_hash"] = prev if prev is not None else r["prev_hash"]
-        r["hash"] = event_hash(r["prev_hash"], r["at"], r["actor"], r["action"], r["entity_type"],
-                               r["entity_key"], r["before_json"], r["after_json"], r["plugin"],
-                               r["plugin_version"])
+        r["hash"] = event_hash(
+            r["prev_hash"],
+            r["at"],
+            r["actor"],
+            r["action"],
+            r["entity_type"],
+            r["entity_key"],
+            r["before_json"],
+            r["after_json"],
+            r["plugin"],
+            r["plugin_version"],
+        )
         r["key_id"] = None
         prev = r["hash"]
         out.append(tuple(r[n] for n in names))
@@ -199,8 +216,10 @@ def catalogue_registry(plugin_names: Sequence[str] = FIRST_PARTY_PLUGINS):
     if missing:
         from zoo.errors import ZooPluginError
 
-        raise ZooPluginError(f"first-party plugins not installed: {', '.join(missing)}",
-                             hint="run `make setup` (installs plugins/* into .venv)")
+        raise ZooPluginError(
+            f"first-party plugins not installed: {', '.join(missing)}",
+            hint="run `make setup` (installs plugins/* into .venv)",
+        )
     registry = Registry("sqlite://", actor=CATALOGUE_ACTOR, clock=lambda: CATALOGUE_EPOCH)
     reports = sync_registry(registry, host, strict=True)
     return registry, host, reports

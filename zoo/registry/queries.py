@@ -194,8 +194,7 @@ SELECT 'descendant', w.name, w.version, down.relation, down.depth, w.status
 # the NULL tests folded away. Only the matching events are then read by seq.
 HISTORY = NamedQuery(
     "history",
-    "Who registered or changed what, and when (the audit trail), filtered by actor, "
-    "action prefix and time range.",
+    "Who registered or changed what, and when (the audit trail), filtered by actor, action prefix and time range.",
     """
 SELECT e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_key, e.plugin, e.plugin_version,
        e.before_json, e.after_json, e.prev_hash, e.hash, e.key_id
@@ -234,8 +233,8 @@ SELECT name, version, status, revoked_ancestor, MIN(depth) AS depth
 )
 
 QUERIES: Mapping[str, NamedQuery] = {
-    q.name: q for q in (TRAINED_ON, LICENCES, MISSING_BIAS_NOTES, DATASETS_WITHOUT_NOTES, LINEAGE, HISTORY,
-                        REVOKED_IN_LINEAGE)
+    q.name: q
+    for q in (TRAINED_ON, LICENCES, MISSING_BIAS_NOTES, DATASETS_WITHOUT_NOTES, LINEAGE, HISTORY, REVOKED_IN_LINEAGE)
 }
 
 
@@ -245,8 +244,12 @@ def get_query(name: str) -> NamedQuery:
     except KeyError:
         import difflib
 
-        raise ZooNotFoundError("audit query", name, difflib.get_close_matches(name, list(QUERIES), 3),
-                               hint="known queries: " + ", ".join(QUERIES)) from None
+        raise ZooNotFoundError(
+            "audit query",
+            name,
+            difflib.get_close_matches(name, list(QUERIES), 3),
+            hint="known queries: " + ", ".join(QUERIES),
+        ) from None
 
 
 def commercial_values(values: Sequence[str] | None) -> list[str]:
@@ -264,8 +267,9 @@ def parse_time(value: str | dt.datetime | None, field: str) -> dt.datetime | Non
         try:
             parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ZooValidationError(field, f"{value!r} is not a date",
-                                     hint="use ISO 8601, e.g. 2026-11-27 or 2026-11-27T13:00:00Z") from None
+            raise ZooValidationError(
+                field, f"{value!r} is not a date", hint="use ISO 8601, e.g. 2026-11-27 or 2026-11-27T13:00:00Z"
+            ) from None
     if parsed is not None and parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return parsed
@@ -290,8 +294,10 @@ def bind(name: str, params: Mapping[str, Any], resolve_id: Callable[[str], int])
         from zoo.registry._reads import wildcard_to_like
 
         action = params.get("action")
-        return {"actor": params.get("actor") or None,
-                "action": wildcard_to_like(action) + "%" if action else None,
-                "since": parse_time(params.get("since"), "since"),
-                "until": parse_time(params.get("until"), "until")}
+        return {
+            "actor": params.get("actor") or None,
+            "action": wildcard_to_like(action) + "%" if action else None,
+            "since": parse_time(params.get("since"), "since"),
+            "until": parse_time(params.get("until"), "until"),
+        }
     return {}

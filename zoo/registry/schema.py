@@ -139,8 +139,9 @@ class DatasetRow(Base):
     only named by a weights record (``plugin`` NULL, terms unknown)."""
 
     __tablename__ = "datasets"
-    __table_args__ = (CheckConstraint(_in("commercial_use", CommercialUse.values()),
-                                      name="ck_datasets_commercial_use"),)
+    __table_args__ = (
+        CheckConstraint(_in("commercial_use", CommercialUse.values()), name="ck_datasets_commercial_use"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME), unique=True)
@@ -165,8 +166,7 @@ class DatasetNoteRow(Base):
     __tablename__ = "dataset_notes"
     __table_args__ = (
         CheckConstraint(_in("kind", ("bias_risks", "limitations")), name="ck_dataset_notes_kind"),
-        CheckConstraint("severity IS NULL OR " + _in("severity", Severity.values()),
-                        name="ck_dataset_notes_severity"),
+        CheckConstraint("severity IS NULL OR " + _in("severity", Severity.values()), name="ck_dataset_notes_severity"),
         Index("ix_dataset_notes_dataset", "dataset_id", "position"),
     )
 
@@ -198,9 +198,7 @@ class MetricRow(Base):
     """A reported number: value of metric on dataset/split."""
 
     __tablename__ = "metrics"
-    __table_args__ = (
-        UniqueConstraint("weights_id", "dataset", "split", "metric", name="uq_metrics"),
-    )
+    __table_args__ = (UniqueConstraint("weights_id", "dataset", "split", "metric", name="uq_metrics"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"))
@@ -216,8 +214,7 @@ class CardSectionRow(Base):
     __tablename__ = "card_sections"
     __table_args__ = (
         CheckConstraint(_in("kind", SectionKind.values()), name="ck_card_sections_kind"),
-        CheckConstraint("severity IS NULL OR " + _in("severity", Severity.values()),
-                        name="ck_card_sections_severity"),
+        CheckConstraint("severity IS NULL OR " + _in("severity", Severity.values()), name="ck_card_sections_severity"),
         Index("ix_card_sections_weights", "weights_id", "kind"),
     )
 

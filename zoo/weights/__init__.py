@@ -18,8 +18,9 @@ from zoo.weights._open import checked_path, open_state_dict, verify_full
 from zoo.weights._sources import mirror_rewrites
 
 
-def add_file(path, expected_sha256: str | None = None, *, sha256_prefix: str | None = None,
-             cache: WeightsCache | None = None) -> FetchedFile:
+def add_file(
+    path, expected_sha256: str | None = None, *, sha256_prefix: str | None = None, cache: WeightsCache | None = None
+) -> FetchedFile:
     """Place a checkpoint you obtained yourself in the cache (what offline mode asks
     for), verified against ``expected_sha256`` or ``sha256_prefix`` when given."""
     return (cache or WeightsCache()).add_file(path, expected_sha256, sha256_prefix=sha256_prefix)

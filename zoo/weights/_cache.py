@@ -45,7 +45,9 @@ QUARANTINE_MAX_BYTES = 1 << 30
 
 
 def _is_name(value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and "/" not in value and "\\" not in value and value not in (".", "..")
+    return (
+        isinstance(value, str) and bool(value) and "/" not in value and "\\" not in value and value not in (".", "..")
+    )
 
 
 def _is_count(value: Any) -> bool:
@@ -65,10 +67,17 @@ def _sidecar_problem(data: dict, stem: str) -> str | None:
     if st is None:
         return None if data["format"] == _formats.PICKLE else "a safetensors entry without its record"
     fast = st.get("fast") if isinstance(st, dict) else None
-    if (not _is_name(st.get("file")) or not isinstance(st.get("sha256"), str) or not SHA256_RE.match(st["sha256"])
-            or not _is_count(st.get("size")) or type(st.get("converted")) is not bool
-            or not isinstance(fast, dict) or not _is_count(fast.get("size")) or not _is_count(fast.get("mtime_ns"))
-            or not isinstance(fast.get("algo"), str)):
+    if (
+        not _is_name(st.get("file"))
+        or not isinstance(st.get("sha256"), str)
+        or not SHA256_RE.match(st["sha256"])
+        or not _is_count(st.get("size"))
+        or type(st.get("converted")) is not bool
+        or not isinstance(fast, dict)
+        or not _is_count(fast.get("size"))
+        or not _is_count(fast.get("mtime_ns"))
+        or not isinstance(fast.get("algo"), str)
+    ):
         return "the safetensors record is incomplete or of the wrong type"
     if fast["algo"] == FAST_ALGO and not isinstance(fast.get("xxh3"), str):
         return "the fast-check record lacks its digest"
@@ -182,8 +191,10 @@ class WeightsCache:
                 hint=f"check for a stuck `zoo` process; the lock is {self.root / 'locks' / key}.lock",
             ) from None
         except OSError as exc:
-            raise ZooFetchError(f"cannot lock the weights cache at {self.root}: {exc.strerror or exc}",
-                                hint="set ZOO_HOME to a directory you can write to") from None
+            raise ZooFetchError(
+                f"cannot lock the weights cache at {self.root}: {exc.strerror or exc}",
+                hint="set ZOO_HOME to a directory you can write to",
+            ) from None
         return lock
 
     # -- lookup --------------------------------------------------------------------------
@@ -227,10 +238,16 @@ class WeightsCache:
         directory = self.directory(data["sha256"])
         st = data["safetensors"]
         return FetchedFile(
-            path=directory / st["file"], sha256=data["sha256"], size=data["size"],
-            format=data["format"], converted=bool(st["converted"]),
-            original_path=directory / data["original"], source=data.get("source"),
-            safetensors_sha256=st["sha256"], check=dict(st["fast"]), cache_root=self.root,
+            path=directory / st["file"],
+            sha256=data["sha256"],
+            size=data["size"],
+            format=data["format"],
+            converted=bool(st["converted"]),
+            original_path=directory / data["original"],
+            source=data.get("source"),
+            safetensors_sha256=st["sha256"],
+            check=dict(st["fast"]),
+            cache_root=self.root,
         )
 
     # -- quarantine ------------------------------------------------------------------------
@@ -251,11 +268,16 @@ class WeightsCache:
             os.replace(path, target)
         except FileNotFoundError:
             return None
-        note = {"file": target.name, "original_path": str(path), "reason": reason,
-                "quarantined_at": _now(), **details,
-                "what_to_do": "Never load this file. If it came from a mirror, tell the mirror's "
-                              "owner; if upstream changed the file on purpose, review it and re-pin "
-                              "the registry record's sha256. Delete it once inspected."}
+        note = {
+            "file": target.name,
+            "original_path": str(path),
+            "reason": reason,
+            "quarantined_at": _now(),
+            **details,
+            "what_to_do": "Never load this file. If it came from a mirror, tell the mirror's "
+            "owner; if upstream changed the file on purpose, review it and re-pin "
+            "the registry record's sha256. Delete it once inspected.",
+        }
         atomic_write_json(target.with_name(target.name + ".note.json"), note)
         self.trim_quarantine(keep=target)
         return target
@@ -273,8 +295,9 @@ class WeightsCache:
             rows.append((p, st.st_size, st.st_mtime))
         return sorted(rows, key=lambda r: (r[2], r[0].name))
 
-    def trim_quarantine(self, max_files: int | None = None, max_bytes: int | None = None,
-                        keep: Path | None = None) -> list[Path]:
+    def trim_quarantine(
+        self, max_files: int | None = None, max_bytes: int | None = None, keep: Path | None = None
+    ) -> list[Path]:
         """Delete the oldest quarantined files (and notes) beyond ``max_files`` or
         ``max_bytes`` (default: the module's bounds); ``keep`` (the newest arrival) always
         stays. Returns what went."""
@@ -310,15 +333,16 @@ class WeightsCache:
         ok = (actual_sha256 == expected_sha256) if expected_sha256 else actual_sha256.startswith(sha256_prefix or "")
         if not ok:
             pinned = expected_sha256 or f"{sha256_prefix}… (prefix)"
-            moved = self.quarantine(part, "sha256 mismatch", expected_sha256=pinned,
-                                    actual_sha256=actual_sha256, source=source)
+            moved = self.quarantine(
+                part, "sha256 mismatch", expected_sha256=pinned, actual_sha256=actual_sha256, source=source
+            )
             raise ZooIntegrityError(
                 f"sha256 mismatch from {source}: expected {pinned}, got {actual_sha256}; "
                 f"the file was quarantined at {moved}",
                 quarantined=[moved],
                 hint="the source serves other bytes than the registry pins (tampered mirror, "
-                     "changed upstream file, or a proxy's error page); fetch from another source, "
-                     "or review the new file and re-pin the record",
+                "changed upstream file, or a proxy's error page); fetch from another source, "
+                "or review the new file and re-pin the record",
             )
         try:
             fmt = _formats.sniff(part, label=source)
@@ -331,12 +355,25 @@ class WeightsCache:
         final = directory / f"{actual_sha256}{_formats.EXTENSIONS[fmt]}"
         fsync_file(part)
         size = part.stat().st_size
-        data = {"version": SIDECAR_VERSION, "sha256": actual_sha256, "size": size, "format": fmt,
-                "original": final.name, "source": source, "fetched_at": _now(), "safetensors": None}
+        data = {
+            "version": SIDECAR_VERSION,
+            "sha256": actual_sha256,
+            "size": size,
+            "format": fmt,
+            "original": final.name,
+            "source": source,
+            "fetched_at": _now(),
+            "safetensors": None,
+        }
         if fmt == _formats.SAFETENSORS:
             # rename keeps size and mtime, so the fast record taken now holds for `final`
-            data["safetensors"] = {"file": final.name, "sha256": actual_sha256, "size": size,
-                                   "converted": False, "fast": stat_record(part)}
+            data["safetensors"] = {
+                "file": final.name,
+                "sha256": actual_sha256,
+                "size": size,
+                "converted": False,
+                "fast": stat_record(part),
+            }
         # The sidecar is written first and names the final file: if we die before the
         # rename, the next lookup finds the file missing and fetches again.
         atomic_write_json(self.sidecar_path(actual_sha256), data)
@@ -354,12 +391,15 @@ class WeightsCache:
         original = directory / data["original"]
         actual = sha256_file(original)  # only ever unpickle the pinned bytes
         if actual != sha:
-            moved = self.quarantine(original, "sha256 mismatch before conversion",
-                                    expected_sha256=sha, actual_sha256=actual)
+            moved = self.quarantine(
+                original, "sha256 mismatch before conversion", expected_sha256=sha, actual_sha256=actual
+            )
             self.sidecar_path(sha).unlink(missing_ok=True)
             raise ZooIntegrityError(
                 f"cached checkpoint {sha[:16]}… was altered on disk (sha256 {actual}); quarantined at {moved}",
-                quarantined=[moved], hint="fetch it again (zoo.weights.fetch)")
+                quarantined=[moved],
+                hint="fetch it again (zoo.weights.fetch)",
+            )
         try:
             tensors, dropped = _formats.load_pickle_state_dict(original)
         except ZooError as exc:
@@ -373,9 +413,15 @@ class WeightsCache:
             _formats.write_safetensors(tensors, tmp, {"zoo.source_sha256": sha, "zoo.converted_from": "pickle"})
             del tensors
             fsync_file(tmp)
-            converted = {"file": final.name, "sha256": sha256_file(tmp), "size": tmp.stat().st_size,
-                         "converted": True, "dropped_keys": dropped, "converted_at": _now(),
-                         "fast": stat_record(tmp)}
+            converted = {
+                "file": final.name,
+                "sha256": sha256_file(tmp),
+                "size": tmp.stat().st_size,
+                "converted": True,
+                "dropped_keys": dropped,
+                "converted_at": _now(),
+                "fast": stat_record(tmp),
+            }
             data = {**data, "safetensors": converted}
             atomic_write_json(self.sidecar_path(sha), data)
             os.replace(tmp, final)
@@ -415,8 +461,13 @@ class WeightsCache:
                 except OSError:
                     pass  # read-only shared cache: still verified for this load
             return self._fetched(data)
-        target = self.quarantine(path, f"cache file failed verification: {problem}",
-                                 expected_sha256=st["sha256"], actual_sha256=actual, source=data.get("source"))
+        target = self.quarantine(
+            path,
+            f"cache file failed verification: {problem}",
+            expected_sha256=st["sha256"],
+            actual_sha256=actual,
+            source=data.get("source"),
+        )
         if target is not None and moved is not None:
             moved.append(str(target))
         if st["converted"]:
@@ -448,8 +499,10 @@ class WeightsCache:
         with self.acquire(sha):
             data = self.find(sha)
             if data is None:
-                raise ZooIntegrityError(f"checkpoint {sha} is not in the cache at {self.root} (or its "
-                                        "metadata is damaged)", hint="fetch it (again): zoo.weights.fetch")
+                raise ZooIntegrityError(
+                    f"checkpoint {sha} is not in the cache at {self.root} (or its metadata is damaged)",
+                    hint="fetch it (again): zoo.weights.fetch",
+                )
             directory = self.directory(sha)
             st = data.get("safetensors")
             checks = [(directory / data["original"], sha, "original")]
@@ -469,17 +522,21 @@ class WeightsCache:
                     except ZooFormatError as exc:
                         problem = exc.message
                 if problem is not None:
-                    target = self.quarantine(path, f"{what} failed verify_full: {problem}",
-                                             expected_sha256=expected, actual_sha256=actual)
+                    target = self.quarantine(
+                        path, f"{what} failed verify_full: {problem}", expected_sha256=expected, actual_sha256=actual
+                    )
                     moved += [str(target)] if target else []
                     problems.append(f"the {what} failed: {problem}")
             if problems:
                 if st is None or not st["converted"] or not (directory / data["original"]).exists():
                     self.sidecar_path(sha).unlink(missing_ok=True)  # nothing left to rebuild from
                 raise ZooIntegrityError(
-                    f"cached checkpoint {sha[:16]}… failed verification: " + "; ".join(problems)
+                    f"cached checkpoint {sha[:16]}… failed verification: "
+                    + "; ".join(problems)
                     + (f"; quarantined: {', '.join(moved)}" if moved else ""),
-                    quarantined=moved, hint="fetch it again (zoo.weights.fetch / zoo.get repairs the entry)")
+                    quarantined=moved,
+                    hint="fetch it again (zoo.weights.fetch / zoo.get repairs the entry)",
+                )
             if st is None:  # a pickle not converted yet: convert it now (the original verified)
                 return self._convert(data)
             record = stat_record(directory / st["file"])
@@ -512,8 +569,9 @@ class WeightsCache:
             part = self.part_path(key)
             part.parent.mkdir(parents=True, exist_ok=True)
             actual = copy_local(src, part, progress=None)
-            return self.install(part, actual, expected_sha256=expected, sha256_prefix=prefix,
-                                source=src.resolve().as_uri())
+            return self.install(
+                part, actual, expected_sha256=expected, sha256_prefix=prefix, source=src.resolve().as_uri()
+            )
 
     def remove(self, sha256: str) -> bool:
         """Delete an entry (original, converted file, sidecar); ``False`` if absent."""
@@ -549,8 +607,13 @@ class WeightsCache:
                 state = "ok"
                 if st is not None and fast_check(self.directory(key) / st["file"], st["fast"]) is not None:
                     state = "changed"
-                row.update(state=state, format=data["format"], converted=bool(st and st["converted"]),
-                           source=data.get("source"), fetched_at=data.get("fetched_at"))
+                row.update(
+                    state=state,
+                    format=data["format"],
+                    converted=bool(st and st["converted"]),
+                    source=data.get("source"),
+                    fetched_at=data.get("fetched_at"),
+                )
             elif self.sidecar_path(key).exists():
                 row["state"] = "damaged"
             else:

@@ -67,9 +67,11 @@ def fetch(
     if sha and prefix and not sha.startswith(prefix):
         raise ZooValidationError("sha256_prefix", f"{prefix} is not a prefix of sha256 {sha}")
     if sha is None and prefix is None:
-        raise ZooValidationError("sha256", "the checkpoint is not pinned: zoo only keeps verified bytes",
-                                 hint="give sha256 (all 64 hex digits, `sha256sum FILE`) or the "
-                                      "publisher's sha256_prefix")
+        raise ZooValidationError(
+            "sha256",
+            "the checkpoint is not pinned: zoo only keeps verified bytes",
+            hint="give sha256 (all 64 hex digits, `sha256sum FILE`) or the publisher's sha256_prefix",
+        )
     if format is not None and format not in FORMATS:
         raise ZooValidationError("format", f"unknown format {format!r}", hint=f"use one of: {', '.join(FORMATS)}")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
@@ -100,14 +102,21 @@ def fetch(
             result = cache.ready(data, moved=quarantined)
             if result is not None:
                 return _checked_format(result, format)
-            failures.append(("cache", "cached copy failed verification; quarantined: "
-                             + (", ".join(quarantined) or str(cache.quarantine_dir))))
+            failures.append(
+                (
+                    "cache",
+                    "cached copy failed verification; quarantined: "
+                    + (", ".join(quarantined) or str(cache.quarantine_dir)),
+                )
+            )
             quarantined.clear()  # handled: a fresh copy is fetched below
         uris = plan(source_list, mirror_rewrites())
         if not uris:
-            raise ZooFetchError(f"checkpoint {_pin(sha, prefix)} is not cached and has no sources",
-                                hint="add a source to the record, or place the file with "
-                                     "zoo.weights.add_file(FILE, expected_sha256=...)")
+            raise ZooFetchError(
+                f"checkpoint {_pin(sha, prefix)} is not cached and has no sources",
+                hint="add a source to the record, or place the file with "
+                "zoo.weights.add_file(FILE, expected_sha256=...)",
+            )
         skipped_offline: list[str] = []
         # A store that failed with its own ZooError hint is not a network problem: its
         # hint is passed on instead of "check the network".
@@ -118,18 +127,21 @@ def fetch(
         for uri in uris:
             scheme = scheme_of(uri)
             if (offline and (scheme in NETWORK_SCHEMES or scheme in store_map)) or (
-                    hub_offline and scheme in ("hf", *NETWORK_SCHEMES) and _is_hub(uri)):
+                hub_offline and scheme in ("hf", *NETWORK_SCHEMES) and _is_hub(uri)
+            ):
                 skipped_offline.append(uri)  # refused before any connection is opened
                 continue
             try:
-                actual, resumed = _get(uri, scheme, part, store_map, progress,
-                                       timeout=timeout, retries=retries, backoff=backoff)
+                actual, resumed = _get(
+                    uri, scheme, part, store_map, progress, timeout=timeout, retries=retries, backoff=backoff
+                )
                 if resumed and not _matches(actual, sha, prefix):
                     # The partial file may have come from elsewhere: one clean try.
                     log.info("resumed download of %s did not verify; downloading it again", uri)
                     part.unlink(missing_ok=True)
-                    actual, _ = _get(uri, scheme, part, store_map, progress,
-                                     timeout=timeout, retries=retries, backoff=backoff)
+                    actual, _ = _get(
+                        uri, scheme, part, store_map, progress, timeout=timeout, retries=retries, backoff=backoff
+                    )
                 fetched = cache.install(part, actual, expected_sha256=sha, sha256_prefix=prefix, source=uri)
                 return _checked_format(fetched, format)
             except SourceFailed as exc:
@@ -142,12 +154,16 @@ def fetch(
                 failures.append((uri, exc.message))
                 quarantined += exc.quarantined
             except OSError as exc:  # writing into the cache failed: no other source helps
-                raise ZooFetchError(f"cannot write {part}: {exc.strerror or exc}",
-                                    hint=f"free disk space under {cache.root}, or point ZOO_HOME "
-                                         "at a writable place with room") from None
+                raise ZooFetchError(
+                    f"cannot write {part}: {exc.strerror or exc}",
+                    hint=f"free disk space under {cache.root}, or point ZOO_HOME at a writable place with room",
+                ) from None
         if skipped_offline and not quarantined:
-            raise ZooOfflineError(_offline_message(cache, sha, prefix, size, skipped_offline, bool(failures)), failures,
-                                  hint=_add_hint(sha, prefix))
+            raise ZooOfflineError(
+                _offline_message(cache, sha, prefix, size, skipped_offline, bool(failures)),
+                failures,
+                hint=_add_hint(sha, prefix),
+            )
         failures += [(uri, "skipped: offline mode (ZOO_OFFLINE or HF_HUB_OFFLINE)") for uri in skipped_offline]
         if quarantined:
             raise ZooIntegrityError(
@@ -155,22 +171,41 @@ def fetch(
                 + "".join(f"\n  - {u}: {r}" for u, r in failures),
                 quarantined=quarantined,
                 hint="a source serves other bytes than the registry pins; the bad files are in "
-                     f"{cache.quarantine_dir} with a note each. Use another source or mirror, or review "
-                     "the new file and re-pin the record")
+                f"{cache.quarantine_dir} with a note each. Use another source or mirror, or review "
+                "the new file and re-pin the record",
+            )
         hints = own_hints + (["check the network (or ZOO_MIRRORS)"] if network_failed or not own_hints else [])
-        raise ZooFetchError(f"could not fetch checkpoint {_pin(sha, prefix)} from any source:", failures,
-                            hint="; ".join(hints) + ", or fetch the file yourself and place it "
-                                 f"with {_add_hint(sha, prefix, bare=True)}")
+        raise ZooFetchError(
+            f"could not fetch checkpoint {_pin(sha, prefix)} from any source:",
+            failures,
+            hint="; ".join(hints) + ", or fetch the file yourself and place it "
+            f"with {_add_hint(sha, prefix, bare=True)}",
+        )
 
 
 def fetch_weights(weights: Weights, **kwargs: Any) -> FetchedFile:
     """:func:`fetch` for a :class:`zoo.records.Weights` record (sources, pins, size, format)."""
-    return fetch(weights.sources, sha256=weights.sha256, sha256_prefix=weights.sha256_prefix,
-                 size=weights.size_bytes, format=weights.format, **kwargs)
+    return fetch(
+        weights.sources,
+        sha256=weights.sha256,
+        sha256_prefix=weights.sha256_prefix,
+        size=weights.size_bytes,
+        format=weights.format,
+        **kwargs,
+    )
 
 
-def _get(uri: str, scheme: str, part: Path, stores: Mapping[str, Any], progress: ProgressArg, *,
-         timeout: float, retries: int, backoff: float) -> tuple[str, bool]:
+def _get(
+    uri: str,
+    scheme: str,
+    part: Path,
+    stores: Mapping[str, Any],
+    progress: ProgressArg,
+    *,
+    timeout: float,
+    retries: int,
+    backoff: float,
+) -> tuple[str, bool]:
     """Bytes of ``uri`` into ``part``: (sha256, whether an earlier partial was reused)."""
     label = uri.rsplit("/", 1)[-1][:40] or uri
     with Reporter(progress, label) as report:
@@ -184,8 +219,10 @@ def _get(uri: str, scheme: str, part: Path, stores: Mapping[str, Any], progress:
             return download(url, part, report, timeout=timeout, retries=retries, backoff=backoff, auth=auth)
         if scheme in stores:
             return run_store(scheme, stores[scheme], uri, part, report), False
-    raise SourceFailed(f"no weight store handles scheme {scheme!r}; install the plugin that provides it "
-                       "(`zoo plugins` lists the stores)")
+    raise SourceFailed(
+        f"no weight store handles scheme {scheme!r}; install the plugin that provides it "
+        "(`zoo plugins` lists the stores)"
+    )
 
 
 def _is_hub(uri: str) -> bool:
@@ -200,8 +237,13 @@ def _matches(actual: str, sha: str | None, prefix: str | None) -> bool:
 
 def _checked_format(fetched: FetchedFile, declared: str | None) -> FetchedFile:
     if declared and declared != fetched.format:
-        log.warning("checkpoint %s is declared %s but its bytes are %s; opened as %s (safely)",
-                    fetched.sha256[:12], declared, fetched.format, fetched.format)
+        log.warning(
+            "checkpoint %s is declared %s but its bytes are %s; opened as %s (safely)",
+            fetched.sha256[:12],
+            declared,
+            fetched.format,
+            fetched.format,
+        )
     return fetched
 
 
@@ -215,10 +257,12 @@ def _add_hint(sha: str | None, prefix: str | None, bare: bool = False) -> str:
     return call if bare else f"download it on a connected machine, copy it here, then run {call}"
 
 
-def _offline_message(cache: WeightsCache, sha: str | None, prefix: str | None, size: int | None,
-                     uris: list[str], more: bool) -> str:
+def _offline_message(
+    cache: WeightsCache, sha: str | None, prefix: str | None, size: int | None, uris: list[str], more: bool
+) -> str:
     name = uris[-1].rsplit("/", 1)[-1]
     what = f"{name} ({_pin(sha, prefix)}" + (f", {size:,} bytes)" if size is not None else ")")
-    return (f"offline mode (ZOO_OFFLINE or HF_HUB_OFFLINE): {what} is not in the cache at {cache.root}; "
-            "it can be fetched from:" + "".join(f"\n  - {u}" for u in uris)
-            + ("\nwhat else was tried:" if more else ""))
+    return (
+        f"offline mode (ZOO_OFFLINE or HF_HUB_OFFLINE): {what} is not in the cache at {cache.root}; "
+        "it can be fetched from:" + "".join(f"\n  - {u}" for u in uris) + ("\nwhat else was tried:" if more else "")
+    )

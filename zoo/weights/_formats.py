@@ -40,16 +40,27 @@ def sniff(path: Path, label: str | None = None) -> str:
     raise ZooFormatError(
         f"{label or path.name}: not a safetensors file nor a torch checkpoint (first bytes {head[:8].hex()})",
         hint="zoo opens safetensors, and torch pickles only with weights_only=True; "
-             "check the record's source URL points at the checkpoint itself (not an HTML page)",
+        "check the record's source URL points at the checkpoint itself (not an HTML page)",
     )
 
 
 # safetensors dtype -> (torch dtype name, bytes per element)
 DTYPES = {
-    "BOOL": ("bool", 1), "U8": ("uint8", 1), "I8": ("int8", 1), "F8_E5M2": ("float8_e5m2", 1),
-    "F8_E4M3": ("float8_e4m3fn", 1), "I16": ("int16", 2), "U16": ("uint16", 2), "F16": ("float16", 2),
-    "BF16": ("bfloat16", 2), "I32": ("int32", 4), "U32": ("uint32", 4), "F32": ("float32", 4),
-    "I64": ("int64", 8), "U64": ("uint64", 8), "F64": ("float64", 8),
+    "BOOL": ("bool", 1),
+    "U8": ("uint8", 1),
+    "I8": ("int8", 1),
+    "F8_E5M2": ("float8_e5m2", 1),
+    "F8_E4M3": ("float8_e4m3fn", 1),
+    "I16": ("int16", 2),
+    "U16": ("uint16", 2),
+    "F16": ("float16", 2),
+    "BF16": ("bfloat16", 2),
+    "I32": ("int32", 4),
+    "U32": ("uint32", 4),
+    "F32": ("float32", 4),
+    "I64": ("int64", 8),
+    "U64": ("uint64", 8),
+    "F64": ("float64", 8),
 }
 _TENSOR_KEYS = {"dtype", "shape", "data_offsets"}
 
@@ -93,16 +104,22 @@ def _check_header(raw: bytes, data_size: int) -> dict[str, Any]:
             raise ValueError(f"tensor {name!r} has unknown dtype {dtype!r}")
         if not isinstance(shape, list) or not all(type(d) is int and 0 <= d < 2**63 for d in shape):
             raise ValueError(f"tensor {name!r} has shape {shape!r}: dimensions must be integers >= 0")
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(type(o) is int and 0 <= o <= data_size for o in offsets) or offsets[0] > offsets[1]):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(type(o) is int and 0 <= o <= data_size for o in offsets)
+            or offsets[0] > offsets[1]
+        ):
             raise ValueError(f"tensor {name!r} has data_offsets {offsets!r} outside 0..{data_size}")
         numel = 1
         for d in shape:
             numel *= d
         nbytes = numel * DTYPES[dtype][1]
         if offsets[1] - offsets[0] != nbytes:
-            raise ValueError(f"tensor {name!r} ({dtype} {shape}) needs {nbytes} bytes, "
-                             f"its data_offsets span {offsets[1] - offsets[0]}")
+            raise ValueError(
+                f"tensor {name!r} ({dtype} {shape}) needs {nbytes} bytes, "
+                f"its data_offsets span {offsets[1] - offsets[0]}"
+            )
         spans.append((offsets[0], offsets[1], name))
     end = 0
     for start, stop, name in sorted(spans):
@@ -111,8 +128,10 @@ def _check_header(raw: bytes, data_size: int) -> dict[str, Any]:
             raise ValueError(f"tensor {name!r} at {start}..{stop} {what}")
         end = stop
     if end != data_size:
-        raise ValueError(f"the tensors end at data byte {end}, the file's data section has {data_size} "
-                         "(truncated, or trailing bytes)")
+        raise ValueError(
+            f"the tensors end at data byte {end}, the file's data section has {data_size} "
+            "(truncated, or trailing bytes)"
+        )
     return header
 
 
@@ -126,11 +145,13 @@ def check_buffer(buffer, label: str) -> tuple[int, dict[str, Any]]:
         (n,) = struct.unpack_from("<Q", buffer, 0)
         if n > min(MAX_HEADER, size - 8):
             raise ValueError(f"header length {n} runs past the end of the file ({size} bytes)")
-        header = _check_header(bytes(buffer[8:8 + n]), size - 8 - n)
+        header = _check_header(bytes(buffer[8 : 8 + n]), size - 8 - n)
     except ValueError as exc:
-        raise ZooFormatError(f"{label}: malformed safetensors file: {exc}",
-                             hint="the file is damaged or was not written by a safetensors writer; "
-                                  "fetch it again, and if it persists tell the publisher") from None
+        raise ZooFormatError(
+            f"{label}: malformed safetensors file: {exc}",
+            hint="the file is damaged or was not written by a safetensors writer; "
+            "fetch it again, and if it persists tell the publisher",
+        ) from None
     return 8 + n, header
 
 
@@ -158,8 +179,10 @@ def tensors_from_buffer(buffer, data_start: int, header: dict[str, Any]) -> dict
         dtype_name, itemsize = DTYPES[entry["dtype"]]
         dtype = getattr(torch, dtype_name, None)
         if dtype is None:
-            raise ZooFormatError(f"tensor {name!r}: dtype {entry['dtype']} needs a newer torch",
-                                 hint="upgrade torch, or convert the checkpoint to a common dtype")
+            raise ZooFormatError(
+                f"tensor {name!r}: dtype {entry['dtype']} needs a newer torch",
+                hint="upgrade torch, or convert the checkpoint to a common dtype",
+            )
         start, stop = (data_start + o for o in entry["data_offsets"])
         if start == stop:
             out[name] = torch.empty(entry["shape"], dtype=dtype)
@@ -189,12 +212,14 @@ def load_pickle_state_dict(path: Path) -> tuple[dict[str, Any], list[str]]:
             f"{path.name}: refused, the pickle references code or objects outside torch's "
             f"weights_only allow-list ({first[:300]}); nothing in it was executed",
             hint="do not load it with weights_only=False. If you trust the publisher, convert it "
-                 "to safetensors in an isolated environment and add the result with "
-                 "zoo.weights.add_file(PATH, expected_sha256=...)",
+            "to safetensors in an isolated environment and add the result with "
+            "zoo.weights.add_file(PATH, expected_sha256=...)",
         ) from None
     except Exception as exc:  # corrupt zip, truncated stream, ...: never a partial load
-        raise ZooFormatError(f"{path.name}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})",
-                             hint="fetch the checkpoint again; if it persists the file is broken") from None
+        raise ZooFormatError(
+            f"{path.name}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})",
+            hint="fetch the checkpoint again; if it persists the file is broken",
+        ) from None
     return _unwrap(obj, path)
 
 
@@ -211,9 +236,10 @@ def _unwrap(obj: Any, path: Path) -> tuple[dict[str, Any], list[str]]:
             break
         obj = inner
     if not isinstance(obj, dict) or not any(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ZooFormatError(f"{path.name}: holds no state dict (found {type(obj).__name__})",
-                             hint="the checkpoint must be a dict of tensors, or wrap one under "
-                                  f"one of: {', '.join(_CONTAINER_KEYS)}")
+        raise ZooFormatError(
+            f"{path.name}: holds no state dict (found {type(obj).__name__})",
+            hint=f"the checkpoint must be a dict of tensors, or wrap one under one of: {', '.join(_CONTAINER_KEYS)}",
+        )
     tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     dropped = sorted(str(k) for k, v in obj.items() if not isinstance(v, torch.Tensor))
     return tensors, dropped
@@ -259,8 +285,10 @@ def safetensors_chunks(tensors: dict[str, Any], metadata: dict[str, str] | None 
         t = tensors[name].detach().cpu().contiguous()
         dtype = _TORCH_TO_ST.get(str(t.dtype).removeprefix("torch."))
         if dtype is None:
-            raise ZooFormatError(f"tensor {name!r}: dtype {t.dtype} has no safetensors equivalent",
-                                 hint="cast it to a common dtype (float32, bfloat16, int64 ...) first")
+            raise ZooFormatError(
+                f"tensor {name!r}: dtype {t.dtype} has no safetensors equivalent",
+                hint="cast it to a common dtype (float32, bfloat16, int64 ...) first",
+            )
         nbytes = t.numel() * t.element_size()
         header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + nbytes]}
         offset += nbytes
@@ -282,5 +310,7 @@ def load_safetensors(path: Path, device: str = "cpu") -> dict[str, Any]:
     try:
         return load_file(str(path), device=str(device))
     except Exception as exc:  # SafetensorError and friends: whatever our checks missed
-        raise ZooFormatError(f"{path.name}: safetensors could not load it ({type(exc).__name__}: {exc})",
-                             hint="the file is damaged; fetch it again") from None
+        raise ZooFormatError(
+            f"{path.name}: safetensors could not load it ({type(exc).__name__}: {exc})",
+            hint="the file is damaged; fetch it again",
+        ) from None

@@ -36,8 +36,9 @@ def check_sha256(value: str | None, field: str = "sha256") -> str | None:
         return None
     text = str(value).strip().lower()
     if not SHA256_RE.match(text):
-        raise ZooValidationError(field, f"{value!r} is not a full sha256",
-                                 hint="give all 64 hex digits (`sha256sum FILE`)")
+        raise ZooValidationError(
+            field, f"{value!r} is not a full sha256", hint="give all 64 hex digits (`sha256sum FILE`)"
+        )
     return text
 
 
@@ -46,8 +47,7 @@ def check_prefix(value: str | None, field: str = "sha256_prefix") -> str | None:
         return None
     text = str(value).strip().lower()
     if not PREFIX_RE.match(text):
-        raise ZooValidationError(field, f"{value!r} is not a hex prefix of a sha256",
-                                 hint="give at least 6 hex digits")
+        raise ZooValidationError(field, f"{value!r} is not a hex prefix of a sha256", hint="give at least 6 hex digits")
     return text
 
 
@@ -68,7 +68,7 @@ def fast_digest(buffer) -> str:
     import xxhash  # lazy: keeps `import zoo.weights` light
 
     view = memoryview(buffer).cast("B")
-    pieces = [view[i:i + SEGMENT] for i in range(0, len(view), SEGMENT)]
+    pieces = [view[i : i + SEGMENT] for i in range(0, len(view), SEGMENT)]
     threads = min(HASH_THREADS, len(pieces), os.cpu_count() or 1)
     try:
         if threads > 1:
@@ -100,8 +100,12 @@ def stat_record(path: Path) -> dict:
     """What the per-load check compares: size and mtime_ns (a stat, at fetch) and the
     full-file xxh3 digest (recomputed by every load)."""
     st = os.stat(path)
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "algo": FAST_ALGO,
-            "xxh3": fast_fingerprint(path, st.st_size)}
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "algo": FAST_ALGO,
+        "xxh3": fast_fingerprint(path, st.st_size),
+    }
 
 
 def fast_check(path: Path, record: dict, *, content: bool = False) -> str | None:

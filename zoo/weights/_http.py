@@ -55,12 +55,13 @@ def download(
                 resumed = True
             if attempt >= retries:
                 raise SourceFailed(f"{exc} (gave up after {attempt + 1} attempts)") from None
-            time.sleep(backoff * (2 ** attempt))
+            time.sleep(backoff * (2**attempt))
             attempt += 1
 
 
-def _attempt(url: str, part: Path, progress: ProgressCallback, timeout: float,
-             auth: dict[str, str]) -> tuple[str, bool]:
+def _attempt(
+    url: str, part: Path, progress: ProgressCallback, timeout: float, auth: dict[str, str]
+) -> tuple[str, bool]:
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
     if have:

@@ -74,7 +74,7 @@ def hub_file(uri: str) -> HubFile | None:
         return HubFile("hf", m.group("repo"), urllib.parse.unquote(m.group("rev") or "main"), m.group("path"))
     for base in dict.fromkeys((HUB, endpoint())):
         if uri.startswith(base + "/"):
-            m = _RESOLVE.match(uri[len(base):])
+            m = _RESOLVE.match(uri[len(base) :])
             if m and ".." not in m.group("path").split("/"):
                 return HubFile("https", m.group("repo"), urllib.parse.unquote(m.group("rev")), m.group("path"))
     return None
@@ -117,8 +117,9 @@ def attest(hub: HubFile, *, timeout: float = 30.0) -> Attestation:
     from zoo.weights._http import _user_agent
 
     url = hub.url()
-    request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": _user_agent(),
-                                                                  "Accept-Encoding": "identity"})
+    request = urllib.request.Request(
+        url, method="HEAD", headers={"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
+    )
     for key, value in _auth().items():
         request.add_unredirected_header(key, value)
     opener = urllib.request.build_opener(_NoRedirect)
@@ -130,13 +131,16 @@ def attest(hub: HubFile, *, timeout: float = 30.0) -> Attestation:
         if exc.code in (301, 302, 303, 307, 308):
             headers = exc.headers
         elif exc.code in (401, 403):
-            raise ZooFetchError(f"the Hub refuses {url}: HTTP {exc.code}",
-                                hint="a gated or private repository: accept its terms on the Hub and set "
-                                     "HF_TOKEN to a token that may read it") from None
+            raise ZooFetchError(
+                f"the Hub refuses {url}: HTTP {exc.code}",
+                hint="a gated or private repository: accept its terms on the Hub and set "
+                "HF_TOKEN to a token that may read it",
+            ) from None
         elif exc.code == 404:
-            raise ZooFetchError(f"the Hub has no {hub.path} in {hub.repo} at revision {hub.revision} ({url})",
-                                hint="check the record's source, or fetch the file yourself and pin it with "
-                                     "`zoo pin NAME --file PATH`") from None
+            raise ZooFetchError(
+                f"the Hub has no {hub.path} in {hub.repo} at revision {hub.revision} ({url})",
+                hint="check the record's source, or fetch the file yourself and pin it with `zoo pin NAME --file PATH`",
+            ) from None
         else:
             raise SourceFailed(f"HTTP {exc.code} {exc.reason} for HEAD {url}") from None
     except (urllib.error.URLError, OSError) as exc:
@@ -152,12 +156,14 @@ def attest(hub: HubFile, *, timeout: float = 30.0) -> Attestation:
             f"{url} attests {linked!r} as the file's hash, which is not a sha256 (64 hex digits); nothing was "
             "fetched or pinned",
             hint="the endpoint does not speak the Hub's protocol (check HF_ENDPOINT); fetch the file another way "
-                 "and pin it with `zoo pin NAME --file PATH`")
+            "and pin it with `zoo pin NAME --file PATH`",
+        )
     if commit is None or not COMMIT.match(commit.strip().lower()):
         raise ZooIntegrityError(
             f"{url} attests sha256 {sha} but names no commit (X-Repo-Commit {commit!r}); zoo pins the bytes "
             "and the commit together, so nothing was fetched or pinned",
-            hint="check HF_ENDPOINT, or pin the file yourself: `zoo pin NAME --sha256 HEX`")
+            hint="check HF_ENDPOINT, or pin the file yourself: `zoo pin NAME --sha256 HEX`",
+        )
     return Attestation(url, sha, commit.strip().lower(), int(size) if size and size.isdigit() else None)
 
 
@@ -176,17 +182,22 @@ def fetch_attested(weights, *, label: str, offline: bool | None = None, **fetch_
     from zoo.errors import ZooOfflineError
     from zoo.weights._fetch import fetch
 
-    pin_hint = (f"check the file yourself, then pin it: `zoo pin {label} --file PATH` or "
-                f"`zoo pin {label} --sha256 HEX`")
+    pin_hint = f"check the file yourself, then pin it: `zoo pin {label} --file PATH` or `zoo pin {label} --sha256 HEX`"
     hubs = [h for s in weights.sources if (h := hub_file(s.uri)) is not None]
     if not hubs:
-        raise ZooIntegrityError(f"{label} pins no sha256 and none of its sources is a Hugging Face Hub file that "
-                                "attests one; zoo loads only verified bytes", hint=pin_hint)
+        raise ZooIntegrityError(
+            f"{label} pins no sha256 and none of its sources is a Hugging Face Hub file that "
+            "attests one; zoo loads only verified bytes",
+            hint=pin_hint,
+        )
     offline = env_flag("ZOO_OFFLINE") if offline is None else bool(offline)
     if offline or hub_offline():
-        raise ZooOfflineError(f"offline mode (ZOO_OFFLINE or HF_HUB_OFFLINE): {label} pins no sha256, and its first "
-                              "fetch needs the Hub's attestation of the file", [(hubs[0].url(), "not asked: offline")],
-                              hint="go online once (the sha256 and commit get pinned), or " + pin_hint)
+        raise ZooOfflineError(
+            f"offline mode (ZOO_OFFLINE or HF_HUB_OFFLINE): {label} pins no sha256, and its first "
+            "fetch needs the Hub's attestation of the file",
+            [(hubs[0].url(), "not asked: offline")],
+            hint="go online once (the sha256 and commit get pinned), or " + pin_hint,
+        )
     failures: list[tuple[str, str]] = []
     for hub in dict.fromkeys((h.repo, h.path) for h in hubs):
         first = next(h for h in hubs if (h.repo, h.path) == hub)
@@ -199,17 +210,25 @@ def fetch_attested(weights, *, label: str, offline: bool | None = None, **fetch_
             failures.append((att.url, "attests no sha256 (no X-Linked-Etag: not a file kept in LFS)"))
             continue
         if weights.size_bytes is not None and att.size is not None and att.size != weights.size_bytes:
-            raise ZooIntegrityError(f"{att.url} attests {att.size:,} bytes, the record {weights.size_bytes:,}; "
-                                    "nothing was fetched or pinned", hint=pin_hint)
+            raise ZooIntegrityError(
+                f"{att.url} attests {att.size:,} bytes, the record {weights.size_bytes:,}; "
+                "nothing was fetched or pinned",
+                hint=pin_hint,
+            )
         uris = [h.at(att.commit) for h in hubs if (h.repo, h.path) == hub]
-        fetched = fetch(uris, sha256=att.sha256, size=weights.size_bytes, format=weights.format,
-                        offline=False, **fetch_kwargs)
+        fetched = fetch(
+            uris, sha256=att.sha256, size=weights.size_bytes, format=weights.format, offline=False, **fetch_kwargs
+        )
         return fetched, att
     if failures and all(not r.startswith("attests") for _, r in failures):
-        raise ZooFetchError(f"cannot reach the Hub to learn the sha256 of {label} (it pins none):", failures,
-                            hint="check the network or HF_ENDPOINT; or " + pin_hint)
-    raise ZooIntegrityError(f"no source of {label} attests a sha256:" + "".join(f"\n  - {u}: {r}" for u, r in failures),
-                            hint=pin_hint)
+        raise ZooFetchError(
+            f"cannot reach the Hub to learn the sha256 of {label} (it pins none):",
+            failures,
+            hint="check the network or HF_ENDPOINT; or " + pin_hint,
+        )
+    raise ZooIntegrityError(
+        f"no source of {label} attests a sha256:" + "".join(f"\n  - {u}: {r}" for u, r in failures), hint=pin_hint
+    )
 
 
 def moved(weights, commit: str, *, timeout: float = 10.0) -> tuple[str, str] | None:

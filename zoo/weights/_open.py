@@ -42,8 +42,11 @@ def checked_path(fetched: FetchedFile, *, verify: str = "fast", cache: WeightsCa
 
 def _check_args(fetched: Any, verify: str) -> None:
     if not isinstance(fetched, FetchedFile):
-        raise ZooValidationError("fetched", f"expected a FetchedFile, got {type(fetched).__name__}",
-                                 hint="get one from zoo.weights.fetch(...)")
+        raise ZooValidationError(
+            "fetched",
+            f"expected a FetchedFile, got {type(fetched).__name__}",
+            hint="get one from zoo.weights.fetch(...)",
+        )
     if verify not in VERIFY_MODES:
         raise ZooValidationError("verify", f"unknown mode {verify!r}", hint=f"use one of: {', '.join(VERIFY_MODES)}")
 
@@ -129,8 +132,10 @@ def begin_open(
             fetched = _reverify(fetched, "xxh3 digest differs (corrupted bytes)", cache)
             mapped = _Mapped(fetched.path)
             if mapped.result() != fetched.check.get("xxh3"):
-                raise ZooIntegrityError(f"{fetched.path} changed while it was being verified",
-                                        hint="another process is writing into the cache; retry")
+                raise ZooIntegrityError(
+                    f"{fetched.path} changed while it was being verified",
+                    hint="another process is writing into the cache; retry",
+                )
         try:
             start, header = _formats.check_buffer(mapped.buffer, str(fetched.path))
             state = _formats.tensors_from_buffer(mapped.buffer, start, header)

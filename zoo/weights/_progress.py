@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Union
 
-ProgressCallback = Callable[[int, Union[int, None]], None]
+ProgressCallback = Callable[[int, int | None], None]
 ProgressArg = Union[bool, None, ProgressCallback]
 
 
@@ -40,9 +40,13 @@ class _RichBar:
             )
 
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                TransferSpeedColumn(), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=False,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=total)

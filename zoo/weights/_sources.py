@@ -74,8 +74,10 @@ def mirror_rewrites(value: str | None = None) -> list[tuple[str, str]]:
         prefix, sep, replacement = part.partition("=")
         if not sep or "://" not in prefix or "://" not in replacement:
             raise ZooValidationError(
-                "ZOO_MIRRORS", f"{part!r} is not a PREFIX=REPLACEMENT rule",
-                hint="e.g. ZOO_MIRRORS='https://download.pytorch.org/models/=https://mirror.example.com/torch/'")
+                "ZOO_MIRRORS",
+                f"{part!r} is not a PREFIX=REPLACEMENT rule",
+                hint="e.g. ZOO_MIRRORS='https://download.pytorch.org/models/=https://mirror.example.com/torch/'",
+            )
         rules.append((prefix.strip(), replacement.strip()))
     return rules
 
@@ -87,7 +89,7 @@ def plan(sources: list[Source], rewrites: list[tuple[str, str]]) -> list[str]:
     for source in sources:
         for prefix, replacement in rewrites:
             if source.uri.startswith(prefix):
-                ordered.append(replacement + source.uri[len(prefix):])
+                ordered.append(replacement + source.uri[len(prefix) :])
     ordered += [s.uri for s in sources if s.mirror]
     ordered += [s.uri for s in sources if not s.mirror]
     return list(dict.fromkeys(ordered))
@@ -103,8 +105,11 @@ def normalize_stores(stores: Mapping[str, object] | None) -> dict[str, object]:
     for scheme, opener in (stores or {}).items():
         scheme = str(scheme).lower()
         if scheme in BUILTIN_SCHEMES:
-            raise ZooValidationError("stores", f"scheme {scheme!r} is built in and cannot be replaced",
-                                     hint="give your weight store its own scheme, e.g. 'acme-artifacts'")
+            raise ZooValidationError(
+                "stores",
+                f"scheme {scheme!r} is built in and cannot be replaced",
+                hint="give your weight store its own scheme, e.g. 'acme-artifacts'",
+            )
         if isinstance(opener, WeightStore):
             opener = opener.opener
         if not (callable(opener) or isinstance(opener, str)):
@@ -122,8 +127,9 @@ def resolve_opener(scheme: str, opener: object) -> Opener:
         for name in attr.split("."):
             obj = getattr(obj, name)
     except Exception as exc:  # a broken plugin fails its own source only
-        raise SourceFailed(f"weight store {opener!r} for scheme {scheme!r} cannot be imported: "
-                           f"{type(exc).__name__}: {exc}") from None
+        raise SourceFailed(
+            f"weight store {opener!r} for scheme {scheme!r} cannot be imported: {type(exc).__name__}: {exc}"
+        ) from None
     return obj  # type: ignore[return-value]
 
 

@@ -14,8 +14,8 @@ import sys
 import torch
 from safetensors.torch import save_file
 
-from zoo_acme.models import tinynet
 from zoo_acme.data import digits_split
+from zoo_acme.models import tinynet
 
 torch.manual_seed(0)
 out = sys.argv[1]
@@ -25,7 +25,7 @@ opt = torch.optim.Adam(model.parameters(), lr=3e-3)
 for epoch in range(60):
     perm = torch.randperm(len(x_train))
     for i in range(0, len(perm), 64):
-        idx = perm[i:i + 64]
+        idx = perm[i : i + 64]
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
         loss.backward()
@@ -35,5 +35,7 @@ with torch.no_grad():
     acc = (model(x_test).argmax(1) == y_test).float().mean().item()
 save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out)
 data = open(out, "rb").read()
-print(f"sha256={hashlib.sha256(data).hexdigest()} size={os.path.getsize(out)} "
-      f"acc@1={100 * acc:.2f} params={sum(p.numel() for p in model.parameters())}")
+print(
+    f"sha256={hashlib.sha256(data).hexdigest()} size={os.path.getsize(out)} "
+    f"acc@1={100 * acc:.2f} params={sum(p.numel() for p in model.parameters())}"
+)

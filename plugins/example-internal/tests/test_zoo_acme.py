@@ -142,8 +142,16 @@ def test_head_only_recipe_through_zoo_finetune(host, artifacts, tmp_path):
     model = host.adapt_head(model, family, 3)
     (x, y), (x_test, y_test) = digits_split()
     keep, keep_test = y < 3, y_test < 3
-    result = zoo.finetune(model, (x[keep], y[keep]), (x_test[keep_test], y_test[keep_test]),
-                          recipe="acme-head-only", epochs=10, head=family.head, host=host, progress=False)
+    result = zoo.finetune(
+        model,
+        (x[keep], y[keep]),
+        (x_test[keep_test], y_test[keep_test]),
+        recipe="acme-head-only",
+        epochs=10,
+        head=family.head,
+        host=host,
+        progress=False,
+    )
     assert result.accuracy > 0.95 and result.trainable_params == 32 * 3 + 3
     assert all(torch.equal(v, result.model.features.state_dict()[k]) for k, v in backbone.items())
 
@@ -169,13 +177,15 @@ def test_policy_and_audit_hooks_are_opt_in(monkeypatch, tmp_path):
     monkeypatch.setenv("ACME_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     with Registry(f"sqlite:///{tmp_path / 'registry.db'}", actor="ci@acme") as registry:
         sync_registry(registry, host)
-        lines = [line for line in (tmp_path / "audit.jsonl").read_text().splitlines()
-                 if '"plugin": "zoo"' not in line]  # not the core's dataset declarations
+        lines = [
+            line for line in (tmp_path / "audit.jsonl").read_text().splitlines() if '"plugin": "zoo"' not in line
+        ]  # not the core's dataset declarations
         assert len(lines) == 2 and all('"plugin": "acme"' in line for line in lines)  # family + weights
 
         (weights,) = plugin.zoo_weights()
-        restricted = registry.register(replace(weights, tag="research_only",
-                                               license=License("CC-BY-NC-4.0", "forbidden")))
+        restricted = registry.register(
+            replace(weights, tag="research_only", license=License("CC-BY-NC-4.0", "forbidden"))
+        )
         host.enforce_policy(restricted, "get")  # no opinion without the opt-in
         monkeypatch.setenv("ACME_REQUIRE_COMMERCIAL", "1")
         with pytest.raises(ZooPolicyError, match="acme:commercial-use"):

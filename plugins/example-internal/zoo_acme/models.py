@@ -16,10 +16,13 @@ class TinyNet(nn.Module):
     def __init__(self, num_classes: int = 10, width: int = 16) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.head = nn.Linear(2 * width, num_classes)
 
@@ -35,5 +38,4 @@ def tinynet(width: int = 16) -> TinyNet:
 def rename_v0_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Key adapter: checkpoints from ACME's old training code call the head
     ``classifier``; the architecture calls it ``head``."""
-    return {("head." + k[len("classifier."):] if k.startswith("classifier.") else k): v
-            for k, v in state_dict.items()}
+    return {("head." + k[len("classifier.") :] if k.startswith("classifier.") else k): v for k, v in state_dict.items()}

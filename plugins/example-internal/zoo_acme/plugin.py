@@ -38,8 +38,12 @@ def zoo_families():
             builder_kwargs={"width": 16},
             head="head",
             default_tag="digits_v1",
-            preprocessing={"input_size": [1, 8, 8], "mean": [4.88], "std": [6.02],
-                           "note": "8x8 grey-scale, raw 0..16 intensities"},
+            preprocessing={
+                "input_size": [1, 8, 8],
+                "mean": [4.88],
+                "std": [6.02],
+                "note": "8x8 grey-scale, raw 0..16 intensities",
+            },
             description="ACME's 5k-parameter CNN for 8x8 grey-scale images",
         ),
     ]
@@ -63,14 +67,22 @@ def zoo_weights():
             num_params=5130,
             num_classes=10,
             card=(
-                CardSection("intended_use", "Classifying centred 8x8 grey-scale digits; a template "
-                            "for ACME's internal plugins."),
-                CardSection("limitations", "Trained on 1,347 images at 8x8 pixels; it has not seen "
-                            "other resolutions, colour, or non-digit input.", severity="medium"),
-                CardSection("bias_risks", "The digits were written by 43 people (UCI); handwriting "
-                            "styles outside that group are not represented.",
-                            references=("Alpaydin & Kaynak 1998, UCI Optical Recognition of "
-                                        "Handwritten Digits",), severity="low"),
+                CardSection(
+                    "intended_use", "Classifying centred 8x8 grey-scale digits; a template for ACME's internal plugins."
+                ),
+                CardSection(
+                    "limitations",
+                    "Trained on 1,347 images at 8x8 pixels; it has not seen "
+                    "other resolutions, colour, or non-digit input.",
+                    severity="medium",
+                ),
+                CardSection(
+                    "bias_risks",
+                    "The digits were written by 43 people (UCI); handwriting "
+                    "styles outside that group are not represented.",
+                    references=("Alpaydin & Kaynak 1998, UCI Optical Recognition of Handwritten Digits",),
+                    severity="low",
+                ),
             ),
             tags=("digits", "example"),
         ),
@@ -80,22 +92,31 @@ def zoo_weights():
 @hookimpl
 def zoo_key_adapters():
     # Checkpoints from ACME's old training code call the head "classifier".
-    return [KeyAdapter(name="acme-tinynet-v0", function="zoo_acme.models:rename_v0_keys",
-                       arch="acme-tinynet")]
+    return [KeyAdapter(name="acme-tinynet-v0", function="zoo_acme.models:rename_v0_keys", arch="acme-tinynet")]
 
 
 @hookimpl
 def zoo_recipes():
-    return [Recipe(name="acme-head-only", description="Freeze the backbone and train only the new "
-                   "head with SGD; for small labelled sets close to the pretraining data.",
-                   runner="zoo_acme.recipes:HeadOnly",
-                   params={"lr": 0.01, "epochs": 20, "batch_size": 64, "seed": 0})]
+    return [
+        Recipe(
+            name="acme-head-only",
+            description="Freeze the backbone and train only the new "
+            "head with SGD; for small labelled sets close to the pretraining data.",
+            runner="zoo_acme.recipes:HeadOnly",
+            params={"lr": 0.01, "epochs": 20, "batch_size": 64, "seed": 0},
+        )
+    ]
 
 
 @hookimpl
 def zoo_weight_stores():
-    return [WeightStore(scheme="acme-artifacts", opener="zoo_acme.store:fetch",
-                        description="ACME's artifact share, mounted at $ACME_ARTIFACTS_DIR")]
+    return [
+        WeightStore(
+            scheme="acme-artifacts",
+            opener="zoo_acme.store:fetch",
+            description="ACME's artifact share, mounted at $ACME_ARTIFACTS_DIR",
+        )
+    ]
 
 
 @hookimpl
@@ -105,8 +126,7 @@ def zoo_policy_check(record, purpose):
     if os.environ.get("ACME_REQUIRE_COMMERCIAL") != "1":
         return None
     if record.weights.license.commercial_use.value == "forbidden":
-        return PolicyDecision("commercial-use", False,
-                              f"licence {record.weights.license.spdx} forbids commercial use")
+        return PolicyDecision("commercial-use", False, f"licence {record.weights.license.spdx} forbids commercial use")
     return PolicyDecision("commercial-use", True)
 
 

@@ -31,8 +31,11 @@ class HeadOnly:
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.defaults)
         if unknown:
-            raise ZooValidationError("params", f"unknown hyper-parameters {sorted(unknown)}",
-                                     hint=f"acme-head-only takes {sorted(self.defaults)}")
+            raise ZooValidationError(
+                "params",
+                f"unknown hyper-parameters {sorted(unknown)}",
+                hint=f"acme-head-only takes {sorted(self.defaults)}",
+            )
         self.params = {**self.defaults, **params}
         for key in ("epochs", "batch_size"):
             if not isinstance(self.params[key], int) or self.params[key] < 1:
@@ -45,11 +48,16 @@ class HeadOnly:
 
         head = list(ctx.head_module(model).parameters())
         # backbone_eval: the frozen backbone keeps its normalisation statistics, as in fit()
-        return [Phase("head-only", self.params["epochs"], [ParamGroup("head", head, float(self.params["lr"]))],
-                      backbone_eval=True)]
+        return [
+            Phase(
+                "head-only",
+                self.params["epochs"],
+                [ParamGroup("head", head, float(self.params["lr"]))],
+                backbone_eval=True,
+            )
+        ]
 
-    def fit(self, model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], *, head: str = "head"
-            ) -> dict[str, float]:
+    def fit(self, model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], *, head: str = "head") -> dict[str, float]:
         x, y = data
         head_module = model.get_submodule(head)
         for p in model.parameters():
@@ -63,7 +71,7 @@ class HeadOnly:
         for _ in range(self.params["epochs"]):
             order = torch.randperm(len(y), generator=generator)
             for i in range(0, len(order), self.params["batch_size"]):
-                idx = order[i:i + self.params["batch_size"]]
+                idx = order[i : i + self.params["batch_size"]]
                 optimizer.zero_grad()
                 loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
                 loss.backward()

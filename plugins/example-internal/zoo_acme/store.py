@@ -25,23 +25,29 @@ def artifact_path(uri: str, root: str | os.PathLike[str] | None = None) -> Path:
     prefix = f"{SCHEME}://"
     if not isinstance(uri, str) or not uri.startswith(prefix):
         raise AcmeArtifactsError(f"{uri!r} is not an {prefix} URI")
-    relative = PurePosixPath(uri[len(prefix):])
+    relative = PurePosixPath(uri[len(prefix) :])
     if not relative.parts or relative.is_absolute() or ".." in relative.parts:
-        raise AcmeArtifactsError(f"{uri!r} does not name a file inside the store",
-                                 hint=f"write {prefix}team/model/file.safetensors")
+        raise AcmeArtifactsError(
+            f"{uri!r} does not name a file inside the store", hint=f"write {prefix}team/model/file.safetensors"
+        )
     root = root if root is not None else os.environ.get("ACME_ARTIFACTS_DIR")
     if not root:
-        raise AcmeArtifactsError("ACME_ARTIFACTS_DIR is not set, so acme-artifacts:// cannot be fetched",
-                                 hint="export ACME_ARTIFACTS_DIR=/path/to/the/artifact/share")
+        raise AcmeArtifactsError(
+            "ACME_ARTIFACTS_DIR is not set, so acme-artifacts:// cannot be fetched",
+            hint="export ACME_ARTIFACTS_DIR=/path/to/the/artifact/share",
+        )
     path = Path(root, *relative.parts)
     if not path.is_file():
-        raise AcmeArtifactsError(f"{uri} is not in the artifact store ({path} does not exist)",
-                                 hint="check the URI, or that ACME_ARTIFACTS_DIR points at the right share")
+        raise AcmeArtifactsError(
+            f"{uri} is not in the artifact store ({path} does not exist)",
+            hint="check the URI, or that ACME_ARTIFACTS_DIR points at the right share",
+        )
     return path
 
 
-def fetch(uri: str, destination: str | os.PathLike[str],
-          progress: Callable[[int, int | None], None] | None = None) -> None:
+def fetch(
+    uri: str, destination: str | os.PathLike[str], progress: Callable[[int, int | None], None] | None = None
+) -> None:
     """The store's opener (``zoo_acme.store:fetch``): write the checkpoint's bytes to
     ``destination``. zoo verifies the sha256 and moves the file into its cache; a
     ``progress(done_bytes, total_bytes)`` callback, when given, sees each chunk."""

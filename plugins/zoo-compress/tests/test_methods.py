@@ -69,8 +69,9 @@ def test_prune_finds_the_expansion_and_leaves_residuals_alone():
     torch.manual_seed(0)
     net = Net().eval()
     chains, skipped = find_chains(net)
-    assert [(c.producer, c.along, c.consumer) for c in chains] == [("block.expand", ["block.bn1", "block.dw",
-                                                                                     "block.bn2"], "block.project")]
+    assert [(c.producer, c.along, c.consumer) for c in chains] == [
+        ("block.expand", ["block.bn1", "block.dw", "block.bn2"], "block.project")
+    ]
     assert "used by 2 ops" in skipped["stem"] and "add" in skipped["block.project"]  # residual add
     pruned = copy.deepcopy(net)
     info = PruneChannels(ratio=0.5, round_to=1).prune(pruned)

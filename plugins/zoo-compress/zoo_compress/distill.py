@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.compress.runner import CompressContext, CompressMethod, Compressed
+from zoo.compress.runner import CompressContext, Compressed, CompressMethod
 from zoo.errors import ZooRecipeError, ZooValidationError
 from zoo.finetune.runner import FinetuneContext, ParamGroup, Phase, RecipeRunner
 from zoo_compress.specs import METHODS, RECIPE
@@ -29,8 +29,11 @@ class DistillRecipe(RecipeRunner):
 
     def check(self) -> None:
         if self.params["teacher"] is None:
-            raise ZooValidationError("teacher", "the distill recipe needs a teacher",
-                                     hint="teacher='team/model@1' (a name zoo.get resolves, with the student's classes)")
+            raise ZooValidationError(
+                "teacher",
+                "the distill recipe needs a teacher",
+                hint="teacher='team/model@1' (a name zoo.get resolves, with the student's classes)",
+            )
 
     def plan(self, model: nn.Module, ctx: FinetuneContext) -> Sequence[Phase]:
         from zoo.resolve import get
@@ -48,11 +51,17 @@ class DistillRecipe(RecipeRunner):
             with torch.no_grad():
                 target = teacher(*args, **kwargs)
             if target.shape != output.shape:
-                raise ZooRecipeError(f"the teacher {p['teacher']!r} outputs {list(target.shape[1:])}, the student "
-                                     f"{list(output.shape[1:])}: distillation needs the same classes",
-                                     hint="fine-tune the teacher on the student's classes first")
-            state["kd"] = F.kl_div(F.log_softmax(output.float() / t, 1), F.log_softmax(target.float() / t, 1),
-                                   reduction="batchmean", log_target=True) * (alpha * t * t)
+                raise ZooRecipeError(
+                    f"the teacher {p['teacher']!r} outputs {list(target.shape[1:])}, the student "
+                    f"{list(output.shape[1:])}: distillation needs the same classes",
+                    hint="fine-tune the teacher on the student's classes first",
+                )
+            state["kd"] = F.kl_div(
+                F.log_softmax(output.float() / t, 1),
+                F.log_softmax(target.float() / t, 1),
+                reduction="batchmean",
+                log_target=True,
+            ) * (alpha * t * t)
 
         def setup(student: nn.Module) -> None:
             teacher.to(next(student.parameters()).device).eval()
@@ -62,8 +71,15 @@ class DistillRecipe(RecipeRunner):
         def penalty(student: nn.Module) -> torch.Tensor:
             return state.pop("kd", torch.zeros((), device=next(student.parameters()).device))
 
-        return [Phase("distill", p["epochs"], [ParamGroup("all", [q for q in model.parameters()], p["lr"])],
-                      setup=setup, penalty=penalty)]
+        return [
+            Phase(
+                "distill",
+                p["epochs"],
+                [ParamGroup("all", [q for q in model.parameters()], p["lr"])],
+                setup=setup,
+                penalty=penalty,
+            )
+        ]
 
     def export(self, model: nn.Module) -> nn.Module:
         handle = model.__dict__.pop("_zoo_distill_hook", None)
@@ -79,8 +95,11 @@ class Distill(CompressMethod):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         if self.options["student"] is None:
-            raise ZooValidationError("student", "distillation needs a student architecture",
-                                     hint="e.g. student='mobilenetv3_small_050' (zoo list shows architectures)")
+            raise ZooValidationError(
+                "student",
+                "distillation needs a student architecture",
+                hint="e.g. student='mobilenetv3_small_050' (zoo list shows architectures)",
+            )
 
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:
         from zoo.finetune import finetune
@@ -88,26 +107,60 @@ class Distill(CompressMethod):
 
         p = self.options
         if ctx.train is None:
-            raise ZooValidationError("calibration", "distillation trains the student on labelled data",
-                                     hint="pass calibration=(inputs, labels): the training data")
+            raise ZooValidationError(
+                "calibration",
+                "distillation trains the student on labelled data",
+                hint="pass calibration=(inputs, labels): the training data",
+            )
         if ctx.record is None:
-            raise ZooValidationError("model_or_name", "the teacher must be a model zoo.get resolves by name",
-                                     hint="register the teacher first (zoo.finetune(..., register_as=...))")
+            raise ZooValidationError(
+                "model_or_name",
+                "the teacher must be a model zoo.get resolves by name",
+                hint="register the teacher first (zoo.finetune(..., register_as=...))",
+            )
         with torch.inference_mode():
             classes = int(model(ctx.train[0][:2]).shape[-1])
         torch.manual_seed(p["seed"])
-        student = get(p["student"], classes, pretrained=p["student_pretrained"], device="cpu",
-                      registry=ctx.registry, host=ctx.host)
-        result = finetune(student, ctx.train, recipe="distill", teacher=ctx.record.qualified_name,
-                          alpha=p["alpha"], temperature=p["temperature"], epochs=p["epochs"], lr=p["lr"],
-                          batch_size=p["batch_size"], time_limit_s=p["time_limit_s"], seed=p["seed"],
-                          registry=ctx.registry, host=ctx.host, progress=False)
+        student = get(
+            p["student"],
+            classes,
+            pretrained=p["student_pretrained"],
+            device="cpu",
+            registry=ctx.registry,
+            host=ctx.host,
+        )
+        result = finetune(
+            student,
+            ctx.train,
+            recipe="distill",
+            teacher=ctx.record.qualified_name,
+            alpha=p["alpha"],
+            temperature=p["temperature"],
+            epochs=p["epochs"],
+            lr=p["lr"],
+            batch_size=p["batch_size"],
+            time_limit_s=p["time_limit_s"],
+            seed=p["seed"],
+            registry=ctx.registry,
+            host=ctx.host,
+            progress=False,
+        )
         student = result.model.to("cpu").eval()
         tensors = {k: v.detach().cpu() for k, v in student.state_dict().items()}
-        return Compressed(student, tensors, {}, rebuild=False, arch=student.zoo.arch, num_classes=classes,
-                          info={"student": p["student"], "epochs_run": len(result.metrics),
-                                "train_accuracy": result.final.train_accuracy if result.final else None,
-                                "train_s": round(result.wall_time_s, 2)})
+        return Compressed(
+            student,
+            tensors,
+            {},
+            rebuild=False,
+            arch=student.zoo.arch,
+            num_classes=classes,
+            info={
+                "student": p["student"],
+                "epochs_run": len(result.metrics),
+                "train_accuracy": result.final.train_accuracy if result.final else None,
+                "train_s": round(result.wall_time_s, 2),
+            },
+        )
 
     def load(self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str], ctx: CompressContext) -> Any:
         raise NotImplementedError  # rebuild=False: zoo.get loads the student's state dict itself

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.compress.runner import CompressContext, CompressMethod, Compressed
+from zoo.compress.runner import CompressContext, Compressed, CompressMethod
 from zoo.errors import ZooCompressError
 from zoo_compress.specs import METHODS
 
@@ -35,9 +35,11 @@ def _first(out: Any) -> torch.Tensor:
 
 def _failed(method: str, exc: Exception) -> ZooCompressError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return ZooCompressError(f"{method} cannot export this model: {type(exc).__name__}: {first}",
-                            hint="the model's forward must be traceable (no data-dependent Python control flow "
-                                 "or unsupported ops); the full error is chained to this one")
+    return ZooCompressError(
+        f"{method} cannot export this model: {type(exc).__name__}: {first}",
+        hint="the model's forward must be traceable (no data-dependent Python control flow "
+        "or unsupported ops); the full error is chained to this one",
+    )
 
 
 class OnnxModule(nn.Module):
@@ -74,15 +76,23 @@ class Onnx(CompressMethod):
 
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:
         if ctx.example is None:
-            raise ZooCompressError("onnx needs an example input to trace the model",
-                                   hint="pass calibration= or eval= data")
+            raise ZooCompressError(
+                "onnx needs an example input to trace the model", hint="pass calibration= or eval= data"
+            )
         args, kwargs, names = _inputs(ctx.example)
         batch = torch.export.Dim("batch")
         dims = {k: {0: batch} for k in names} if kwargs else {"input": {0: batch}}
         try:
-            program = torch.onnx.export(model, args, kwargs=kwargs, dynamo=True, input_names=names,
-                                        opset_version=self.options["opset"],
-                                        dynamic_shapes=dims if kwargs else ({0: batch},), verbose=False)
+            program = torch.onnx.export(
+                model,
+                args,
+                kwargs=kwargs,
+                dynamo=True,
+                input_names=names,
+                opset_version=self.options["opset"],
+                dynamic_shapes=dims if kwargs else ({0: batch},),
+                verbose=False,
+            )
             with tempfile.TemporaryDirectory(prefix="zoo-onnx-") as tmp:
                 path = Path(tmp) / "model.onnx"
                 program.save(path, external_data=False)
@@ -94,12 +104,18 @@ class Onnx(CompressMethod):
             want, got = _first(model(*args, **kwargs)), _first(runtime(*args, **kwargs))
         diff = float((want.float() - got.float()).abs().max())
         if diff > self.options["atol"]:
-            raise ZooCompressError(f"the ONNX export differs from the eager model by {diff:.3g} (largest absolute "
-                                   f"difference; allowed {self.options['atol']:g})",
-                                   hint="raise atol if that is acceptable, or report the op to torch.onnx")
+            raise ZooCompressError(
+                f"the ONNX export differs from the eager model by {diff:.3g} (largest absolute "
+                f"difference; allowed {self.options['atol']:g})",
+                hint="raise atol if that is acceptable, or report the op to torch.onnx",
+            )
         tensors = {_KEY: torch.frombuffer(bytearray(data), dtype=torch.uint8)}
-        return Compressed(runtime, tensors, {"zoo.export_format": "onnx", "zoo.input_names": ",".join(names)},
-                          info={"format": "onnx", "opset": self.options["opset"], "check_max_abs_diff": diff})
+        return Compressed(
+            runtime,
+            tensors,
+            {"zoo.export_format": "onnx", "zoo.input_names": ",".join(names)},
+            info={"format": "onnx", "opset": self.options["opset"], "check_max_abs_diff": diff},
+        )
 
     def load(self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str], ctx: CompressContext) -> Any:
         return OnnxModule(tensors[_KEY].numpy().tobytes(), metadata["zoo.input_names"].split(","))
@@ -111,8 +127,9 @@ class TorchExport(CompressMethod):
 
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:
         if ctx.example is None:
-            raise ZooCompressError("torch-export needs an example input to trace the model",
-                                   hint="pass calibration= or eval= data")
+            raise ZooCompressError(
+                "torch-export needs an example input to trace the model", hint="pass calibration= or eval= data"
+            )
         args, kwargs, names = _inputs(ctx.example)
         batch = torch.export.Dim("batch")
         dims = {k: {0: batch} for k in names} if kwargs else ({0: batch},)
@@ -123,8 +140,12 @@ class TorchExport(CompressMethod):
         buffer = io.BytesIO()
         torch.export.save(program, buffer)
         data = buffer.getvalue()
-        return Compressed(program.module(), {_KEY: torch.frombuffer(bytearray(data), dtype=torch.uint8)},
-                          {"zoo.export_format": "pt2"}, info={"format": "pt2"})
+        return Compressed(
+            program.module(),
+            {_KEY: torch.frombuffer(bytearray(data), dtype=torch.uint8)},
+            {"zoo.export_format": "pt2"},
+            info={"format": "pt2"},
+        )
 
     def load(self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str], ctx: CompressContext) -> Any:
         # zoo's own file, verified by its sha256 before it is opened

@@ -45,11 +45,14 @@ def trace(model: nn.Module, method: str) -> tuple[fx.Graph, LayerTracer]:
 
 def _error(method: str, model: nn.Module, tracer: LayerTracer, exc: Exception) -> ZooCompressError:
     where = tracer.failed_at or ""
-    layer = f"layer '{where}' ({type(model.get_submodule(where)).__name__})" if where else f"{type(model).__name__}.forward"
+    layer = (
+        f"layer '{where}' ({type(model.get_submodule(where)).__name__})" if where else f"{type(model).__name__}.forward"
+    )
     return ZooCompressError(
         f"{method} cannot trace the model: {layer} uses an op that symbolic tracing cannot handle "
         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
-        hint="this method needs a traceable model (torch.fx); try 'dynamic-int8', 'onnx' or 'torch-export'")
+        hint="this method needs a traceable model (torch.fx); try 'dynamic-int8', 'onnx' or 'torch-export'",
+    )
 
 
 def trace_error(method: str, model: nn.Module, example: Any, exc: Exception) -> ZooCompressError:
@@ -60,22 +63,29 @@ def trace_error(method: str, model: nn.Module, example: Any, exc: Exception) -> 
         tracer.trace(model)
     except Exception as inner:  # noqa: BLE001
         return _error(method, model, tracer, inner)
-    return ZooCompressError(f"{method} failed on this model: {type(exc).__name__}: {exc}",
-                            hint="this method needs a model torch.fx can trace")
+    return ZooCompressError(
+        f"{method} failed on this model: {type(exc).__name__}: {exc}",
+        hint="this method needs a model torch.fx can trace",
+    )
 
 
 def static_padding(model: nn.Module, example: torch.Tensor) -> nn.Module:
     """Replace convolutions with input-dependent "same" padding (timm's Conv2dSame, the
     TensorFlow ports' stride-2 layers: traced, their padding is control flow) by a
     constant pad + a plain ``nn.Conv2d``, for inputs of ``example``'s size."""
-    targets = {name: m for name, m in model.named_modules()
-               if isinstance(m, nn.Conv2d) and type(m) is not nn.Conv2d and type(m).__name__ == "Conv2dSame"}
+    targets = {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv2d) and type(m) is not nn.Conv2d and type(m).__name__ == "Conv2dSame"
+    }
     if not targets:
         return model
     sizes: dict[str, tuple[int, int]] = {}
+
     def remember(name: str):
         def hook(module: nn.Module, args: Any) -> None:
             sizes.setdefault(name, tuple(args[0].shape[-2:]))
+
         return hook
 
     hooks = [m.register_forward_pre_hook(remember(n)) for n, m in targets.items()]
@@ -90,13 +100,26 @@ def static_padding(model: nn.Module, example: torch.Tensor) -> nn.Module:
         for i, k, s, d in zip(sizes[name], m.kernel_size, m.stride, m.dilation):
             total = max((-(-i // s) - 1) * s + (k - 1) * d + 1 - i, 0)
             pads.append((total // 2, total - total // 2))
-        conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, 0, m.dilation, m.groups,
-                         bias=m.bias is not None, device=m.weight.device, dtype=m.weight.dtype)
+        conv = nn.Conv2d(
+            m.in_channels,
+            m.out_channels,
+            m.kernel_size,
+            m.stride,
+            0,
+            m.dilation,
+            m.groups,
+            bias=m.bias is not None,
+            device=m.weight.device,
+            dtype=m.weight.dtype,
+        )
         conv.load_state_dict(m.state_dict())
         (ph, pw) = pads
         parent, _, attr = name.rpartition(".")
-        setattr(model.get_submodule(parent) if parent else model, attr,
-                nn.Sequential(nn.ZeroPad2d((pw[0], pw[1], ph[0], ph[1])), conv).train(m.training))
+        setattr(
+            model.get_submodule(parent) if parent else model,
+            attr,
+            nn.Sequential(nn.ZeroPad2d((pw[0], pw[1], ph[0], ph[1])), conv).train(m.training),
+        )
     return model
 
 
@@ -108,8 +131,14 @@ def plain_batchnorm(model: nn.Module) -> nn.Module:
     for name, m in list(model.named_modules()):
         if not isinstance(m, nn.BatchNorm2d) or type(m) is nn.BatchNorm2d or not hasattr(m, "act"):
             continue
-        bn = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats,
-                            device=m.weight.device if m.weight is not None else None)
+        bn = nn.BatchNorm2d(
+            m.num_features,
+            m.eps,
+            m.momentum,
+            m.affine,
+            m.track_running_stats,
+            device=m.weight.device if m.weight is not None else None,
+        )
         bn.load_state_dict(nn.BatchNorm2d.state_dict(m), strict=False)
         parts = [bn] + [getattr(m, a) for a in ("drop", "act") if isinstance(getattr(m, a, None), nn.Module)]
         parent, _, attr = name.rpartition(".")

@@ -11,12 +11,25 @@ from zoo_compress.specs import METHODS, RECIPE
 
 @hookimpl
 def zoo_compressors():
-    return [Compressor(name=name, description=spec["description"], runner=spec["runner"],
-                       relation=spec["relation"], params=defaults(spec["schema"]))
-            for name, spec in METHODS.items()]
+    return [
+        Compressor(
+            name=name,
+            description=spec["description"],
+            runner=spec["runner"],
+            relation=spec["relation"],
+            params=defaults(spec["schema"]),
+        )
+        for name, spec in METHODS.items()
+    ]
 
 
 @hookimpl
 def zoo_recipes():
-    return [Recipe(name=RECIPE["name"], description=RECIPE["description"], runner=RECIPE["runner"],
-                   params=defaults(RECIPE["schema"]))]
+    return [
+        Recipe(
+            name=RECIPE["name"],
+            description=RECIPE["description"],
+            runner=RECIPE["runner"],
+            params=defaults(RECIPE["schema"]),
+        )
+    ]

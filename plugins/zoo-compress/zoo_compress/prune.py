@@ -19,15 +19,42 @@ import torch
 from torch import fx, nn
 from torch.nn import functional as F
 
-from zoo.compress.runner import CompressContext, CompressMethod, Compressed
+from zoo.compress.runner import CompressContext, Compressed, CompressMethod
 from zoo.errors import ZooCompressError, ZooValidationError
 from zoo_compress import fx as _fx
 from zoo_compress.specs import METHODS
 
-_PASS_MODULES = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.GELU, nn.LeakyReLU, nn.ELU, nn.Hardtanh,
-                 nn.Identity, nn.Dropout, nn.AdaptiveAvgPool2d, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d)
-_PASS_FUNCTIONS = (F.relu, F.relu6, F.silu, F.gelu, F.hardswish, F.leaky_relu, F.hardtanh, F.dropout,
-                   F.adaptive_avg_pool2d, F.max_pool2d, F.avg_pool2d, torch.flatten, torch.relu)
+_PASS_MODULES = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.SiLU,
+    nn.Hardswish,
+    nn.GELU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.Hardtanh,
+    nn.Identity,
+    nn.Dropout,
+    nn.AdaptiveAvgPool2d,
+    nn.Flatten,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+)
+_PASS_FUNCTIONS = (
+    F.relu,
+    F.relu6,
+    F.silu,
+    F.gelu,
+    F.hardswish,
+    F.leaky_relu,
+    F.hardtanh,
+    F.dropout,
+    F.adaptive_avg_pool2d,
+    F.max_pool2d,
+    F.avg_pool2d,
+    torch.flatten,
+    torch.relu,
+)
 _PASS_METHODS = ("relu", "relu_", "flatten", "contiguous")
 
 
@@ -35,7 +62,7 @@ _PASS_METHODS = ("relu", "relu_", "flatten", "contiguous")
 class _Chain:
     producer: str
     channels: int
-    along: list[str]       # BatchNorms and the depthwise convolution between producer and consumer
+    along: list[str]  # BatchNorms and the depthwise convolution between producer and consumer
     consumer: str
 
 
@@ -58,8 +85,9 @@ def _chain(model: nn.Module, node: fx.Node, channels: int) -> tuple[_Chain | Non
             elif _is_depthwise(m, channels) and not depthwise:
                 along.append(u.target)
                 depthwise = True
-            elif (isinstance(m, nn.Conv2d) and m.groups == 1 and m.in_channels == channels) or \
-                    (isinstance(m, nn.Linear) and m.in_features == channels):
+            elif (isinstance(m, nn.Conv2d) and m.groups == 1 and m.in_channels == channels) or (
+                isinstance(m, nn.Linear) and m.in_features == channels
+            ):
                 return _Chain(node.target, channels, along, u.target), ""
             elif not isinstance(m, _PASS_MODULES):
                 return None, f"it feeds layer '{u.target}' ({type(m).__name__})"
@@ -122,8 +150,11 @@ class PruneChannels(CompressMethod):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         if not 0 < self.options["ratio"] < 1:
-            raise ZooValidationError("ratio", f"must be in (0, 1), not {self.options['ratio']!r}",
-                                     hint="the fraction of channels to remove, e.g. 0.3")
+            raise ZooValidationError(
+                "ratio",
+                f"must be in (0, 1), not {self.options['ratio']!r}",
+                hint="the fraction of channels to remove, e.g. 0.3",
+            )
 
     def prune(self, model: nn.Module) -> dict[str, Any]:
         chains, skipped = find_chains(model)
@@ -132,8 +163,9 @@ class PruneChannels(CompressMethod):
             raise ZooCompressError(
                 "prune-channels found no chain of layers whose channels can be removed (a conv whose output "
                 "reaches exactly one conv or linear layer through BatchNorm, activations and a depthwise conv)"
-                + (f"; e.g. {sample}" if sample else f"; the model has no nn.Conv2d"),
-                hint="this method prunes CNNs (MobileNet, EfficientNet, ResNet bottlenecks)")
+                + (f"; e.g. {sample}" if sample else "; the model has no nn.Conv2d"),
+                hint="this method prunes CNNs (MobileNet, EfficientNet, ResNet bottlenecks)",
+            )
         before = sum(p.numel() for p in model.parameters())
         step, ratio, removed = self.options["round_to"], self.options["ratio"], 0
         for c in chains:
@@ -149,24 +181,43 @@ class PruneChannels(CompressMethod):
             _cut(model.get_submodule(c.consumer), keep, 1)
             removed += c.channels - n
         after = sum(p.numel() for p in model.parameters())
-        return {"chains": len(chains), "channels_removed": removed, "params_before": before,
-                "params_after": after, "left_alone": len(skipped)}
+        return {
+            "chains": len(chains),
+            "channels_removed": removed,
+            "params_before": before,
+            "params_after": after,
+            "left_alone": len(skipped),
+        }
 
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:
         p = self.options
         if p["recovery_epochs"] and ctx.train is None:
-            raise ZooValidationError("calibration", "the recovery fine-tune needs labelled data",
-                                     hint="pass calibration=(inputs, labels), or recovery_epochs=0")
+            raise ZooValidationError(
+                "calibration",
+                "the recovery fine-tune needs labelled data",
+                hint="pass calibration=(inputs, labels), or recovery_epochs=0",
+            )
         info = self.prune(model)
         if p["recovery_epochs"]:
             from zoo.finetune import finetune
 
-            result = finetune(model, ctx.train, recipe=p["recovery_recipe"], epochs=p["recovery_epochs"],
-                              lr=p["recovery_lr"], batch_size=p["batch_size"], registry=ctx.registry,
-                              host=ctx.host, progress=False)
+            result = finetune(
+                model,
+                ctx.train,
+                recipe=p["recovery_recipe"],
+                epochs=p["recovery_epochs"],
+                lr=p["recovery_lr"],
+                batch_size=p["batch_size"],
+                registry=ctx.registry,
+                host=ctx.host,
+                progress=False,
+            )
             model = result.model.to("cpu").eval()
-            info["recovery"] = {"recipe": p["recovery_recipe"], "epochs": p["recovery_epochs"],
-                                "train_accuracy": result.final.train_accuracy if result.final else None}
+            info["recovery"] = {
+                "recipe": p["recovery_recipe"],
+                "epochs": p["recovery_epochs"],
+                "train_accuracy": result.final.train_accuracy if result.final else None,
+            }
         tensors = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         return Compressed(model.eval(), tensors, {}, info=info)
 

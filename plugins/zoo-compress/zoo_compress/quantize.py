@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.compress.runner import CompressContext, CompressMethod, Compressed, decode_state, encode_state
+from zoo.compress.runner import CompressContext, Compressed, CompressMethod, decode_state, encode_state
 from zoo.errors import ZooCompressError, ZooValidationError
 from zoo_compress import fx as _fx
 from zoo_compress.specs import METHODS
@@ -28,8 +28,11 @@ def _layers(model: nn.Module) -> str:
 
 def _engine(name: str) -> None:
     if name not in torch.backends.quantized.supported_engines:
-        raise ZooValidationError("engine", f"quantized engine {name!r} is not available in this torch build",
-                                 hint=f"use one of: {', '.join(torch.backends.quantized.supported_engines)}")
+        raise ZooValidationError(
+            "engine",
+            f"quantized engine {name!r} is not available in this torch build",
+            hint=f"use one of: {', '.join(torch.backends.quantized.supported_engines)}",
+        )
     torch.backends.quantized.engine = name
 
 
@@ -48,8 +51,9 @@ class DynamicInt8(CompressMethod):
             per_channel_dynamic_qconfig,
         )
 
-        spec: dict[type, Any] = {nn.Linear: per_channel_dynamic_qconfig if self.options["per_channel"]
-                                 else default_dynamic_qconfig}
+        spec: dict[type, Any] = {
+            nn.Linear: per_channel_dynamic_qconfig if self.options["per_channel"] else default_dynamic_qconfig
+        }
         if self.options["embeddings"]:
             spec[nn.Embedding] = float_qparams_weight_only_qconfig
         return spec
@@ -66,9 +70,8 @@ class DynamicInt8(CompressMethod):
         # torch.ao's dynamic Linear (state version 4) quantizes activations to 7 bits
         # (reduce_range, for CPUs without VNNI, where 8-bit products could saturate); its
         # version-3 path uses all 8 bits: on MiniLM, embedding cosine 0.977 -> 0.993.
-        from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-
         from torch.ao.nn.quantized import Embedding as QuantizedEmbedding
+        from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
         for m in model.modules():
             if isinstance(m, DynamicLinear) and not self.options["reduce_range"]:
@@ -85,12 +88,21 @@ class DynamicInt8(CompressMethod):
             raise ZooCompressError(
                 "dynamic-int8 quantizes nn.Linear (and nn.Embedding) layers, and this model has none: its "
                 f"layers are {_layers(model)}; dynamic quantization has no int8 kernel for those ops",
-                hint="use method 'static-int8' (calibrated; convolutions) for a CNN")
+                hint="use method 'static-int8' (calibrated; convolutions) for a CNN",
+            )
         q = self._quantize(model)
         tensors, meta = encode_state(q.state_dict())
         embeddings = sum(isinstance(m, nn.Embedding) for m in model.modules()) if self.options["embeddings"] else 0
-        return Compressed(q, tensors, meta, info={"quantized_linear": len(linear), "quantized_embeddings": embeddings,
-                                                   "engine": self.options["engine"]})
+        return Compressed(
+            q,
+            tensors,
+            meta,
+            info={
+                "quantized_linear": len(linear),
+                "quantized_embeddings": embeddings,
+                "engine": self.options["engine"],
+            },
+        )
 
     def load(self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str], ctx: CompressContext) -> Any:
         q = self._quantize(ctx.build())
@@ -122,27 +134,47 @@ class StaticInt8(CompressMethod):
 
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:
         if not ctx.calibration:
-            raise ZooValidationError("calibration", "static int8 quantization needs calibration data: the "
-                                     "activations' int8 ranges are measured on it",
-                                     hint="pass calibration= a few hundred representative inputs (e.g. "
-                                          "(images, labels) of the training data), or use 'dynamic-int8'")
+            raise ZooValidationError(
+                "calibration",
+                "static int8 quantization needs calibration data: the activations' int8 ranges are measured on it",
+                hint="pass calibration= a few hundred representative inputs (e.g. "
+                "(images, labels) of the training data), or use 'dynamic-int8'",
+            )
         if not isinstance(ctx.example, torch.Tensor):
-            raise ZooCompressError("static-int8 (FX graph mode) quantizes CNNs that take one image tensor; this "
-                                   f"model takes {sorted(ctx.example) if isinstance(ctx.example, Mapping) else type(ctx.example).__name__}"
-                                   f" and its layers are {_layers(model)}",
-                                   hint="use 'dynamic-int8' for transformers")
+            raise ZooCompressError(
+                "static-int8 (FX graph mode) quantizes CNNs that take one image tensor; this "
+                f"model takes {sorted(ctx.example) if isinstance(ctx.example, Mapping) else type(ctx.example).__name__}"
+                f" and its layers are {_layers(model)}",
+                hint="use 'dynamic-int8' for transformers",
+            )
         convs = [n for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
         if not convs:
-            raise ZooCompressError(f"static-int8 has int8 kernels for Conv2d and Linear; this model has neither: "
-                                   f"its layers are {_layers(model)}", hint="this model cannot be quantized here")
+            raise ZooCompressError(
+                f"static-int8 has int8 kernels for Conv2d and Linear; this model has neither: "
+                f"its layers are {_layers(model)}",
+                hint="this model cannot be quantized here",
+            )
         q = self._convert(model, ctx.calibration)
-        float_ops = sorted({type(m).__name__ for m in q.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
-                            and not type(m).__module__.startswith("torch.ao")})
+        float_ops = sorted(
+            {
+                type(m).__name__
+                for m in q.modules()
+                if isinstance(m, (nn.Conv2d, nn.Linear)) and not type(m).__module__.startswith("torch.ao")
+            }
+        )
         tensors, meta = encode_state(q.state_dict())
         meta["zoo.input_shape"] = ",".join(str(d) for d in ctx.example.shape[1:])
-        return Compressed(q, tensors, meta, info={"engine": self.options["engine"], "layers": len(convs),
-                                                   "float_layers": float_ops,
-                                                   "calibration_samples": sum(len(b) for b in ctx.calibration)})
+        return Compressed(
+            q,
+            tensors,
+            meta,
+            info={
+                "engine": self.options["engine"],
+                "layers": len(convs),
+                "float_layers": float_ops,
+                "calibration_samples": sum(len(b) for b in ctx.calibration),
+            },
+        )
 
     def load(self, tensors: dict[str, torch.Tensor], metadata: Mapping[str, str], ctx: CompressContext) -> Any:
         shape = [int(d) for d in metadata["zoo.input_shape"].split(",")]

@@ -36,8 +36,9 @@ class ConvNet(nn.Module):
 
         self.stem = block(1, width)
         self.blocks = nn.Sequential(block(width, width), block(width, width), block(width, width))
-        self.neck = nn.Sequential(nn.Conv2d(width, 2 * width, 1), nn.BatchNorm2d(2 * width), nn.ReLU(),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.neck = nn.Sequential(
+            nn.Conv2d(width, 2 * width, 1), nn.BatchNorm2d(2 * width), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
         self.head = nn.Linear(2 * width, classes)
 
     def forward(self, x):
@@ -151,8 +152,16 @@ def test_llrd_param_groups_decay_layer_by_layer(data):
     result = tune(pretrained(), data, "llrd", lr=1e-3, layer_decay=0.5, epochs=1)
     lrs = {g["name"]: g["lr"] for g in result.phases[0].groups if "no decay" not in g["name"]}
     # read back from the optimizer: stem, blocks.0-2, neck, head
-    assert lrs == pytest.approx({"stem": 1e-3 * 0.5 ** 5, "blocks.0": 1e-3 * 0.5 ** 4, "blocks.1": 1e-3 * 0.5 ** 3,
-                                 "blocks.2": 1e-3 * 0.5 ** 2, "neck": 1e-3 * 0.5, "head": 1e-3})
+    assert lrs == pytest.approx(
+        {
+            "stem": 1e-3 * 0.5**5,
+            "blocks.0": 1e-3 * 0.5**4,
+            "blocks.1": 1e-3 * 0.5**3,
+            "blocks.2": 1e-3 * 0.5**2,
+            "neck": 1e-3 * 0.5,
+            "head": 1e-3,
+        }
+    )
 
 
 def test_llrd_on_a_model_without_layers_is_a_typed_error(data):
@@ -226,24 +235,28 @@ def test_l2_sp_pulls_toward_the_pretrained_weights(data):
 
     def drift(result):
         end = state(result.model)
-        return sum((end[k] - start[k]).pow(2).sum().item() for k in start
-                   if k.endswith("weight") and not k.startswith("head."))
+        return sum(
+            (end[k] - start[k]).pow(2).sum().item() for k in start if k.endswith("weight") and not k.startswith("head.")
+        )
 
     free = tune(pretrained(), data, "l2-sp", alpha=0.0, beta=0.0, lr=1e-2, backbone_lr_mult=1.0)
     pulled = tune(pretrained(), data, "l2-sp", alpha=50.0, beta=0.0, lr=1e-2, backbone_lr_mult=1.0)
     assert drift(pulled) < 0.5 * drift(free)
 
 
-@pytest.mark.parametrize(("recipe", "params", "field"), [
-    ("freeze-stages", {"frozen_stages": 5}, "frozen_stages"),  # the model has 5 units: nothing would train
-    ("lp-ft", {"epochs": 3, "probe_epochs": 3}, "probe_epochs"),
-    ("lp-ft", {"epochs": 1}, "epochs"),
-    ("llrd", {"layer_decay": 1.5}, "layer_decay"),
-    ("lora", {"rank": 0}, "rank"),
-    ("full", {"backbone_lr_mult": -1}, "backbone_lr_mult"),
-    ("linear-probe", {"cache_features": "maybe"}, "cache_features"),
-    ("bitfit", {"optimizer": "adam"}, "optimizer"),
-])
+@pytest.mark.parametrize(
+    ("recipe", "params", "field"),
+    [
+        ("freeze-stages", {"frozen_stages": 5}, "frozen_stages"),  # the model has 5 units: nothing would train
+        ("lp-ft", {"epochs": 3, "probe_epochs": 3}, "probe_epochs"),
+        ("lp-ft", {"epochs": 1}, "epochs"),
+        ("llrd", {"layer_decay": 1.5}, "layer_decay"),
+        ("lora", {"rank": 0}, "rank"),
+        ("full", {"backbone_lr_mult": -1}, "backbone_lr_mult"),
+        ("linear-probe", {"cache_features": "maybe"}, "cache_features"),
+        ("bitfit", {"optimizer": "adam"}, "optimizer"),
+    ],
+)
 def test_bad_hyper_parameters_name_the_parameter(data, recipe, params, field):
     model = pretrained()
     before = state(model)

@@ -67,6 +67,7 @@ class ConvLoRA(nn.Module):
 def select_targets(model: nn.Module, patterns: Sequence[str], exclude: str) -> list[str]:
     """Module names to adapt. ``["auto"]``: every Linear outside the head, else every
     1x1 (pointwise) conv; otherwise shell patterns matched against module names."""
+
     def outside(name: str) -> bool:
         return not (name == exclude or name.startswith(exclude + "."))
 
@@ -74,8 +75,11 @@ def select_targets(model: nn.Module, patterns: Sequence[str], exclude: str) -> l
         linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and outside(n)]
         if linears:
             return linears
-        return [n for n, m in model.named_modules()
-                if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.groups == 1 and outside(n)]
+        return [
+            n
+            for n, m in model.named_modules()
+            if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) and m.groups == 1 and outside(n)
+        ]
     chosen = []
     for name, module in model.named_modules():
         if outside(name) and name and any(fnmatch.fnmatchcase(name, p) for p in patterns):

@@ -11,6 +11,12 @@ from zoo_recipes.specs import RUNNERS, SPECS
 
 @hookimpl
 def zoo_recipes():
-    return [Recipe(name=name, description=spec["description"], runner=f"{RUNNERS}:{spec['runner']}",
-                   params=defaults(spec["schema"]))
-            for name, spec in SPECS.items()]
+    return [
+        Recipe(
+            name=name,
+            description=spec["description"],
+            runner=f"{RUNNERS}:{spec['runner']}",
+            params=defaults(spec["schema"]),
+        )
+        for name, spec in SPECS.items()
+    ]

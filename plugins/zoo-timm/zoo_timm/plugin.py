@@ -18,7 +18,6 @@ from functools import lru_cache
 from zoo import catalogue_data
 from zoo.hookspecs import hookimpl
 from zoo.records import DatasetUse, Family, KeyAdapter, License, Source, Weights
-
 from zoo_timm import notes
 
 LITE0_PYPI = "tf_efficientnet_lite0.lite0_in1k_pypi"
@@ -43,7 +42,6 @@ def weights() -> tuple[Weights, ...]:
 
 
 def _weights(entry: dict) -> Weights:
-    from zoo_timm import notes
 
     entry = copy.deepcopy(entry)
     return Weights(
@@ -81,6 +79,11 @@ def zoo_weights() -> tuple[Weights, ...]:
 @hookimpl
 def zoo_key_adapters() -> tuple[KeyAdapter, ...]:
     # One adapter per PyPI Lite checkpoint (Lite0's keeps its original name).
-    return tuple(KeyAdapter(name="efficientnet-pytorch-to-timm" + (f"-lite{n}" if n else ""),
-                            function="zoo_timm.adapters:efficientnet_pytorch_to_timm", weights=ref)
-                 for n, ref in enumerate(LITE_PYPI))
+    return tuple(
+        KeyAdapter(
+            name="efficientnet-pytorch-to-timm" + (f"-lite{n}" if n else ""),
+            function="zoo_timm.adapters:efficientnet_pytorch_to_timm",
+            weights=ref,
+        )
+        for n, ref in enumerate(LITE_PYPI)
+    )

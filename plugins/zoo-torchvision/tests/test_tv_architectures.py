@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from tv_helpers import build, final_layers, import_string, num_params, skeleton
 
 from zoo_torchvision import adapters, plugin
@@ -39,8 +38,7 @@ def test_regnet_builder_reproduces_torchvision(name):
         upstream = import_string(f"torchvision.models:{name}")()
     ours = build(FAMILIES[name])
     assert repr(ours) == repr(upstream)
-    assert {k: v.shape for k, v in ours.state_dict().items()} == {
-        k: v.shape for k, v in upstream.state_dict().items()}
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in upstream.state_dict().items()}
 
 
 def test_regnet_builds_on_the_meta_device():
@@ -59,7 +57,8 @@ def test_aux_adapter_maps_torchvision_checkpoint_onto_the_family(name):
     torch.manual_seed(0)
     # a checkpoint laid out like torchvision's pretrained build (with the auxiliary heads)
     upstream = import_string(f"torchvision.models:{name}")(
-        aux_logits=True, transform_input=True, init_weights=False).eval()
+        aux_logits=True, transform_input=True, init_weights=False
+    ).eval()
     state = upstream.state_dict()
     assert any(k.startswith(adapters.AUX_PREFIXES) for k in state)
     adapted = import_string(adapter.function)(state)
@@ -82,7 +81,6 @@ def test_zoo_contract_on_a_sample_of_families():
     from zoo.testing import check_plugin
 
     # the families with something special (all of them build in the tests above)
-    sample = ["googlenet", "inception_v3", "regnet_x_400mf", "squeezenet1_1", "mobilenet_v3_small",
-              "vit_b_32"]
+    sample = ["googlenet", "inception_v3", "regnet_x_400mf", "squeezenet1_1", "mobilenet_v3_small", "vit_b_32"]
     result = check_plugin("torchvision", families=sample)
     assert result.ok and len(result.weights) == len(plugin.zoo_weights())

@@ -11,9 +11,8 @@ from collections import Counter
 
 import pytest
 
-from zoo.records import CommercialUse, SectionKind, Weights
-
 import zoo_torchvision
+from zoo.records import CommercialUse, SectionKind, Weights
 from zoo_torchvision import notes, plugin
 
 
@@ -57,9 +56,15 @@ def test_names_are_unique_and_consistent(families, weights):
 
 def test_tags_are_torchvision_enum_names(weights):
     refs = {w.ref for w in weights}
-    assert {"resnet50.imagenet1k_v1", "resnet50.imagenet1k_v2", "vit_b_16.imagenet1k_swag_linear_v1",
-            "vit_b_16_384.imagenet1k_swag_e2e_v1", "vgg16.imagenet1k_features",
-            "regnet_y_128gf.imagenet1k_swag_e2e_v1", "maxvit_t.imagenet1k_v1"} <= refs
+    assert {
+        "resnet50.imagenet1k_v1",
+        "resnet50.imagenet1k_v2",
+        "vit_b_16.imagenet1k_swag_linear_v1",
+        "vit_b_16_384.imagenet1k_swag_e2e_v1",
+        "vgg16.imagenet1k_features",
+        "regnet_y_128gf.imagenet1k_swag_e2e_v1",
+        "maxvit_t.imagenet1k_v1",
+    } <= refs
 
 
 def test_resnet50_facts(families, weights):
@@ -75,8 +80,7 @@ def test_resnet50_facts(families, weights):
     assert record.preprocessing["interpolation"] == "bilinear"
     assert record.paper_url == "https://arxiv.org/abs/1512.03385"
     assert record.recipe.startswith("https://github.com/pytorch/vision/")
-    assert {(d.name, d.role.value) for d in record.datasets} == {("imagenet-1k", "pretrain"),
-                                                                ("imagenet-1k", "eval")}
+    assert {(d.name, d.role.value) for d in record.datasets} == {("imagenet-1k", "pretrain"), ("imagenet-1k", "eval")}
 
 
 def test_hash_prefix_comes_from_the_url_filename(weights):
@@ -127,9 +131,11 @@ def test_features_only_checkpoint_says_so(weights):
 
 
 def test_declaring_imports_no_model_library():
-    code = ("import sys, zoo_torchvision.plugin as p\n"
-            "p.zoo_families(); p.zoo_weights(); p.zoo_key_adapters()\n"
-            "print(','.join(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules))\n")
+    code = (
+        "import sys, zoo_torchvision.plugin as p\n"
+        "p.zoo_families(); p.zoo_weights(); p.zoo_key_adapters()\n"
+        "print(','.join(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -146,6 +152,7 @@ def test_records_round_trip_through_the_registry(tmp_path, families, weights):
         info = registry.resolve("resnet50")
         assert info.ref == "resnet50.imagenet1k_v2"
         assert isinstance(info.weights, Weights) and info.weights == next(
-            w for w in weights if w.ref == "resnet50.imagenet1k_v2")
+            w for w in weights if w.ref == "resnet50.imagenet1k_v2"
+        )
     finally:
         registry.close()

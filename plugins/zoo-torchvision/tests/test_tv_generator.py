@@ -30,10 +30,8 @@ def test_preprocessing_is_stored_per_family():
 def test_catalogue_covers_every_torchvision_classification_weight():
     from torchvision import models
 
-    upstream = {(fn, w.name.lower()) for fn in models.list_models(module=models)
-                for w in models.get_model_weights(fn)}
+    upstream = {(fn, w.name.lower()) for fn in models.list_models(module=models) for w in models.get_model_weights(fn)}
     ours = {(w["sources"][0], w["tag"]) for w in plugin.catalogue().weights}
     assert len(plugin.catalogue().weights) == len(upstream)
-    urls = {(w.url, w.name.lower()) for fn in models.list_models(module=models)
-            for w in models.get_model_weights(fn)}
+    urls = {(w.url, w.name.lower()) for fn in models.list_models(module=models) for w in models.get_model_weights(fn)}
     assert ours == urls

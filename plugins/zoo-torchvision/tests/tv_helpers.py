@@ -68,9 +68,12 @@ def final_layers(model, width: int) -> list[str]:
     """Names of the Linear / 1x1 Conv2d layers with ``width`` outputs, in module order."""
     from torch import nn
 
-    return [name for name, m in model.named_modules()
-            if (isinstance(m, nn.Linear) and m.out_features == width)
-            or (isinstance(m, nn.Conv2d) and m.out_channels == width and m.kernel_size == (1, 1))]
+    return [
+        name
+        for name, m in model.named_modules()
+        if (isinstance(m, nn.Linear) and m.out_features == width)
+        or (isinstance(m, nn.Conv2d) and m.out_channels == width and m.kernel_size == (1, 1))
+    ]
 
 
 def num_params(model) -> int:

@@ -29,10 +29,14 @@ IMAGENET_1K = "imagenet-1k"
 DATASET_URLS = {IMAGENET_1K: "https://www.image-net.org/", "ig-3.6b": None}
 METRIC_DATASETS = {"ImageNet-1K": IMAGENET_1K}
 
-SWAG_PAPER = ("Revisiting Weakly Supervised Pre-Training of Visual Perception Models",
-              "https://arxiv.org/abs/2201.08371")
-SQUEEZENET_PAPER = ("SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
-                    "https://arxiv.org/abs/1602.07360")
+SWAG_PAPER = (
+    "Revisiting Weakly Supervised Pre-Training of Visual Perception Models",
+    "https://arxiv.org/abs/2201.08371",
+)
+SQUEEZENET_PAPER = (
+    "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
+    "https://arxiv.org/abs/1602.07360",
+)
 
 # Licence texts are written once here and named by key in each weights record.
 UNSTATED = "torchvision-unstated"
@@ -40,10 +44,12 @@ DEFAULT_LICENSE = {
     "spdx": "NOASSERTION",
     "commercial_use": "unknown",
     "url": "https://github.com/pytorch/vision#pre-trained-model-license",
-    "note": ("torchvision's code is BSD-3-Clause, but torchvision states no licence for these "
-             "weights: its README says pre-trained models 'may have their own licenses or terms and "
-             "conditions derived from the dataset used for training'. ImageNet's terms of access "
-             "limit the training images to non-commercial research and education."),
+    "note": (
+        "torchvision's code is BSD-3-Clause, but torchvision states no licence for these "
+        "weights: its README says pre-trained models 'may have their own licenses or terms and "
+        "conditions derived from the dataset used for training'. ImageNet's terms of access "
+        "limit the training images to non-commercial research and education."
+    ),
 }
 # Licences torchvision's weights meta names, by the URL it gives. An unknown URL stops
 # the generator: a new licence is a decision for a person, not a default.
@@ -56,8 +62,10 @@ LICENSES = {
         "spdx": "CC-BY-NC-4.0",
         "commercial_use": "forbidden",
         "url": "https://github.com/facebookresearch/SWAG/blob/main/LICENSE",
-        "note": ("torchvision's weights meta names the SWAG licence for these weights: Creative "
-                 "Commons Attribution-NonCommercial 4.0 (no commercial use, attribution required)."),
+        "note": (
+            "torchvision's weights meta names the SWAG licence for these weights: Creative "
+            "Commons Attribution-NonCommercial 4.0 (no commercial use, attribution required)."
+        ),
     },
 }
 
@@ -66,19 +74,42 @@ LICENSES = {
 # the head is its last layer with 1000 outputs. A new module stops the generator so that
 # somebody looks at it.
 MODULE_HEAD = {
-    "alexnet": "classifier.6", "convnext": "classifier.2", "densenet": "classifier",
-    "efficientnet": "classifier.1", "googlenet": "fc", "inception": "fc", "maxvit": "classifier.5",
-    "mnasnet": "classifier.1", "mobilenetv2": "classifier.1", "mobilenetv3": "classifier.3",
-    "regnet": "fc", "resnet": "fc", "shufflenetv2": "fc",
+    "alexnet": "classifier.6",
+    "convnext": "classifier.2",
+    "densenet": "classifier",
+    "efficientnet": "classifier.1",
+    "googlenet": "fc",
+    "inception": "fc",
+    "maxvit": "classifier.5",
+    "mnasnet": "classifier.1",
+    "mobilenetv2": "classifier.1",
+    "mobilenetv3": "classifier.3",
+    "regnet": "fc",
+    "resnet": "fc",
+    "shufflenetv2": "fc",
     "squeezenet": "classifier.1",  # a 1x1 Conv2d, not a Linear
-    "swin_transformer": "head", "vgg": "classifier.6", "vision_transformer": "heads.head",
+    "swin_transformer": "head",
+    "vgg": "classifier.6",
+    "vision_transformer": "heads.head",
 }
 MODULE_KIND = {
-    "alexnet": "convnet", "convnext": "convnet", "densenet": "convnet", "efficientnet": "convnet",
-    "googlenet": "convnet", "inception": "convnet", "maxvit": "hybrid", "mnasnet": "convnet",
-    "mobilenetv2": "convnet", "mobilenetv3": "convnet", "regnet": "convnet", "resnet": "convnet",
-    "shufflenetv2": "convnet", "squeezenet": "convnet", "swin_transformer": "transformer",
-    "vgg": "convnet", "vision_transformer": "transformer",
+    "alexnet": "convnet",
+    "convnext": "convnet",
+    "densenet": "convnet",
+    "efficientnet": "convnet",
+    "googlenet": "convnet",
+    "inception": "convnet",
+    "maxvit": "hybrid",
+    "mnasnet": "convnet",
+    "mobilenetv2": "convnet",
+    "mobilenetv3": "convnet",
+    "regnet": "convnet",
+    "resnet": "convnet",
+    "shufflenetv2": "convnet",
+    "squeezenet": "convnet",
+    "swin_transformer": "transformer",
+    "vgg": "convnet",
+    "vision_transformer": "transformer",
 }
 
 # Builder arguments torchvision's own builders set when they load weights
@@ -121,8 +152,11 @@ def _preprocessing(weights) -> dict:
     transforms = weights.transforms
     if getattr(transforms, "func", None) is not ImageClassification:
         raise SystemExit(f"{weights}: transforms are not ImageClassification; look at it")
-    defaults = {k: p.default for k, p in inspect.signature(ImageClassification.__init__).parameters.items()
-                if p.default is not inspect.Parameter.empty}
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(ImageClassification.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
     args = {**defaults, **transforms.keywords}
     crop = int(args["crop_size"])
     return {
@@ -266,28 +300,31 @@ def collect() -> dict:
                 tags.append("features-only")
             description = _rst_to_text(meta["_docs"])
             # No record field holds compute or the approximate size; keep them readable.
-            description += (f" torchvision reports {meta['_ops']} GFLOPS per image and a "
-                            f"{meta['_file_size']} MB checkpoint.")
+            description += (
+                f" torchvision reports {meta['_ops']} GFLOPS per image and a {meta['_file_size']} MB checkpoint."
+            )
             title, url = SWAG_PAPER if swag else (paper_title, paper_url)
-            weights_out.append({
-                "arch": family_name,
-                "tag": w.name.lower(),
-                "sources": [w.url],
-                "sha256_prefix": match.group(1) if match else None,
-                "format": "pickle",
-                "license": licence,
-                "publisher": "torchvision",
-                "paper_title": title,
-                "paper_url": url,
-                "recipe": meta["recipe"],
-                "datasets": datasets,
-                "metrics": metrics,
-                "preprocessing": _preprocessing(w),
-                "num_params": int(meta["num_params"]),
-                "num_classes": len(meta["categories"]) if not features_only else None,
-                "description": description,
-                "tags": sorted(set(tags)),
-            })
+            weights_out.append(
+                {
+                    "arch": family_name,
+                    "tag": w.name.lower(),
+                    "sources": [w.url],
+                    "sha256_prefix": match.group(1) if match else None,
+                    "format": "pickle",
+                    "license": licence,
+                    "publisher": "torchvision",
+                    "paper_title": title,
+                    "paper_url": url,
+                    "recipe": meta["recipe"],
+                    "datasets": datasets,
+                    "metrics": metrics,
+                    "preprocessing": _preprocessing(w),
+                    "num_params": int(meta["num_params"]),
+                    "num_classes": len(meta["categories"]) if not features_only else None,
+                    "description": description,
+                    "tags": sorted(set(tags)),
+                }
+            )
 
     return {
         "torchvision_version": torchvision.__version__.split("+")[0],
@@ -299,9 +336,13 @@ def collect() -> dict:
 def render(data: dict) -> str:
     """The catalogue as normalised JSON (zoo.catalogue_data): licences and dataset URLs by
     key, preprocessing per family (a weights entry holds only what differs)."""
-    return catalogue_data.dumps(generated_from={"torchvision": data["torchvision_version"]},
-                                licenses=LICENSES, dataset_urls=DATASET_URLS, families=data["families"],
-                                weights=data["weights"])
+    return catalogue_data.dumps(
+        generated_from={"torchvision": data["torchvision_version"]},
+        licenses=LICENSES,
+        dataset_urls=DATASET_URLS,
+        families=data["families"],
+        weights=data["weights"],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

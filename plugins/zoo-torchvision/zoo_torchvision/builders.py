@@ -11,14 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 
-def regnet(*, depths: list[int], widths: list[int], group_widths: list[int],
-           bottleneck_multipliers: list[float], strides: list[int], se_ratio: float | None = None,
-           **kwargs: Any):
+def regnet(
+    *,
+    depths: list[int],
+    widths: list[int],
+    group_widths: list[int],
+    bottleneck_multipliers: list[float],
+    strides: list[int],
+    se_ratio: float | None = None,
+    **kwargs: Any,
+):
     """``torchvision.models.RegNet`` from explicit block parameters (what torchvision's
     ``regnet_*`` builders construct; RegNet's default norm layer is the BatchNorm2d
     with eps 1e-5 and momentum 0.1 that they pass)."""
     from torchvision.models.regnet import BlockParams, RegNet
 
-    params = BlockParams(list(depths), list(widths), list(group_widths),
-                         list(bottleneck_multipliers), list(strides), se_ratio)
+    params = BlockParams(
+        list(depths), list(widths), list(group_widths), list(bottleneck_multipliers), list(strides), se_ratio
+    )
     return RegNet(params, **kwargs)

@@ -16,7 +16,6 @@ from functools import lru_cache
 from zoo import catalogue_data
 from zoo.hookspecs import hookimpl
 from zoo.records import DatasetUse, Family, KeyAdapter, License, Metric, Source, Weights
-
 from zoo_torchvision import notes
 
 
@@ -37,7 +36,6 @@ def weights() -> tuple[Weights, ...]:
 
 
 def _weights(entry: dict) -> Weights:
-    from zoo_torchvision import notes
 
     entry = copy.deepcopy(entry)
     return Weights(
@@ -77,10 +75,12 @@ def zoo_key_adapters() -> tuple[KeyAdapter, ...]:
     # torchvision's GoogLeNet / Inception v3 checkpoints carry the training-time auxiliary
     # classifiers; the families are built without them (see zoo_torchvision.adapters).
     return (
-        KeyAdapter(name="googlenet-drop-aux-heads", function="zoo_torchvision.adapters:drop_aux_heads",
-                   arch="googlenet"),
-        KeyAdapter(name="inception-v3-drop-aux-heads", function="zoo_torchvision.adapters:drop_aux_heads",
-                   arch="inception_v3"),
+        KeyAdapter(
+            name="googlenet-drop-aux-heads", function="zoo_torchvision.adapters:drop_aux_heads", arch="googlenet"
+        ),
+        KeyAdapter(
+            name="inception-v3-drop-aux-heads", function="zoo_torchvision.adapters:drop_aux_heads", arch="inception_v3"
+        ),
     )
 
 

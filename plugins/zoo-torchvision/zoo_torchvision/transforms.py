@@ -23,8 +23,9 @@ def _size(value: Any, field: str) -> tuple[int, int]:
         return value, value
     if isinstance(value, (list, tuple)) and len(value) in (2, 3) and all(isinstance(v, int) for v in value):
         return int(value[-2]), int(value[-1])
-    raise ZooValidationError(f"preprocessing.{field}", f"{value!r} is not an image size",
-                             hint="give an int or [H, W] (or timm's [C, H, W])")
+    raise ZooValidationError(
+        f"preprocessing.{field}", f"{value!r} is not an image size", hint="give an int or [H, W] (or timm's [C, H, W])"
+    )
 
 
 def image_transform(config: Mapping[str, Any]) -> Any:
@@ -49,14 +50,17 @@ def image_transform(config: Mapping[str, Any]) -> Any:
     try:
         interpolation = InterpolationMode(name)
     except ValueError:
-        raise ZooValidationError("preprocessing.interpolation", f"unknown interpolation {name!r}",
-                                 hint="use bilinear, bicubic or nearest") from None
+        raise ZooValidationError(
+            "preprocessing.interpolation", f"unknown interpolation {name!r}", hint="use bilinear, bicubic or nearest"
+        ) from None
     mean = tuple(float(m) for m in config.get("mean", DEFAULT_MEAN))
     std = tuple(float(s) for s in config.get("std", DEFAULT_STD))
-    return v2.Compose([
-        v2.ToImage(),
-        v2.Resize(resize, interpolation=interpolation, antialias=bool(config.get("antialias", True))),
-        v2.CenterCrop(list(crop)),
-        v2.ToDtype(torch.float32, scale=True),
-        v2.Normalize(mean, std),
-    ])
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize(resize, interpolation=interpolation, antialias=bool(config.get("antialias", True))),
+            v2.CenterCrop(list(crop)),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(mean, std),
+        ]
+    )

@@ -42,17 +42,32 @@ def test_every_family_builds_on_meta_with_the_declared_parameter_count(name):
             assert weights.num_params == count, weights.ref
     # The non-persistent buffers are real (a meta-built model works once loaded).
     assert all(not b.is_meta for b in model.buffers())
-    assert type(model).__name__ == {"bert": "BertModel", "roberta": "RobertaModel",
-                                    "distilbert": "DistilBertModel"}[family.builder_kwargs["model_type"]]
+    assert (
+        type(model).__name__
+        == {"bert": "BertModel", "roberta": "RobertaModel", "distilbert": "DistilBertModel"}[
+            family.builder_kwargs["model_type"]
+        ]
+    )
 
 
 def test_minilm_parameter_counts():
-    counts = {name: sum(p.numel() for p in _build(FAMILIES[name]).parameters())
-              for name in ("minilm-l6-h384-uncased", "minilm-l12-h384-uncased", "all-minilm-l6-v2",
-                           "all-minilm-l12-v2", "paraphrase-minilm-l6-v2")}
-    assert counts == {"minilm-l6-h384-uncased": 22_713_216, "minilm-l12-h384-uncased": 33_360_000,
-                      "all-minilm-l6-v2": 22_713_216, "all-minilm-l12-v2": 33_360_000,
-                      "paraphrase-minilm-l6-v2": 22_713_216}
+    counts = {
+        name: sum(p.numel() for p in _build(FAMILIES[name]).parameters())
+        for name in (
+            "minilm-l6-h384-uncased",
+            "minilm-l12-h384-uncased",
+            "all-minilm-l6-v2",
+            "all-minilm-l12-v2",
+            "paraphrase-minilm-l6-v2",
+        )
+    }
+    assert counts == {
+        "minilm-l6-h384-uncased": 22_713_216,
+        "minilm-l12-h384-uncased": 33_360_000,
+        "all-minilm-l6-v2": 22_713_216,
+        "all-minilm-l12-v2": 33_360_000,
+        "paraphrase-minilm-l6-v2": 22_713_216,
+    }
     assert WEIGHTS["all-minilm-l6-v2.pypi"].num_params == counts["all-minilm-l6-v2"]
 
 
@@ -78,19 +93,30 @@ def test_head_adaptation_on_meta():
 
 def test_key_adapter_maps_upstream_layouts():
     pretraining = {
-        "bert.embeddings.word_embeddings.weight": 1, "bert.embeddings.LayerNorm.gamma": 2,
-        "bert.embeddings.LayerNorm.beta": 3, "bert.embeddings.position_ids": 4,
-        "bert.encoder.layer.0.output.LayerNorm.weight": 5, "bert.pooler.dense.weight": 6,
-        "cls.predictions.bias": 7, "cls.seq_relationship.weight": 8,
+        "bert.embeddings.word_embeddings.weight": 1,
+        "bert.embeddings.LayerNorm.gamma": 2,
+        "bert.embeddings.LayerNorm.beta": 3,
+        "bert.embeddings.position_ids": 4,
+        "bert.encoder.layer.0.output.LayerNorm.weight": 5,
+        "bert.pooler.dense.weight": 6,
+        "cls.predictions.bias": 7,
+        "cls.seq_relationship.weight": 8,
     }
     assert hf_to_base_model(pretraining) == {
-        "embeddings.word_embeddings.weight": 1, "embeddings.LayerNorm.weight": 2, "embeddings.LayerNorm.bias": 3,
-        "encoder.layer.0.output.LayerNorm.weight": 5, "pooler.dense.weight": 6,
+        "embeddings.word_embeddings.weight": 1,
+        "embeddings.LayerNorm.weight": 2,
+        "embeddings.LayerNorm.bias": 3,
+        "encoder.layer.0.output.LayerNorm.weight": 5,
+        "pooler.dense.weight": 6,
     }
     roberta = {"roberta.embeddings.word_embeddings.weight": 1, "lm_head.dense.weight": 2, "lm_head.bias": 3}
     assert hf_to_base_model(roberta) == {"embeddings.word_embeddings.weight": 1}
-    distil = {"distilbert.transformer.layer.0.ffn.lin1.weight": 1, "vocab_transform.weight": 2,
-              "vocab_layer_norm.bias": 3, "vocab_projector.bias": 4}
+    distil = {
+        "distilbert.transformer.layer.0.ffn.lin1.weight": 1,
+        "vocab_transform.weight": 2,
+        "vocab_layer_norm.bias": 3,
+        "vocab_projector.bias": 4,
+    }
     assert hf_to_base_model(distil) == {"transformer.layer.0.ffn.lin1.weight": 1}
     bare = {"embeddings.word_embeddings.weight": 1, "encoder.layer.0.attention.self.query.bias": 2}
     assert hf_to_base_model(bare) == bare

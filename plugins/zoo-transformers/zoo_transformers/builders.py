@@ -39,8 +39,7 @@ __all__ = ["POOLINGS", "TextClassifier", "attach_head", "build_text_model", "new
 POOLINGS = ("cls", "mean")
 
 
-def build_text_model(model_type: str, config: Mapping[str, Any], *,
-                     add_pooling_layer: bool | None = None) -> Any:
+def build_text_model(model_type: str, config: Mapping[str, Any], *, add_pooling_layer: bool | None = None) -> Any:
     """Build the base model of ``model_type`` from the hyper-parameters ``config``.
 
     ``add_pooling_layer=False`` leaves out BERT/RoBERTa's tanh pooler (roberta-base's
@@ -96,8 +95,9 @@ class TextClassifier(nn.Module):
     the head is the identity.
     """
 
-    def __init__(self, backbone: nn.Module, num_classes: int, pooling: str = "cls",
-                 dropout: float | None = None) -> None:
+    def __init__(
+        self, backbone: nn.Module, num_classes: int, pooling: str = "cls", dropout: float | None = None
+    ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}")
@@ -112,8 +112,7 @@ class TextClassifier(nn.Module):
         self.classifier = new_head(backbone, num_classes)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, **kwargs):
-        inputs = {"input_ids": input_ids, "attention_mask": attention_mask,
-                  "token_type_ids": token_type_ids, **kwargs}
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids, **kwargs}
         inputs = {k: v for k, v in inputs.items() if v is not None}
         if getattr(self.backbone.config, "model_type", None) == "distilbert":
             inputs.pop("token_type_ids", None)

@@ -13,13 +13,32 @@ from __future__ import annotations
 from zoo.records import CardSection, SectionKind, Severity
 
 __all__ = [
-    "BERT_CARD", "ROBERTA_CARD", "DISTILBERT_CARD", "MINILM_CARD", "MINILM_L6_CARD",
-    "ALL_MINILM_L6_CARD", "ALL_MINILM_L12_CARD", "PARAPHRASE_MINILM_L6_CARD",
-    "KURITA_2019", "BANDY_VINCENT_2021", "MODEL_CARDS_2019", "HENDERSON_2019",
-    "BERT_GENDER_BIAS", "ROBERTA_WEB_DATA_BIAS", "DISTILBERT_TEACHER_BIAS",
-    "MINILM_UNMEASURED_BIAS", "SENTENCE_PAIRS_WEB_FORUM_BIAS", "PARAPHRASE_DATA_BIAS", "UNCASED_INPUT", "ENGLISH_ONLY",
-    "MAX_512_POSITIONS", "MLM_INTENDED_USE", "MLM_OUT_OF_SCOPE", "SENTENCE_ENCODER_INTENDED_USE",
-    "SENTENCE_ENCODER_OUT_OF_SCOPE", "EVALUATE_BEFORE_DEPLOYING",
+    "BERT_CARD",
+    "ROBERTA_CARD",
+    "DISTILBERT_CARD",
+    "MINILM_CARD",
+    "MINILM_L6_CARD",
+    "ALL_MINILM_L6_CARD",
+    "ALL_MINILM_L12_CARD",
+    "PARAPHRASE_MINILM_L6_CARD",
+    "KURITA_2019",
+    "BANDY_VINCENT_2021",
+    "MODEL_CARDS_2019",
+    "HENDERSON_2019",
+    "BERT_GENDER_BIAS",
+    "ROBERTA_WEB_DATA_BIAS",
+    "DISTILBERT_TEACHER_BIAS",
+    "MINILM_UNMEASURED_BIAS",
+    "SENTENCE_PAIRS_WEB_FORUM_BIAS",
+    "PARAPHRASE_DATA_BIAS",
+    "UNCASED_INPUT",
+    "ENGLISH_ONLY",
+    "MAX_512_POSITIONS",
+    "MLM_INTENDED_USE",
+    "MLM_OUT_OF_SCOPE",
+    "SENTENCE_ENCODER_INTENDED_USE",
+    "SENTENCE_ENCODER_OUT_OF_SCOPE",
+    "EVALUATE_BEFORE_DEPLOYING",
     "truncation_note",
 ]
 
@@ -35,18 +54,29 @@ ALL_MINILM_L6_CARD = "https://huggingface.co/sentence-transformers/all-MiniLM-L6
 ALL_MINILM_L12_CARD = "https://huggingface.co/sentence-transformers/all-MiniLM-L12-v2"
 PARAPHRASE_MINILM_L6_CARD = "https://huggingface.co/sentence-transformers/paraphrase-MiniLM-L6-v2"
 
-KURITA_2019 = ("Kurita, Vyas, Pareek, Black, Tsvetkov (2019). Measuring Bias in Contextualized "
-               "Word Representations. 1st Workshop on Gender Bias in NLP. https://arxiv.org/abs/1906.07337")
-BANDY_VINCENT_2021 = ("Bandy, Vincent (2021). Addressing 'Documentation Debt' in Machine Learning "
-                      "Research: A Retrospective Datasheet for BookCorpus. https://arxiv.org/abs/2105.05241")
-MODEL_CARDS_2019 = ("Mitchell et al. (2019). Model Cards for Model Reporting. FAT* 2019. "
-                    "https://arxiv.org/abs/1810.03993")
-HENDERSON_2019 = ("Henderson et al. (2019). A Repository of Conversational Datasets (Reddit 2015-2018). "
-                  "https://arxiv.org/abs/1904.06472")
-BERT_PAPER = ("Devlin, Chang, Lee, Toutanova (2019). BERT: Pre-training of Deep Bidirectional "
-              "Transformers for Language Understanding. https://arxiv.org/abs/1810.04805")
-MINILM_PAPER = ("Wang et al. (2020). MiniLM: Deep Self-Attention Distillation for Task-Agnostic "
-                "Compression of Pre-Trained Transformers. https://arxiv.org/abs/2002.10957")
+KURITA_2019 = (
+    "Kurita, Vyas, Pareek, Black, Tsvetkov (2019). Measuring Bias in Contextualized "
+    "Word Representations. 1st Workshop on Gender Bias in NLP. https://arxiv.org/abs/1906.07337"
+)
+BANDY_VINCENT_2021 = (
+    "Bandy, Vincent (2021). Addressing 'Documentation Debt' in Machine Learning "
+    "Research: A Retrospective Datasheet for BookCorpus. https://arxiv.org/abs/2105.05241"
+)
+MODEL_CARDS_2019 = (
+    "Mitchell et al. (2019). Model Cards for Model Reporting. FAT* 2019. https://arxiv.org/abs/1810.03993"
+)
+HENDERSON_2019 = (
+    "Henderson et al. (2019). A Repository of Conversational Datasets (Reddit 2015-2018). "
+    "https://arxiv.org/abs/1904.06472"
+)
+BERT_PAPER = (
+    "Devlin, Chang, Lee, Toutanova (2019). BERT: Pre-training of Deep Bidirectional "
+    "Transformers for Language Understanding. https://arxiv.org/abs/1810.04805"
+)
+MINILM_PAPER = (
+    "Wang et al. (2020). MiniLM: Deep Self-Attention Distillation for Task-Agnostic "
+    "Compression of Pre-Trained Transformers. https://arxiv.org/abs/2002.10957"
+)
 
 
 def _card(url: str, section: str) -> str:
@@ -72,8 +102,7 @@ BERT_GENDER_BIAS = CardSection(
         "on this backbone can therefore score otherwise identical texts differently "
         "depending on the gender they mention."
     ),
-    references=(KURITA_2019, _card(BERT_CARD, "Limitations and bias"),
-                _card(BERT_CASED_CARD, "Limitations and bias")),
+    references=(KURITA_2019, _card(BERT_CARD, "Limitations and bias"), _card(BERT_CASED_CARD, "Limitations and bias")),
 )
 
 ROBERTA_WEB_DATA_BIAS = CardSection(
@@ -88,9 +117,10 @@ ROBERTA_WEB_DATA_BIAS = CardSection(
         "gender-stereotyped completions for 'The man/woman worked as a <mask>.', and warns "
         "that the bias affects all fine-tuned versions of the model."
     ),
-    references=(_card(ROBERTA_CARD, "Limitations and bias"),
-                "Liu et al. (2019). RoBERTa: A Robustly Optimized BERT Pretraining Approach. "
-                "https://arxiv.org/abs/1907.11692"),
+    references=(
+        _card(ROBERTA_CARD, "Limitations and bias"),
+        "Liu et al. (2019). RoBERTa: A Robustly Optimized BERT Pretraining Approach. https://arxiv.org/abs/1907.11692",
+    ),
 )
 
 DISTILBERT_TEACHER_BIAS = CardSection(
@@ -157,8 +187,7 @@ PARAPHRASE_DATA_BIAS = CardSection(
         "https://www.sbert.net/examples/training/paraphrases (training data of the paraphrase models)",
         "Rudinger, May, Van Durme (2017). Social Bias in Elicited Natural Language Inferences. "
         "First ACL Workshop on Ethics in Natural Language Processing.",
-        "van Miltenburg (2016). Stereotyping and Bias in the Flickr30K Dataset. "
-        "https://arxiv.org/abs/1605.06083",
+        "van Miltenburg (2016). Stereotyping and Bias in the Flickr30K Dataset. https://arxiv.org/abs/1605.06083",
     ),
 )
 
@@ -202,9 +231,13 @@ MAX_512_POSITIONS = CardSection(
 
 def truncation_note(max_length: int, trained_length: int, card: str) -> CardSection:
     """The sentence-transformers truncation limitation for a given maximum length."""
-    trained = (f" It was fine-tuned on sequences limited to {trained_length} tokens, so "
-               f"embeddings of inputs between {trained_length} and {max_length} word pieces "
-               f"are outside what it was trained on." if trained_length < max_length else "")
+    trained = (
+        f" It was fine-tuned on sequences limited to {trained_length} tokens, so "
+        f"embeddings of inputs between {trained_length} and {max_length} word pieces "
+        f"are outside what it was trained on."
+        if trained_length < max_length
+        else ""
+    )
     return CardSection(
         kind=SectionKind.LIMITATIONS,
         title=f"Inputs truncated at {max_length} word pieces",
@@ -228,8 +261,7 @@ MLM_INTENDED_USE = CardSection(
         "sentence to make a decision: sequence classification, token classification, "
         "extractive question answering, or as a frozen feature extractor for a small head."
     ),
-    references=(_card(BERT_CARD, "Intended uses & limitations"),
-                _card(ROBERTA_CARD, "Intended uses & limitations")),
+    references=(_card(BERT_CARD, "Intended uses & limitations"), _card(ROBERTA_CARD, "Intended uses & limitations")),
 )
 
 MLM_OUT_OF_SCOPE = CardSection(
@@ -240,8 +272,7 @@ MLM_OUT_OF_SCOPE = CardSection(
         "that); treating masked-token predictions as facts about people or events; and "
         "decisions about people made from raw predictions without a fairness evaluation."
     ),
-    references=(_card(BERT_CARD, "Intended uses & limitations"),
-                _card(DISTILBERT_CARD, "Intended uses & limitations")),
+    references=(_card(BERT_CARD, "Intended uses & limitations"), _card(DISTILBERT_CARD, "Intended uses & limitations")),
 )
 
 SENTENCE_ENCODER_INTENDED_USE = CardSection(
@@ -252,8 +283,10 @@ SENTENCE_ENCODER_INTENDED_USE = CardSection(
         "search and information retrieval, clustering and sentence-similarity scoring "
         "(mean pooling over tokens, then L2 normalisation)."
     ),
-    references=(_card(ALL_MINILM_L12_CARD, "Intended uses"),
-                _card(PARAPHRASE_MINILM_L6_CARD, "Usage (HuggingFace Transformers)")),
+    references=(
+        _card(ALL_MINILM_L12_CARD, "Intended uses"),
+        _card(PARAPHRASE_MINILM_L6_CARD, "Usage (HuggingFace Transformers)"),
+    ),
 )
 
 SENTENCE_ENCODER_OUT_OF_SCOPE = CardSection(

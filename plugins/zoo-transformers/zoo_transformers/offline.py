@@ -25,16 +25,15 @@ def distribution_file(dist: str, suffix: str) -> tuple[str, Path]:
     try:
         distribution = md.distribution(dist)
     except md.PackageNotFoundError:
-        raise ZooNotFoundError("distribution", dist,
-                               hint=f"install it: pip install {dist}") from None
+        raise ZooNotFoundError("distribution", dist, hint=f"install it: pip install {dist}") from None
     suffix = suffix.lstrip("/")
-    matches = [f for f in distribution.files or ()
-               if f.as_posix() == suffix or f.as_posix().endswith("/" + suffix)]
+    matches = [f for f in distribution.files or () if f.as_posix() == suffix or f.as_posix().endswith("/" + suffix)]
     matches = [f for f in matches if not f.as_posix().startswith("../")]
     if len(matches) != 1:
         found = ", ".join(f.as_posix() for f in matches) or "none"
-        raise ZooNotFoundError("file", f"{dist}:{suffix}",
-                               hint=f"{len(matches)} installed files match ({found}); reinstall {dist}")
+        raise ZooNotFoundError(
+            "file", f"{dist}:{suffix}", hint=f"{len(matches)} installed files match ({found}); reinstall {dist}"
+        )
     rel = matches[0].as_posix()
     return rel, Path(distribution.locate_file(matches[0])).resolve()
 

@@ -28,9 +28,17 @@ BUILDER_PREFIX = "zoo_transformers.builders:"
 KEY_ADAPTER = "zoo_transformers.adapters:hf_to_base_model"
 # The catalogue's family names, so that declaring key adapters (what zoo.get asks of a
 # synced registry's plugins) does not import the catalogue; a test keeps them equal.
-FAMILY_NAMES = ("all-minilm-l12-v2", "all-minilm-l6-v2", "bert-base-cased", "bert-base-uncased",
-                "distilbert-base-uncased", "minilm-l12-h384-uncased", "minilm-l6-h384-uncased",
-                "paraphrase-minilm-l6-v2", "roberta-base")
+FAMILY_NAMES = (
+    "all-minilm-l12-v2",
+    "all-minilm-l6-v2",
+    "bert-base-cased",
+    "bert-base-uncased",
+    "distilbert-base-uncased",
+    "minilm-l12-h384-uncased",
+    "minilm-l6-h384-uncased",
+    "paraphrase-minilm-l6-v2",
+    "roberta-base",
+)
 
 
 def _own(family) -> bool:
@@ -53,8 +61,7 @@ def zoo_weights():
 
 @hookimpl
 def zoo_key_adapters():
-    return tuple(KeyAdapter(name=f"hf-base-model.{name}", function=KEY_ADAPTER, arch=name)
-                 for name in FAMILY_NAMES)
+    return tuple(KeyAdapter(name=f"hf-base-model.{name}", function=KEY_ADAPTER, arch=name) for name in FAMILY_NAMES)
 
 
 @hookimpl
@@ -69,9 +76,14 @@ def zoo_adapt_head(model, family, num_classes):
 
 @hookimpl
 def zoo_weight_stores():
-    return (WeightStore(scheme="hf", opener="zoo_transformers.stores:fetch_hf",
-                        description="Hugging Face Hub files via huggingface_hub "
-                                    "(hf://ORG/REPO[@REVISION]/PATH; HF cache, HF_TOKEN, HF_ENDPOINT)"),)
+    return (
+        WeightStore(
+            scheme="hf",
+            opener="zoo_transformers.stores:fetch_hf",
+            description="Hugging Face Hub files via huggingface_hub "
+            "(hf://ORG/REPO[@REVISION]/PATH; HF cache, HF_TOKEN, HF_ENDPOINT)",
+        ),
+    )
 
 
 @hookimpl

@@ -34,8 +34,10 @@ def tokenizer(config: Mapping[str, Any]) -> Any:
     source = config.get("tokenizer")
     if not isinstance(source, str) or ("/" not in source and "://" not in source):
         raise ZooValidationError(
-            "preprocessing.tokenizer", f"{source!r} names a tokenizer type, not where its files are",
-            hint="ask for a checkpoint (arch.tag) whose record names its tokenizer (a Hub id or pkg:// directory)")
+            "preprocessing.tokenizer",
+            f"{source!r} names a tokenizer type, not where its files are",
+            hint="ask for a checkpoint (arch.tag) whose record names its tokenizer (a Hub id or pkg:// directory)",
+        )
     from transformers import AutoTokenizer
 
     offline = os.environ.get("ZOO_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
@@ -46,7 +48,8 @@ def tokenizer(config: Mapping[str, Any]) -> Any:
         raise ZooFetchError(
             f"cannot load the tokenizer {source!r}: {exc}",
             hint="fetch it once on a connected machine (it lands in the Hugging Face cache), "
-                 "or set HF_ENDPOINT to a mirror") from None
+            "or set HF_ENDPOINT to a mirror",
+        ) from None
     if config.get("max_length"):
         tok.model_max_length = int(config["max_length"])
     return tok

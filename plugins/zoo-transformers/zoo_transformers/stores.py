@@ -29,8 +29,11 @@ def parse_hf_uri(uri: str) -> tuple[str, str, str]:
     match = _URI.match(uri or "")
     path = match.group("path") if match else ""
     if not match or path.startswith("/") or ".." in path.split("/"):
-        raise ZooValidationError("sources.uri", f"{uri!r} is not hf://ORG/REPO[@REVISION]/PATH",
-                                 hint="e.g. hf://sentence-transformers/all-MiniLM-L6-v2/model.safetensors")
+        raise ZooValidationError(
+            "sources.uri",
+            f"{uri!r} is not hf://ORG/REPO[@REVISION]/PATH",
+            hint="e.g. hf://sentence-transformers/all-MiniLM-L6-v2/model.safetensors",
+        )
     return f"{match.group('org')}/{match.group('name')}", match.group("rev") or "main", path
 
 

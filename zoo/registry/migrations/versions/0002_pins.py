@@ -4,6 +4,7 @@ came from (the Hub's attestation on first fetch, a local file, a hash given by h
 Revision ID: 0002_pins
 Revises: 0001_initial
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -9,6 +9,7 @@ always keyed, so rewriting the whole trail without the key does not verify.
 Revision ID: 0003_audit_key
 Revises: 0002_pins
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -5,6 +5,7 @@ their bias and limitation notes (table ``dataset_notes``). Existing dataset rows
 Revision ID: 0005_datasets
 Revises: 0003_audit_key
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,9 +15,14 @@ branch_labels = None
 depends_on = None
 
 _NEW_COLUMNS = (
-    ("title", sa.String(length=200)), ("description", sa.Text()), ("size", sa.Text()),
-    ("collection", sa.Text()), ("terms_url", sa.Text()), ("terms_note", sa.Text()),
-    ("plugin", sa.String(length=128)), ("plugin_version", sa.String(length=64)),
+    ("title", sa.String(length=200)),
+    ("description", sa.Text()),
+    ("size", sa.Text()),
+    ("collection", sa.Text()),
+    ("terms_url", sa.Text()),
+    ("terms_note", sa.Text()),
+    ("plugin", sa.String(length=128)),
+    ("plugin_version", sa.String(length=64)),
 )
 
 
@@ -31,17 +37,17 @@ def upgrade() -> None:
         for name, type_ in _NEW_COLUMNS:
             op.add_column("datasets", sa.Column(name, type_, nullable=True))
         op.execute("ALTER TABLE datasets ADD COLUMN terms_spdx VARCHAR(64) NOT NULL DEFAULT 'NOASSERTION'")
-        op.execute("ALTER TABLE datasets ADD COLUMN commercial_use VARCHAR(16) NOT NULL DEFAULT 'unknown' "
-                   f"CONSTRAINT ck_datasets_commercial_use CHECK ({_COMMERCIAL_CHECK})")
+        op.execute(
+            "ALTER TABLE datasets ADD COLUMN commercial_use VARCHAR(16) NOT NULL DEFAULT 'unknown' "
+            f"CONSTRAINT ck_datasets_commercial_use CHECK ({_COMMERCIAL_CHECK})"
+        )
         _create_notes()
         return
     with op.batch_alter_table("datasets") as batch:
         for name, type_ in _NEW_COLUMNS:
             batch.add_column(sa.Column(name, type_, nullable=True))
-        batch.add_column(sa.Column("terms_spdx", sa.String(length=64), nullable=False,
-                                   server_default="NOASSERTION"))
-        batch.add_column(sa.Column("commercial_use", sa.String(length=16), nullable=False,
-                                   server_default="unknown"))
+        batch.add_column(sa.Column("terms_spdx", sa.String(length=64), nullable=False, server_default="NOASSERTION"))
+        batch.add_column(sa.Column("commercial_use", sa.String(length=16), nullable=False, server_default="unknown"))
         batch.create_check_constraint("ck_datasets_commercial_use", _COMMERCIAL_CHECK)
     _create_notes()
 
@@ -58,8 +64,9 @@ def _create_notes() -> None:
         sa.Column("severity", sa.String(length=16), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.CheckConstraint("kind IN ('bias_risks', 'limitations')", name="ck_dataset_notes_kind"),
-        sa.CheckConstraint("severity IS NULL OR severity IN ('low', 'medium', 'high')",
-                           name="ck_dataset_notes_severity"),
+        sa.CheckConstraint(
+            "severity IS NULL OR severity IN ('low', 'medium', 'high')", name="ck_dataset_notes_severity"
+        ),
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"]),
         sa.PrimaryKeyConstraint("id"),
     )

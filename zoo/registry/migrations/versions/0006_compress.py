@@ -4,6 +4,7 @@ registered child of the weights it was made from (``zoo.compress``).
 Revision ID: 0006_compress
 Revises: 0005_datasets
 """
+
 from alembic import op
 
 revision = "0006_compress"
