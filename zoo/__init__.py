@@ -19,7 +19,7 @@ _LAZY = {
     "ZooError": "zoo.errors:ZooError",
     "get": "zoo.resolve:get",
     "preprocess": "zoo.resolve:preprocess",
-    "LoadReport": "zoo.resolve:LoadReport",
+    "LoadReport": "zoo._load_report:LoadReport",
     "ModelInfo": "zoo.resolve:ModelInfo",
     "finetune": "zoo.finetune:finetune",
     "FinetuneResult": "zoo.finetune:FinetuneResult",

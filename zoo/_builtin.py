@@ -2,7 +2,8 @@
 
 The plugin host registers this module as plugin ``zoo``; both hooks are ``trylast``,
 so any plugin that returns a result overrides them. torch is imported inside the
-functions only: loading or listing plugins never imports it.
+functions only: loading or listing plugins never imports it. Head replacement itself
+lives in :mod:`zoo.heads` (``zoo._builtin.replace_head`` is a deprecated alias).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from zoo._import_string import import_object
 from zoo.errors import ZooPluginError
 from zoo.hookspecs import hookimpl
 from zoo.records import Family
@@ -19,8 +21,6 @@ from zoo.records import Family
 def zoo_build(family: Family, pretrained: bool, num_classes: int | None) -> Any:
     """Import ``family.builder`` and call it with ``family.builder_kwargs``. The head
     is adapted separately (``zoo_adapt_head``), so ``num_classes`` is not passed."""
-    from zoo.plugins import import_object
-
     builder = import_object(family.builder, what=f"builder of family {family.name!r}")
     if not callable(builder):
         raise ZooPluginError(
@@ -47,59 +47,10 @@ def zoo_adapt_head(model: Any, family: Family, num_classes: int) -> Any:
     names no head (another plugin must adapt it)."""
     if family.head is None:
         return None
+    from zoo.heads import replace_head
+
     replace_head(model, family.head, num_classes, family=family.name)
     return model
-
-
-def replace_head(model: Any, path: str, num_classes: int, *, family: str | None = None) -> Any:
-    """Replace the ``nn.Linear`` (or 1x1 ``nn.Conv2d``, as in SqueezeNet) at attribute
-    path ``path`` (``"fc"``, ``"classifier.1"``, ``"heads.head"``) with a fresh layer of
-    ``num_classes`` outputs on the old layer's device and dtype, or with
-    ``nn.Identity`` for ``num_classes == 0``. Returns the new layer."""
-    from torch import nn
-
-    what = f"family {family!r}" if family else "model"
-    parent_path, _, leaf = path.rpartition(".")
-    try:
-        parent = model.get_submodule(parent_path) if parent_path else model
-        old = parent.get_submodule(leaf)
-    except AttributeError as exc:
-        raise ZooPluginError(
-            f"{what}: head path {path!r} does not name a submodule of the built {type(model).__name__} ({exc})",
-            hint="fix Family.head, or implement zoo_adapt_head for this family",
-        ) from None
-    if isinstance(old, nn.Linear):
-        new: nn.Module = (
-            nn.Identity()
-            if num_classes == 0
-            else nn.Linear(
-                old.in_features,
-                num_classes,
-                bias=old.bias is not None,
-                device=old.weight.device,
-                dtype=old.weight.dtype,
-            )
-        )
-    elif isinstance(old, nn.Conv2d) and old.kernel_size == (1, 1):
-        new = (
-            nn.Identity()
-            if num_classes == 0
-            else nn.Conv2d(
-                old.in_channels,
-                num_classes,
-                1,
-                bias=old.bias is not None,
-                device=old.weight.device,
-                dtype=old.weight.dtype,
-            )
-        )
-    else:
-        raise ZooPluginError(
-            f"{what}: the head at {path!r} is a {type(old).__name__}, not an nn.Linear or a 1x1 nn.Conv2d",
-            hint="point Family.head at the final layer, or implement zoo_adapt_head",
-        )
-    setattr(parent, leaf, new)
-    return new
 
 
 @hookimpl
@@ -108,3 +59,14 @@ def zoo_datasets():
     from zoo.known_datasets import datasets
 
     return datasets()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "replace_head":  # documented for plugins until 0.x; it moved to zoo.heads
+        import warnings
+
+        from zoo.heads import replace_head
+
+        warnings.warn("zoo._builtin.replace_head moved to zoo.heads.replace_head", DeprecationWarning, stacklevel=2)
+        return replace_head
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,10 +18,11 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from zoo._load_report import LoadReport
 from zoo.errors import ZooError, ZooLoadError, ZooValidationError
+from zoo.heads import head_keys, head_outputs, submodule
 from zoo.plugins import PluginHost, import_object
 from zoo.records import Family
-from zoo.resolve import LoadReport
 from zoo.weights import FetchedFile
 from zoo.weights._open import begin_open
 
@@ -178,36 +179,12 @@ def build_fresh(
         model = host.build(family, pretrained=False, num_classes=num_classes)
         if num_classes is not None:
             model = host.adapt_head(model, family, num_classes)
-    head = _head_keys(model, family.head) if num_classes else ()
+    head = head_keys(model, family.head) if num_classes else ()
     return model, LoadReport(
         pretrained=False,
         head_reinitialised=head,
-        num_classes=num_classes if num_classes is not None else _head_outputs(model, family.head),
+        num_classes=num_classes if num_classes is not None else head_outputs(model, family.head),
     )
-
-
-def _submodule(model: nn.Module, path: str | None) -> nn.Module | None:
-    if not path:
-        return None
-    try:
-        return model.get_submodule(path)
-    except AttributeError:
-        return None
-
-
-def _head_outputs(model: nn.Module, path: str | None) -> int | None:
-    head = _submodule(model, path)
-    weight = getattr(head, "weight", None) if head is not None else None
-    if isinstance(weight, torch.Tensor) and weight.dim() >= 1:
-        return int(weight.shape[0])
-    return 0 if isinstance(head, nn.Identity) else None
-
-
-def _head_keys(model: nn.Module, path: str | None) -> tuple[str, ...]:
-    head = _submodule(model, path)
-    if head is None:
-        return ()
-    return tuple(f"{path}.{k}" for k in head.state_dict(keep_vars=True))
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -254,7 +231,7 @@ def load_pretrained(
     prefix = f"{head}." if head else None
     ckpt_weight = state.get(f"{head}.weight") if head else None
     ckpt_classes = int(ckpt_weight.shape[0]) if isinstance(ckpt_weight, torch.Tensor) and ckpt_weight.dim() else None
-    if ckpt_classes is not None and (_submodule(model, head) is None or _head_outputs(model, head) != ckpt_classes):
+    if ckpt_classes is not None and (submodule(model, head) is None or head_outputs(model, head) != ckpt_classes):
         # A fine-tuned checkpoint (10 classes) or in21k weights: give the model the
         # checkpoint's head first, so that it loads like every other tensor.
         with torch.device("meta"), _SkipInitOnMeta():
@@ -297,7 +274,7 @@ def load_pretrained(
         model = host.adapt_head(model, family, num_classes)
     reinitialised, recomputed = materialise(model, host, family, device)
     if num_classes:
-        reinitialised = tuple(dict.fromkeys(reinitialised + _head_keys(model, head)))
+        reinitialised = tuple(dict.fromkeys(reinitialised + head_keys(model, head)))
     elif reinitialised and num_classes is None:
         warnings.warn(
             f"{ref}: the checkpoint has no usable head at {head!r}; it was initialised at "
@@ -314,7 +291,7 @@ def load_pretrained(
         head_reinitialised=reinitialised,
         adapter=adapter,
         checkpoint_classes=ckpt_classes,
-        num_classes=num_classes if num_classes is not None else _head_outputs(model, head),
+        num_classes=num_classes if num_classes is not None else head_outputs(model, head),
         recomputed_buffers=recomputed,
     )
     return model, report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -112,3 +113,18 @@ def check_json(value: Mapping[str, Any], field: str) -> dict[str, Any]:
     if size > MAX_JSON_BYTES:
         raise ZooValidationError(field, f"is {size:,} bytes as JSON, at most {MAX_JSON_BYTES:,} fit")
     return plain
+
+
+_PURPOSE_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+
+
+def check_purpose(purpose: object) -> str:
+    """A purpose is a short lower-case word: ``get`` (``zoo.get``), ``finetune``
+    (``zoo.finetune``), or one a team checks itself, e.g. ``production`` or ``export``."""
+    if not isinstance(purpose, str) or not _PURPOSE_RE.match(purpose):
+        raise ZooValidationError(
+            "purpose",
+            f"{purpose!r} is not a purpose",
+            hint="use 'get', 'finetune' or your own lower-case word, e.g. 'production'",
+        )
+    return purpose

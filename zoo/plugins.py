@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import importlib
 import importlib.metadata as metadata
 import logging
 import sys
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from zoo import hookspecs
+from zoo._import_string import import_object
 from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
     ENTRY_POINT_GROUP,
     FINGERPRINT_SETTING,
@@ -40,6 +40,7 @@ from zoo._selection import (  # noqa: F401  (re-exported: part of this module's 
     installed_fingerprint,
 )
 from zoo.errors import ZooError, ZooNotFoundError, ZooPluginError, ZooPolicyError, ZooValidationError
+from zoo.limits import check_purpose
 from zoo.records import (
     AuditEvent,
     Compressor,
@@ -48,13 +49,14 @@ from zoo.records import (
     KeyAdapter,
     PolicyDecision,
     Recipe,
+    SyncReport,
     Weights,
     WeightStore,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.records import WeightsInfo
-    from zoo.registry import Registry, SyncReport
+    from zoo.registry import Registry
 
 __all__ = [
     "BUILTIN_SCHEMES",
@@ -167,32 +169,6 @@ class PluginInfo:
 
 
 # -- helpers shared with the core's default hooks and zoo.testing ------------------------
-
-
-def import_object(import_string: str, *, what: str = "object") -> Any:
-    """Import ``"package.module:attr.sub"``; a failure is a ``ZooPluginError`` naming
-    ``what`` (e.g. "builder of family 'resnet50'")."""
-    module_name, sep, attr = str(import_string).partition(":")
-    if not sep or not module_name or not attr:
-        raise ZooPluginError(
-            f"{what}: {import_string!r} is not an import string", hint="write 'package.module:function'"
-        )
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
-        raise ZooPluginError(
-            f"{what}: cannot import {module_name!r} ({type(exc).__name__}: {exc})",
-            hint="install the plugin's dependencies, or fix the import string",
-        ) from exc
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ZooPluginError(
-                f"{what}: {module_name!r} has no attribute {attr!r}",
-                hint="fix the import string in the plugin's record",
-            ) from None
-    return obj
 
 
 # -- the host --------------------------------------------------------------------------
@@ -764,8 +740,6 @@ class PluginHost:
         """Every plugin's opinion on using ``record`` for ``purpose`` (``get``,
         ``finetune`` or a team's own, e.g. ``production``). A policy hook that raises or
         answers garbage is an error: a policy that cannot decide must not silently allow."""
-        from zoo.policy import check_purpose
-
         check_purpose(purpose)
         decisions = []
         for impl in self._impls("zoo_policy_check"):
@@ -918,8 +892,6 @@ def sync_registry(
     idempotent :meth:`Registry.sync` per plugin). A plugin whose sync fails (e.g. it
     claims a record another plugin owns) gets a report with ``error`` set and nothing
     written; the others still sync. Strict mode raises after trying all."""
-    from zoo.registry import SyncReport
-
     host = host or default_host()
     strict = host.selection.strict if strict is None else strict
     host.use_registry_owners(registry.owners())

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import ZooDeprecationWarning, ZooPolicyError, ZooRegistryError, ZooValidationError
+from zoo.limits import check_purpose  # re-exported: zoo.policy.check_purpose
 from zoo.records import CommercialUse, PolicyDecision, Severity, Status, WeightsInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,7 +49,6 @@ POLICIES: dict[str, str] = {
 }
 VALUES = ("require", "off")
 PURPOSES = ("get", "finetune")  # what zoo.get and zoo.finetune check; teams add their own (production, export)
-_PURPOSE_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 ENV_POLICY = "ZOO_POLICY"
 ENV_ACKNOWLEDGE = "ZOO_ACKNOWLEDGE"
 SETTING_PREFIX = "policy."
@@ -172,18 +171,6 @@ def _refusal(rule: str, info: WeightsInfo, message: str, hint: str) -> ZooPolicy
     error.rule = rule  # type: ignore[attr-defined]
     error.record = info.qualified_name  # type: ignore[attr-defined]
     return error
-
-
-def check_purpose(purpose: object) -> str:
-    """A purpose is a short lower-case word: ``get`` (``zoo.get``), ``finetune``
-    (``zoo.finetune``), or one a team checks itself, e.g. ``production`` or ``export``."""
-    if not isinstance(purpose, str) or not _PURPOSE_RE.match(purpose):
-        raise ZooValidationError(
-            "purpose",
-            f"{purpose!r} is not a purpose",
-            hint="use 'get', 'finetune' or your own lower-case word, e.g. 'production'",
-        )
-    return purpose
 
 
 def enforce(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zoo._load_report import LoadReport
 from zoo.errors import (
     ZooConflictError,
     ZooError,
@@ -48,70 +49,6 @@ _log = logging.getLogger("zoo.resolve")
 
 
 # -- what get() returns with the model -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    """What happened to the checkpoint's tensors.
-
-    Loading is strict except for the head: ``missing`` / ``unexpected`` /
-    ``mismatched`` can only hold head keys (anything else is a ``ZooLoadError``)."""
-
-    pretrained: bool
-    loaded: int = 0
-    """How many tensors came from the checkpoint."""
-    missing: tuple[str, ...] = ()
-    unexpected: tuple[str, ...] = ()
-    mismatched: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = ()
-    """``(key, checkpoint shape, model shape)``."""
-    head_reinitialised: tuple[str, ...] = ()
-    """Keys of the freshly initialised head (the only randomly initialised tensors)."""
-    adapter: str | None = None
-    """The key adapter applied to the checkpoint's names, if any."""
-    checkpoint_classes: int | None = None
-    """Outputs of the checkpoint's head (``None``: it has none)."""
-    num_classes: int | None = None
-    """Outputs of the returned model's head: ``0`` pooled features, ``None`` no head."""
-    recomputed_buffers: tuple[str, ...] = ()
-    """Non-persistent buffers no checkpoint carries, recomputed by a real build on CPU."""
-
-    @property
-    def strict(self) -> bool:
-        """True when every non-head tensor of the model came from the checkpoint."""
-        return self.pretrained and not (self.missing or self.unexpected or self.mismatched)
-
-    def summary(self) -> str:
-        if not self.pretrained:
-            lines = ["architecture's own initialisation (pretrained=False)"]
-        else:
-            lines = [f"{self.loaded} tensors loaded" + (f" through key adapter {self.adapter}" if self.adapter else "")]
-        if self.checkpoint_classes is not None:
-            lines.append(f"checkpoint head: {self.checkpoint_classes} classes")
-        if self.num_classes == 0:
-            lines.append("head: removed, the model returns pooled features")
-        elif self.num_classes is not None:
-            lines.append(
-                f"head: {self.num_classes} classes"
-                + (" (new, randomly initialised)" if self.head_reinitialised else " (pretrained)")
-            )
-        for label, keys in (
-            ("missing (head)", self.missing),
-            ("unexpected (head, ignored)", self.unexpected),
-            ("re-initialised", self.head_reinitialised),
-            ("recomputed buffers", self.recomputed_buffers),
-        ):
-            if keys:
-                lines.append(f"{label}: {_keys(keys)}")
-        if self.mismatched:
-            lines.append(
-                "mismatched (head): " + ", ".join(f"{k} {list(a)} vs {list(b)}" for k, a, b in self.mismatched)
-            )
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = to_jsonable(self)
-        data["strict"] = self.strict
-        return data
 
 
 @dataclass(frozen=True)
@@ -207,11 +144,6 @@ class ModelInfo:
         data["load_report"] = self.load_report.to_dict()
         data["path"] = str(self.path) if self.path else None
         return data
-
-
-def _keys(keys: tuple[str, ...], limit: int = 8) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f", … ({len(keys) - limit} more)" if len(keys) > limit else "")
 
 
 # -- registry and host, shared across calls -----------------------------------------------
@@ -319,14 +251,14 @@ def _check_policy(info: WeightsInfo, registry: Registry, host: PluginHost, ackno
 
 
 def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None, progress: Any) -> FetchedFile:
-    from zoo.weights import _hub, fetch
+    from zoo.weights import _attested, _hub, fetch
 
     w = info.weights
     kwargs = {"stores": host.weight_stores(), "progress": progress}
     if w.sha256 is None and w.sha256_prefix is None:
         # Trust on first use: the Hub's attested sha256 and commit, verified, then pinned
         # (policy zoo:pinned-only, checked before, refuses this for teams that want it).
-        fetched, att = _hub.fetch_attested(w, label=info.ref, offline=offline, **kwargs)
+        fetched, att = _attested.fetch_attested(w, label=info.ref, offline=offline, **kwargs)
         _pin(registry, info, fetched.sha256, revision=att.commit, origin=f"hub-attestation {att.url}")
         return fetched
     sources = w.sources
@@ -519,11 +451,9 @@ def get(
             opened.close()
     if pretrained:
         assert info is not None
-        from zoo.compress import rebuild_spec
+        from zoo.compress._rebuild import load_registered, rebuild_spec
 
         if (spec := rebuild_spec(info.weights)) is not None:  # quantized, pruned, exported: the method rebuilds
-            from zoo.compress.core import load_registered
-
             model, report = load_registered(host, info, family, fetched, spec, num_classes=num_classes, device=device)
             model.zoo = _model_info(name, info, family, report, fetched, model)
             return model

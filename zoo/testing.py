@@ -233,8 +233,10 @@ def _check_families(host: PluginHost, info: PluginInfo, only: Sequence[str] | No
 def _head_problem(model: Any, family: Family, classes: int) -> list[str]:
     from torch import nn
 
-    head = model.get_submodule(family.head)
-    width = getattr(head, "out_features", getattr(head, "out_channels", None))
+    from zoo.heads import head_outputs, submodule
+
+    head = submodule(model, family.head)
+    width = head_outputs(model, family.head)
     if classes == 0 and not isinstance(head, nn.Identity):
         return [f"family {family.name!r}: num_classes=0 left a {type(head).__name__} at {family.head!r}"]
     if classes and width != classes:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.compress.result import CompressResult
-    from zoo.records import Weights
 
 __all__ = ["compress", "compressors", "deployment", "rebuild_spec"]
 
@@ -95,19 +94,6 @@ def compressors(host: Any = None) -> list[dict[str, Any]]:
         }
         for name, c in sorted(host.compressors().items())
     ]
-
-
-def rebuild_spec(weights: Weights) -> dict[str, Any] | None:
-    """How to rebuild a registered compressed model (method, runner, options), or
-    ``None`` for weights that load into their architecture as they are."""
-    text = weights.recipe
-    if not text or '"compress"' not in text:
-        return None
-    try:
-        spec = json.loads(text).get("compress")
-    except (ValueError, AttributeError):
-        return None
-    return spec if isinstance(spec, dict) and spec.get("rebuild") else None
 
 
 DEPLOY_RELATIONS = ("quantize", "prune", "distill", "export")

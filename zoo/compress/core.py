@@ -15,11 +15,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.compress._rebuild import load_registered, method_runner
 from zoo.compress.result import CompressResult
 from zoo.compress.runner import CompressContext, Compressed
 from zoo.errors import ZooCompressError, ZooError, ZooValidationError
 
-__all__ = ["load_registered", "run"]
+__all__ = ["load_registered", "run"]  # load_registered: see zoo.compress._rebuild
 
 _MB = 1024 * 1024
 
@@ -252,18 +253,6 @@ def _measure(
 # -- the run -------------------------------------------------------------------------------
 
 
-def _method(host: Any, name: str, options: Mapping[str, Any]) -> tuple[Any, Any]:
-    from zoo.plugins import import_object
-
-    if not isinstance(name, str) or not name.strip():
-        raise ZooValidationError(
-            "method", f"must be a method name, not {name!r}", hint="`zoo compressors` lists the installed methods"
-        )
-    record = host.compressor(name)
-    cls = import_object(record.runner, what=f"compression method {record.name!r}")
-    return record, cls(**{**dict(record.params or {}), **options})
-
-
 def _tokenizer(model: nn.Module, registry: Any, host: Any) -> Any:
     info = getattr(model, "zoo", None)
     if info is None or info.modality != "text":
@@ -291,7 +280,7 @@ def run(
     from zoo.plugins import default_host
 
     host = host or default_host()
-    record, runner = _method(host, method, options)
+    record, runner = method_runner(host, method, options)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ZooValidationError("repeats", f"must be a positive integer, not {repeats!r}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
@@ -504,58 +493,3 @@ def _register(
 
         registry, _ = _context(None, host)
     return registry.register(weights).qualified_name
-
-
-# -- zoo.get -------------------------------------------------------------------------------
-
-
-def load_registered(
-    host: Any, info: Any, family: Any, fetched: Any, spec: Mapping[str, Any], *, num_classes: int | None, device: Any
-) -> tuple[Any, Any]:
-    """Rebuild a registered compressed model from its verified file; returns (model, LoadReport)."""
-    from safetensors import safe_open
-
-    from zoo import _loading
-    from zoo.resolve import LoadReport
-
-    stored = info.weights.num_classes
-    if num_classes is not None and num_classes != stored:
-        raise ZooValidationError(
-            "num_classes",
-            f"{info.qualified_name} is a {spec.get('method')} model with {stored} outputs; its head cannot be replaced",
-            hint="omit num_classes (or fine-tune the parent, then compress again)",
-        )
-    relation = spec.get("relation")
-    dev = None if device is None or device == "auto" else _loading.target_device(device)
-    if dev is not None and dev.type != "cpu" and relation in ("quantize", "export"):
-        raise ZooValidationError(
-            "device",
-            f"{info.qualified_name} ({spec.get('method')}) runs on the CPU",
-            hint="use device='cpu' (or 'auto')",
-        )
-    _, runner = _method(host, spec["method"], spec.get("options") or {})
-    with safe_open(str(fetched.path), framework="pt") as f:
-        metadata = dict(f.metadata() or {})
-        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no items()
-
-    def build() -> nn.Module:
-        model, _ = _loading.build_fresh(host, family, num_classes=stored, device=torch.device("cpu"))
-        return model.eval()
-
-    ctx = CompressContext(modality=family.modality.value, record=info, host=host, build=build)
-    try:
-        model = runner.load(tensors, metadata, ctx)
-    except ZooError:
-        raise
-    except Exception as exc:
-        from zoo.errors import ZooLoadError
-
-        raise ZooLoadError(
-            f"{info.qualified_name}: method {spec['method']!r} could not rebuild it ({type(exc).__name__}: {exc})",
-            hint="install the plugin version it was made with (the record's recipe names it)",
-        ) from exc
-    if isinstance(model, nn.Module) and relation not in ("quantize", "export"):  # an exported program has no eval()
-        model.eval()
-        if dev is not None:
-            model.to(dev)
-    return model, LoadReport(pretrained=True, loaded=len(tensors), num_classes=stored)

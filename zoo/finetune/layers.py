@@ -28,7 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.errors import ZooRecipeError, ZooValidationError
+from zoo.errors import ZooRecipeError
+from zoo.heads import HEAD_GUESSES, find_head, submodule
 
 __all__ = ["BLOCK_PATHS", "HEAD_GUESSES", "LayerStructure", "Unit", "find_head", "layer_structure", "unwrap"]
 
@@ -43,7 +44,6 @@ BLOCK_PATHS = (
     "features",
 )
 WRAPPERS = ("", "backbone.", "model.", "base_model.")
-HEAD_GUESSES = ("head", "fc", "classifier", "heads.head", "head.fc", "classifier.1")
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -55,42 +55,6 @@ def unwrap(model: nn.Module) -> nn.Module:
         if inner is None:
             return model
         model = inner
-
-
-def find_head(model: nn.Module, head: str | None = None) -> str:
-    """The attribute path of the classification head: ``head`` if given, else the
-    family's (``model.zoo``), else a conventional name that holds an ``nn.Linear``."""
-    if head is None:
-        card = getattr(model, "zoo", None)
-        record = getattr(card, "record", None)
-        head = getattr(getattr(record, "family", None), "head", None)
-    if head is None:
-        for guess in HEAD_GUESSES:
-            module = _get(model, guess)
-            if isinstance(module, (nn.Linear, nn.Identity)):
-                head = guess
-                break
-    if head is None:
-        raise ZooValidationError(
-            "head",
-            f"cannot tell where the classification head of this {type(model).__name__} is",
-            hint="pass head='attribute.path' of its final nn.Linear, or load the model "
-            "with zoo.get (its family names the head)",
-        )
-    if _get(model, head) is None:
-        raise ZooValidationError(
-            "head",
-            f"{head!r} is not a submodule of this {type(model).__name__}",
-            hint="give the attribute path of the final nn.Linear, e.g. 'fc' or 'classifier'",
-        )
-    return head
-
-
-def _get(model: nn.Module, path: str) -> nn.Module | None:
-    try:
-        return model.get_submodule(path) if path else model
-    except AttributeError:
-        return None
 
 
 @dataclass
@@ -158,7 +122,7 @@ def layer_structure(model: nn.Module, head: str) -> LayerStructure:
     for wrapper in WRAPPERS:
         for path in BLOCK_PATHS:
             full = wrapper + path
-            blocks = _get(model, full)
+            blocks = submodule(model, full)
             if isinstance(blocks, (nn.ModuleList, nn.Sequential)) and not _related(full, head):
                 units = _block_units(blocks, full)
                 if len(units) >= 2:
@@ -196,7 +160,7 @@ def _around(model: nn.Module, path: str, head: str) -> tuple[Unit, Unit]:
     parts = path.split(".")
     for depth in range(len(parts)):
         parent_path = ".".join(parts[:depth])
-        parent = _get(model, parent_path)
+        parent = submodule(model, parent_path)
         on_path = parts[depth]
         stem.extra += [f"{parent_path}.{n}" if parent_path else n for n, _ in parent.named_parameters(recurse=False)]
         before = True

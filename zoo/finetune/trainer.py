@@ -24,6 +24,7 @@ from zoo.finetune.dist import Dist
 from zoo.finetune.dist import setup as dist_setup
 from zoo.finetune.result import EpochMetrics, FinetuneResult, PhaseInfo
 from zoo.finetune.runner import FinetuneContext, Phase, check_runner
+from zoo.heads import find_head
 
 _log = logging.getLogger("zoo.finetune")
 
@@ -214,7 +215,7 @@ def run(
         model, num_classes = _model(
             model_or_name, num_classes, train_scan, target, registry, seed, host, acknowledge, head
         )
-        head = _layers.find_head(model, head)
+        head = find_head(model, head)
         _data.check_labels(train_scan, num_classes, "train")
         if val_scan is not None:
             _data.check_labels(val_scan, num_classes, "val")
@@ -412,7 +413,7 @@ def _model(
 
 def _outputs(model: nn.Module, head: str | None) -> int | None:
     try:
-        head = model.get_submodule(_layers.find_head(model, head))
+        head = model.get_submodule(find_head(model, head))
     except ZooValidationError:
         return None
     weight = getattr(head, "weight", None)
@@ -624,16 +625,10 @@ class _Loop:
 
     # -- features -------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
     def _headless(self):
-        parent_path, _, leaf = self.head.rpartition(".")
-        parent = self.model.get_submodule(parent_path) if parent_path else self.model
-        head = getattr(parent, leaf)
-        setattr(parent, leaf, nn.Identity())
-        try:
-            yield head
-        finally:
-            setattr(parent, leaf, head)
+        from zoo.heads import headless
+
+        return headless(self.model, self.head)
 
     @torch.no_grad()
     def features(self, spec: _data.DataSpec) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING
 from zoo._lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from zoo.records import SyncReport
     from zoo.registry._chain import AuditVerification
     from zoo.registry._location import default_url, zoo_home
     from zoo.registry._reads import ParsedName, SearchResult, WeightsSummary
-    from zoo.registry._store import Registry, SyncReport
+    from zoo.registry._store import Registry
 
 _LAZY = {
     "AuditVerification": "zoo.registry._chain:AuditVerification",
     "ParsedName": "zoo.registry._reads:ParsedName",
     "Registry": "zoo.registry._store:Registry",
     "SearchResult": "zoo.registry._reads:SearchResult",
-    "SyncReport": "zoo.registry._store:SyncReport",
+    "SyncReport": "zoo.records:SyncReport",
     "WeightsSummary": "zoo.registry._reads:WeightsSummary",
     "default_url": "zoo.registry._location:default_url",
     "zoo_home": "zoo.registry._location:zoo_home",

@@ -16,7 +16,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
@@ -43,6 +43,7 @@ from zoo.records import (
     ParentLink,
     Relation,
     Status,
+    SyncReport,  # re-exported: zoo.registry.SyncReport (it moved to zoo.records, see there)
     Weights,
     WeightsInfo,
     to_jsonable,
@@ -95,37 +96,6 @@ def default_actor() -> str:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    """What a plugin sync changed."""
-
-    plugin: str
-    families_added: tuple[str, ...] = ()
-    families_changed: tuple[str, ...] = ()
-    weights_added: tuple[str, ...] = ()
-    weights_changed: tuple[str, ...] = ()
-    unchanged: int = 0
-    plugin_version: str | None = None
-    error: str | None = None  # set by the plugin host when this plugin's sync failed (nothing written)
-    datasets_added: tuple[str, ...] = ()
-    datasets_changed: tuple[str, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.families_added
-            or self.families_changed
-            or self.weights_added
-            or self.weights_changed
-            or self.datasets_added
-            or self.datasets_changed
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 class Registry:
