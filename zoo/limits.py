@@ -128,3 +128,17 @@ def check_purpose(purpose: object) -> str:
             hint="use 'get', 'finetune' or your own lower-case word, e.g. 'production'",
         )
     return purpose
+
+
+def check_num_classes(num_classes: Any, *, optional: bool = True) -> None:
+    """``num_classes`` of ``zoo.get`` / a build / a head adapter: ``None`` (keep the
+    pretrained head; only when ``optional``), ``0`` (no head: pooled features) or a
+    positive integer up to :data:`MAX_CLASSES`."""
+    if num_classes is None and optional:
+        return
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 0 <= num_classes <= MAX_CLASSES:
+        raise ZooValidationError(
+            "num_classes",
+            f"must be {'None, ' if optional else ''}0 or a positive integer up to {MAX_CLASSES:,}, not {num_classes!r}",
+            hint="None keeps the pretrained head, 0 removes it (pooled features), k gives a fresh head of k outputs",
+        )

@@ -40,8 +40,9 @@ from zoo._selection import (  # noqa: F401  (re-exported: part of this module's 
     installed_fingerprint,
 )
 from zoo.errors import ZooError, ZooNotFoundError, ZooPluginError, ZooPolicyError, ZooValidationError
-from zoo.limits import check_purpose
+from zoo.limits import check_num_classes, check_purpose
 from zoo.records import (
+    BUILTIN_SCHEMES,  # re-exported: zoo.plugins.BUILTIN_SCHEMES
     AuditEvent,
     Compressor,
     Dataset,
@@ -77,7 +78,6 @@ __all__ = [
 ]
 
 CORE_PLUGIN = "zoo"  # the core's default hookimpls (zoo._builtin) register under this name
-BUILTIN_SCHEMES = ("file", "http", "https", "pkg")  # served by zoo.weights itself
 HEAVY_MODULES = ("torch", "torchvision", "timm", "transformers")
 # The distributions whose records make up the built-in catalogue (registry.db.sql).
 FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes", "zoo-compress")
@@ -701,8 +701,7 @@ class PluginHost:
         ``torch.device("meta")`` when weights will be loaded."""
         if not isinstance(family, Family):
             raise ZooValidationError("family", "must be a zoo.records.Family")
-        if num_classes is not None:
-            _check_num_classes(num_classes)
+        check_num_classes(num_classes)
         model, plugin = self._first_result(
             "zoo_build", {"family": family, "pretrained": bool(pretrained), "num_classes": num_classes}
         )
@@ -711,7 +710,7 @@ class PluginHost:
 
     def adapt_head(self, model: Any, family: Family, num_classes: int) -> Any:
         """A fresh head with ``num_classes`` outputs (``0``: none, pooled features)."""
-        _check_num_classes(num_classes)
+        check_num_classes(num_classes, optional=False)
         adapted, plugin = self._first_result(
             "zoo_adapt_head", {"model": model, "family": family, "num_classes": num_classes}
         )
@@ -822,15 +821,6 @@ def _lookup(mapping: Mapping[str, Any], name: str, kind: str) -> Any:
             hint=f"`zoo plugins` shows which plugin declares which {kind}",
         )
     return mapping[key]
-
-
-def _check_num_classes(num_classes: Any) -> None:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-        raise ZooValidationError(
-            "num_classes",
-            f"must be a non-negative integer, not {num_classes!r}",
-            hint="0 removes the head (the model returns pooled features)",
-        )
 
 
 def _check_module(model: Any, plugin: str, hook: str, family: Family) -> None:

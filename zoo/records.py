@@ -19,6 +19,7 @@ from zoo import limits
 from zoo.errors import ZooValidationError
 
 __all__ = [
+    "BUILTIN_SCHEMES",
     "AuditEvent",
     "KeyAdapter",
     "PolicyDecision",
@@ -695,6 +696,10 @@ class Compressor:
             )
         _set(self, "relation", relation)
         _set(self, "params", _mapping(self.params, "compressor.params"))
+
+
+BUILTIN_SCHEMES = ("file", "http", "https", "pkg")
+"""URI schemes zoo.weights serves itself; no :class:`WeightStore` may claim one."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from zoo.errors import (
     ZooRegistryError,
     ZooValidationError,
 )
+from zoo.limits import check_num_classes
 from zoo.records import CardSection, DatasetUse, Family, License, ParentLink, WeightsInfo, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -200,19 +201,6 @@ def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Any, P
 
 
 # -- argument checks -----------------------------------------------------------------------
-
-
-def _check_num_classes(num_classes: Any) -> None:
-    if num_classes is None:
-        return
-    from zoo.limits import MAX_CLASSES
-
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 0 <= num_classes <= MAX_CLASSES:
-        raise ZooValidationError(
-            "num_classes",
-            f"must be None, 0 or a positive integer up to {MAX_CLASSES:,}, not {num_classes!r}",
-            hint="None keeps the pretrained head, 0 removes it (pooled features), k gives a fresh head of k outputs",
-        )
 
 
 def _check_progress(progress: Any) -> None:
@@ -415,7 +403,7 @@ def get(
     the caller has read (policy ``acknowledge-high-bias``, :mod:`zoo.policy`). Every
     failure is a typed :class:`~zoo.errors.ZooError`.
     """
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     _check_progress(progress)
     from zoo.policy import check_acknowledge  # no torch, no plugins
 

@@ -18,11 +18,10 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from zoo.errors import ZooError, ZooValidationError
-from zoo.records import Source, WeightStore
+from zoo.records import BUILTIN_SCHEMES, Source, WeightStore
 from zoo.weights._hashing import READ_CHUNK
 from zoo.weights._progress import ProgressCallback
 
-BUILTIN_SCHEMES = ("file", "http", "https", "pkg")
 NETWORK_SCHEMES = ("http", "https")
 
 
