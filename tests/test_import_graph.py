@@ -158,5 +158,5 @@ def test_zoo_has_no_import_cycles():
     assert len(graph) > 50  # the walk found zoo's modules
     cycles = find_cycles(graph)
     for component in cycles:
-        print("import cycle:", _describe(component, graph))
+        print("\nimport cycle:", _describe(component, graph))
     assert cycles == [], "import cycles in zoo/:\n" + "\n".join(_describe(c, graph) for c in cycles)

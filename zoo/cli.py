@@ -4,51 +4,19 @@ database: they import neither torch nor a plugin's model code (a test checks).""
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from zoo import render
 from zoo.errors import ZooError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 # -- output helpers ------------------------------------------------------------------------
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False) + "\n")
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _print_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row])
-    sys.stdout.write(buffer.getvalue())
-
-
-def _params(n: int | None) -> str:
-    if n is None:
-        return ""
-    return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n / 1e3:.1f}K"
 
 
 def _open_registry(args: argparse.Namespace, *, sync: bool = True):
@@ -113,11 +81,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         limit=_list_limit(args),
     )
     if args.json:
-        _print_json({"total": result.total, "weights": [r.to_dict() for r in result.rows]})
+        render.print_json({"total": result.total, "weights": [r.to_dict() for r in result.rows]})
         return EXIT_OK
     from rich.table import Table
 
-    console = _console()
+    console = render.console()
     # Narrow terminals get the columns an auditor needs most; the name is never squeezed.
     wide = console.width >= 150
     columns = (
@@ -147,7 +115,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             ),
             "trained on": ", ".join(r.datasets),
             "bias notes": str(r.bias_notes) if r.bias_notes else "[red]none[/]",
-            "params": _params(r.num_params),
+            "params": render.params(r.num_params),
             "status": {"active": "active", "deprecated": "[yellow]deprecated[/]", "revoked": "[red]revoked[/]"}[
                 r.status
             ],
@@ -177,141 +145,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     rows = deployment(registry, info)
     if args.json:
-        _print_json(info.to_dict() | ({"deployment": rows} if rows else {}))
+        render.print_json(info.to_dict() | ({"deployment": rows} if rows else {}))
         return EXIT_OK
-    _render_card(info)
+    render.card(info)
     if rows:
-        _render_deployment(info, rows)
+        render.deployment(info, rows)
     return EXIT_OK
-
-
-def _render_deployment(info, rows: list[dict[str, Any]]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    def x(row: dict[str, Any], key: str, fmt: str) -> str:
-        value, ratio = row.get(key), row.get(f"{key}_ratio")
-        return "" if value is None else fmt.format(value) + (f" ({ratio:.2f}x)" if ratio is not None else "")
-
-    table = Table(
-        title=f"Deployment — compressed children of {escape(info.qualified_name)} (ratios to it, "
-        "measured in the same run)",
-        title_justify="left",
-    )
-    for column in ("child", "method", "file", "latency b1", "latency b32", "peak mem", "quality", "threads"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        if r["accuracy_drop_pt"] is not None:
-            quality = f"acc {r['acc@1']:.2f}% ({-r['accuracy_drop_pt']:+.2f} pt)"
-        elif r["cosine_mean"] is not None:
-            quality = f"cosine {r['cosine_mean']:.4f}"
-        else:
-            quality = "" if r["max_abs_diff"] is None else f"max |diff| {r['max_abs_diff']:.2g}"
-        table.add_row(
-            escape(r["name"]),
-            escape(f"{r['method'] or '?'} ({r['relation']})"),
-            x(r, "file_bytes", "{:,.0f} B"),
-            x(r, "latency_ms_b1", "{:.2f} ms"),
-            x(r, "latency_ms_b32", "{:.1f} ms"),
-            x(r, "peak_mb", "{:.1f} MB"),
-            quality,
-            escape(str(r.get("threads") or "")),
-        )
-    _console().print(table)
-
-
-def _render_card(info) -> None:
-    from rich.panel import Panel
-    from rich.table import Table
-
-    w, f = info.weights, info.family
-    console = _console()
-    console.print(
-        Panel.fit(
-            f"[bold]{info.ref}[/] @ version {info.version}"
-            + (f"  (aliases: {', '.join(info.aliases)})" if info.aliases else "")
-            + ("  [dim]default weights of[/] " + f.name if info.is_default else ""),
-            subtitle=f"status: {w.status.value}" + (f" — {w.status_reason}" if w.status_reason else ""),
-        )
-    )
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column(overflow="fold")
-    rows = [
-        ("architecture", f"{f.name} ({f.modality.value}, {f.task})"),
-        ("description", w.description),
-        ("publisher", w.publisher),
-        (
-            "licence",
-            f"{w.license.spdx} — commercial use: {w.license.commercial_use.value}"
-            + (f" ({w.license.note})" if w.license.note else ""),
-        ),
-        ("commercial use", _effective(info.effective_use)),
-        ("paper", " — ".join(x for x in (w.paper_title, w.paper_url) if x) or None),
-        ("recipe", w.recipe),
-        ("parameters", f"{w.num_params:,}" if w.num_params else None),
-        ("classes", str(w.num_classes) if w.num_classes else None),
-        (
-            "sha256",
-            w.sha256
-            or (
-                f"prefix {w.sha256_prefix} (full hash pinned on first fetch)"
-                if w.sha256_prefix
-                else "not pinned: pinned on first fetch from the Hub's attestation, or `zoo pin`"
-            ),
-        ),
-        ("pinned", " at commit ".join(x for x in (info.pin_origin, info.pinned_revision) if x) or None),
-        ("format / size", f"{w.format}" + (f", {w.size_bytes:,} bytes" if w.size_bytes else "")),
-        ("tags", ", ".join(w.tags) or None),
-        ("declared by", f"{info.plugin} {info.plugin_version or ''}".strip() if info.plugin else None),
-        ("registered", f"{info.created_at:%Y-%m-%d %H:%M} UTC by {info.created_by}"),
-        ("changed", f"{info.updated_at:%Y-%m-%d %H:%M} UTC by {info.updated_by}"),
-    ]
-    for key, value in rows:
-        if value:
-            facts.add_row(key, value)
-    console.print(facts)
-    if w.sources:
-        console.print("\n[bold]Sources[/]")
-        for s in w.sources:
-            console.print(f"  {'mirror ' if s.mirror else ''}{s.uri}")
-    if w.datasets:
-        console.print("\n[bold]Datasets[/]")
-        for d in w.datasets:
-            console.print(f"  {d.role.value:9} {d.name}")
-    if w.metrics:
-        console.print("\n[bold]Metrics[/]")
-        for m in w.metrics:
-            console.print(f"  {m.dataset}/{m.split} {m.name} = {m.value:g}")
-    console.print("\n[bold]Bias, risks and limitations[/]")
-    if not info.bias_notes:
-        console.print("  [red]none recorded[/] — add one with `zoo note`")
-    for section in w.card + info.inherited_notes:
-        title = section.title or section.kind.value.replace("_", " ")
-        severity = f" \\[{section.severity.value}]" if section.severity else ""
-        inherited = f" (from {section.inherited_from})" if section.inherited_from else " (own)"
-        console.print(f"  [bold]{title}[/]{severity}{inherited}: {section.body}")
-        for ref in section.references:
-            console.print(f"    ref: {ref}")
-    if w.parents or info.children:
-        console.print("\n[bold]Lineage[/]")
-        for p in w.parents:
-            console.print(f"  {p.relation.value} from {p.parent}")
-        for child, relation in info.children:
-            console.print(f"  {child} is a {relation} of this")
-
-
-def _effective(use) -> str | None:
-    if use is None:
-        return None
-    colour = {"allowed": "green", "forbidden": "red"}.get(use.commercial_use.value, "yellow")
-    return f"[{colour}]{use.commercial_use.value}[/] — " + "; ".join(use.reasons)
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     infos = _open_reader(args).datasets()
     if args.json:
-        _print_json([i.to_dict() for i in infos])
+        render.print_json([i.to_dict() for i in infos])
         return EXIT_OK
     from rich.markup import escape
     from rich.table import Table
@@ -330,18 +175,18 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             str(i.weights),
             i.plugin or "[dim]not declared[/]",
         )
-    _console().print(table)
+    render.console().print(table)
     return EXIT_OK
 
 
 def cmd_dataset(args: argparse.Namespace) -> int:
     info = _open_reader(args).dataset(args.name)
     if args.json:
-        _print_json(info.to_dict())
+        render.print_json(info.to_dict())
         return EXIT_OK
     from rich.markup import escape
 
-    d, console = info.dataset, _console()
+    d, console = info.dataset, render.console()
     console.print(f"[bold]{d.name}[/]" + (f" — {escape(d.title)}" if d.title else ""))
     terms = (
         f"{d.terms.spdx}, commercial use: {d.terms.commercial_use.value}"
@@ -379,43 +224,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     registry = _open_reader(args, sync=False)
     events = registry.history(args.name, limit=args.limit or None)
     if args.json:
-        _print_json([e.to_dict() for e in events])
+        render.print_json([e.to_dict() for e in events])
         return EXIT_OK
-    _render_events(events)
+    render.events(events)
     return EXIT_OK
-
-
-def _render_events(events) -> None:
-    from rich.table import Table
-
-    table = Table(title_justify="left")
-    for column in ("seq", "when (UTC)", "actor", "action", "entity", "plugin", "change"):
-        table.add_column(column, overflow="fold")
-    for e in events:
-        table.add_row(
-            str(e.seq),
-            f"{e.at:%Y-%m-%d %H:%M:%S}",
-            e.actor,
-            e.action,
-            e.entity_key,
-            f"{e.plugin} {e.plugin_version or ''}".strip() if e.plugin else "",
-            _change(e.before, e.after),
-        )
-    _console().print(table)
-
-
-def _change(before: Any, after: Any) -> str:
-    if before is None:
-        return "created" if after else ""
-    if after is None:
-        return "removed"
-    keys = [k for k in sorted(set(before) | set(after)) if k != "version" and before.get(k) != after.get(k)]
-    return "; ".join(f"{k}: {_short(before.get(k))} -> {_short(after.get(k))}" for k in keys)
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_audit_query(name: str) -> None:
@@ -445,9 +257,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         checkpoint = _read_checkpoint(args.checkpoint) if args.checkpoint else None
         result = registry.verify_audit(checkpoint=checkpoint)
         if args.json:
-            _print_json(result.to_dict())
+            render.print_json(result.to_dict())
         else:
-            console = _console()
+            console = render.console()
             if result.ok:
                 console.print(
                     f"[green]ok[/]: {result.events} audit events ({result.keyed} signed with audit key "
@@ -497,7 +309,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             "key_id",
         )
         rows = result.rows if not args.limit else result.rows[: args.limit]
-        _print_json([audit_event([row[index[c]] if c in index else None for c in order]).to_dict() for row in rows])
+        render.print_json(
+            [audit_event([row[index[c]] if c in index else None for c in order]).to_dict() for row in rows]
+        )
         return EXIT_OK
     _print_query_result(result, args, args.query)
     return EXIT_OK
@@ -510,7 +324,7 @@ def _audit_keys(args: argparse.Namespace) -> int:
         from zoo.registry._keys import rotate_key
 
         kid, path = rotate_key()
-        _console().print(
+        render.console().print(
             f"new audit key {kid} first in {escape(str(path))}; the old keys stay there to verify older events"
         )
         return EXIT_OK
@@ -526,7 +340,7 @@ def _audit_keys(args: argparse.Namespace) -> int:
             raise _usage(f"{args.output} exists; a checkpoint never overwrites an older one") from None
         except OSError as exc:  # a missing folder, no permission: nothing was written
             raise _usage(f"cannot write checkpoint {args.output}: {exc.strerror}") from None
-        _console(stderr=True).print(
+        render.console(stderr=True).print(
             f"checkpoint of event {checkpoint['seq']} written to {escape(args.output)}; "
             "keep it outside the registry's machine"
         )
@@ -561,9 +375,9 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
     shown = result.rows[:limit] if limit else result.rows
     rows = [tuple(_cell(v) for v in row) for row in shown]
     if args.json:
-        _print_json([dict(zip(result.columns, row)) for row in rows])
+        render.print_json([dict(zip(result.columns, row)) for row in rows])
     elif args.csv:
-        _print_csv(result.columns, rows)
+        render.print_csv(result.columns, rows)
     else:
         from rich.markup import escape
         from rich.table import Table
@@ -572,8 +386,8 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
         for column in result.columns:
             table.add_column(escape(str(column)), overflow="fold")
         for row in rows:  # values are data, never markup
-            table.add_row(*("" if v is None else escape(_short(str(v), 80)) for v in row))
-        console = _console()
+            table.add_row(*("" if v is None else escape(render.short(str(v), 80)) for v in row))
+        console = render.console()
         console.print(table)
         if len(rows) < total:
             console.print(f"showing {len(rows):,} of {total:,} rows; --limit 0 for all, or --csv / --json for a file")
@@ -610,7 +424,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     result = registry.read_only_sql(statement, params or None, timeout=args.timeout, max_rows=args.max_rows or None)
     _print_query_result(result, args, "sql")
     if result.truncated:
-        _console(stderr=True).print(
+        render.console(stderr=True).print(
             f"[yellow]only the first {len(result.rows)} rows[/]; --max-rows 0 for all, or add LIMIT / WHERE"
         )
     return EXIT_OK
@@ -630,9 +444,9 @@ def cmd_card(args: argparse.Namespace) -> int:
         if args.json:
             from zoo.records import to_jsonable
 
-            _print_json(to_jsonable(report) | {"changed": report.changed})
+            render.print_json(to_jsonable(report) | {"changed": report.changed})
             return EXIT_OK
-        console = _console()
+        console = render.console()
         if report.license is not None:
             console.print(
                 f"licence: {escape(report.license.spdx)} (commercial use: {report.license.commercial_use.value})"
@@ -664,7 +478,9 @@ def cmd_card(args: argparse.Namespace) -> int:
     else:
         with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-        _console(stderr=True).print(f"wrote the model card of {escape(info.qualified_name)} to {escape(args.output)}")
+        render.console(stderr=True).print(
+            f"wrote the model card of {escape(info.qualified_name)} to {escape(args.output)}"
+        )
     return EXIT_OK
 
 
@@ -678,7 +494,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
         if not args.name or not args.value:
             raise _usage("write `zoo policy set NAME require|off`, e.g. `zoo policy set commercial require`")
         changed = policy.set_policy(registry, args.name, args.value)
-        _console().print(f"policy {escape(args.name)}: {escape(args.value)}" + ("" if changed else " (unchanged)"))
+        render.console().print(
+            f"policy {escape(args.name)}: {escape(args.value)}" + ("" if changed else " (unchanged)")
+        )
         return EXIT_OK
     if args.policy_command == "check":
         if not args.name:
@@ -692,7 +510,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
         if args.json:
             from zoo.records import to_jsonable
 
-            _print_json(
+            render.print_json(
                 {
                     "weights": info.qualified_name,
                     "purpose": args.purpose,
@@ -701,16 +519,16 @@ def cmd_policy(args: argparse.Namespace) -> int:
                 }
             )
             return EXIT_OK
-        console = _console()
+        console = render.console()
         console.print(f"[green]allowed[/]: {escape(info.qualified_name)} for {args.purpose}")
         for d in decisions:
             console.print(f"  {escape(d.rule)}: ok" + (f" ({escape(d.reason)})" if d.reason else ""))
         return EXIT_OK
     states = policy.policy_states(registry)
     if args.json:
-        _print_json([s.to_dict() for s in states])
+        render.print_json([s.to_dict() for s in states])
         return EXIT_OK
-    console = _console()
+    console = render.console()
     console.print("revoked: [green]always refused[/] (rule zoo:revoked); deprecated: a warning")
     for s in states:
         state = f"[red]require[/] (set by {escape(s.set_by)})" if s.enabled else "off"
@@ -724,7 +542,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
         registry = Registry(args.registry, create=True)
         revision = registry.upgrade()
-        _console().print(f"registry {registry.display_url} is at schema revision {revision}")
+        render.console().print(f"registry {registry.display_url} is at schema revision {revision}")
         return EXIT_OK
     if args.db_command == "path":
         from zoo.registry import default_url
@@ -740,7 +558,7 @@ def cmd_db(args: argparse.Namespace) -> int:
         else:
             with open(args.output, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(sql)
-            _console(stderr=True).print(f"wrote {args.output} ({len(sql):,} bytes)")
+            render.console(stderr=True).print(f"wrote {args.output} ({len(sql):,} bytes)")
         return EXIT_OK
     raise _usage("choose a `zoo db` command: upgrade, dump, path")
 
@@ -749,18 +567,18 @@ def cmd_alias(args: argparse.Namespace) -> int:
     registry = _open_registry(args, sync=False)
     if args.remove:
         registry.remove_alias(args.name, args.alias)
-        _console().print(f"removed alias {args.alias} of {args.name}")
+        render.console().print(f"removed alias {args.alias} of {args.name}")
         return EXIT_OK
     registry.set_alias(args.name, args.alias, args.version)
     info = registry.resolve(f"{args.name.split('@')[0]}@{args.alias}")
-    _console().print(f"{info.ref}@{args.alias} -> version {info.version}")
+    render.console().print(f"{info.ref}@{args.alias} -> version {info.version}")
     return EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     registry = _open_registry(args, sync=False)
     info = registry.set_status(args.name, args.command, args.reason)
-    _console().print(f"{info.qualified_name} is now {info.weights.status.value}")
+    render.console().print(f"{info.qualified_name} is now {info.weights.status.value}")
     return EXIT_OK
 
 
@@ -772,7 +590,7 @@ def cmd_note(args: argparse.Namespace) -> int:
         args.kind, args.body, title=args.title, references=tuple(args.reference or ()), severity=args.severity
     )
     registry.add_card_section(args.name, section)
-    _console().print(f"added a {section.kind.value} section to {args.name}")
+    render.console().print(f"added a {section.kind.value} section to {args.name}")
     return EXIT_OK
 
 
@@ -806,7 +624,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
             registry.pin(info.qualified_name, "0" * 64, origin="check")  # raises: revoked, or pinned already
         sha, origin = add_file(path).sha256, f"file {path}"  # hashed while copied into the cache
     pinned = registry.pin(info.qualified_name, sha, origin=origin)
-    _console().print(f"{pinned.qualified_name} pins sha256 {pinned.weights.sha256} ({pinned.pin_origin})")
+    render.console().print(f"{pinned.qualified_name} pins sha256 {pinned.weights.sha256} ({pinned.pin_origin})")
     return EXIT_OK
 
 
@@ -816,13 +634,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     registry = _open_registry(args, sync=False)
     reports = plugins.sync_registry(registry, plugins.default_host())
     if args.json:
-        _print_json([_report_dict(r) for r in reports])
+        render.print_json([_report_dict(r) for r in reports])
         return EXIT_OK
     for r in reports:
         if r.error:
-            _console().print(f"[red]{r.plugin}: sync failed, nothing written[/]: {r.error}")
+            render.console().print(f"[red]{r.plugin}: sync failed, nothing written[/]: {r.error}")
             continue
-        _console().print(
+        render.console().print(
             f"{r.plugin}: +{len(r.weights_added)} weights, ~{len(r.weights_changed)} changed, "
             f"{r.unchanged} unchanged; +{len(r.families_added)} families"
         )
@@ -844,7 +662,7 @@ def _hand_over(args: argparse.Namespace) -> int:
             f"uninstall it or disable it (ZOO_DISABLE_PLUGINS={source}) first"
         )
     counts = _open_registry(args, sync=False).hand_over(source, target, reason=args.reason)
-    _console().print(
+    render.console().print(
         f"{counts['families']} families and {counts['weights']} weights of plugin {escape(source)} "
         + (f"now belong to plugin {escape(target)}" if target else "retired (deprecated, now the registry's own)")
         + "; each change is in `zoo history NAME`"
@@ -868,12 +686,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         try:
             host.use_registry_owners(_open_registry(args, sync=False).owners())
         except ZooError as exc:  # listing plugins does not need the registry
-            _console(stderr=True).print(
+            render.console(stderr=True).print(
                 f"[yellow]registry not read[/] ({exc.message}): conflicts are shown as on a fresh registry"
             )
     rows = plugins.plugins_report(host)
     if args.json:
-        _print_json(rows)
+        render.print_json(rows)
         return EXIT_OK
     from rich.markup import escape
     from rich.table import Table
@@ -900,7 +718,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         problems += [(r["name"], "red", e) for e in r["errors"]] + [(r["name"], "yellow", w) for w in r["warnings"]]
         if r["disabled"]:
             problems.append((r["name"], "dim", r["disabled"]))
-    console = _console()
+    console = render.console()
     console.print(table)
     for name, style, text in problems:
         console.print(f"[{style}]{escape(name)}[/]: {escape(text)}")
@@ -924,11 +742,11 @@ def cmd_get(args: argparse.Namespace) -> int:
     if args.json:
         data = card.to_dict()
         data["num_params"] = sum(p.numel() for p in model.parameters())
-        _print_json(data)
+        render.print_json(data)
         return EXIT_OK
     from rich.markup import escape
 
-    console = _console()
+    console = render.console()
     console.print(
         f"[bold]{escape(card.qualified_name or card.arch)}[/] -> {type(model).__name__}, "
         f"{sum(p.numel() for p in model.parameters()):,} parameters on {card.device} ({card.dtype})"
@@ -970,7 +788,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
                     }
                 )
     if args.json:
-        _print_json({"cache": str(cache.root), "entries": rows})
+        render.print_json({"cache": str(cache.root), "entries": rows})
         return EXIT_FAILED if failed else EXIT_OK
     from rich.markup import escape
     from rich.table import Table
@@ -991,7 +809,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
             f"{(r.get('bytes') or 0) / 1e6:,.1f}",
             escape(str(detail or "")),
         )
-    _console().print(table)
+    render.console().print(table)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -1015,7 +833,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 
     rows = recipes()
     if args.json:
-        _print_json(rows)
+        render.print_json(rows)
         return EXIT_OK
     from rich.markup import escape
     from rich.table import Table
@@ -1031,7 +849,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
             escape(r["description"]),
             escape(params),
         )
-    _console().print(table)
+    render.console().print(table)
     return EXIT_OK
 
 
@@ -1049,8 +867,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from zoo.finetune.trainer import seeded_get
 
     registry = _open_registry(args)
-    # The new head is initialised from --seed: two runs with the same seed train the same model.
-    model = (
+    # The new head is initialised from --seed: two runs with the same seed train the same
+    # model. When the classes come from the data, no model is built here: zoo.finetune
+    # builds it once, with a head sized from the labels.
+    model: Any = (
         seeded_get(
             args.name,
             args.seed,
@@ -1060,10 +880,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             progress=not args.json,
         )
         if args.data == "digits" or args.num_classes
-        else None
+        else args.name
     )
-    if model is None:  # the classes come from the data: build the model after reading it
-        model = zoo.get(args.name, num_classes=0, device=args.device, registry=registry, progress=False)
     train, val, dataset = sources.load(
         args.data,
         model=model,
@@ -1074,8 +892,6 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         seed=args.seed,
     )
-    if not (args.data == "digits" or args.num_classes):
-        model = args.name  # zoo.finetune sizes the head from the labels
     result = zoo.finetune(
         model,
         train,
@@ -1100,7 +916,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
         curves_png({result.recipe: result.metrics}, args.plot, title=f"{args.name} — {result.recipe}")
     if args.json:
-        _print_json(result.to_dict() | ({"plot": args.plot} if args.plot else {}))
+        render.print_json(result.to_dict() | ({"plot": args.plot} if args.plot else {}))
         return EXIT_OK
     from rich.markup import escape
     from rich.table import Table
@@ -1121,7 +937,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             f"{m.time_s:.1f} s",
             f"{m.trainable_params:,}",
         )
-    console = _console()
+    console = render.console()
     console.print(table)
     console.print(escape(result.summary()))
     if args.plot:
@@ -1136,7 +952,7 @@ def cmd_compressors(args: argparse.Namespace) -> int:
 
     rows = compressors()
     if args.json:
-        _print_json(rows)
+        render.print_json(rows)
         return EXIT_OK
     from rich.markup import escape
     from rich.table import Table
@@ -1152,7 +968,7 @@ def cmd_compressors(args: argparse.Namespace) -> int:
             escape(r["description"]),
             escape(", ".join(f"{k}={v}" for k, v in r["params"].items())),
         )
-    _console().print(table)
+    render.console().print(table)
     return EXIT_OK
 
 
@@ -1208,11 +1024,11 @@ def cmd_compress(args: argparse.Namespace) -> int:
         **options,
     )
     if args.json:
-        _print_json(result.to_dict())
+        render.print_json(result.to_dict())
         return EXIT_OK
     from rich.markup import escape
 
-    console = _console()
+    console = render.console()
     console.print(escape(result.summary()))
     if result.registered:
         console.print(f"see `zoo info {args.name}` (deployment table) and `zoo info {result.registered}`")
@@ -1240,7 +1056,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         keep=args.keep,
         plot=args.plot,
-        console=_console(),
+        console=render.console(),
     )
 
 
@@ -1588,7 +1404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as exc:
         from rich.markup import escape
 
-        console = _console(stderr=True)
+        console = render.console(stderr=True)
         console.print(f"[red]error:[/] {escape(exc.message)}")
         if exc.hint:
             console.print(f"  hint: {escape(exc.hint)}")

@@ -80,7 +80,7 @@ def _run(
     import torch
 
     import zoo
-    from zoo.cli import _render_card, _render_events
+    from zoo import render
     from zoo.finetune.digits import DATASET, digits
     from zoo.plugins import default_host, ensure_synced
     from zoo.registry import Registry
@@ -237,9 +237,9 @@ def _run(
     )
 
     console.rule(f"zoo info {name}")
-    _render_card(registry.resolve(name))
+    render.card(registry.resolve(name))
     console.rule(f"zoo history {REGISTER_AS}")
-    _render_events(registry.history(REGISTER_AS))
+    render.events(registry.history(REGISTER_AS))
 
     # 7. load it back by name, check it is the model that was trained
     loaded = zoo.get(name, registry=registry, host=host, progress=False)

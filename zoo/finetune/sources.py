@@ -73,7 +73,7 @@ def _name(text: str) -> str:
 def load(
     spec: str,
     *,
-    model: Any,
+    model: Any = None,
     model_name: str,
     registry: Any = None,
     image_size: int = 64,
@@ -81,7 +81,9 @@ def load(
     val_fraction: float = 0.2,
     seed: int = 0,
 ) -> tuple[Any, Any, str]:
-    """``(train, val, dataset name)`` for ``--data SPEC``."""
+    """``(train, val, dataset name)`` for ``--data SPEC``. ``model``: a model ``zoo.get``
+    returned (``digits`` renders its images to the model's input size and normalisation),
+    or ``None`` / the model's name (a folder or a tensor file needs no built model)."""
     if not 0 <= val_fraction < 1:
         raise ZooValidationError("val_fraction", f"must be in [0, 1), not {val_fraction}")
     preprocessing = dict(getattr(getattr(model, "zoo", None), "preprocessing", None) or {})
