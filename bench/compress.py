@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import zoo
-    from zoo.finetune.digits import digits
+    from zoo.finetuning.digits import digits
 
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)

@@ -63,7 +63,7 @@ def probe_ratio(size: int, per_class: int, epochs: int, seed: int = 0) -> dict:
     import torch
 
     import zoo
-    from zoo.finetune.digits import digits
+    from zoo.finetuning.digits import digits
 
     torch.manual_seed(seed)
     base = _model()
@@ -110,7 +110,7 @@ def grid(
     import torch
 
     import zoo
-    from zoo.finetune.digits import digits
+    from zoo.finetuning.digits import digits
 
     rows = []
     pre = dict(_model().zoo.preprocessing)
@@ -244,7 +244,7 @@ def markdown(probe: dict, table: list[dict], args, machine: str, wall_s: float) 
 
 
 def chart(table: list[dict], path: Path) -> None:
-    from zoo.finetune.plot import Panel, line_chart
+    from zoo.finetuning.plot import Panel, line_chart
 
     def x(per_class):
         return 135 if per_class == "all" else per_class  # ~all: 134-135 per class after the test split

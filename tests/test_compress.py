@@ -21,7 +21,7 @@ from torch import nn  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.errors import ZooCompressError, ZooNotFoundError, ZooValidationError  # noqa: E402
-from zoo.finetune.digits import digits  # noqa: E402
+from zoo.finetuning.digits import digits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PARENT = "acme-tinynet.digits_v1"

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.errors import ZooNotFoundError, ZooRecipeError, ZooValidationError  # noqa: E402
-from zoo.finetune.digits import digits  # noqa: E402
+from zoo.finetuning.digits import digits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ACME_ARTIFACTS = ROOT / "plugins" / "example-internal" / "artifacts"
@@ -88,13 +88,57 @@ def assert_same(a: dict, b: dict, atol: float = 0.0) -> None:
 # -- the API --------------------------------------------------------------------------------
 
 
-def test_import_is_lazy_and_zoo_finetune_is_callable():
+def test_import_is_lazy_and_zoo_finetune_is_the_function():
     code = (
-        "import sys, zoo; f = zoo.finetune; import zoo.finetune as m; "
-        "print(callable(f), callable(m), 'torch' in sys.modules)"
+        "import sys, inspect, zoo; f = zoo.finetune; import zoo.finetuning as m; "
+        "print(inspect.isfunction(f), inspect.isfunction(zoo.finetune), f is m.finetune, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "True", "False"]
+    assert out.stdout.split() == ["True", "True", "True", "False"]
+
+
+def test_old_import_paths_warn_and_give_the_same_objects():
+    code = (
+        "import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+        "import zoo, zoo.finetuning.runner as new\n"
+        "for stmt in ('from zoo.finetune import Phase', 'import zoo.finetune.runner'):\n"
+        "    try:\n"
+        "        exec(stmt)\n"
+        "    except DeprecationWarning as w:\n"
+        "        print('warned', 'zoo.finetuning' in str(w))\n"
+        "warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "from zoo.finetune import Phase\n"
+        "import zoo.finetune.runner as old\n"
+        "print(old is new, Phase is new.Phase, callable(zoo.finetune))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["warned", "True", "warned", "True", "True", "True", "True"]
+
+
+def test_options_are_one_frozen_object_and_the_keywords_build_it():
+    import dataclasses
+    import inspect
+
+    from zoo.finetuning import FinetuneOptions
+
+    opts = FinetuneOptions.from_kwargs(recipe="full", epochs=3, register_as=" Team/Net ", backbone_lr_mult=0.3)
+    assert (opts.recipe, opts.epochs, opts.register_as) == ("full", 3, "team/net")
+    assert dict(opts.recipe_params) == {"backbone_lr_mult": 0.3}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.epochs = 4  # type: ignore[misc]
+    merged = FinetuneOptions.from_kwargs(opts, lr=0.1, warmup=1)
+    assert (merged.recipe, merged.lr, dict(merged.recipe_params)) == (
+        "full",
+        0.1,
+        {"backbone_lr_mult": 0.3, "warmup": 1},
+    )
+    shown = inspect.signature(zoo.finetune).parameters
+    fields = {f.name for f in dataclasses.fields(FinetuneOptions)} - {"recipe_params"}
+    assert fields <= set(shown) and shown["recipe"].default == "linear-probe"
+    with pytest.raises(ZooValidationError, match="eval_every"):
+        FinetuneOptions(eval_every=0)
+    with pytest.raises(ZooValidationError, match="options"):
+        zoo.finetune(small_net(), (torch.zeros(2, 3, 8, 8), torch.zeros(2).long()), options={"epochs": 1})
 
 
 def test_result_has_metrics_timings_and_counts(data8):
@@ -179,7 +223,7 @@ def tiny_bert():
 
 
 def test_text_model_with_dict_batches(tiny_bert):
-    from zoo.finetune.layers import layer_structure
+    from zoo.finetuning.layers import layer_structure
 
     model = tiny_bert()
     structure = layer_structure(model, "classifier")
@@ -198,7 +242,7 @@ def test_text_model_with_dict_batches(tiny_bert):
 def test_layer_structure_of_real_families():
     timm = pytest.importorskip("timm")
     torchvision = pytest.importorskip("torchvision")
-    from zoo.finetune.layers import layer_structure
+    from zoo.finetuning.layers import layer_structure
 
     with torch.device("meta"):
         lite0 = timm.create_model("tf_efficientnet_lite0")

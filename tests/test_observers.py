@@ -145,7 +145,7 @@ def test_finetune_register_as_reaches_the_observers(tmp_path, monkeypatch):
     from pathlib import Path
 
     import zoo
-    from zoo.finetune.digits import digits
+    from zoo.finetuning.digits import digits
 
     root = Path(__file__).resolve().parents[1]
     monkeypatch.setenv("ZOO_HOME", str(tmp_path))

@@ -16,7 +16,7 @@ from torch import nn  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.errors import ZooRecipeError  # noqa: E402
-from zoo.finetune.digits import digits  # noqa: E402
+from zoo.finetuning.digits import digits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ACME_ARTIFACTS = ROOT / "plugins" / "example-internal" / "artifacts"
@@ -54,7 +54,7 @@ NEEDS_A_REGISTERED_MODEL = {"distill"}
 
 
 def recipe_names() -> list[str]:
-    return [r["name"] for r in zoo.finetune.recipes() if r["name"] not in NEEDS_A_REGISTERED_MODEL]
+    return [r["name"] for r in zoo.finetuning.recipes() if r["name"] not in NEEDS_A_REGISTERED_MODEL]
 
 
 def fresh_model() -> DropNet:

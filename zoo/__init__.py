@@ -21,8 +21,8 @@ _LAZY = {
     "preprocess": "zoo.resolve:preprocess",
     "LoadReport": "zoo._load_report:LoadReport",
     "ModelInfo": "zoo.resolve:ModelInfo",
-    "finetune": "zoo.finetune:finetune",
-    "FinetuneResult": "zoo.finetune:FinetuneResult",
+    "finetune": "zoo.finetuning:finetune",
+    "FinetuneResult": "zoo.finetuning:FinetuneResult",
     "compress": "zoo.compress:compress",
     "CompressResult": "zoo.compress.result:CompressResult",
 }

@@ -829,7 +829,7 @@ def _calm_threads() -> None:
 
 
 def cmd_recipes(args: argparse.Namespace) -> int:
-    from zoo.finetune import recipes
+    from zoo.finetuning import recipes
 
     rows = recipes()
     if args.json:
@@ -856,7 +856,7 @@ def cmd_recipes(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     _calm_threads()
     import zoo
-    from zoo.finetune import sources
+    from zoo.finetuning import sources
 
     recipe_params: dict[str, Any] = {}
     for item in args.param or ():
@@ -864,7 +864,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         if not sep or not key.strip():
             raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param backbone_lr_mult=0.3")
         recipe_params[key.strip().replace("-", "_")] = _literal(value.strip())
-    from zoo.finetune.trainer import seeded_get
+    from zoo.finetuning.trainer import seeded_get
 
     registry = _open_registry(args)
     # The new head is initialised from --seed: two runs with the same seed train the same
@@ -912,7 +912,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         **recipe_params,
     )
     if args.plot:
-        from zoo.finetune.plot import curves_png
+        from zoo.finetuning.plot import curves_png
 
         curves_png({result.recipe: result.metrics}, args.plot, title=f"{args.name} — {result.recipe}")
     if args.json:
@@ -975,7 +975,7 @@ def cmd_compressors(args: argparse.Namespace) -> int:
 def cmd_compress(args: argparse.Namespace) -> int:
     _calm_threads()
     import zoo
-    from zoo.finetune import sources
+    from zoo.finetuning import sources
 
     options: dict[str, Any] = {}
     for item in args.param or ():
@@ -1045,9 +1045,9 @@ def _literal(text: str) -> Any:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job: fine-tune the real EfficientNet-Lite0 on digits, compare recipes with
-    training from scratch, register the best with its lineage (zoo.finetune.demo)."""
+    training from scratch, register the best with its lineage (zoo.finetuning.demo)."""
     _calm_threads()
-    from zoo.finetune.demo import run_demo
+    from zoo.finetuning.demo import run_demo
 
     return run_demo(
         registry_url=args.registry,

@@ -2,7 +2,7 @@
 
 Every place that touches a head goes through here: the core's default
 ``zoo_adapt_head`` hook (:mod:`zoo._builtin`), ``zoo.get``'s load report
-(:mod:`zoo._loading`), fine-tuning (:mod:`zoo.finetune`: the head to train, the frozen
+(:mod:`zoo._loading`), fine-tuning (:mod:`zoo.finetuning`: the head to train, the frozen
 backbone's features) and the plugin checks of :mod:`zoo.testing`. A head is named by its
 attribute path (``"fc"``, ``"classifier.1"``, ``"heads.head"``), as ``Family.head`` does.
 

@@ -1,6 +1,6 @@
 """How zoo shows things to people and programs: rich tables and panels, JSON and CSV.
 
-The CLI (:mod:`zoo.cli`) and the demo (:mod:`zoo.finetune.demo`) both draw with these, so
+The CLI (:mod:`zoo.cli`) and the demo (:mod:`zoo.finetuning.demo`) both draw with these, so
 a model card or an audit history looks the same wherever it is printed. rich is imported
 inside the functions (``zoo list --json`` never imports it).
 """

@@ -420,7 +420,7 @@ def _register(
     evald: _Data | None,
 ) -> str:
     import zoo
-    from zoo.finetune.lineage import inherited_license
+    from zoo.finetuning.lineage import inherited_license
     from zoo.records import DATASET_RE, CardSection, DatasetRole, DatasetUse, ParentLink, Source, Weights
     from zoo.weights import WeightsCache
 

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.finetune.params import Param, validate
+from zoo.finetuning.params import Param, validate
 
 __all__ = ["CompressContext", "CompressMethod", "Compressed", "Param", "decode_state", "encode_state"]
 

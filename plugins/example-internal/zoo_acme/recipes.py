@@ -44,7 +44,7 @@ class HeadOnly:
             raise ZooValidationError("lr", "must be positive")
 
     def plan(self, model: nn.Module, ctx):
-        from zoo.finetune import ParamGroup, Phase
+        from zoo.finetuning import ParamGroup, Phase
 
         head = list(ctx.head_module(model).parameters())
         # backbone_eval: the frozen backbone keeps its normalisation statistics, as in fit()

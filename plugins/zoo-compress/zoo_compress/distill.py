@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from zoo.compress.runner import CompressContext, Compressed, CompressMethod
 from zoo.errors import ZooRecipeError, ZooValidationError
-from zoo.finetune.runner import FinetuneContext, ParamGroup, Phase, RecipeRunner
+from zoo.finetuning.runner import FinetuneContext, ParamGroup, Phase, RecipeRunner
 from zoo_compress.specs import METHODS, RECIPE
 
 
@@ -102,7 +102,7 @@ class Distill(CompressMethod):
             )
 
     def compress(self, model: nn.Module, ctx: CompressContext) -> Compressed:
-        from zoo.finetune import finetune
+        from zoo.finetuning import finetune
         from zoo.resolve import get
 
         p = self.options

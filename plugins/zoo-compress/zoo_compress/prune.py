@@ -199,7 +199,7 @@ class PruneChannels(CompressMethod):
             )
         info = self.prune(model)
         if p["recovery_epochs"]:
-            from zoo.finetune import finetune
+            from zoo.finetuning import finetune
 
             result = finetune(
                 model,

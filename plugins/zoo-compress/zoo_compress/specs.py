@@ -4,7 +4,7 @@ validate with the same schemas."""
 
 from __future__ import annotations
 
-from zoo.finetune.params import COMMON, Param
+from zoo.finetuning.params import COMMON, Param
 
 RATIO = Param(
     "float", 0.3, "fraction of the channels of each prunable group to remove, in (0, 1)", low=0, low_open=True, high=1

@@ -10,7 +10,7 @@ from torch import nn
 
 import zoo
 from zoo.errors import ZooRecipeError, ZooValidationError
-from zoo.finetune.digits import digits
+from zoo.finetuning.digits import digits
 from zoo.testing import check_plugin
 
 RECIPES = ("linear-probe", "full", "freeze-stages", "gradual-unfreeze", "llrd", "bitfit", "lora", "lp-ft", "l2-sp")
@@ -84,7 +84,7 @@ def test_contract():
 
 
 def test_every_recipe_is_declared_with_defaults_and_when_to_use():
-    rows = {r["name"]: r for r in zoo.finetune.recipes()}
+    rows = {r["name"]: r for r in zoo.finetuning.recipes()}
     for name in RECIPES:
         row = rows[name]
         assert row["runner"].startswith("zoo_recipes.runners:")

@@ -3,7 +3,7 @@ only, no torch. The runners are imported when a recipe runs."""
 
 from __future__ import annotations
 
-from zoo.finetune.params import defaults
+from zoo.finetuning.params import defaults
 from zoo.hookspecs import hookimpl
 from zoo.records import Recipe
 from zoo_recipes.specs import RUNNERS, SPECS

@@ -1,6 +1,6 @@
 """The built-in recipes' runners (imported when a recipe runs; imports torch).
 
-Each plans the run as :class:`zoo.finetune.Phase` objects: what trains, in which
+Each plans the run as :class:`zoo.finetuning.Phase` objects: what trains, in which
 param groups, at which learning rate. zoo's loop does the rest (optimizer, schedule,
 feature cache, DDP, checkpoints). The practice each encodes is from the
 transfer-learning literature, cited in its description (:mod:`zoo_recipes.specs`).
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooRecipeError, ZooValidationError
-from zoo.finetune.runner import FinetuneContext, ParamGroup, Phase, RecipeRunner
+from zoo.finetuning.runner import FinetuneContext, ParamGroup, Phase, RecipeRunner
 from zoo_recipes import lora as _lora
 from zoo_recipes.specs import SPECS
 

@@ -7,7 +7,7 @@ differ between what ``zoo recipes`` shows and what runs.
 
 from __future__ import annotations
 
-from zoo.finetune.params import COMMON, Param
+from zoo.finetuning.params import COMMON, Param
 
 RUNNERS = "zoo_recipes.runners"
 

@@ -1,0 +1,5 @@
+"""Deprecated: this module is :mod:`zoo.finetuning.options` (since 0.2)."""
+
+from zoo.finetune import _alias
+
+_alias("options")
