@@ -7,10 +7,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from zoo.records import CardSection, DatasetUse, Family, License, Metric, Source, Weights
+from zoo.records import Family
+from zoo.testing import FakeDistributions, ZooEnv, fake_distributions, make_family, zoo_env
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PG_BASE = os.environ.get("ZOO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -78,43 +82,45 @@ def registry(registry_url):
 
 @pytest.fixture
 def resnet_family() -> Family:
-    return Family(
-        name="resnet50",
-        modality="vision",
-        builder="torchvision.models:resnet50",
-        head="fc",
-        default_tag="tv_in1k",
-        preprocessing={"input_size": [3, 224, 224], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
-    )
+    return make_family()
 
 
-def make_weights(arch: str = "resnet50", tag: str | None = "tv_in1k", **overrides) -> Weights:
-    """A realistic catalogue record; keyword arguments override fields."""
-    fields = dict(
-        arch=arch,
-        tag=tag,
-        sources=(Source("https://download.pytorch.org/models/resnet50-0676ba61.pth"),),
-        sha256_prefix="0676ba61",
-        size_bytes=102_530_333,
-        format="pickle",
-        license=License("BSD-3-Clause", "unknown", note="torchvision does not state terms for weights"),
-        publisher="torchvision",
-        paper_title="Deep Residual Learning for Image Recognition",
-        paper_url="https://arxiv.org/abs/1512.03385",
-        recipe="https://github.com/pytorch/vision/tree/main/references/classification",
-        datasets=(DatasetUse("imagenet-1k", "pretrain"), DatasetUse("imagenet-1k", "eval")),
-        metrics=(Metric("imagenet-1k", "acc@1", 76.13), Metric("imagenet-1k", "acc@5", 92.862)),
-        num_params=25_557_032,
-        num_classes=1000,
-        card=(
-            CardSection(
-                "bias_risks",
-                "ImageNet-1k over-represents North America and Europe.",
-                references=("Shankar et al. 2017, arXiv:1711.08536",),
-                severity="medium",
-            ),
-        ),
-        tags=("imagenet",),
-    )
-    fields.update(overrides)
-    return Weights(**fields)
+@pytest.fixture
+def dists(tmp_path) -> Iterator[FakeDistributions]:
+    """Throwaway installed distributions on sys.path (zoo.testing.fake_distributions)."""
+    with fake_distributions(tmp_path / "site") as d:
+        yield d
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one intra-op thread for the test: pytest -n 2 on two cores, a second
+    thread per worker only oversubscribes. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def acme_env(tmp_path_factory) -> Iterator[ZooEnv]:
+    """A ZOO_HOME with a SQLite registry synced with the installed plugins, ACME's
+    artifacts reachable (the example-internal plugin), for one test module."""
+    pytest.importorskip("zoo_acme")
+    artifacts = ROOT / "plugins" / "example-internal" / "artifacts"
+    with zoo_env(tmp_path_factory.mktemp("zoo-home"), ACME_ARTIFACTS_DIR=str(artifacts)) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def acme_digits():
+    """scikit-learn's digits as 8x8 one-channel tensors normalised as ACME's tinynet
+    expects: ``(train, val)`` TensorDatasets, 15 and 10 images per class."""
+    pytest.importorskip("sklearn")
+    from zoo.finetuning.digits import digits
+    from zoo_acme.data import MEAN, STD
+
+    return digits(8, channels=1, per_class=15, test_per_class=10, mean=[MEAN], std=[STD])

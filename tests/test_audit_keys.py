@@ -10,12 +10,12 @@ import os
 import stat
 
 import pytest
-from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.errors import ZooAuditError, ZooValidationError
 from zoo.registry import Registry
 from zoo.registry._chain import event_hash
+from zoo.testing import make_weights
 
 
 @pytest.fixture

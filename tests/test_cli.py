@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import make_weights
 
 from zoo.records import Family, ParentLink, Weights
 from zoo.registry import Registry
+from zoo.testing import make_weights
 
 
 def run_zoo(url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -165,7 +165,7 @@ def test_db_upgrade_is_idempotent(registry_url):
 
 
 def test_list_json_returns_every_row_unless_limited(registry_url, resnet_family):
-    from conftest import make_weights
+    from zoo.testing import make_weights
 
     registry = Registry(registry_url, actor="seed")
     registry.add_family(resnet_family)

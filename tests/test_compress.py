@@ -21,49 +21,22 @@ from torch import nn  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.errors import ZooCompressError, ZooNotFoundError, ZooValidationError  # noqa: E402
-from zoo.finetuning.digits import digits  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 ROOT = Path(__file__).resolve().parents[1]
 PARENT = "acme-tinynet.digits_v1"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("zoo-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ZOO_HOME", str(home))
-        mp.setenv("ZOO_REGISTRY_URL", f"sqlite:///{home / 'registry.db'}")
-        mp.setenv("ACME_ARTIFACTS_DIR", str(ROOT / "plugins" / "example-internal" / "artifacts"))
-        mp.delenv("ZOO_OFFLINE", raising=False)
-        from zoo.plugins import PluginHost, ensure_synced
-
-        host = PluginHost(plugins=["acme", "compress", "recipes"], disable=(), strict=True)
-        registry = zoo.Registry(actor="tester@zoo")
-        ensure_synced(registry, host)
-        yield type("Env", (), {"home": home, "registry": registry, "host": host})
-        registry.close()
-
-
-@pytest.fixture(scope="module")
-def data():
-    from zoo_acme.data import MEAN, STD
-
-    train, val = digits(8, channels=1, per_class=12, test_per_class=6, mean=[MEAN], std=[STD])
+def data(acme_digits):
+    train, val = acme_digits
     return train.tensors, val.tensors
 
 
-def compress(env, method, data, **kwargs):
+def compress(acme_env, method, data, **kwargs):
     kwargs.setdefault("calibration", data[0])
     kwargs.setdefault("eval", data[1])
-    return zoo.compress(PARENT, method, registry=env.registry, host=env.host, repeats=2, threads=1, **kwargs)
+    return zoo.compress(PARENT, method, registry=acme_env.registry, host=acme_env.host, repeats=2, threads=1, **kwargs)
 
 
 def test_import_is_lazy_and_zoo_compress_is_callable():
@@ -75,16 +48,16 @@ def test_import_is_lazy_and_zoo_compress_is_callable():
 
 
 @pytest.mark.parametrize("method", ["dynamic-int8", "static-int8", "prune-channels", "onnx", "torch-export"])
-def test_each_method_registers_a_child_that_zoo_get_rebuilds(env, data, method):
+def test_each_method_registers_a_child_that_zoo_get_rebuilds(acme_env, data, method):
     name = f"team/tiny-{method}"
-    result = compress(env, method, data, register_as=name, eval_name="uci-digits")
+    result = compress(acme_env, method, data, register_as=name, eval_name="uci-digits")
     assert result.registered == f"{name}@1"
-    parent = env.registry.resolve(PARENT)
-    info = env.registry.resolve(result.registered)
+    parent = acme_env.registry.resolve(PARENT)
+    info = acme_env.registry.resolve(result.registered)
     w = info.weights
     relation = {"dynamic-int8": "quantize", "static-int8": "quantize", "prune-channels": "prune"}.get(method, "export")
     assert [(p.parent, p.relation.value) for p in w.parents] == [(parent.qualified_name, relation)]
-    assert (result.registered, relation) in env.registry.resolve(PARENT).children
+    assert (result.registered, relation) in acme_env.registry.resolve(PARENT).children
     # inherited: licence (with a note); every bias note of the parent and of its data, read
     # through the lineage (not copied); the eval data is the child's own
     assert w.license.spdx == parent.weights.license.spdx and parent.qualified_name in w.license.note
@@ -112,52 +85,54 @@ def test_each_method_registers_a_child_that_zoo_get_rebuilds(env, data, method):
     spec = json.loads(w.recipe)["compress"]
     assert spec["method"] == method and spec["options"] == result.options
 
-    model = zoo.get(result.registered, registry=env.registry, host=env.host, device="cpu")
+    model = zoo.get(result.registered, registry=acme_env.registry, host=acme_env.host, device="cpu")
     x = data[1][0][:16]
     with torch.inference_mode():
         torch.testing.assert_close(model(x), result.model(x), rtol=0, atol=1e-6)
     assert model.zoo.qualified_name == result.registered
 
 
-def test_the_methods_really_change_the_model(env, data):
-    dyn = compress(env, "dynamic-int8", data).model
+def test_the_methods_really_change_the_model(acme_env, data):
+    dyn = compress(acme_env, "dynamic-int8", data).model
     assert type(dyn.head).__module__.startswith("torch.ao.nn.quantized.dynamic")
-    static = compress(env, "static-int8", data)
+    static = compress(acme_env, "static-int8", data)
     assert any(
         type(m).__module__.startswith("torch.ao.nn") and "Conv" in type(m).__name__ for m in static.model.modules()
     )
     assert static.measured["child"]["file_bytes"] < 0.5 * static.measured["parent"]["file_bytes"]
     assert static.measured["accuracy_drop_pt"] <= 5
-    pruned = compress(env, "prune-channels", data, ratio=0.5)
+    pruned = compress(acme_env, "prune-channels", data, ratio=0.5)
     convs = [m for m in pruned.model.modules() if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [8, 16]  # tinynet: 16 and 32 channels, half removed
     assert pruned.model.head.in_features == 16
     assert pruned.info["params_after"] < 0.5 * pruned.info["params_before"]
-    onnx = compress(env, "onnx", data)
+    onnx = compress(acme_env, "onnx", data)
     assert type(onnx.model).__name__ == "OnnxModule" and onnx.info["check_max_abs_diff"] < 1e-4
 
 
-def test_recovery_fine_tune_and_distillation(env, data):
-    pruned = compress(env, "prune-channels", data, ratio=0.5, recovery_epochs=3, recovery_lr=3e-3)
+def test_recovery_fine_tune_and_distillation(acme_env, data):
+    pruned = compress(acme_env, "prune-channels", data, ratio=0.5, recovery_epochs=3, recovery_lr=3e-3)
     assert pruned.info["recovery"]["epochs"] == 3
     student = compress(
-        env, "distill", data, student="acme-tinynet", epochs=2, batch_size=32, register_as="team/tiny-student"
+        acme_env, "distill", data, student="acme-tinynet", epochs=2, batch_size=32, register_as="team/tiny-student"
     )
-    w = env.registry.resolve(student.registered).weights
+    w = acme_env.registry.resolve(student.registered).weights
     assert w.parents[0].relation.value == "distill" and w.arch == "acme-tinynet"
     assert json.loads(w.recipe)["compress"]["rebuild"] is False and student.info["epochs_run"] == 2
-    loaded = zoo.get(student.registered, registry=env.registry, host=env.host, device="cpu")
+    loaded = zoo.get(student.registered, registry=acme_env.registry, host=acme_env.host, device="cpu")
     x = data[1][0][:8]
     with torch.inference_mode():
         torch.testing.assert_close(loaded(x), student.model(x), rtol=0, atol=1e-6)
 
 
-def test_distill_recipe_adds_the_teacher_term(env, data):
+def test_distill_recipe_adds_the_teacher_term(acme_env, data):
     train = data[0]
 
     def run(alpha):
         torch.manual_seed(0)
-        model = zoo.get("acme-tinynet", 10, pretrained=False, registry=env.registry, host=env.host, device="cpu")
+        model = zoo.get(
+            "acme-tinynet", 10, pretrained=False, registry=acme_env.registry, host=acme_env.host, device="cpu"
+        )
         return zoo.finetune(
             model,
             train,
@@ -166,8 +141,8 @@ def test_distill_recipe_adds_the_teacher_term(env, data):
             alpha=alpha,
             epochs=1,
             batch_size=32,
-            registry=env.registry,
-            host=env.host,
+            registry=acme_env.registry,
+            host=acme_env.host,
             progress=False,
         )
 
@@ -176,29 +151,31 @@ def test_distill_recipe_adds_the_teacher_term(env, data):
     assert not hasattr(distilled.model, "_zoo_distill_hook")
     with pytest.raises(ZooValidationError, match="teacher"):
         zoo.finetune(
-            zoo.get("acme-tinynet", 10, pretrained=False, registry=env.registry, host=env.host, device="cpu"),
+            zoo.get("acme-tinynet", 10, pretrained=False, registry=acme_env.registry, host=acme_env.host, device="cpu"),
             train,
             recipe="distill",
-            registry=env.registry,
-            host=env.host,
+            registry=acme_env.registry,
+            host=acme_env.host,
             progress=False,
         )
 
 
-def test_deployment_table_in_zoo_info(env, data, capsys, monkeypatch):
+def test_deployment_table_in_zoo_info(acme_env, data, capsys, monkeypatch):
     from zoo.cli import main
 
     monkeypatch.setenv("COLUMNS", "300")
     from zoo.compress import deployment
 
-    compress(env, "dynamic-int8", data, register_as="team/tiny-table")
-    rows = deployment(env.registry, env.registry.resolve(PARENT))
+    compress(acme_env, "dynamic-int8", data, register_as="team/tiny-table")
+    rows = deployment(acme_env.registry, acme_env.registry.resolve(PARENT))
     row = next(r for r in rows if r["name"] == "team/tiny-table@1")
     assert row["method"] == "dynamic-int8" and row["relation"] == "quantize" and row["threads"] == "cpu-1t"
     assert row["file_bytes_ratio"] == pytest.approx(
         row["file_bytes"]
         / next(
-            m.value for m in env.registry.resolve("team/tiny-table@1").weights.metrics if m.name == "parent_file_bytes"
+            m.value
+            for m in acme_env.registry.resolve("team/tiny-table@1").weights.metrics
+            if m.name == "parent_file_bytes"
         ),
         abs=1e-3,
     )
@@ -209,7 +186,7 @@ def test_deployment_table_in_zoo_info(env, data, capsys, monkeypatch):
     assert any(r["name"] == "team/tiny-table@1" for r in json.loads(capsys.readouterr().out)["deployment"])
 
 
-def test_cli_compress_and_compressors(env, capsys):
+def test_cli_compress_and_compressors(acme_env, capsys):
     from zoo.cli import main
 
     assert main(["compressors", "--json"]) == 0
@@ -263,8 +240,8 @@ def _audit_len(registry) -> int:
         "bad-name",
     ],
 )
-def test_bad_input_is_typed_and_registers_nothing(env, data, case):
-    before, events = env.registry.count(), _audit_len(env.registry)
+def test_bad_input_is_typed_and_registers_nothing(acme_env, data, case):
+    before, events = acme_env.registry.count(), _audit_len(acme_env.registry)
     convnet = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3))
 
     class Branchy(nn.Module):
@@ -282,19 +259,19 @@ def test_bad_input_is_typed_and_registers_nothing(env, data, case):
             return x if x.sum() > 0 else -x  # data-dependent control flow: not traceable
 
     calls = {
-        "unknown-method": lambda: compress(env, "quantise-int8", data, register_as="team/bad"),
-        "unknown-option": lambda: compress(env, "prune-channels", data, ratioo=0.3, register_as="team/bad"),
-        "ratio-0": lambda: compress(env, "prune-channels", data, ratio=0, register_as="team/bad"),
-        "ratio-1": lambda: compress(env, "prune-channels", data, ratio=1.0, register_as="team/bad"),
-        "ratio-neg": lambda: compress(env, "prune-channels", data, ratio=-0.2, register_as="team/bad"),
-        "no-calibration": lambda: compress(env, "static-int8", data, calibration=None, register_as="team/bad"),
+        "unknown-method": lambda: compress(acme_env, "quantise-int8", data, register_as="team/bad"),
+        "unknown-option": lambda: compress(acme_env, "prune-channels", data, ratioo=0.3, register_as="team/bad"),
+        "ratio-0": lambda: compress(acme_env, "prune-channels", data, ratio=0, register_as="team/bad"),
+        "ratio-1": lambda: compress(acme_env, "prune-channels", data, ratio=1.0, register_as="team/bad"),
+        "ratio-neg": lambda: compress(acme_env, "prune-channels", data, ratio=-0.2, register_as="team/bad"),
+        "no-calibration": lambda: compress(acme_env, "static-int8", data, calibration=None, register_as="team/bad"),
         "dynamic-on-cnn": lambda: zoo.compress(
-            convnet, "dynamic-int8", eval=torch.randn(2, 1, 8, 8), host=env.host, registry=env.registry
+            convnet, "dynamic-int8", eval=torch.randn(2, 1, 8, 8), host=acme_env.host, registry=acme_env.registry
         ),
         "untraceable": lambda: zoo.compress(
-            Branchy(), "prune-channels", eval=torch.randn(2, 1, 8, 8), host=env.host, registry=env.registry
+            Branchy(), "prune-channels", eval=torch.randn(2, 1, 8, 8), host=acme_env.host, registry=acme_env.registry
         ),
-        "bad-name": lambda: compress(env, "dynamic-int8", data, register_as="Team Bad"),
+        "bad-name": lambda: compress(acme_env, "dynamic-int8", data, register_as="Team Bad"),
     }
     expected = {
         "unknown-method": ZooNotFoundError,
@@ -312,23 +289,23 @@ def test_bad_input_is_typed_and_registers_nothing(env, data, case):
         assert "Conv2d" in message and "'0'" in message  # the op and a layer
     if case == "untraceable":
         assert "'gate'" in message and "Gate" in message
-    assert env.registry.count() == before and _audit_len(env.registry) == events
-    assert not env.registry.exists("team/bad")
+    assert acme_env.registry.count() == before and _audit_len(acme_env.registry) == events
+    assert not acme_env.registry.exists("team/bad")
 
 
-def test_untraceable_export_and_wrong_head_are_typed(env, data):
+def test_untraceable_export_and_wrong_head_are_typed(acme_env, data):
     class Dynamic(nn.Module):
         def forward(self, x):
             return x[: int(x.sum().item() > 0) + 1].float()  # output size depends on the data
 
     with pytest.raises(ZooCompressError, match="cannot export"):
-        zoo.compress(Dynamic(), "onnx", eval=torch.randn(4, 3), host=env.host, registry=env.registry)
-    result = compress(env, "static-int8", data, register_as="team/tiny-head")
+        zoo.compress(Dynamic(), "onnx", eval=torch.randn(4, 3), host=acme_env.host, registry=acme_env.registry)
+    result = compress(acme_env, "static-int8", data, register_as="team/tiny-head")
     with pytest.raises(ZooValidationError, match="num_classes"):
-        zoo.get(result.registered, 3, registry=env.registry, host=env.host, device="cpu")
+        zoo.get(result.registered, 3, registry=acme_env.registry, host=acme_env.host, device="cpu")
 
 
-def test_text_model_dynamic_int8_with_sentences(env):
+def test_text_model_dynamic_int8_with_sentences(acme_env):
     zt = pytest.importorskip("zoo_transformers.builders")
 
     class Tokenizer:  # words -> ids, as a tokenizer's output
@@ -361,8 +338,8 @@ def test_text_model_dynamic_int8_with_sentences(env):
         bert,
         "dynamic-int8",
         eval=text.batches[0],
-        host=env.host,
-        registry=env.registry,
+        host=acme_env.host,
+        registry=acme_env.registry,
         repeats=1,
         threads=1,
         measure=False,

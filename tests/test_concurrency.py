@@ -7,11 +7,11 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 
-from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.records import Family
 from zoo.registry import Registry
+from zoo.testing import make_weights
 
 PROCESSES = 4
 PER_PROCESS = 10

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_weights
 
 from zoo.errors import ZooConflictError, ZooNotFoundError, ZooValidationError
 from zoo.hookspecs import hookimpl
 from zoo.plugins import sync_registry
 from zoo.records import CardSection, Dataset, DatasetUse, License, ParentLink
-from zoo.testing import registered_plugin
+from zoo.testing import make_weights, registered_plugin
 
 BIASED = CardSection(
     "bias_risks",

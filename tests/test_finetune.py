@@ -27,18 +27,10 @@ import zoo  # noqa: E402
 from zoo.errors import ZooNotFoundError, ZooRecipeError, ZooValidationError  # noqa: E402
 from zoo.finetuning.digits import digits  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 ROOT = Path(__file__).resolve().parents[1]
 ACME_ARTIFACTS = ROOT / "plugins" / "example-internal" / "artifacts"
 LITE0 = "tf_efficientnet_lite0.lite0_in1k_pypi"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # pytest -n 2 on two cores: a second intra-op thread per worker only oversubscribes.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class SmallNet(nn.Module):
@@ -397,33 +389,9 @@ def test_ddp_two_processes_match_one(tmp_path):
 # -- register_as: lineage back into the registry --------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    pytest.importorskip("zoo_acme")
-    home = tmp_path_factory.mktemp("zoo-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ZOO_HOME", str(home))
-        mp.setenv("ZOO_REGISTRY_URL", f"sqlite:///{home / 'registry.db'}")
-        mp.setenv("ACME_ARTIFACTS_DIR", str(ACME_ARTIFACTS))
-        mp.delenv("ZOO_OFFLINE", raising=False)
-        registry = zoo.Registry(actor="tester@zoo")
-        from zoo.plugins import default_host, ensure_synced
-
-        ensure_synced(registry, default_host())
-        yield type("Env", (), {"home": home, "registry": registry})
-        registry.close()
-
-
-@pytest.fixture(scope="module")
-def acme_digits():
-    from zoo_acme.data import MEAN, STD
-
-    return digits(8, channels=1, per_class=15, test_per_class=10, mean=[MEAN], std=[STD])
-
-
-def test_register_as_writes_lineage_and_zoo_get_loads_it(env, acme_digits):
+def test_register_as_writes_lineage_and_zoo_get_loads_it(acme_env, acme_digits):
     parent = "acme-tinynet.digits_v1"
-    before = env.registry.count()
+    before = acme_env.registry.count()
     result = zoo.finetune(
         parent,
         *acme_digits,
@@ -433,14 +401,14 @@ def test_register_as_writes_lineage_and_zoo_get_loads_it(env, acme_digits):
         num_classes=10,
         register_as="team/tinynet-digits",
         dataset="uci-digits",
-        registry=env.registry,
+        registry=acme_env.registry,
         progress=False,
     )
-    assert result.registered == "team/tinynet-digits@1" and env.registry.count() == before + 1
+    assert result.registered == "team/tinynet-digits@1" and acme_env.registry.count() == before + 1
 
-    info = env.registry.resolve("team/tinynet-digits@1")
+    info = acme_env.registry.resolve("team/tinynet-digits@1")
     w = info.weights
-    parent_name = env.registry.resolve(parent).qualified_name
+    parent_name = acme_env.registry.resolve(parent).qualified_name
     assert [(p.parent, p.relation.value) for p in w.parents] == [(parent_name, "finetune")]
     recipe = json.loads(w.recipe)
     assert recipe["recipe"] == "full" and recipe["params"]["epochs"] == 1 and recipe["seed"] == 0
@@ -453,7 +421,7 @@ def test_register_as_writes_lineage_and_zoo_get_loads_it(env, acme_digits):
     # One inheritance rule (as for Registry.register(parents=...)): nothing is copied into
     # the record; the parent's notes (its own and its datasets') are computed at read time.
     assert not any(s.inherited_from for s in w.card)
-    parent_notes = env.registry.resolve(parent).bias_notes
+    parent_notes = acme_env.registry.resolve(parent).bias_notes
     assert len(info.inherited_notes) == len(parent_notes) > 0
     assert {s.body for s in info.inherited_notes} == {s.body for s in parent_notes}
     assert all(parent_name in s.inherited_from for s in info.inherited_notes)
@@ -461,7 +429,7 @@ def test_register_as_writes_lineage_and_zoo_get_loads_it(env, acme_digits):
     assert w.sources[0].uri.startswith("file://") and w.sha256 in w.sources[0].uri
     assert info.family.name == "acme-tinynet"
 
-    model = zoo.get("team/tinynet-digits@1", registry=env.registry, device="cpu")
+    model = zoo.get("team/tinynet-digits@1", registry=acme_env.registry, device="cpu")
     x = acme_digits[1].tensors[0][:8]
     with torch.no_grad():
         torch.testing.assert_close(model(x), result.model(x), rtol=0, atol=1e-6)
@@ -473,18 +441,18 @@ def test_register_as_writes_lineage_and_zoo_get_loads_it(env, acme_digits):
         recipe="linear-probe",
         epochs=1,
         register_as="team/tinynet-digits",
-        registry=env.registry,
+        registry=acme_env.registry,
         progress=False,
     )
     assert again.registered == "team/tinynet-digits@2"  # a new version, never an overwrite
-    lineage = env.registry.audit_query("lineage", model="team/tinynet-digits@1")
+    lineage = acme_env.registry.audit_query("lineage", model="team/tinynet-digits@1")
     assert any(parent_name.split("@")[0] in " ".join(map(str, row)) for row in lineage.rows)
 
 
-def test_nothing_registered_on_failure(env, acme_digits):
+def test_nothing_registered_on_failure(acme_env, acme_digits):
     train, val = acme_digits
     x, y = train.tensors
-    before = env.registry.count()
+    before = acme_env.registry.count()
     with pytest.raises(ZooValidationError):
         zoo.finetune(
             "acme-tinynet.digits_v1",
@@ -492,7 +460,7 @@ def test_nothing_registered_on_failure(env, acme_digits):
             recipe="full",
             num_classes=10,
             register_as="team/broken",
-            registry=env.registry,
+            registry=acme_env.registry,
             progress=False,
         )
 
@@ -507,19 +475,19 @@ def test_nothing_registered_on_failure(env, acme_digits):
             recipe="full",
             epochs=2,
             register_as="team/broken",
-            registry=env.registry,
+            registry=acme_env.registry,
             progress=boom,
         )
-    assert env.registry.count() == before and not env.registry.exists("team/broken")
+    assert acme_env.registry.count() == before and not acme_env.registry.exists("team/broken")
 
 
 @pytest.mark.slow
-def test_lite0_on_digits_end_to_end(env):
+def test_lite0_on_digits_end_to_end(acme_env):
     """The real ImageNet EfficientNet-Lite0: a linear probe on a few digits, registered,
     loaded back by name."""
     pytest.importorskip("zoo_timm")
     torch.manual_seed(0)  # the new head's initialisation
-    model = zoo.get(LITE0, num_classes=10, registry=env.registry, device="cpu")
+    model = zoo.get(LITE0, num_classes=10, registry=acme_env.registry, device="cpu")
     train, val = digits(32, per_class=6, test_per_class=6, preprocessing=dict(model.zoo.preprocessing))
     result = zoo.finetune(
         model,
@@ -530,22 +498,22 @@ def test_lite0_on_digits_end_to_end(env):
         lr=1e-2,
         register_as="team/lite0-digits",
         dataset="uci-digits",
-        registry=env.registry,
+        registry=acme_env.registry,
         progress=False,
     )
     assert result.accuracy > 0.4  # 10 classes: chance is 0.1
     assert result.trainable_params == 1280 * 10 + 10
-    info = env.registry.resolve(result.registered)
+    info = acme_env.registry.resolve(result.registered)
     assert info.weights.parents[0].parent.startswith(LITE0)
     assert info.weights.preprocessing["input_size"] == [3, 32, 32]
     assert any("dataset imagenet-1k" in s.inherited_from for s in info.inherited_notes)
-    loaded = zoo.get(result.registered, registry=env.registry, device="cpu")
+    loaded = zoo.get(result.registered, registry=acme_env.registry, device="cpu")
     x = val.tensors[0][:4]
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), result.model(x), rtol=0, atol=1e-5)
 
 
-def test_cli_recipes_and_finetune(env, tmp_path, capsys):
+def test_cli_recipes_and_finetune(acme_env, tmp_path, capsys):
     from zoo.cli import main
 
     assert main(["recipes", "--json"]) == 0
@@ -584,7 +552,7 @@ def test_cli_recipes_and_finetune(env, tmp_path, capsys):
     assert out["registered"] == "team/cli-digits@1" and out["params"]["layer_decay"] == 0.5
     assert out["train_samples"] == 100 and len(out["metrics"]) == 2
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    info = env.registry.resolve("team/cli-digits@1")
+    info = acme_env.registry.resolve("team/cli-digits@1")
     assert [d.name for d in info.weights.datasets if d.role.value == "finetune"] == ["uci-digits"]
     assert main(["finetune", "acme-tinynet.digits_v1", "--data", "digits", "--recipe", "nope"]) == 1
     assert "unknown recipe 'nope'" in capsys.readouterr().err

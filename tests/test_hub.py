@@ -423,10 +423,10 @@ def test_migration_0002_adds_the_pin_columns_and_keeps_the_rows(registry_url, re
     """A registry at 0001_initial (written before pins existed) upgrades in place."""
     from alembic import command
     from alembic.config import Config
-    from conftest import make_weights
     from sqlalchemy import inspect, text
 
     from zoo.registry.schema import SCHEMA_REVISION
+    from zoo.testing import make_weights
 
     with zoo.Registry(registry_url) as registry:
         registry.add_family(resnet_family)

@@ -240,7 +240,7 @@ def test_unicode_digits_and_other_bad_selectors_are_validation_errors(reg, name)
     ],
 )
 def test_each_limit_names_its_field(field, value, problem):
-    from conftest import make_weights
+    from zoo.testing import make_weights
 
     with pytest.raises(ZooValidationError) as err:
         make_weights(**{field: value})

@@ -6,13 +6,13 @@ the write."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_weights
 from sqlalchemy import text
 
 from zoo import plugins
 from zoo.hookspecs import hookimpl
 from zoo.records import CardSection, Family, Weights
 from zoo.registry import Registry
+from zoo.testing import make_weights
 
 SHA = "0676ba61" + "00" * 28
 

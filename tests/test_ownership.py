@@ -9,13 +9,12 @@ by an audited command."""
 from __future__ import annotations
 
 import pytest
-from test_plugins import dists, host_of  # noqa: F401  (the fixture)
 
 import zoo
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.plugins import plugins_report, sync_registry
 from zoo.registry import Registry
-from zoo.testing import check_plugin
+from zoo.testing import check_plugin, host_of
 
 HIJACK = """
 from zoo.hookspecs import hookimpl

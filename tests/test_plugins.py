@@ -6,12 +6,9 @@ discovery goes through importlib.metadata exactly as for a pip-installed plugin.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +25,7 @@ from zoo.plugins import (
     sync_registry,
 )
 from zoo.records import Family
-from zoo.testing import check_plugin, registered_plugin
+from zoo.testing import FakeDistributions, check_plugin, host_of, registered_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,60 +70,6 @@ def zoo_weight_stores():
 def zoo_key_adapters():
     return [KeyAdapter(name="NAME-adapter", function="MOD:adapt", arch="NAME-net")]
 """
-
-
-@dataclass
-class Dists:
-    """Throwaway installed distributions in one directory on sys.path."""
-
-    root: Path
-    tag: str
-
-    def add(
-        self,
-        name: str,
-        source: str,
-        *,
-        version: str = "1.0",
-        family: str | None = None,
-        entry: str | None = None,
-        extra_entries: tuple[str, ...] = (),
-        dist: str | None = None,
-    ) -> str:
-        """Install module + dist-info; the entry point ``name`` targets the module.
-        Returns the module name."""
-        module = f"zt_{self.tag}_{name.replace('-', '_')}_{version.replace('.', '_')}"
-        code = textwrap.dedent(source).replace("MOD", module).replace("NAME", family or name)
-        (self.root / f"{module}.py").write_text(code.replace("VERSION", version))
-        dist = dist or f"zoo-test-{name}"
-        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        lines = [f"{name} = {entry or module}", *extra_entries]
-        (info / "entry_points.txt").write_text("[zoo]\n" + "\n".join(lines) + "\n")
-        return module
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-        env["PYTHONPATH"] = os.pathsep.join([str(self.root), os.environ.get("PYTHONPATH", "")])
-        return env | extra
-
-
-@pytest.fixture
-def dists(tmp_path, monkeypatch) -> Dists:
-    root = tmp_path / "site"
-    root.mkdir()
-    for var in ("ZOO_PLUGINS", "ZOO_DISABLE_PLUGINS", "ZOO_STRICT_PLUGINS"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.syspath_prepend(str(root))
-    d = Dists(root, uuid.uuid4().hex[:8])
-    yield d
-    for name in [m for m in sys.modules if m.startswith(f"zt_{d.tag}_")]:
-        del sys.modules[name]
-
-
-def host_of(*names: str, **kwargs) -> PluginHost:
-    return PluginHost(plugins=list(names), disable=kwargs.pop("disable", ()), **kwargs)
 
 
 def stages(host: PluginHost, name: str) -> list[str]:
@@ -503,7 +446,7 @@ def test_policy_checks(registry):
     from zoo.records import PolicyDecision
 
     registry.add_family(Family(name="resnet50", modality="vision", builder="a:b"))
-    from conftest import make_weights
+    from zoo.testing import make_weights
 
     info = registry.register(make_weights())
     with registered_plugin(_Policy(None), name="quiet") as host:
@@ -710,7 +653,7 @@ def test_check_plugin_passes_a_good_plugin_and_lists_every_problem_of_a_bad_one(
     assert not report.ok and len(report.problems) == 5
 
 
-def _import(dists: Dists, name: str):
+def _import(dists: FakeDistributions, name: str):
     import importlib
 
     return importlib.import_module(f"zt_{dists.tag}_{name.replace('-', '_')}_1_0")

@@ -10,7 +10,6 @@ import json
 import warnings
 
 import pytest
-from conftest import make_weights
 
 from zoo import policy
 from zoo.cli import main
@@ -23,7 +22,7 @@ from zoo.errors import (
 )
 from zoo.hookspecs import hookimpl
 from zoo.records import CardSection, Dataset, DatasetUse, License, ParentLink, PolicyDecision
-from zoo.testing import registered_plugin
+from zoo.testing import make_weights, registered_plugin
 
 
 @pytest.fixture(autouse=True)

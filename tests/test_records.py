@@ -4,7 +4,6 @@ raised when the record is built, so a bad record never reaches the database."""
 from __future__ import annotations
 
 import pytest
-from conftest import make_weights
 
 from zoo.errors import ZooValidationError
 from zoo.records import (
@@ -20,6 +19,7 @@ from zoo.records import (
     Weights,
 )
 from zoo.registry import Registry
+from zoo.testing import make_weights
 
 
 def _field(excinfo) -> str:

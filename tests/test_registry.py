@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.errors import ZooConflictError, ZooNotFoundError, ZooValidationError
@@ -23,6 +22,7 @@ from zoo.records import (
     Weights,
 )
 from zoo.registry import Registry
+from zoo.testing import make_weights
 
 TABLES = (
     "families",

@@ -12,12 +12,12 @@ import textwrap
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import make_weights
 from sqlalchemy import create_engine, inspect, text
 
 from zoo.errors import ZooRegistryError
 from zoo.registry import Registry
 from zoo.registry.schema import SCHEMA_REVISION, Base
+from zoo.testing import make_weights
 
 
 def test_migration_yields_exactly_the_models(registry):

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.records import CardSection, Dataset, DatasetUse, License, ParentLink
 from zoo.registry import queries
 from zoo.registry.schema import Base
+from zoo.testing import make_weights
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 

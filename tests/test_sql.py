@@ -9,7 +9,6 @@ import os
 import time
 
 import pytest
-from conftest import make_weights
 from sqlalchemy import text
 
 from zoo.cli import main
@@ -21,6 +20,7 @@ from zoo.errors import (
     ZooValidationError,
 )
 from zoo.records import ParentLink, Weights
+from zoo.testing import make_weights
 
 TABLES = (
     "families",

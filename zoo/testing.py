@@ -15,6 +15,11 @@
   plugin imports no model library.
 - pytest fixture ``zoo_plugin_host`` (import it into a test module or conftest):
   a fresh host with no installed plugin loaded.
+- :func:`make_weights` / :func:`make_family`: realistic records to register or sync;
+  :func:`host_of`: a host with only some installed plugins.
+- :func:`fake_distributions`: throwaway *installed* distributions (dist-info and
+  entry points) on ``sys.path``, to test discovery as pip would install a plugin.
+- :func:`zoo_env`: a ``ZOO_HOME`` with a synced SQLite registry, for the block.
 - :class:`FakeHub`: a Hugging Face Hub on 127.0.0.1 (the resolve protocol: HEAD and GET,
   a redirect to a second path, ``X-Linked-Etag`` / ``X-Repo-Commit``, ``Range``), reached
   through ``HF_ENDPOINT``.
@@ -23,19 +28,37 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import os
 import subprocess
 import sys
+import textwrap
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from zoo.errors import ZooError, ZooPluginError
 from zoo.plugins import BUILTIN_SCHEMES, HEAVY_MODULES, PluginHost, PluginInfo, import_object
-from zoo.records import Family
+from zoo.records import CardSection, DatasetUse, Family, License, Metric, Source, Weights
 
-__all__ = ["FakeHub", "PluginCheck", "check_plugin", "registered_plugin", "zoo_plugin_host"]
+__all__ = [
+    "FakeDistributions",
+    "FakeHub",
+    "PluginCheck",
+    "ZooEnv",
+    "check_plugin",
+    "fake_distributions",
+    "host_of",
+    "make_family",
+    "make_weights",
+    "registered_plugin",
+    "zoo_env",
+    "zoo_plugin_host",
+]
 
 
 @contextmanager
@@ -512,3 +535,161 @@ def assert_preprocessing_per_family(package: str, records: Sequence[Any]) -> Non
         else:
             assert entry["preprocessing"], entry["tag"]
             assert all(family.get(k) != v for k, v in entry["preprocessing"].items()), entry["tag"]
+
+
+# -- records, installed distributions and a ZOO_HOME for tests -----------------------------
+
+
+def make_family(name: str = "resnet50", **overrides: Any) -> Family:
+    """A realistic family record (torchvision's ResNet-50); keyword arguments override fields."""
+    fields: dict[str, Any] = dict(
+        name=name,
+        modality="vision",
+        builder="torchvision.models:resnet50",
+        head="fc",
+        default_tag="tv_in1k",
+        preprocessing={"input_size": [3, 224, 224], "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+    )
+    fields.update(overrides)
+    return Family(**fields)
+
+
+def make_weights(arch: str = "resnet50", tag: str | None = "tv_in1k", **overrides: Any) -> Weights:
+    """A realistic catalogue weights record (torchvision's ResNet-50 on ImageNet-1k, with a
+    bias note, metrics and datasets); keyword arguments override fields."""
+    fields: dict[str, Any] = dict(
+        arch=arch,
+        tag=tag,
+        sources=(Source("https://download.pytorch.org/models/resnet50-0676ba61.pth"),),
+        sha256_prefix="0676ba61",
+        size_bytes=102_530_333,
+        format="pickle",
+        license=License("BSD-3-Clause", "unknown", note="torchvision does not state terms for weights"),
+        publisher="torchvision",
+        paper_title="Deep Residual Learning for Image Recognition",
+        paper_url="https://arxiv.org/abs/1512.03385",
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification",
+        datasets=(DatasetUse("imagenet-1k", "pretrain"), DatasetUse("imagenet-1k", "eval")),
+        metrics=(Metric("imagenet-1k", "acc@1", 76.13), Metric("imagenet-1k", "acc@5", 92.862)),
+        num_params=25_557_032,
+        num_classes=1000,
+        card=(
+            CardSection(
+                "bias_risks",
+                "ImageNet-1k over-represents North America and Europe.",
+                references=("Shankar et al. 2017, arXiv:1711.08536",),
+                severity="medium",
+            ),
+        ),
+        tags=("imagenet",),
+    )
+    fields.update(overrides)
+    return Weights(**fields)
+
+
+def host_of(*names: str, **kwargs: Any) -> PluginHost:
+    """A plugin host that loads only the installed plugins ``names`` (none disabled)."""
+    return PluginHost(plugins=list(names), disable=kwargs.pop("disable", ()), **kwargs)
+
+
+@dataclass
+class FakeDistributions:
+    """Throwaway *installed* distributions in one directory: each :meth:`add` writes a
+    module and a ``*.dist-info`` (METADATA, entry_points.txt), so that discovery goes
+    through importlib.metadata exactly as for a pip-installed plugin. Use it through
+    :func:`fake_distributions` (in-process) or :meth:`env` (subprocesses)."""
+
+    root: Path
+    tag: str
+
+    def add(
+        self,
+        name: str,
+        source: str,
+        *,
+        version: str = "1.0",
+        family: str | None = None,
+        entry: str | None = None,
+        extra_entries: tuple[str, ...] = (),
+        dist: str | None = None,
+    ) -> str:
+        """Install module + dist-info; the entry point ``name`` targets the module. In
+        ``source``, ``MOD`` becomes the module name, ``NAME`` the family prefix
+        (``family`` or ``name``) and ``VERSION`` the version. Returns the module name."""
+        module = f"zt_{self.tag}_{name.replace('-', '_')}_{version.replace('.', '_')}"
+        code = textwrap.dedent(source).replace("MOD", module).replace("NAME", family or name)
+        (self.root / f"{module}.py").write_text(code.replace("VERSION", version))
+        dist = dist or f"zoo-test-{name}"
+        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        lines = [f"{name} = {entry or module}", *extra_entries]
+        (info / "entry_points.txt").write_text("[zoo]\n" + "\n".join(lines) + "\n")
+        return module
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a subprocess that sees these distributions (no ``ZOO_*`` variables)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+        env["PYTHONPATH"] = os.pathsep.join([str(self.root), os.environ.get("PYTHONPATH", "")])
+        return env | extra
+
+
+@contextmanager
+def fake_distributions(root: Path) -> Iterator[FakeDistributions]:
+    """:class:`FakeDistributions` in ``root`` (created), on ``sys.path`` for the block, with
+    ``ZOO_PLUGINS`` / ``ZOO_DISABLE_PLUGINS`` / ``ZOO_STRICT_PLUGINS`` unset; afterwards
+    ``sys.path``, those variables and the imported test modules are as before."""
+    root.mkdir(parents=True, exist_ok=True)
+    saved = {v: os.environ.pop(v, None) for v in ("ZOO_PLUGINS", "ZOO_DISABLE_PLUGINS", "ZOO_STRICT_PLUGINS")}
+    sys.path.insert(0, str(root))
+    importlib.invalidate_caches()
+    d = FakeDistributions(root, uuid.uuid4().hex[:8])
+    try:
+        yield d
+    finally:
+        if str(root) in sys.path:
+            sys.path.remove(str(root))
+        for var, value in saved.items():
+            if value is not None:
+                os.environ[var] = value
+            else:
+                os.environ.pop(var, None)
+        for name in [m for m in sys.modules if m.startswith(f"zt_{d.tag}_")]:
+            del sys.modules[name]
+
+
+@dataclass
+class ZooEnv:
+    """A ``ZOO_HOME`` for tests: its folder, a registry in it synced with ``host``."""
+
+    home: Path
+    registry: Any
+    host: PluginHost
+
+
+@contextmanager
+def zoo_env(home: Path, *, host: PluginHost | None = None, **env: str) -> Iterator[ZooEnv]:
+    """``ZOO_HOME`` = ``home`` with a SQLite registry in it (``ZOO_REGISTRY_URL``), synced
+    with ``host`` (default: the process's plugin host); ``env`` sets more variables (e.g.
+    ``ACME_ARTIFACTS_DIR``) and ``ZOO_OFFLINE`` is unset, for the block only."""
+    from zoo.plugins import default_host, ensure_synced
+    from zoo.registry import Registry
+
+    names = ("ZOO_HOME", "ZOO_REGISTRY_URL", "ZOO_OFFLINE", *env)
+    saved = {v: os.environ.get(v) for v in names}
+    os.environ.update({"ZOO_HOME": str(home), "ZOO_REGISTRY_URL": f"sqlite:///{home / 'registry.db'}", **env})
+    os.environ.pop("ZOO_OFFLINE", None)
+    try:
+        host = host or default_host()
+        registry = Registry(actor="tester@zoo")
+        try:
+            ensure_synced(registry, host)
+            yield ZooEnv(home, registry, host)
+        finally:
+            registry.close()
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
