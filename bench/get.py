@@ -288,7 +288,7 @@ def child(key: str, path: str, mode: str, info: dict) -> None:
 
         t0 = time.perf_counter()
         import safetensors.torch  # noqa: F401
-        import torch  # noqa: F401
+        import torch
 
         importlib.import_module(LIBRARY_MODULES[key])
         t1 = time.perf_counter()

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import platform
 import random
@@ -502,7 +503,7 @@ class Generator:
         return License(spdx, cu, url=url, note=note)
 
     def _sha(self) -> str:
-        return "%064x" % self.rng.getrandbits(256)
+        return f"{self.rng.getrandbits(256):064x}"
 
     def _sources(self, ref: str, sha: str, internal: bool) -> tuple[Source, ...]:
         r = self.rng
@@ -986,7 +987,6 @@ def run_backend(backend: str, url: str, args, console: Console) -> BackendResult
 
         # -- audit queries, one named query each
         lineage_model = _deepest(gen)
-        revoked_root = extra["revoked"][0] if extra["revoked"] else None
         audit_runs = [
             ("trained-on laion-2b", "trained-on", {"dataset": "laion-2b"}),
             ("trained-on imagenet-1k", "trained-on", {"dataset": "imagenet-1k"}),
@@ -1012,7 +1012,7 @@ def run_backend(backend: str, url: str, args, console: Console) -> BackendResult
         for label, qname, params in audit_runs:
             covered.add(qname)
             before = counter.count
-            times, result = timed(lambda: reg.audit_query(qname, **params), args.runs)
+            times, result = timed(functools.partial(reg.audit_query, qname, **params), args.runs)
             stmts = (counter.count - before) // (args.runs + 1)
             p50 = pct(times, 0.5) * 1000
             note = f"{len(result.rows):,} rows, {stmts} SQL statement{'s' if stmts != 1 else ''}"
@@ -1334,7 +1334,7 @@ def _write_markdown(args, table_text: str, wall_s: float, loads: tuple[float, fl
             with engine.connect() as conn:
                 pg_version = conn.execute(text("SHOW server_version")).scalar_one()
             engine.dispose()
-        except Exception as exc:  # pragma: no cover - informational
+        except Exception as exc:  # noqa: BLE001 - informational  # pragma: no cover
             pg_version = f"unknown ({exc.__class__.__name__})"
     import sqlite3
 

@@ -33,7 +33,7 @@ def _register_worker(url: str, index: int, start, results) -> None:
             versions.append(info.version)
         reg.close()
         results.put((index, versions, None))
-    except BaseException:  # report, never hang the parent
+    except BaseException:  # noqa: BLE001 - report, never hang the parent
         results.put((index, None, traceback.format_exc()))
 
 
@@ -46,7 +46,7 @@ def _sync_worker(url: str, index: int, start, results) -> None:
         )
         reg.close()
         results.put((index, len(report.weights_added), None))
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - report, never hang the parent
         results.put((index, None, traceback.format_exc()))
 
 

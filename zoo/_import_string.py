@@ -24,7 +24,7 @@ def import_object(import_string: str, *, what: str = "object") -> Any:
         )
     try:
         obj: Any = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - any import failure is the plugin's
+    except Exception as exc:  # any import failure is the plugin's
         raise ZooPluginError(
             f"{what}: cannot import {module_name!r} ({type(exc).__name__}: {exc})",
             hint="install the plugin's dependencies, or fix the import string",

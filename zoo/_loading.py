@@ -199,7 +199,7 @@ def _apply_adapter(host: PluginHost, family: Family, ref: str, state: dict[str, 
         adapted = fn(state)
     except ZooError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of a plugin's adapter is a typed load error
         raise ZooLoadError(
             f"key adapter {adapter.name!r} ({adapter.function}) failed on {ref}: {type(exc).__name__}: {exc}",
             hint="the checkpoint is not in the layout the adapter was written for; check the record's "

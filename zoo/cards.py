@@ -883,7 +883,7 @@ def render_model_card(
     if lineage is not None and getattr(lineage, "rows", None):
         cols = list(lineage.columns)
         for row in lineage.rows:
-            r = dict(zip(cols, row))
+            r = dict(zip(cols, row, strict=True))
             rows.append((r["direction"], f"{r['name']}@{r['version']}", r["relation"], r["depth"], r["status"]))
     elif lineage is None:
         rows += [("ancestor", p.parent, p.relation.value, 1, "") for p in w.parents]

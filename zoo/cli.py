@@ -375,7 +375,7 @@ def _print_query_result(result, args: argparse.Namespace, title: str) -> None:
     shown = result.rows[:limit] if limit else result.rows
     rows = [tuple(_cell(v) for v in row) for row in shown]
     if args.json:
-        render.print_json([dict(zip(result.columns, row)) for row in rows])
+        render.print_json([dict(zip(result.columns, row, strict=True)) for row in rows])
     elif args.csv:
         render.print_csv(result.columns, rows)
     else:

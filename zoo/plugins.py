@@ -29,7 +29,7 @@ import pluggy
 
 from zoo import hookspecs
 from zoo._import_string import import_object
-from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
+from zoo._selection import (  # re-exported: part of this module's surface
     ENTRY_POINT_GROUP,
     FINGERPRINT_SETTING,
     PluginSelection,
@@ -276,7 +276,7 @@ class PluginHost:
         heavy_before = {m for m in HEAVY_MODULES if m in sys.modules}
         try:
             obj = ep.load()
-        except (Exception, SystemExit) as exc:  # a plugin's import must not take the host down
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's import must not take the host down
             self._fail(ep, "import", f"cannot import {ep.value!r}: {type(exc).__name__}: {exc}")
             return
         info = self._add(obj, ep.name, _dist_name(ep), _dist_version(ep), ep.value)
@@ -533,7 +533,7 @@ class PluginHost:
                 except _Malformed as exc:
                     errors.append(PluginFailure(name, "record", str(exc)))
                     continue
-                except (Exception, SystemExit) as exc:
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a plugin's hook must not take the host down
                     errors.append(PluginFailure(name, "hook", f"{decl.hook} raised {type(exc).__name__}: {exc}"))
                     continue
                 for index, record in enumerate(result):

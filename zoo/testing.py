@@ -528,7 +528,7 @@ def assert_preprocessing_per_family(package: str, records: Sequence[Any]) -> Non
     doc = json.loads(resources.files(package).joinpath("catalogue.json").read_text(encoding="utf-8"))
     families = {f["name"]: f.get("preprocessing") or {} for f in doc["families"]}
     assert len(doc["weights"]) == len(records)
-    for entry, record in zip(doc["weights"], records):
+    for entry, record in zip(doc["weights"], records, strict=True):
         family = families[entry["arch"]]
         if "preprocessing" not in entry:
             assert record.preprocessing == (family or None), entry["tag"]

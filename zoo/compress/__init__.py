@@ -29,7 +29,7 @@ def compress(
     method: str,
     *,
     calibration: Any = None,
-    eval: Any = None,  # noqa: A002
+    eval: Any = None,  # the public keyword (shadows the builtin in here only)
     register_as: str | None = None,
     registry: Any = None,
     host: Any = None,

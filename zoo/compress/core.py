@@ -155,7 +155,7 @@ def _latencies_ms(modules: list[Any], batch: Any, repeats: int) -> list[float]:
             for _ in range(2):
                 _call(module, batch)
         for _ in range(repeats):
-            for module, row in zip(modules, times):
+            for module, row in zip(modules, times, strict=True):
                 t0 = time.perf_counter()
                 _call(module, batch)
                 row.append(time.perf_counter() - t0)

@@ -4,6 +4,7 @@ charts of bench/finetune.py."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -58,7 +59,7 @@ def _fmt(v: float) -> str:
 
 
 def _dashed(draw: Any, points: list[tuple[float, float]], fill: str, width: int, dash: float = 6.0) -> None:
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         length = math.hypot(x1 - x0, y1 - y0)
         steps = max(1, int(length / dash))
         for i in range(0, steps, 2):
@@ -107,10 +108,10 @@ def line_chart(
         pad = (y1 - y0) * 0.05 if not panel.ylim else 0
         y0, y1 = y0 - pad, y1 + pad
 
-        def px(x: float) -> float:
+        def px(x: float, left=left, right=right, tx=tx, x0=x0, x1=x1) -> float:  # this panel's axes
             return left + (tx(x) - x0) / (x1 - x0) * (right - left)
 
-        def py(y: float) -> float:
+        def py(y: float, lower=lower, upper=upper, y0=y0, y1=y1) -> float:
             return lower - (y - y0) / (y1 - y0) * (lower - upper)
 
         draw.text((ox + 60, top + 8), panel.title, fill="black", font=font)

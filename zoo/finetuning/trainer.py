@@ -496,7 +496,7 @@ class _Loop:
             yield from ((b, None) for b in spec.loader)
             return
         sizes = [len(b) for b in sampler.global_batches()]
-        for size, batch in zip(sizes, _data.loader(spec, sampler)):
+        for size, batch in zip(sizes, _data.loader(spec, sampler), strict=True):
             yield batch, size
 
     def _optimizer(self, phase: Phase) -> torch.optim.Optimizer:
@@ -730,7 +730,7 @@ class _Loop:
                 world=self.dist.world,
             )
             sampler.set_epoch(epoch)
-            batches = [(list(b), len(g)) for b, g in zip(sampler, sampler.global_batches())]
+            batches = [(list(b), len(g)) for b, g in zip(sampler, sampler.global_batches(), strict=True)]
             bar.start_epoch(f"epoch {epoch + 1}/{total} {phase.name}", len(batches))
             for idx, size in batches:
                 idx_t = torch.tensor(idx, device=self.device, dtype=torch.long)

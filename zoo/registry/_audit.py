@@ -203,7 +203,7 @@ def seal_legacy_events(conn: Any) -> None:
     keyring = load_keyring(create=True)
     count = conn.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one()
     seq, at, actor = last[0] + 1, utc_now(), default_actor()[:200]
-    after = '{"legacy_events":%d,"sealed_head":"%s"}' % (count, last[1])
+    after = f'{{"legacy_events":{count:d},"sealed_head":"{last[1]}"}}'
     fields = dict(
         seq=seq,
         at=at,

@@ -462,7 +462,7 @@ def _describe(raw: Any, cursor: Any, statement: str) -> tuple[tuple[str, ...], l
         ([described.ftype(i) for i in range(described.nfields)], [described.fmod(i) for i in range(described.nfields)]),
     )
     types = cursor.fetchall()
-    for name, (sql_type, kind) in zip(names, types):
+    for name, (sql_type, kind) in zip(names, types, strict=True):
         if kind == "p":  # void, record ...: not a value a column can carry
             raise ZooQueryError(
                 f"column {name!r} is of pseudo-type {sql_type}, not data", hint="cast it (e.g. ::text) or leave it out"

@@ -151,7 +151,7 @@ def driver_sql(sql: str, params: Mapping[str, Any], dialect: str) -> tuple[str, 
             if not value:  # IN () is not SQL; nothing can match an empty list
                 return "(NULL)"
             names = [f"{name}_{i}" for i in range(len(value))]
-            bound.update(zip(names, value))
+            bound.update(zip(names, value, strict=True))
             return "(" + ", ".join(_mark(n, dialect) for n in names) + ")"
         if dialect == "sqlite" and isinstance(value, dt.datetime):
             value = value.strftime(SQLITE_TIME_FORMAT)
@@ -397,7 +397,7 @@ class RegistryReader:
         (row,) = self.rows(
             f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id WHERE w.id = :wid", p
         )
-        r = dict(zip(_WEIGHTS_COLUMNS, row))
+        r = dict(zip(_WEIGHTS_COLUMNS, row[: len(_WEIGHTS_COLUMNS)], strict=True))
         family = _family(row[len(_WEIGHTS_COLUMNS) :])
         # The one-string collections in one statement (fewer round trips to PostgreSQL).
         sources, tags, aliases, parents, children = [], [], [], [], []
@@ -606,7 +606,7 @@ class RegistryReader:
                 )
         out = []
         for row in rows:
-            r = dict(zip(_DATASET_COLUMNS, row))
+            r = dict(zip(_DATASET_COLUMNS, row[: len(_DATASET_COLUMNS)], strict=True))  # then the weights count
             dataset = Dataset(
                 r["name"],
                 title=r["title"],

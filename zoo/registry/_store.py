@@ -89,7 +89,7 @@ def default_actor() -> str:
         return actor
     try:
         user = getpass.getuser()
-    except Exception:  # no passwd entry in some containers
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
         user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
 
@@ -531,8 +531,8 @@ class Registry:
                 insert(WeightsRow).returning(WeightsRow.id, sort_by_parameter_order=True), rows, execution_options=_BULK
             )
         ]
-        self._insert_children(session, audit, list(zip(ids, records, assigned)), plugin)
-        for record, (ref, version) in zip(records, assigned):
+        self._insert_children(session, audit, list(zip(ids, records, assigned, strict=True)), plugin)
+        for record, (ref, version) in zip(records, assigned, strict=True):
             audit.record("weights.register", "weights", ref, None, {"version": version, **to_jsonable(record)})
         return assigned
 

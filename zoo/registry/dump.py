@@ -167,7 +167,7 @@ def dump_sql(registry, *, header: Sequence[str] = ()) -> str:
             names = ", ".join(_quote(c.name) for c in columns)
             out.append(f"-- {table.name}: {len(rows)} rows")
             for row in rows:
-                values = ", ".join(_literal(v, c) for v, c in zip(row, columns))
+                values = ", ".join(_literal(v, c) for v, c in zip(row, columns, strict=True))
                 out.append(f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({values});")
             out.append("")
     out.append("COMMIT;")
@@ -184,7 +184,7 @@ def _unkeyed_trail(rows: Sequence[Any], columns: Sequence[Any]) -> tuple[list[tu
     names = [c.name for c in columns]
     out, prev = [], None
     for row in rows:
-        r = dict(zip(names, row))
+        r = dict(zip(names, row, strict=True))
         r["prev_hash"] = prev if prev is not None else r["prev_hash"]
         r["hash"] = event_hash(
             r["prev_hash"],

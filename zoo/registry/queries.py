@@ -43,7 +43,7 @@ class QueryResult:
     """True when more rows matched than were asked for (``max_rows``)."""
 
     def as_dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
 # trained-on aggregates the recursive walk on ids first and looks the names up afterwards,

@@ -32,7 +32,7 @@ from zoo.records import CommercialUse, DatasetRole, Modality, Relation, SectionK
 
 # Bumped together with a new Alembic revision; the registry refuses a database whose
 # revision it does not know (a newer zoo wrote it).
-from zoo.registry._location import SCHEMA_REVISION  # noqa: E402,F401  (re-exported)
+from zoo.registry._location import SCHEMA_REVISION  # noqa: F401  (re-exported)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

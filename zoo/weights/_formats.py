@@ -25,7 +25,6 @@ _CONTAINER_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "
 def sniff(path: Path, label: str | None = None) -> str:
     """``'safetensors'`` or ``'pickle'`` from the file's first bytes; anything else is
     refused (never handed to a loader that might guess)."""
-    size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(9)
     if len(head) >= 9:
@@ -215,7 +214,7 @@ def load_pickle_state_dict(path: Path) -> tuple[dict[str, Any], list[str]]:
             "to safetensors in an isolated environment and add the result with "
             "zoo.weights.add_file(PATH, expected_sha256=...)",
         ) from None
-    except Exception as exc:  # corrupt zip, truncated stream, ...: never a partial load
+    except Exception as exc:  # noqa: BLE001 - corrupt zip, truncated stream, ...: never a partial load
         raise ZooFormatError(
             f"{path.name}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})",
             hint="fetch the checkpoint again; if it persists the file is broken",
@@ -309,7 +308,7 @@ def load_safetensors(path: Path, device: str = "cpu") -> dict[str, Any]:
     validate_safetensors(path)
     try:
         return load_file(str(path), device=str(device))
-    except Exception as exc:  # SafetensorError and friends: whatever our checks missed
+    except Exception as exc:  # noqa: BLE001 - SafetensorError and friends: whatever our checks missed
         raise ZooFormatError(
             f"{path.name}: safetensors could not load it ({type(exc).__name__}: {exc})",
             hint="the file is damaged; fetch it again",

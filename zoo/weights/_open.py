@@ -98,7 +98,7 @@ class _Mapped:
     def _hash(self) -> None:
         try:
             self.digest = fast_digest(self.buffer)
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             self.error = exc
 
     def result(self) -> str:

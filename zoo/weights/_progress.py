@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Union
 
 ProgressCallback = Callable[[int, int | None], None]
-ProgressArg = Union[bool, None, ProgressCallback]
+ProgressArg = bool | None | ProgressCallback
 
 
 def _silent(done: int, total: int | None) -> None:

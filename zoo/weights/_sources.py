@@ -125,7 +125,7 @@ def resolve_opener(scheme: str, opener: object) -> Opener:
         obj = importlib.import_module(module_name)
         for name in attr.split("."):
             obj = getattr(obj, name)
-    except Exception as exc:  # a broken plugin fails its own source only
+    except Exception as exc:  # noqa: BLE001 - a broken plugin fails its own source only
         raise SourceFailed(
             f"weight store {opener!r} for scheme {scheme!r} cannot be imported: {type(exc).__name__}: {exc}"
         ) from None
@@ -201,7 +201,7 @@ def run_store(scheme: str, opener: object, uri: str, part: Path, progress: Progr
     except ZooError as exc:  # the store says what is wrong and what to do: pass it on as it is
         part.unlink(missing_ok=True)
         raise SourceFailed(f"weight store for {scheme!r}: {exc.message}", hint=exc.hint) from None
-    except Exception as exc:  # the store's failure is this source's failure, not the host's
+    except Exception as exc:  # noqa: BLE001 - the store's failure is this source's failure, not the host's
         part.unlink(missing_ok=True)
         raise SourceFailed(f"weight store for {scheme!r} failed: {type(exc).__name__}: {exc}") from None
     if not part.is_file():

@@ -22,7 +22,7 @@ out = sys.argv[1]
 (x_train, y_train), (x_test, y_test) = digits_split()
 model = tinynet()
 opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-for epoch in range(60):
+for _epoch in range(60):
     perm = torch.randperm(len(x_train))
     for i in range(0, len(perm), 64):
         idx = perm[i : i + 64]

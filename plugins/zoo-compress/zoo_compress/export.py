@@ -63,7 +63,10 @@ class OnnxModule(nn.Module):
         self.size_bytes = len(onnx_bytes)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        feed = dict(zip(self.input_names, args)) | kwargs
+        if len(args) > len(self.input_names):
+            raise TypeError(f"the exported model takes {len(self.input_names)} inputs, not {len(args)}")
+        # fewer positional inputs than names: the others come as keywords
+        feed = dict(zip(self.input_names[: len(args)], args, strict=True)) | kwargs
         wanted = {i.name for i in self.session.get_inputs()}
         outs = self.session.run(None, {k: v.detach().cpu().numpy() for k, v in feed.items() if k in wanted})
         tensors = tuple(torch.from_numpy(o) for o in outs)
@@ -97,7 +100,7 @@ class Onnx(CompressMethod):
                 path = Path(tmp) / "model.onnx"
                 program.save(path, external_data=False)
                 data = path.read_bytes()
-        except Exception as exc:  # noqa: BLE001 - any tracing failure is the model's
+        except Exception as exc:  # any tracing failure is the model's
             raise _failed("onnx", exc) from exc
         runtime = OnnxModule(data, names)
         with torch.inference_mode():
@@ -135,7 +138,7 @@ class TorchExport(CompressMethod):
         dims = {k: {0: batch} for k in names} if kwargs else ({0: batch},)
         try:
             program = torch.export.export(model, args, kwargs=kwargs, dynamic_shapes=dims if kwargs else dims)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _failed("torch-export", exc) from exc
         buffer = io.BytesIO()
         torch.export.save(program, buffer)

@@ -39,7 +39,7 @@ def trace(model: nn.Module, method: str) -> tuple[fx.Graph, LayerTracer]:
     tracer = LayerTracer()
     try:
         return tracer.trace(model), tracer
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _error(method, model, tracer, exc) from exc
 
 
@@ -97,7 +97,7 @@ def static_padding(model: nn.Module, example: torch.Tensor) -> nn.Module:
             h.remove()
     for name, m in targets.items():
         pads = []
-        for i, k, s, d in zip(sizes[name], m.kernel_size, m.stride, m.dilation):
+        for i, k, s, d in zip(sizes[name], m.kernel_size, m.stride, m.dilation, strict=True):
             total = max((-(-i // s) - 1) * s + (k - 1) * d + 1 - i, 0)
             pads.append((total // 2, total - total // 2))
         conv = nn.Conv2d(

@@ -125,7 +125,7 @@ class StaticInt8(CompressMethod):
             warnings.simplefilter("ignore")
             try:
                 prepared = prepare_fx(model.eval(), get_default_qconfig_mapping(engine), example_inputs=(batches[0],))
-            except Exception as exc:  # noqa: BLE001 - a tracing failure: name the layer
+            except Exception as exc:  # a tracing failure: name the layer
                 raise _fx.trace_error("static-int8", model, batches[0], exc) from exc
             with torch.inference_mode():
                 for batch in batches[: self.options["calibration_batches"]]:

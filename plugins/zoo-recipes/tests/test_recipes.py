@@ -109,7 +109,7 @@ def test_linear_probe_cached_features_agree_with_recomputed(data):
     rerun = tune(pretrained(), data, "linear-probe", epochs=3, cache_features=False)
     assert not rerun.phases[0].features
     torch.testing.assert_close(cached.model.head.weight, rerun.model.head.weight, rtol=0, atol=1e-5)
-    for a, b in zip(cached.metrics, rerun.metrics):
+    for a, b in zip(cached.metrics, rerun.metrics, strict=True):
         assert a.val_accuracy == b.val_accuracy
         assert a.train_loss == pytest.approx(b.train_loss, abs=1e-5)
 

@@ -90,7 +90,8 @@ class GradualUnfreeze(RecipeRunner):
         structure = self.require_layers(model, ctx)
         units = [structure.parameters(model, i) for i in range(len(structure))]
         groups = [
-            ParamGroup(label, params, p["lr"] * p["backbone_lr_mult"]) for label, params in zip(structure.labels, units)
+            ParamGroup(label, params, p["lr"] * p["backbone_lr_mult"])
+            for label, params in zip(structure.labels, units, strict=True)
         ]
         groups.append(_head(model, ctx, p["lr"]))
         every = p["unfreeze_every"]
@@ -220,7 +221,7 @@ class L2SP(RecipeRunner):
         alpha, beta = p["alpha"], p["beta"]
 
         def penalty(m: nn.Module) -> torch.Tensor:
-            pull = sum(((q - a) ** 2).sum() for q, a in zip(backbone, anchors))
+            pull = sum(((q - a) ** 2).sum() for q, a in zip(backbone, anchors, strict=True))
             shrink = sum((q**2).sum() for q in head)
             return 0.5 * alpha * pull + 0.5 * beta * shrink
 

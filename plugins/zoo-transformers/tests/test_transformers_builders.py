@@ -9,16 +9,16 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing here may reach a hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from importlib.resources import as_file, files  # noqa: E402
+from importlib.resources import as_file, files
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from safetensors.torch import load_file  # noqa: E402
+import pytest
+import torch
+from safetensors.torch import load_file
 
-from zoo.errors import ZooValidationError  # noqa: E402
-from zoo_transformers import plugin  # noqa: E402
-from zoo_transformers.adapters import hf_to_base_model  # noqa: E402
-from zoo_transformers.builders import TextClassifier, attach_head, build_text_model, pool  # noqa: E402
+from zoo.errors import ZooValidationError
+from zoo_transformers import plugin
+from zoo_transformers.adapters import hf_to_base_model
+from zoo_transformers.builders import TextClassifier, attach_head, build_text_model, pool
 
 FAMILIES = {f.name: f for f in plugin.zoo_families()}
 WEIGHTS = {w.ref: w for w in plugin.zoo_weights()}
