@@ -74,7 +74,7 @@ class LoadReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        data = to_jsonable(self)
+        data: dict[str, Any] = to_jsonable(self)
         data["strict"] = self.strict
         return data
 

@@ -108,7 +108,7 @@ def check_json(value: Mapping[str, Any], field: str) -> dict[str, Any]:
             hint="use None, bool, int, float, text, lists and mappings",
         )
 
-    plain = walk(value, "", 0)
+    plain: dict[str, Any] = walk(value, "", 0)
     size = len(json.dumps(plain, ensure_ascii=False).encode("utf-8"))
     if size > MAX_JSON_BYTES:
         raise ZooValidationError(field, f"is {size:,} bytes as JSON, at most {MAX_JSON_BYTES:,} fit")

@@ -13,7 +13,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 from zoo import limits
 from zoo.errors import ZooValidationError
@@ -49,14 +49,17 @@ __all__ = [
 ]
 
 
+_C = TypeVar("_C", bound="_Choice")
+
+
 class _Choice(str, enum.Enum):
     """A closed set of string values; ``parse`` gives a typed error for anything else."""
 
     def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
+        return str(self.value)
 
     @classmethod
-    def parse(cls, value: Any, field_name: str):
+    def parse(cls: type[_C], value: Any, field_name: str) -> _C:
         if isinstance(value, cls):
             return value
         try:
@@ -137,7 +140,11 @@ FORMATS = ("safetensors", "pickle")
 MAX_NAME = limits.NAME
 
 
-def _text(value: Any, field_name: str, *, required: bool = False, max_len: int = limits.TEXT):
+@overload
+def _text(value: Any, field_name: str, *, required: Literal[True], max_len: int = ...) -> str: ...
+@overload
+def _text(value: Any, field_name: str, *, required: bool = False, max_len: int = ...) -> str | None: ...
+def _text(value: Any, field_name: str, *, required: bool = False, max_len: int = limits.TEXT) -> str | None:
     if value is None:
         if required:
             raise ZooValidationError(field_name, "is required")
@@ -164,7 +171,7 @@ def _name(value: Any, field_name: str, pattern: re.Pattern[str], example: str, m
     return text
 
 
-def _tuple(value: Any, field_name: str, item_type: type) -> tuple:
+def _tuple(value: Any, field_name: str, item_type: type) -> tuple[Any, ...]:
     if value is None:
         return ()
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):

@@ -119,7 +119,7 @@ def normalize_stores(stores: Mapping[str, object] | None) -> dict[str, object]:
 
 def resolve_opener(scheme: str, opener: object) -> Opener:
     if callable(opener):
-        return opener  # type: ignore[return-value]
+        return opener
     module_name, _, attr = str(opener).partition(":")
     try:
         obj = importlib.import_module(module_name)
