@@ -556,3 +556,64 @@ def test_cli_recipes_and_finetune(acme_env, tmp_path, capsys):
     assert [d.name for d in info.weights.datasets if d.role.value == "finetune"] == ["uci-digits"]
     assert main(["finetune", "acme-tinynet.digits_v1", "--data", "digits", "--recipe", "nope"]) == 1
     assert "unknown recipe 'nope'" in capsys.readouterr().err
+
+
+COUNTING_PLUGIN = """
+import os
+from zoo.hookspecs import hookimpl
+from zoo.records import Family, License, Source, Weights
+
+def build():
+    with open(os.environ["ZOO_TEST_BUILDS"], "a") as f:  # one line per build of the family
+        f.write("built\\n")
+    import torch.nn as nn
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 10))
+
+@hookimpl
+def zoo_families():
+    return [Family(name="NAME-net", modality="vision", builder="MOD:build", head="3", default_tag="v1",
+                   preprocessing={"input_size": [1, 4, 4]})]
+
+@hookimpl
+def zoo_weights():
+    return [Weights(arch="NAME-net", tag="v1", sha256=os.environ["ZOO_TEST_SHA"], format="safetensors",
+                    sources=(Source(os.environ["ZOO_TEST_URI"]),), license=License("MIT", "allowed"),
+                    publisher="test")]
+"""
+
+
+def test_cli_finetune_builds_the_model_once_when_the_classes_come_from_the_data(dists, tmp_path):
+    """`zoo finetune NAME --data FILE` without --num-classes: zoo.finetune builds the model
+    (its head sized from the labels); the CLI builds none of its own."""
+    import hashlib
+
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 10))
+    checkpoint = tmp_path / "counting.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(checkpoint))
+    data = tmp_path / "data.safetensors"
+    save_file({"inputs": torch.randn(30, 1, 4, 4), "labels": torch.arange(30) % 3}, str(data))
+    dists.add("counting", COUNTING_PLUGIN)
+    builds = tmp_path / "builds.txt"
+    env = dists.env(
+        ZOO_HOME=str(tmp_path / "home"),
+        ZOO_PLUGINS="counting,recipes",
+        ZOO_TEST_BUILDS=str(builds),
+        ZOO_TEST_SHA=hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+        ZOO_TEST_URI=checkpoint.as_uri(),
+        OMP_NUM_THREADS="1",
+    )
+    args = ["finetune", "counting-net.v1", "--data", str(data), "--epochs", "1", "--json"]
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; from zoo.cli import main; sys.exit(main({args!r}))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout)
+    assert result["num_classes"] == 3 and result["train_samples"] == 24
+    assert builds.read_text().splitlines() == ["built"]
