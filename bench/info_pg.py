@@ -25,8 +25,8 @@ HERE = Path(__file__).resolve().parent
 TARGET_S = 0.6  # issue #9
 NAME = "resnet50"
 FULL = (
-    "import sys\nfrom zoo.registry import Registry\nfrom zoo.cli import _render_card\n"
-    "r = Registry(sys.argv[1])\n_render_card(r.resolve(sys.argv[2]))\n"
+    "import sys\nfrom zoo.registry import Registry\nimport zoo.cli\nfrom zoo.render import card\n"
+    "r = Registry(sys.argv[1])\ncard(r.resolve(sys.argv[2]))\n"
 )
 
 
