@@ -29,23 +29,27 @@ __all__ = [
 ]
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Any:
+    """A rich console (no automatic highlighting, no soft wrap); ``stderr`` for messages."""
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (times as ISO 8601, anything else as text)."""
     sys.stdout.write(json.dumps(data, indent=2, default=json_default, ensure_ascii=False) + "\n")
 
 
 def json_default(value: Any) -> Any:
+    """``json.dumps``'s fallback: ISO 8601 for dates and times, ``str`` for the rest."""
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
 
 
 def print_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A header and the rows as CSV on stdout (``None`` as an empty cell)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
@@ -55,6 +59,7 @@ def print_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def params(n: int | None) -> str:
+    """A parameter count for people: ``25.6M``, ``12.3K``, or nothing."""
     if n is None:
         return ""
     return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n / 1e3:.1f}K"
@@ -178,7 +183,8 @@ def card(info: Any) -> None:
             out.print(f"  {child} is a {relation} of this")
 
 
-def effective_use(use) -> str | None:
+def effective_use(use: Any) -> str | None:
+    """An ``EffectiveUse`` (commercial use through the lineage) as coloured rich text."""
     if use is None:
         return None
     colour = {"allowed": "green", "forbidden": "red"}.get(use.commercial_use.value, "yellow")
@@ -206,6 +212,7 @@ def events(events: Sequence[Any]) -> None:
 
 
 def change(before: Any, after: Any) -> str:
+    """What an audit event changed, field by field (``created`` / ``removed`` / ``k: a -> b``)."""
     if before is None:
         return "created" if after else ""
     if after is None:
@@ -215,5 +222,6 @@ def change(before: Any, after: Any) -> str:
 
 
 def short(value: Any, limit: int = 60) -> str:
+    """``value`` as text of at most ``limit`` characters (JSON for non-text)."""
     text = json.dumps(value, default=str) if not isinstance(value, str) else value
     return text if len(text) <= limit else text[: limit - 1] + "…"

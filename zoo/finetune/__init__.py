@@ -1,4 +1,4 @@
-"""Deprecated: the fine-tuning package is :mod:`zoo.finetuning` (since 0.2).
+"""Deprecated: the fine-tuning package is :mod:`zoo.finetuning` (since the release after 0.1.0; see CHANGELOG.md).
 
 ``zoo.finetune`` is the function (``zoo.finetune(model, train, val, ...)``). This package
 only keeps the old import paths working (``from zoo.finetune import Phase``,

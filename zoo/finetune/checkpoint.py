@@ -1,4 +1,4 @@
-"""Deprecated: this module is :mod:`zoo.finetuning.checkpoint` (since 0.2)."""
+"""Deprecated: this module is :mod:`zoo.finetuning.checkpoint` (since the release after 0.1.0; see CHANGELOG.md)."""
 
 from zoo.finetune import _alias
 

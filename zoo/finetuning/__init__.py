@@ -1,6 +1,6 @@
 """Fine-tuning: ``zoo.finetune(model_or_name, train, val, recipe=...)``.
 
-This package was ``zoo.finetune`` until 0.2 (a package that was also a callable
+This package was ``zoo.finetune`` in 0.1 (a package that was also a callable
 module); ``zoo.finetune`` is now only the function, and the old import paths
 (``zoo.finetune.runner``, ``from zoo.finetune import Phase``) still work with a
 ``DeprecationWarning``.
