@@ -17,8 +17,8 @@ from conftest import make_weights
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.records import CardSection, Family, ParentLink, Weights
 from zoo.registry import Registry
-from zoo.registry._lite import open_lite, sqlite_path
 from zoo.registry._conn import PsycopgConnection, SqliteConnection
+from zoo.registry._lite import open_lite, sqlite_path
 
 
 @pytest.fixture
