@@ -246,12 +246,31 @@ def test_postgresql_fast_path_same_answers_and_no_sqlalchemy(pg_schema_url, resn
         assert lite.history("team/digits") == registry.history("team/digits")
         with pytest.raises(ZooNotFoundError):
             lite.resolve("team/nothing")
+        # every other read is the same implementation on the psycopg adapter
+        for query, params in (
+            ("trained-on", {"dataset": "imagenet-1k"}),
+            ("licences", {}),
+            ("missing-bias-notes", {}),
+            ("datasets-without-notes", {}),
+            ("lineage", {"model": "resnet50"}),
+            ("revoked-in-lineage", {}),
+            ("history", {}),
+            ("history", {"action": "alias.", "since": "2000-01-01", "until": None}),
+        ):
+            assert lite.audit_query(query, **params) == registry.audit_query(query, **params), query
+        assert lite.verify_audit() == registry.verify_audit() and lite.verify_audit().ok
+        assert lite.datasets() == registry.datasets() and lite.families() == registry.families()
+        assert lite.family("resnet50") == registry.family("resnet50") and lite.count() == registry.count() == 3
+        sql = "SELECT name, version FROM weights WHERE version >= :v ORDER BY name, version"
+        assert lite.read_only_sql(sql, {"v": 2}) == registry.read_only_sql(sql, {"v": 2})
+        assert lite.read_only_sql(sql, {"v": 2}).rows == (("team/digits", 2),)
     registry.set_setting("plugins_fingerprint", "stale")
     assert open_lite(pg_schema_url, postgresql=True) is None  # plugins to sync: the full path
     registry.close()
     code = (
         "import sys\nfrom zoo.cli import main\n"
-        "for argv in (['info', 'team/digits@prod'], ['list', '--json']):\n"
+        "for argv in (['info', 'team/digits@prod'], ['list', '--json'], ['audit', 'verify'],"
+        " ['audit', 'history', '--since', '2000-01-01', '--json'], ['audit', 'lineage', 'resnet50']):\n"
         "    assert main(argv) == 0, argv\n"
         "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
     )
