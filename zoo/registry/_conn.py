@@ -18,6 +18,7 @@ booleans); the read layer's converters make the dialects agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -241,25 +242,35 @@ class SQLAlchemyConnection(ReadConnection):
         self.display_url = display_url
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None, types: Mapping[str, str] | None = None) -> Any:
-        from sqlalchemy import Boolean, DateTime, Float, Integer, String, bindparam, text
-
         params = dict(params or {})
-        kinds = {"text": String, "int": Integer, "float": Float, "timestamp": DateTime, "bool": Boolean}
         binds = []
         for name, value in params.items():
             if isinstance(value, (list, tuple)):
-                binds.append(bindparam(name, expanding=True))
+                binds.append((name, "list"))
             elif types and name in types:
-                binds.append(bindparam(name, type_=kinds[types[name]]()))
+                binds.append((name, types[name]))
             elif isinstance(value, dt.datetime):
-                binds.append(bindparam(name, type_=DateTime()))
-        clause = text(sql)
-        if binds:
-            present = set(clause._bindparams)
-            clause = clause.bindparams(*(b for b in binds if b.key in present))
-        return self.conn.execute(clause, params)
+                binds.append((name, "timestamp"))
+        return self.conn.execute(_text(sql, tuple(binds)), params)
 
     def stream(self, sql: str, params: Mapping[str, Any] | None = None, batch: int = 5000) -> Iterator[Row]:
         from sqlalchemy import text
 
         yield from self.conn.execute(text(sql).execution_options(yield_per=batch), dict(params or {}))
+
+
+@functools.lru_cache(maxsize=512)
+def _text(sql: str, binds: tuple[tuple[str, str], ...]) -> Any:
+    """The ``text()`` clause of ``sql`` with its expanding / typed bind parameters; kept,
+    so that a read parses its SQL once per process (SQLAlchemy caches the compiled form)."""
+    from sqlalchemy import Boolean, DateTime, Float, Integer, String, bindparam, text
+
+    kinds = {"text": String, "int": Integer, "float": Float, "timestamp": DateTime, "bool": Boolean}
+    clause = text(sql)
+    present = set(clause._bindparams)
+    wanted = [
+        bindparam(name, expanding=True) if kind == "list" else bindparam(name, type_=kinds[kind]())
+        for name, kind in binds
+        if name in present
+    ]
+    return clause.bindparams(*wanted) if wanted else clause
