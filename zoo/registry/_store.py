@@ -208,8 +208,11 @@ class Registry(RegistryReads):
             finally:
                 shared.close()
             return
-        with super()._sql_connection() as pair:
-            yield pair
+        from zoo.registry import _readonly
+
+        url = f"sqlite:///{self.engine.url.database}" if self.dialect == "sqlite" else self.url
+        with _readonly.connect(self.dialect, url, self.display_url) as conn:
+            yield conn, False
 
     @contextmanager
     def _write(
