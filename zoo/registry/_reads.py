@@ -961,6 +961,15 @@ class RegistryReads:
         with self._reading() as reader:
             return reader.families()
 
+    def owners(self) -> dict[str, dict[str, str | None]]:
+        """Who owns each family and catalogue weights name: ``{"families": {name:
+        plugin}, "weights": {ref: plugin}}`` (``None``: a user registration)."""
+        with self._reading() as reader:
+            return {
+                "families": dict(reader.rows("SELECT name, plugin FROM families")),
+                "weights": dict(reader.rows("SELECT name, plugin FROM weights WHERE tag IS NOT NULL")),
+            }
+
     def get_setting(self, key: str) -> str | None:
         """A registry-wide setting from ``zoo_settings`` (``None`` if unset)."""
         with self._reading() as reader:

@@ -1,5 +1,9 @@
-"""The registry: one SQLAlchemy session per unit of work, explicit transactions, and
-an audit event for every change written in the same transaction.
+"""The registry: the read layer (:class:`~zoo.registry._reads.RegistryReads`) over
+SQLAlchemy, and the writes: one SQLAlchemy session per unit of work, explicit
+transactions, and an audit event for every change written in the same transaction.
+The plugin sync (:mod:`zoo.registry._sync`), card import
+(:mod:`zoo.registry._card_import`) and the shared write steps
+(:mod:`zoo.registry._writes`) run inside these units.
 
 Write units serialise on the registry's write lock (``BEGIN IMMEDIATE`` on SQLite, a
 transaction-scoped advisory lock on PostgreSQL), so version numbers and the audit
@@ -73,7 +77,9 @@ RESERVED_ALIASES = frozenset({"latest"})
 
 
 class Registry(RegistryReads):
-    """A zoo registry database (SQLite file, in-memory SQLite, or PostgreSQL).
+    """A zoo registry database (SQLite file, in-memory SQLite, or PostgreSQL): every
+    read of :class:`~zoo.registry._reads.RegistryReads` (over a SQLAlchemy connection
+    per read) and the writes.
 
     ``Registry()`` opens ``$ZOO_REGISTRY_URL`` or ``$ZOO_HOME/registry.db``; a new,
     empty database gets the current schema. ``clock`` and ``actor`` exist so that a
@@ -183,12 +189,6 @@ class Registry(RegistryReads):
             # A table lock, not an advisory lock: `zoo sql`'s reader role may take any
             # advisory lock, but not this (it needs write privileges on the table).
             conn_or_session.execute(text("LOCK TABLE zoo_settings IN EXCLUSIVE MODE"))
-
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with _engine.translate_db_errors(self.display_url):
-            with Session(self.engine) as session, session.begin():
-                yield session
 
     @contextmanager
     def _connection(self) -> Iterator[ReadConnection]:
@@ -712,17 +712,6 @@ class Registry(RegistryReads):
         (:func:`zoo.registry._sync.sync_plugin`)."""
         with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
             return _sync.sync_plugin(session, audit, plugin, plugin_version, families, weights)
-
-    def owners(self) -> dict[str, dict[str, str | None]]:
-        """Who owns each family and catalogue weights name: ``{"families": {name:
-        plugin}, "weights": {ref: plugin}}`` (``None``: a user registration)."""
-        with self._read() as session:
-            return {
-                "families": dict(session.execute(select(FamilyRow.name, FamilyRow.plugin)).all()),
-                "weights": dict(
-                    session.execute(select(WeightsRow.name, WeightsRow.plugin).where(WeightsRow.tag.is_not(None))).all()
-                ),
-            }
 
     def hand_over(self, plugin: str, to: str | None, *, reason: str, actor: str | None = None) -> dict[str, int]:
         """Hand every family, catalogue weights record and card section that ``plugin``
