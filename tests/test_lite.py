@@ -308,3 +308,16 @@ def test_zoo_get_on_a_synced_registry_imports_no_sqlalchemy_and_no_catalogue(tmp
     second = run()
     assert second.returncode == 0, second.stderr[-2000:]
     assert second.stdout.strip() == "[]"
+
+
+def test_one_implementation_of_every_read():
+    """Registry and the cold path are the same read class: neither redefines a read."""
+    from zoo.registry._lite import LiteRegistry
+    from zoo.registry._reads import RegistryReads
+
+    reads = [n for n, v in vars(RegistryReads).items() if callable(v) and not n.startswith("_")]
+    assert {"resolve", "search", "history", "family", "families", "get_setting", "datasets", "dataset"} <= set(reads)
+    assert {"audit_query", "verify_audit", "audit_checkpoint", "read_only_sql", "count", "exists"} <= set(reads)
+    for cls in (Registry, LiteRegistry):
+        assert issubclass(cls, RegistryReads)
+        assert [n for n in reads if getattr(cls, n) is not getattr(RegistryReads, n)] == [], cls
