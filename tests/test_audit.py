@@ -301,7 +301,7 @@ def test_chain_continues_after_a_verified_history(populated):
     populated.add_bias_note("team/digits", "new note")
     rows = audit_rows(populated)
     assert rows[-1].prev_hash == rows[-2].hash
-    assert all(r.prev_hash == p.hash for p, r in zip(rows, rows[1:]))
+    assert all(r.prev_hash == p.hash for p, r in zip(rows, rows[1:], strict=False))
     assert rows[0].prev_hash == "0" * 64
     assert populated.verify_audit().events == 8
 

@@ -295,13 +295,10 @@ def test_zoo_get_on_a_synced_registry_imports_no_sqlalchemy_and_no_catalogue(tmp
         "assert m.zoo.load_report.strict and m.zoo.sha256\n"
         "print(sorted(k for k in sys.modules if k.startswith('sqlalchemy') or k.endswith('catalogue'))[:3])\n"
     )
-    run = lambda: subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,  # noqa: E731
-        timeout=600,
-    )
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+
     first = run()  # a fresh ZOO_HOME: creates and syncs the registry (the full path)
     assert first.returncode == 0, first.stderr[-2000:]
     assert first.stdout.strip() != "[]"
