@@ -905,8 +905,8 @@ def family_record(row: Sequence[Any]) -> Family:
 
 class RegistryReads:
     """Every read of a registry. A subclass says how to get a connection for one read
-    (:meth:`_connection`): :class:`zoo.registry.Registry` opens a SQLAlchemy session per
-    read, :class:`zoo.registry._lite.LiteRegistry` keeps one ``sqlite3`` / psycopg
+    (:meth:`_connection`): :class:`zoo.registry.Registry` opens a SQLAlchemy connection in
+    a transaction of its own per read, :class:`zoo.registry._lite.LiteRegistry` keeps one ``sqlite3`` / psycopg
     connection (one snapshot) for the whole command."""
 
     dialect: str
