@@ -6,18 +6,17 @@ idempotent and audits what it changes."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
+from conftest import make_weights
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from zoo.errors import ZooAuditError, ZooConflictError, ZooValidationError
 from zoo.records import CardSection, DatasetUse, Family, ParentLink, Source
 from zoo.registry import Registry
-from zoo.testing import make_weights
 
 SHA_OLD = "0676ba61" + "00" * 28
 SHA_NEW = "0676ba61" + "ff" * 28
@@ -302,7 +301,7 @@ def test_chain_continues_after_a_verified_history(populated):
     populated.add_bias_note("team/digits", "new note")
     rows = audit_rows(populated)
     assert rows[-1].prev_hash == rows[-2].hash
-    assert all(r.prev_hash == p.hash for p, r in itertools.pairwise(rows))
+    assert all(r.prev_hash == p.hash for p, r in zip(rows, rows[1:], strict=False))
     assert rows[0].prev_hash == "0" * 64
     assert populated.verify_audit().events == 8
 
@@ -519,3 +518,50 @@ def test_sync_is_idempotent_when_records_state_a_dataset_url_differently(registr
     assert audit_rows(registry) == events
     # The URL belongs to the dataset: every record that uses it reports it.
     assert registry.resolve("resnet50.tv_in1k").weights.datasets[0].url == "https://image-net.org"
+
+
+def test_a_named_query_is_one_entry_the_registry_and_the_cli_derive_the_rest(
+    registry_url, resnet_family, monkeypatch, capsys
+):
+    """A new audit query: one entry (SQL, parameters, binder, types). Registry.audit_query
+    binds and types it, and `zoo audit` gets its argument, help and mapping from it."""
+    import json
+
+    from zoo.cli import main
+    from zoo.registry import queries
+
+    entry = queries.NamedQuery(
+        "published-by",
+        "Weights of one publisher registered since a date.",
+        "SELECT w.name, w.version FROM weights w WHERE w.publisher = :publisher "
+        "AND (:since IS NULL OR w.created_at >= :since) ORDER BY w.name",
+        params=(
+            queries.QueryParam("publisher", "the publisher's name", positional=True, required=True),
+            queries.QueryParam("since", "an ISO date (UTC)"),
+        ),
+        binder=lambda args, _lookups: {
+            "publisher": args["publisher"],
+            "since": queries.parse_time(args.get("since"), "since"),
+        },
+        types={"since": "timestamp"},
+    )
+    monkeypatch.setitem(queries.QUERIES, entry.name, entry)
+    with Registry(registry_url, actor="seed") as registry:
+        registry.add_family(resnet_family)
+        registry.register(make_weights())
+        assert registry.audit_query("published-by", publisher="torchvision").rows == (("resnet50.tv_in1k", 1),)
+        assert registry.audit_query("published-by", publisher="torchvision", since="2999-01-01").rows == ()
+        with pytest.raises(ZooValidationError, match="takes no parameter 'dataset'"):
+            registry.audit_query("published-by", publisher="torchvision", dataset="x")
+        with pytest.raises(ZooValidationError, match="needs publisher"):
+            registry.audit_query("published-by")
+    monkeypatch.setenv("ZOO_REGISTRY_URL", registry_url)
+    monkeypatch.setenv("ZOO_PLUGINS", "none")
+    assert main(["audit", "published-by", "torchvision", "--since", "2000-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"name": "resnet50.tv_in1k", "version": 1}]
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    help_text = capsys.readouterr().out
+    assert "published-by PUBLISHER [--since SINCE]" in help_text and "the publisher's name" in help_text
+    assert main(["audit", "published-by"]) == 2  # the required argument: a usage error
+    assert "needs a publisher name" in capsys.readouterr().err

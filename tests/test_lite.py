@@ -12,13 +12,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import make_weights
 
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.records import CardSection, Family, ParentLink, Weights
 from zoo.registry import Registry
+from zoo.registry._conn import PsycopgConnection, SqliteConnection
 from zoo.registry._lite import open_lite, sqlite_path
-from zoo.registry._reads import driver_sql
-from zoo.testing import make_weights
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_the_fast_path_reads_and_never_writes(db):
     with open_lite(db, check_plugins=False) as lite:
         lite.resolve("team/digits@prod")
         with pytest.raises(sqlite3.OperationalError):
-            lite._conn.execute("DELETE FROM tags")
+            lite.conn.conn.execute("DELETE FROM tags")
     assert path.read_bytes() == before
 
 
@@ -201,22 +201,29 @@ def test_changed_plugins_are_synced_before_listing(db):
     assert [w["name"] for w in json.loads(listed.stdout)["weights"]] == ["acme-tinynet.digits_v1"]
 
 
-def test_driver_sql_expands_lists_and_speaks_each_drivers_style():
+def test_each_adapter_speaks_its_drivers_parameter_style():
     sql = "SELECT a FROM t WHERE b IN :names AND c = :c AND d::text = 'x:y' AND e LIKE :p ESCAPE '\\'"
-    statement, params = driver_sql(sql, {"names": ["x", "y"], "c": 1, "p": "a%"}, "sqlite")
+    # sqlite3's own style is :name: only lists are expanded
+    statement, params = SqliteConnection.compile(sql, {"names": ["x", "y"], "c": 1, "p": "a%"})
     assert statement == (
         "SELECT a FROM t WHERE b IN (:names_0, :names_1) AND c = :c AND d::text = 'x:y' AND e LIKE :p ESCAPE '\\'"
     )
     assert params == {"names_0": "x", "names_1": "y", "c": 1, "p": "a%"}
-    statement, params = driver_sql(
-        "SELECT 1 WHERE x IN :v AND y = :w AND z LIKE 'a%'", {"v": (1,), "w": None}, "postgresql"
+    assert SqliteConnection.compile("SELECT :c", {"c": 1}) == ("SELECT :c", {"c": 1})  # nothing to rewrite
+    statement, params = PsycopgConnection.compile(
+        "SELECT 1 WHERE x IN :v AND y = :w AND z LIKE 'a%' AND (:t IS NULL OR at > :t)",
+        {"v": (1,), "w": None, "t": None},
+        {"t": "timestamp"},
     )
-    assert statement == "SELECT 1 WHERE x IN (%(v_0)s) AND y = %(w)s AND z LIKE 'a%%'"
-    assert params == {"v_0": 1, "w": None}
-    assert driver_sql("SELECT 1 WHERE x IN :v", {"v": []}, "sqlite")[0] == "SELECT 1 WHERE x IN (NULL)"
+    assert statement == (
+        "SELECT 1 WHERE x IN (%(v_0)s) AND y = %(w)s AND z LIKE 'a%%' "
+        "AND (%(t)s::timestamp IS NULL OR at > %(t)s::timestamp)"
+    )
+    assert params == {"v_0": 1, "w": None, "t": None}
+    assert SqliteConnection.compile("SELECT 1 WHERE x IN :v", {"v": []})[0] == "SELECT 1 WHERE x IN (NULL)"
     at = dt.datetime(2026, 11, 28, 1, 2, 3)
-    assert driver_sql("SELECT :at", {"at": at}, "sqlite")[1] == {"at": "2026-11-28 01:02:03.000000"}
-    assert driver_sql("SELECT :at", {"at": at}, "postgresql")[1] == {"at": at}
+    assert SqliteConnection.compile("SELECT :at", {"at": at})[1] == {"at": "2026-11-28 01:02:03.000000"}
+    assert PsycopgConnection.compile("SELECT :at", {"at": at})[1] == {"at": at}
 
 
 def test_postgresql_fast_path_same_answers_and_no_sqlalchemy(pg_schema_url, resnet_family):
@@ -239,12 +246,31 @@ def test_postgresql_fast_path_same_answers_and_no_sqlalchemy(pg_schema_url, resn
         assert lite.history("team/digits") == registry.history("team/digits")
         with pytest.raises(ZooNotFoundError):
             lite.resolve("team/nothing")
+        # every other read is the same implementation on the psycopg adapter
+        for query, params in (
+            ("trained-on", {"dataset": "imagenet-1k"}),
+            ("licences", {}),
+            ("missing-bias-notes", {}),
+            ("datasets-without-notes", {}),
+            ("lineage", {"model": "resnet50"}),
+            ("revoked-in-lineage", {}),
+            ("history", {}),
+            ("history", {"action": "alias.", "since": "2000-01-01", "until": None}),
+        ):
+            assert lite.audit_query(query, **params) == registry.audit_query(query, **params), query
+        assert lite.verify_audit() == registry.verify_audit() and lite.verify_audit().ok
+        assert lite.datasets() == registry.datasets() and lite.families() == registry.families()
+        assert lite.family("resnet50") == registry.family("resnet50") and lite.count() == registry.count() == 3
+        sql = "SELECT name, version FROM weights WHERE version >= :v ORDER BY name, version"
+        assert lite.read_only_sql(sql, {"v": 2}) == registry.read_only_sql(sql, {"v": 2})
+        assert lite.read_only_sql(sql, {"v": 2}).rows == (("team/digits", 2),)
     registry.set_setting("plugins_fingerprint", "stale")
     assert open_lite(pg_schema_url, postgresql=True) is None  # plugins to sync: the full path
     registry.close()
     code = (
         "import sys\nfrom zoo.cli import main\n"
-        "for argv in (['info', 'team/digits@prod'], ['list', '--json']):\n"
+        "for argv in (['info', 'team/digits@prod'], ['list', '--json'], ['audit', 'verify'],"
+        " ['audit', 'history', '--since', '2000-01-01', '--json'], ['audit', 'lineage', 'resnet50']):\n"
         "    assert main(argv) == 0, argv\n"
         "print('sqlalchemy' in sys.modules, file=sys.stderr)\n"
     )
@@ -279,3 +305,16 @@ def test_zoo_get_on_a_synced_registry_imports_no_sqlalchemy_and_no_catalogue(tmp
     second = run()
     assert second.returncode == 0, second.stderr[-2000:]
     assert second.stdout.strip() == "[]"
+
+
+def test_one_implementation_of_every_read():
+    """Registry and the cold path are the same read class: neither redefines a read."""
+    from zoo.registry._lite import LiteRegistry
+    from zoo.registry._reads import RegistryReads
+
+    reads = [n for n, v in vars(RegistryReads).items() if callable(v) and not n.startswith("_")]
+    assert {"resolve", "search", "history", "family", "families", "get_setting", "datasets", "dataset"} <= set(reads)
+    assert {"audit_query", "verify_audit", "audit_checkpoint", "read_only_sql", "count", "exists"} <= set(reads)
+    for cls in (Registry, LiteRegistry):
+        assert issubclass(cls, RegistryReads)
+        assert [n for n in reads if getattr(cls, n) is not getattr(RegistryReads, n)] == [], cls

@@ -236,7 +236,7 @@ def _check_audit_query(name: str) -> None:
     from zoo.errors import ZooNotFoundError
     from zoo.registry.queries import QUERIES
 
-    known = ["verify", "checkpoint", "rotate-key", *QUERIES]
+    known = [*AUDIT_COMMANDS, *QUERIES]
     if name not in known:
         raise ZooNotFoundError(
             "audit query",
@@ -252,7 +252,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise _usage("--limit must be 0 (all rows) or a positive number")
     if args.query in ("checkpoint", "rotate-key"):
         return _audit_keys(args)
-    registry = _open_reader(args, sync=False)
+    registry = _open_reader(args, sync=False, postgresql=True)
     if args.query == "verify":
         checkpoint = _read_checkpoint(args.checkpoint) if args.checkpoint else None
         result = registry.verify_audit(checkpoint=checkpoint)
@@ -276,17 +276,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 for problem in result.problems:
                     console.print(f"  - {problem}")
         return EXIT_OK if result.ok else EXIT_FAILED
-    params: dict[str, Any] = {}
-    if args.query == "trained-on":
-        params["dataset"] = args.target
-    elif args.query == "lineage":
-        params["model"] = args.target
-    elif args.query == "licences":
-        params["commercial"] = args.commercial
-    elif args.query == "history":
-        params.update(actor=args.actor, action=args.action, since=args.since, until=args.until)
-    if args.query in ("trained-on", "lineage") and not args.target:
-        raise _usage(f"`zoo audit {args.query}` needs a {'dataset' if args.query == 'trained-on' else 'model'} name")
+    params = _audit_params(args)
     result = registry.audit_query(args.query, **params)
     if args.query == "history" and args.json:
         # The same keys as `zoo history --json` (AuditEvent.to_dict): before/after as JSON values.
@@ -315,6 +305,55 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return EXIT_OK
     _print_query_result(result, args, args.query)
     return EXIT_OK
+
+
+AUDIT_COMMANDS = ("verify", "checkpoint", "rotate-key")  # `zoo audit` verbs that are not named queries
+
+
+def _audit_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The named query's arguments, as its entry (zoo.registry.queries) declares them:
+    its positional parameter is TARGET, each other one ``--NAME``."""
+    from zoo.registry.queries import get_query
+
+    params: dict[str, Any] = {}
+    for param in get_query(args.query).params:
+        value = getattr(args, "target" if param.positional else param.name)
+        if param.required and not value:
+            raise _usage(f"`zoo audit {args.query}` needs a {param.name} name")
+        params[param.name] = value
+    return params
+
+
+def _add_audit_arguments(p: argparse.ArgumentParser) -> None:
+    """`zoo audit`'s query arguments and help, derived from the named queries' entries."""
+    from zoo.registry.queries import QUERIES
+
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    import textwrap
+
+    p.epilog = "queries:\n" + "\n".join(
+        f"  {' '.join([q.name, *(_param_usage(x) for x in q.params)])}\n"
+        + textwrap.fill(q.description, 88, initial_indent=" " * 6, subsequent_indent=" " * 6)
+        for q in QUERIES.values()
+    )
+    targets = [f"{q.name}: {x.help}" for q in QUERIES.values() for x in q.params if x.positional]
+    p.add_argument("target", nargs="?", help="; ".join(targets))
+    options: dict[str, tuple[Any, list[str]]] = {}
+    for q in QUERIES.values():
+        for x in q.params:
+            if not x.positional:
+                options.setdefault(x.name, (x, []))[1].append(q.name)
+    for name, (x, used_by) in options.items():
+        kwargs: dict[str, Any] = {"action": "append"} if x.many else {}
+        p.add_argument(
+            f"--{name}", help=f"{', '.join(used_by)}: {x.help}" + (" (repeatable)" if x.many else ""), **kwargs
+        )
+
+
+def _param_usage(param: Any) -> str:
+    if param.positional:
+        return param.name.upper()
+    return f"[--{param.name} {param.name.upper()}]" + ("..." if param.many else "")
 
 
 def _audit_keys(args: argparse.Namespace) -> int:
@@ -1133,18 +1172,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("audit", cmd_audit, "audit queries over the registry (each is one SQL statement)")
     # No argparse choices: an unknown name is a typed error with the closest matches.
-    p.add_argument(
-        "query",
-        metavar="QUERY",
-        help="verify, checkpoint, rotate-key, trained-on, licences, "
-        "missing-bias-notes, lineage, history or revoked-in-lineage",
-    )
-    p.add_argument("target", nargs="?", help="dataset (trained-on) or model name (lineage)")
-    p.add_argument("--commercial", action="append", help="licences: commercial-use values (repeatable)")
-    p.add_argument("--actor")
-    p.add_argument("--action", help="history: action prefix, e.g. weights. or alias.move")
-    p.add_argument("--since", help="history: ISO date or date-time (UTC)")
-    p.add_argument("--until", help="history: ISO date or date-time (UTC), exclusive")
+    from zoo.registry.queries import QUERIES
+
+    p.add_argument("query", metavar="QUERY", help=", ".join([*AUDIT_COMMANDS, *QUERIES]))
+    _add_audit_arguments(p)
     p.add_argument("--checkpoint", metavar="FILE", help="verify: also prove nothing changed up to this checkpoint")
     p.add_argument("-o", "--output", metavar="FILE", help="checkpoint: write the signed head to FILE (default stdout)")
     p.add_argument(

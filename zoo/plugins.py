@@ -29,7 +29,8 @@ import pluggy
 
 from zoo import hookspecs
 from zoo._import_string import import_object
-from zoo._selection import (  # re-exported: part of this module's surface
+from zoo._lazy import lazy_getattr
+from zoo._selection import (  # noqa: F401  (re-exported: part of this module's surface)
     ENTRY_POINT_GROUP,
     FINGERPRINT_SETTING,
     PluginSelection,
@@ -50,14 +51,13 @@ from zoo.records import (
     KeyAdapter,
     PolicyDecision,
     Recipe,
-    SyncReport,
     Weights,
     WeightStore,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.records import WeightsInfo
-    from zoo.registry import Registry
+    from zoo.registry._sync import ensure_synced, sync_registry  # lazy, below
 
 __all__ = [
     "BUILTIN_SCHEMES",
@@ -873,92 +873,14 @@ def runtime_host() -> PluginHost:
 
 
 # -- the registry ----------------------------------------------------------------------
+# The plugin -> registry sync lives in zoo.registry._sync; its functions stay importable
+# from here (lazily: this module imports nothing of the registry).
 
-
-def sync_registry(
-    registry: Registry, host: PluginHost | None = None, *, strict: bool | None = None
-) -> list[SyncReport]:
-    """Write every loaded plugin's families and weights into ``registry`` (one audited,
-    idempotent :meth:`Registry.sync` per plugin). A plugin whose sync fails (e.g. it
-    claims a record another plugin owns) gets a report with ``error`` set and nothing
-    written; the others still sync. Strict mode raises after trying all."""
-    host = host or default_host()
-    strict = host.selection.strict if strict is None else strict
-    host.use_registry_owners(registry.owners())
-    todo = [i for i in host.plugins if i.loaded and not i.core and (i.families or i.weights)]
-    reports: list[SyncReport] = []
-    with registry.observed_by(host):  # this host's observers hear the sync, each event once
-        # Datasets first (the core declares the common ones): weights name them. What a
-        # plugin's dataset sync did goes into that plugin's report; the core's is audited only.
-        dataset_reports: dict[str, SyncReport] = {}
-        for info in [i for i in host.plugins if i.loaded and i.datasets]:
-            try:
-                dataset_reports[info.name] = registry.sync_datasets(info.name, info.version, info.datasets)
-            except ZooError as exc:
-                _log.warning("plugin %r: dataset sync failed, nothing written: %s", info.name, exc.message)
-                reports.append(
-                    SyncReport(info.name, plugin_version=info.version, error=f"{type(exc).__name__}: {exc.message}")
-                )
-        done = {r.plugin for r in reports}
-        for name, report in dataset_reports.items():
-            if name not in done and report.changed and not any(i.name == name for i in todo) and name != CORE_PLUGIN:
-                reports.append(report)
-        for info in _dependency_order(todo):
-            if info.name in done:  # its datasets failed: nothing of it is written
-                continue
-            try:
-                report = registry.sync(info.name, info.version, info.families, info.weights)
-                if info.name in dataset_reports:
-                    ds = dataset_reports[info.name]
-                    report = dataclasses.replace(
-                        report, datasets_added=ds.datasets_added, datasets_changed=ds.datasets_changed
-                    )
-                reports.append(report)
-            except ZooError as exc:
-                _log.warning("plugin %r: sync failed, nothing written: %s", info.name, exc.message)
-                reports.append(
-                    SyncReport(info.name, plugin_version=info.version, error=f"{type(exc).__name__}: {exc.message}")
-                )
-    failed = [r for r in reports if r.error]
-    if strict and failed:
-        raise ZooPluginError(
-            "plugin sync failed: " + "; ".join(f"{r.plugin}: {r.error}" for r in failed),
-            hint="nothing of those plugins was written; fix the plugin or disable it",
-        )
-    return reports
-
-
-def _dependency_order(infos: list[PluginInfo]) -> list[PluginInfo]:
-    # A plugin may add weights to another plugin's family: sync the family's owner first.
-    owner = {f.name: i.name for i in infos for f in i.families}
-    needs = {i.name: {owner[w.arch] for w in i.weights if w.arch in owner} - {i.name} for i in infos}
-    ordered: list[PluginInfo] = []
-    pending = list(infos)
-    while pending:
-        done = {i.name for i in ordered}
-        ready = [i for i in pending if needs[i.name] <= done] or pending[:1]  # a cycle: go on anyway
-        ordered.append(ready[0])
-        pending.remove(ready[0])
-    return ordered
-
-
-def ensure_synced(registry: Registry, host: PluginHost | None = None, *, force: bool = False) -> list[SyncReport]:
-    """Sync the plugins into ``registry`` only if the installed plugins changed since the
-    last complete sync. The check reads package metadata and one registry setting; no
-    plugin is imported unless a sync is needed. Returns the sync's reports (empty when
-    nothing had to be done). An editable plugin whose records changed without a version
-    bump needs ``force=True`` (``zoo sync``)."""
-    selection = host.selection if host is not None else PluginSelection.resolve()
-    fingerprint = installed_fingerprint(selection)
-    if not force and registry.get_setting(FINGERPRINT_SETTING) == fingerprint:
-        return []
-    if host is None or not host.records:  # a host without records has nothing to sync
-        host = default_host()
-    reports = sync_registry(registry, host)
-    # Remember only a complete sync: a broken plugin is retried (and reported) next time.
-    if not host.failures and all(r.ok for r in reports):
-        registry.set_setting(FINGERPRINT_SETTING, fingerprint)
-    return reports
+__getattr__ = lazy_getattr(
+    __name__,
+    {"sync_registry": "zoo.registry._sync:sync_registry", "ensure_synced": "zoo.registry._sync:ensure_synced"},
+    globals(),
+)
 
 
 # -- `zoo plugins` ---------------------------------------------------------------------

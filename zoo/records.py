@@ -43,7 +43,6 @@ __all__ = [
     "Severity",
     "Source",
     "Status",
-    "SyncReport",
     "Weights",
     "WeightsInfo",
 ]
@@ -756,40 +755,3 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, _dt.datetime):
         return value.isoformat()
     return value
-
-
-# -- plugin sync ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    """What a plugin sync changed (:meth:`zoo.registry.Registry.sync`, :func:`zoo.plugins.sync_registry`).
-
-    Also ``zoo.registry.SyncReport``. A record here, not in the registry, so that the
-    plugin host can report a failed sync without importing the registry."""
-
-    plugin: str
-    families_added: tuple[str, ...] = ()
-    families_changed: tuple[str, ...] = ()
-    weights_added: tuple[str, ...] = ()
-    weights_changed: tuple[str, ...] = ()
-    unchanged: int = 0
-    plugin_version: str | None = None
-    error: str | None = None  # set by the plugin host when this plugin's sync failed (nothing written)
-    datasets_added: tuple[str, ...] = ()
-    datasets_changed: tuple[str, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.families_added
-            or self.families_changed
-            or self.weights_added
-            or self.weights_changed
-            or self.datasets_added
-            or self.datasets_changed
-        )
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None

@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING
 from zoo._lazy import lazy_getattr
 
 if TYPE_CHECKING:
-    from zoo.records import SyncReport
     from zoo.registry._chain import AuditVerification
     from zoo.registry._location import default_url, zoo_home
     from zoo.registry._reads import ParsedName, SearchResult, WeightsSummary
     from zoo.registry._store import Registry
+    from zoo.registry._sync import SyncReport
 
 _LAZY = {
     "AuditVerification": "zoo.registry._chain:AuditVerification",
     "ParsedName": "zoo.registry._reads:ParsedName",
     "Registry": "zoo.registry._store:Registry",
     "SearchResult": "zoo.registry._reads:SearchResult",
-    "SyncReport": "zoo.records:SyncReport",
+    "SyncReport": "zoo.registry._sync:SyncReport",
     "WeightsSummary": "zoo.registry._reads:WeightsSummary",
     "default_url": "zoo.registry._location:default_url",
     "zoo_home": "zoo.registry._location:zoo_home",
@@ -40,9 +40,7 @@ def __dir__() -> list[str]:
 def open_registry(url: str | None = None, **kwargs) -> Registry:
     """Open (creating if new) the registry at ``url``, ``$ZOO_REGISTRY_URL`` or
     ``$ZOO_HOME/registry.db``."""
-    from zoo.registry._store import Registry
-
-    return Registry(url, **kwargs)
+    return __getattr__("Registry")(url, **kwargs)  # the lazy name: SQLAlchemy only now
 
 
 __all__ = [

@@ -13,21 +13,19 @@ what was hashed.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
+import getpass
+import os
+import socket
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from zoo.errors import ZooAuditError, ZooValidationError
-from zoo.records import AuditEvent
 from zoo.registry._chain import (  # noqa: F401  (re-exported)
-    CHAIN_COLUMNS,
     GENESIS,
     AuditVerification,
     canonical_json,
-    check_chain,
     event_hash,
     format_time,
     make_checkpoint,
@@ -39,6 +37,17 @@ from zoo.registry.schema import AuditEventRow, SettingRow
 # by the database after it was hashed.
 FIELD_LIMITS = {"actor": 200, "action": 32, "entity_type": 32, "entity_key": 256, "plugin": 128, "plugin_version": 64}
 _VERIFY_HINT = "run `zoo audit verify`; restore the registry from a backup and investigate who wrote to it"
+
+
+def default_actor() -> str:
+    """``$ZOO_ACTOR``, else ``user@host``."""
+    if actor := os.environ.get("ZOO_ACTOR"):
+        return actor
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
 
 
 def check_field(field: str, value: Any, *, optional: bool = False) -> str | None:
@@ -159,43 +168,14 @@ class AuditWriter:
         self._pending.clear()
 
 
-def row_to_event(row: AuditEventRow) -> AuditEvent:
-    return AuditEvent(
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        entity_type=row.entity_type,
-        entity_key=row.entity_key,
-        before=json.loads(row.before_json) if row.before_json is not None else None,
-        after=json.loads(row.after_json) if row.after_json is not None else None,
-        plugin=row.plugin,
-        plugin_version=row.plugin_version,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-        key_id=row.key_id,
-    )
-
-
-def verify_chain(
-    session: Session, keyring: AuditKeyring | None, checkpoint: dict[str, Any] | None = None, batch: int = 5000
-) -> AuditVerification:
-    head = session.execute(select(SettingRow.value).where(SettingRow.key == "audit_head")).scalar_one_or_none()
-    rows: Iterator[Any] = session.execute(
-        text(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq").execution_options(yield_per=batch)
-    )
-    return check_chain(rows, head, keyring, checkpoint)
-
-
 def seal_legacy_events(conn: Any) -> None:
     """Append one keyed ``audit.keyed`` event after a trail whose newest event is unkeyed
     (written before audit keys: an upgraded registry, or one loaded from registry.db.sql,
     whose portable trail cannot carry a machine's key). From then on the trail is keyed."""
     import sqlalchemy as sa
 
-    from zoo.registry._chain import event_hash
+    from zoo.registry._conn import utc_now
     from zoo.registry._keys import load_keyring
-    from zoo.registry._store import default_actor, utc_now
 
     last = conn.execute(sa.text("SELECT seq, hash, key_id FROM audit_events ORDER BY seq DESC LIMIT 1")).first()
     if last is None or last[2] is not None:  # empty, or already keyed
@@ -203,7 +183,7 @@ def seal_legacy_events(conn: Any) -> None:
     keyring = load_keyring(create=True)
     count = conn.execute(sa.text("SELECT count(*) FROM audit_events")).scalar_one()
     seq, at, actor = last[0] + 1, utc_now(), default_actor()[:200]
-    after = f'{{"legacy_events":{count:d},"sealed_head":"{last[1]}"}}'
+    after = f'{{"legacy_events":{count},"sealed_head":"{last[1]}"}}'
     fields = dict(
         seq=seq,
         at=at,

@@ -33,3 +33,16 @@ def normalize_url(url: str) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an ``sqlite:///PATH`` registry URL; None for anything else
+    (in-memory SQLite, other databases, URLs with options)."""
+    url = normalize_url(url)
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or "?" in url:
+        return None
+    database = url[len(prefix) :]
+    if database in ("", ":memory:"):
+        return None
+    return Path(database)

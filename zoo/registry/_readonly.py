@@ -32,9 +32,9 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.errors import (
@@ -44,11 +44,19 @@ from zoo.errors import (
     ZooRegistryError,
     ZooValidationError,
 )
+from zoo.registry._conn import (
+    PARAM_TYPES,
+    SQLITE_TIME_FORMAT,
+    MissingParameterError,
+    PsycopgConnection,
+    naive_utc,
+    pg_conninfo,
+)
+from zoo.registry._location import sqlite_path
 from zoo.registry.queries import QueryResult
 
 if TYPE_CHECKING:  # pragma: no cover
-    from zoo.registry._lite import LiteRegistry
-    from zoo.registry._store import Registry
+    from zoo.registry._reads import RegistryReads
 
 DEFAULT_TIMEOUT_S = 30.0
 _PROGRESS_EVERY = 1_000  # SQLite VM instructions between deadline checks (cheap)
@@ -57,9 +65,6 @@ _HINT_WRITE = (
     "`zoo sql` only reads; change records with the zoo commands (note, deprecate, revoke, alias, "
     "card import ...), which write the audit trail. Nothing was written"
 )
-
-
-PARAM_TYPES = ("text", "int", "float", "timestamp", "bool")
 
 
 @dataclass(frozen=True)
@@ -108,13 +113,8 @@ class Param:
 
     def sqlite_value(self) -> Any:
         if isinstance(self.value, dt.datetime):  # as SQLAlchemy stores times in SQLite
-            return self.value.strftime("%Y-%m-%d %H:%M:%S.%f")
+            return self.value.strftime(SQLITE_TIME_FORMAT)
         return self.value
-
-    def sa_type(self):
-        from sqlalchemy import Boolean, DateTime, Float, Integer, Text
-
-        return {"int": Integer, "float": Float, "timestamp": DateTime, "bool": Boolean, "text": Text}[self.type]()
 
 
 def _typed(params: Mapping[str, Any]) -> dict[str, Param]:
@@ -129,9 +129,7 @@ def _typed(params: Mapping[str, Any]) -> dict[str, Param]:
         elif isinstance(value, float):
             out[key] = Param(value, "float")
         elif isinstance(value, dt.datetime):
-            out[key] = Param(
-                value if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None), "timestamp"
-            )
+            out[key] = Param(naive_utc(value), "timestamp")
         else:
             out[key] = Param(value, "text", explicit=value is not None)
     return out
@@ -155,21 +153,57 @@ def check_arguments(statement: Any, params: Any, timeout: Any, max_rows: Any) ->
 
 
 def run(
-    registry: Registry | LiteRegistry,
+    registry: RegistryReads,
     statement: str,
     params: Mapping[str, Any] | None,
     *,
     timeout: float | None,
     max_rows: int | None,
 ) -> QueryResult:
+    """Run ``statement`` read-only on a connection of its own (``registry._sql_connection``)."""
     check_arguments(statement, params, timeout, max_rows)
     timeout = DEFAULT_TIMEOUT_S if timeout is None else float(timeout)
     typed = _typed(params or {})
-    if registry.dialect == "sqlite":
-        return _run_sqlite(registry, statement, {k: p.sqlite_value() for k, p in typed.items()}, timeout, max_rows)
-    if registry.dialect == "postgresql":
-        return _run_postgresql(registry, statement, typed, timeout, max_rows)
-    raise ZooRegistryError(f"read-only SQL is not supported on {registry.dialect}")  # pragma: no cover
+    if registry.dialect not in ("sqlite", "postgresql"):  # pragma: no cover
+        raise ZooRegistryError(f"read-only SQL is not supported on {registry.dialect}")
+    with registry._sql_connection() as (conn, shared):
+        if registry.dialect == "sqlite":
+            values = {k: p.sqlite_value() for k, p in typed.items()}
+            return _run_sqlite(conn, shared, statement, values, timeout, max_rows)
+        return _run_postgresql(conn, registry.display_url, statement, typed, timeout, max_rows)
+
+
+@contextmanager
+def connect(dialect: str, url: str, display_url: str) -> Iterator[Any]:
+    """A driver connection of its own to the registry at ``url``: SQLite opened
+    ``mode=ro``, PostgreSQL a fresh psycopg connection (no pool: session-level state a
+    statement leaves behind, a SET or an advisory lock, dies with it)."""
+    if dialect == "sqlite":
+        path = sqlite_path(url)
+        if path is None:  # pragma: no cover - an in-memory registry shares its connection
+            raise ZooRegistryError(f"cannot open registry {display_url} read-only")
+        uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise ZooRegistryError(
+                f"cannot open registry {display_url} read-only: {exc}",
+                hint="check that the file exists and is readable",
+            ) from None
+    else:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(pg_conninfo(url), connect_timeout=10)
+        except psycopg.Error as exc:
+            raise ZooRegistryError(
+                f"cannot connect to registry {display_url}: {str(exc).strip().splitlines()[0]}",
+                hint="check that the database is reachable",
+            ) from None
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def _fetch(cursor: Any, max_rows: int | None) -> tuple[tuple[tuple[Any, ...], ...], bool]:
@@ -201,24 +235,14 @@ _SQLITE_ACTION_NAMES = {
 
 
 def _run_sqlite(
-    registry: Registry, statement: str, params: dict[str, Any], timeout: float, max_rows: int | None
+    conn: sqlite3.Connection,
+    shared: bool,
+    statement: str,
+    params: dict[str, Any],
+    timeout: float,
+    max_rows: int | None,
 ) -> QueryResult:
-    # A LiteRegistry (the CLI's fast path) knows its file; a Registry its engine's URL.
-    database = str(registry.path) if hasattr(registry, "path") else (registry.engine.url.database or "")
-    shared = None
-    if database in ("", ":memory:"):
-        # An in-memory registry exists only on its one connection: use it, query-only.
-        shared = registry.engine.raw_connection()
-        conn = shared.driver_connection
-    else:
-        uri = "file:" + urllib.parse.quote(str(Path(database).resolve())) + "?mode=ro"
-        try:
-            conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise ZooRegistryError(
-                f"cannot open registry {registry.display_url} read-only: {exc}",
-                hint="check that the file exists and is readable",
-            ) from None
+    # ``shared``: an in-memory registry exists only on its one connection: use it, query-only.
     deadline = time.monotonic() + timeout
     timed_out = False
     denied: list[str] = []
@@ -250,18 +274,12 @@ def _run_sqlite(
             raise _sqlite_error(exc, timed_out, timeout, denied) from None
         return QueryResult(columns, rows, truncated=truncated)
     finally:
-        try:
-            if conn.in_transaction:
-                conn.rollback()
-            if shared is not None:  # hand the shared connection back as it was
-                conn.set_progress_handler(None, 0)
-                conn.set_authorizer(None)
-                conn.execute("PRAGMA query_only = OFF")
-        finally:
-            if shared is not None:
-                shared.close()
-            else:
-                conn.close()
+        if conn.in_transaction:
+            conn.rollback()
+        if shared:  # hand the shared connection back as it was
+            conn.set_progress_handler(None, 0)
+            conn.set_authorizer(None)
+            conn.execute("PRAGMA query_only = OFF")
 
 
 def _not_a_read(statement: str) -> ZooReadOnlyError:
@@ -354,94 +372,73 @@ def ensure_reader_role(conn: Any) -> str:
 
 
 def _run_postgresql(
-    registry: Registry, statement: str, params: dict[str, Any], timeout: float, max_rows: int | None
+    raw: Any, display_url: str, statement: str, params: dict[str, Param], timeout: float, max_rows: int | None
 ) -> QueryResult:
     import psycopg
     from psycopg import sql as pgsql
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
-    engine = registry._read_only_engine()
-    sql, bound = statement, None
+    statement_text = statement
     if params:
-        # One placeholder syntax (:name) on both databases; psycopg wants %(name)s. Each
-        # parameter is typed (SQLAlchemy renders %(name)s::TYPE), so that the server knows
-        # the type of a NULL-tested one.
-        from sqlalchemy import bindparam
-
         # A NULL of no stated type is written as the literal NULL, which PostgreSQL types
         # from its context (`at >= NULL`); a bound untyped NULL it could not type at all.
         for key in [k for k, p in params.items() if p.value is None and not p.explicit]:
             statement = re.sub(rf"(?<![:\w]):{re.escape(key)}\b", "NULL", statement)
             del params[key]
+        # One placeholder syntax (:name) on both databases: the psycopg adapter writes each
+        # as %(name)s::TYPE, so that the server knows the type of a NULL-tested one, and
+        # psycopg quotes the values into the text that the reader function runs (it takes
+        # one statement, no parameters).
         try:
-            clause = text(statement)
-            present = set(clause._bindparams)
-            clause = clause.bindparams(*(bindparam(k, type_=p.sa_type()) for k, p in params.items() if k in present))
-            compiled = clause.compile(dialect=engine.dialect)
-            sql, bound = compiled.string, compiled.construct_params({k: p.value for k, p in params.items()})
-        except InvalidRequestError as exc:
+            sql, bound = PsycopgConnection.compile(
+                statement, {k: p.value for k, p in params.items()}, {k: p.type for k, p in params.items()}
+            )
+        except MissingParameterError as exc:
             raise ZooQueryError(
-                f"a parameter is missing: {str(exc).splitlines()[0]}",
+                f"a parameter is missing: no value for :{exc.args[0]}",
                 hint="write :name in the statement and give its value (zoo sql ... --param name=VALUE)",
             ) from None
+        statement_text = psycopg.ClientCursor(raw).mogrify(sql, bound)
     try:
-        conn = engine.connect()
-    except DBAPIError as exc:
-        raise ZooRegistryError(
-            f"cannot connect to registry {registry.display_url}: {str(exc.orig).strip().splitlines()[0]}",
-            hint="check that the database is reachable",
-        ) from None
-    try:
-        raw = conn.connection.driver_connection
-        statement_text = statement
-        if bound is not None:
-            # The typed values are quoted by psycopg into the text, which the reader
-            # function runs (it takes one statement, no parameters).
-            statement_text = psycopg.ClientCursor(raw).mogrify(sql, bound)
-        try:
-            with raw.cursor() as cursor:
-                cursor.execute("SET TRANSACTION READ ONLY")  # the first statement of the transaction
-                cursor.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
-                cursor.execute("SELECT current_database(), current_schema()")
-                database, schema = cursor.fetchone()
-                names, types = _describe(raw, cursor, statement_text)
-                role = reader_role(database, schema)
-                if not cursor.execute(
-                    "SELECT 1 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
-                    "WHERE p.proname = %s AND p.pronamespace = %s::regnamespace "
-                    "AND r.rolname = %s",
-                    (READER_FUNCTION, f'"{schema}"', role),
-                ).fetchone():
-                    raise ZooRegistryError(
-                        f"registry {registry.display_url} has no reader role for `zoo sql`",
-                        hint="run `zoo db upgrade` as a user that may create roles",
-                    )
-                cursor.execute(pgsql.SQL("SET LOCAL ROLE {}").format(pgsql.Identifier(role)))
-                columns = pgsql.SQL(", ").join(
-                    pgsql.SQL("{} {}").format(pgsql.Identifier(f"c{i}"), pgsql.SQL(t)) for i, t in enumerate(types)
+        with raw.cursor() as cursor:
+            cursor.execute("SET TRANSACTION READ ONLY")  # the first statement of the transaction
+            cursor.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+            cursor.execute("SELECT current_database(), current_schema()")
+            database, schema = cursor.fetchone()
+            names, types = _describe(raw, cursor, statement_text)
+            role = reader_role(database, schema)
+            if not cursor.execute(
+                "SELECT 1 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
+                "WHERE p.proname = %s AND p.pronamespace = %s::regnamespace "
+                "AND r.rolname = %s",
+                (READER_FUNCTION, f'"{schema}"', role),
+            ).fetchone():
+                raise ZooRegistryError(
+                    f"registry {display_url} has no reader role for `zoo sql`",
+                    hint="run `zoo db upgrade` as a user that may create roles",
                 )
-                cursor.execute(
-                    pgsql.SQL("SELECT * FROM {}.{}(%s) AS t({})").format(
-                        pgsql.Identifier(schema), pgsql.Identifier(READER_FUNCTION), columns
-                    ),
-                    (statement_text,),
-                )
-                rows, truncated = _fetch(cursor, max_rows)
-        except psycopg.Error as exc:
-            raise _pg_error(exc, timeout) from None
-        finally:
-            raw.rollback()
-            # Session-level advisory locks would die with the connection, but the server
-            # ends the backend only after we hang up: release them now, synchronously.
-            try:
-                raw.execute("SELECT pg_advisory_unlock_all()")
-                raw.rollback()
-            except psycopg.Error:
-                pass
-        return QueryResult(names, rows, truncated=truncated)
+            cursor.execute(pgsql.SQL("SET LOCAL ROLE {}").format(pgsql.Identifier(role)))
+            columns = pgsql.SQL(", ").join(
+                pgsql.SQL("{} {}").format(pgsql.Identifier(f"c{i}"), pgsql.SQL(t)) for i, t in enumerate(types)
+            )
+            cursor.execute(
+                pgsql.SQL("SELECT * FROM {}.{}(%s) AS t({})").format(
+                    pgsql.Identifier(schema), pgsql.Identifier(READER_FUNCTION), columns
+                ),
+                (statement_text,),
+            )
+            rows, truncated = _fetch(cursor, max_rows)
+    except psycopg.Error as exc:
+        raise _pg_error(exc, timeout) from None
     finally:
-        conn.close()
+        raw.rollback()
+        # Session-level advisory locks would die with the connection, but the server
+        # ends the backend only after we hang up: release them now, synchronously.
+        try:
+            raw.execute("SELECT pg_advisory_unlock_all()")
+            raw.rollback()
+        except psycopg.Error:
+            pass
+    return QueryResult(names, rows, truncated=truncated)
 
 
 def _describe(raw: Any, cursor: Any, statement: str) -> tuple[tuple[str, ...], list[str]]:
@@ -462,7 +459,7 @@ def _describe(raw: Any, cursor: Any, statement: str) -> tuple[tuple[str, ...], l
         ([described.ftype(i) for i in range(described.nfields)], [described.fmod(i) for i in range(described.nfields)]),
     )
     types = cursor.fetchall()
-    for name, (sql_type, kind) in zip(names, types, strict=True):
+    for name, (sql_type, kind) in zip(names, types, strict=False):
         if kind == "p":  # void, record ...: not a value a column can carry
             raise ZooQueryError(
                 f"column {name!r} is of pseudo-type {sql_type}, not data", hint="cast it (e.g. ::text) or leave it out"

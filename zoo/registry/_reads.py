@@ -1,15 +1,21 @@
-"""The registry's read queries, in plain SQL over a DB-API connection.
+"""The registry's read layer: ONE implementation of every read (resolve, search,
+history, families, datasets, settings, named audit queries, audit verification,
+read-only SQL) over a connection adapter (:mod:`zoo.registry._conn`: stdlib
+``sqlite3``, psycopg, or a SQLAlchemy ``Connection``).
 
-One implementation serves two callers: :class:`zoo.registry.Registry` runs it on its
-SQLAlchemy session's connection (SQLite and PostgreSQL), and the CLI's fast path
-(:mod:`zoo.registry._lite`) runs it on a bare ``sqlite3`` connection, so that
-``zoo list`` / ``zoo info`` / ``zoo audit`` answer without importing SQLAlchemy
-(DESIGN.md: whole processes well under half a second). No SQLAlchemy import here.
+- :class:`RegistryReader` runs the queries on one connection (one read transaction);
+- :class:`RegistryReads` is the public read surface. :class:`zoo.registry.Registry`
+  is a ``RegistryReads`` over SQLAlchemy sessions with the writes added on top; the
+  cold path of the CLI and of ``zoo.get`` (:mod:`zoo.registry._lite`) is a
+  ``RegistryReads`` over one ``sqlite3`` or psycopg connection, without SQLAlchemy
+  (DESIGN.md: ``zoo list`` / ``zoo info`` / ``zoo audit`` as whole processes well
+  under half a second).
 
-SQL is written with ``:name`` placeholders; :func:`driver_sql` expands list values
-(``IN :names``) and rewrites the placeholders for the driver's parameter style. Values
-come back as the driver gives them (SQLite: text for JSON and times, 0/1 for booleans),
-and the ``_json`` / ``_time`` / ``bool`` conversions below make both dialects agree.
+SQL is written with ``:name`` placeholders; the adapter owns the driver's parameter
+style. Values come back as the driver gives them (SQLite: text for JSON and times, 0/1
+for booleans); the ``_json`` / ``_time`` / ``bool`` conversions below make both
+dialects agree, and the row -> record converters here are the only ones. No
+SQLAlchemy import here.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import datetime as dt
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zoo.errors import ZooNotFoundError, ZooValidationError
+from zoo.errors import ZooAuditError, ZooNotFoundError, ZooValidationError
 from zoo.limits import INT32_MAX, LABEL, NAME, check_text
 from zoo.records import (
     AuditEvent,
@@ -43,15 +50,17 @@ from zoo.records import (
     WeightsInfo,
     to_jsonable,
 )
+from zoo.registry._chain import CHAIN_COLUMNS, AuditVerification, check_chain, make_checkpoint
+from zoo.registry._conn import ReadConnection, naive_utc, utc_now, wildcard_to_like
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zoo.registry._keys import AuditKeyring
+    from zoo.registry.queries import QueryResult
 
 Rows = list[tuple[Any, ...]]
-Execute = Callable[[str, Mapping[str, Any]], Rows]
-"""Runs one driver-ready statement with its parameters and returns all rows."""
 
 _VERSION_RE = re.compile(r"[0-9]+")
 _ALIAS_RE = re.compile(r"[a-z][a-z0-9_\-]*")
-_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores times in SQLite
 
 
 @dataclass(frozen=True)
@@ -124,47 +133,15 @@ class SearchResult:
     total: int
 
 
-def wildcard_to_like(pattern: str) -> str:
-    """Shell wildcards (``*``, ``?``) to a LIKE pattern with ``\\`` as escape."""
-    out = []
-    for char in pattern.lower():
-        if char in "%_\\":
-            out.append("\\" + char)
-        elif char == "*":
-            out.append("%")
-        elif char == "?":
-            out.append("_")
-        else:
-            out.append(char)
-    return "".join(out)
+@dataclass(frozen=True)
+class StoredWeights:
+    """Weights as stored: the ``weights`` row (column -> value), family and record."""
 
-
-def driver_sql(sql: str, params: Mapping[str, Any], dialect: str) -> tuple[str, dict[str, Any]]:
-    """``:name`` SQL -> the driver's form. A list or tuple value expands to
-    ``(:name_0, :name_1, ...)``; datetimes are bound as SQLite stores them."""
-    bound: dict[str, Any] = {}
-
-    def place(match: re.Match[str]) -> str:
-        name = match.group(1)
-        value = params[name]
-        if isinstance(value, (list, tuple)):
-            if not value:  # IN () is not SQL; nothing can match an empty list
-                return "(NULL)"
-            names = [f"{name}_{i}" for i in range(len(value))]
-            bound.update(zip(names, value, strict=True))
-            return "(" + ", ".join(_mark(n, dialect) for n in names) + ")"
-        if dialect == "sqlite" and isinstance(value, dt.datetime):
-            value = value.strftime(SQLITE_TIME_FORMAT)
-        bound[name] = value
-        return _mark(name, dialect)
-
-    if dialect == "postgresql":
-        sql = sql.replace("%", "%%")
-    return _PLACEHOLDER.sub(place, sql), bound
-
-
-def _mark(name: str, dialect: str) -> str:
-    return f"%({name})s" if dialect == "postgresql" else f":{name}"
+    row: dict[str, Any]
+    family: Family
+    weights: Weights
+    aliases: tuple[str, ...]
+    children: tuple[tuple[str, str], ...]
 
 
 def _folded(value: str) -> str:
@@ -220,16 +197,18 @@ _WEIGHTS_COLUMNS = (
 )
 _W = ", ".join("w." + c for c in _WEIGHTS_COLUMNS)
 _Q_LINKS = """
-SELECT 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number, NULL AS relation, position AS ord
-  FROM sources WHERE weights_id = :wid
-UNION ALL SELECT 't', tag, NULL, NULL, 0 FROM tags WHERE weights_id = :wid
-UNION ALL SELECT 'a', alias, NULL, NULL, 0 FROM aliases WHERE weights_id = :wid
-UNION ALL SELECT 'p', p.name, p.version, l.relation, 0
-  FROM lineage l JOIN weights p ON p.id = l.parent_id WHERE l.child_id = :wid
-UNION ALL SELECT 'c', c.name, c.version, l.relation, 0
-  FROM lineage l JOIN weights c ON c.id = l.child_id WHERE l.parent_id = :wid
-ORDER BY kind, ord, text, number
+SELECT weights_id AS wid, 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number,
+       NULL AS relation, position AS ord
+  FROM sources WHERE weights_id IN :ids
+UNION ALL SELECT weights_id, 't', tag, NULL, NULL, 0 FROM tags WHERE weights_id IN :ids
+UNION ALL SELECT weights_id, 'a', alias, NULL, NULL, 0 FROM aliases WHERE weights_id IN :ids
+UNION ALL SELECT l.child_id, 'p', p.name, p.version, l.relation, 0
+  FROM lineage l JOIN weights p ON p.id = l.parent_id WHERE l.child_id IN :ids
+UNION ALL SELECT l.parent_id, 'c', c.name, c.version, l.relation, 0
+  FROM lineage l JOIN weights c ON c.id = l.child_id WHERE l.parent_id IN :ids
+ORDER BY wid, kind, ord, text, number
 """
+_CARD_COLUMNS = "kind, body, title, citations, severity"
 _FAMILY_COLUMNS = (
     "name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url"
 )
@@ -251,22 +230,17 @@ _DATASET_COLUMNS = (
 )
 _D = ", ".join("d." + c for c in _DATASET_COLUMNS)
 MAX_DEPTH = 64  # lineage walks stop here (as the audit queries do)
-_AUDIT_COLUMNS = (
-    "seq, at, actor, action, entity_type, entity_key, before_json, after_json, plugin, plugin_version, "
-    "prev_hash, hash, key_id"
-)
 
 
 class RegistryReader:
     """The read side of a registry, on one connection (one read transaction)."""
 
-    def __init__(self, execute: Execute, dialect: str) -> None:
-        self.dialect = dialect
-        self._execute = execute
+    def __init__(self, conn: ReadConnection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> Rows:
-        statement, bound = driver_sql(sql, params or {}, self.dialect)
-        return self._execute(statement, bound)
+        return self.conn.rows(sql, params)
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         rows = self.rows(sql, params)
@@ -355,10 +329,11 @@ class RegistryReader:
             raise self.not_found(name, parsed)
         return wid
 
-    def resolve_ids(self, names: Iterable[str]) -> dict[str, int]:
+    def resolve_ids(self, names: Iterable[str], *, missing_ok: bool = False) -> dict[str, int]:
         """Many names -> ids: ``NAME@VERSION`` and plain ``arch.tag`` / ``namespace/name``
         (newest version) in a few batched queries; any other name (an alias, a bare
-        architecture, a miss that needs its error) one by one through :meth:`resolve_id`."""
+        architecture, a miss that needs its error) one by one through :meth:`resolve_id`.
+        ``missing_ok``: a name that resolves to nothing is left out instead."""
         wanted = set(names)
         ids: dict[str, int] = {}
         exact: dict[tuple[str, int], str] = {}
@@ -381,7 +356,11 @@ class RegistryReader:
             for ref, (wid, _) in found.items():
                 ids[newest[ref]] = wid
         for name in sorted(wanted - set(ids)):
-            ids[name] = self.resolve_id(name)
+            try:
+                ids[name] = self.resolve_id(name)
+            except ZooNotFoundError:
+                if not missing_ok:
+                    raise
         return ids
 
     # -- records ----------------------------------------------------------------------
@@ -391,93 +370,101 @@ class RegistryReader:
         version), ``NAME@VERSION`` or ``NAME@ALIAS`` -> the full record."""
         return self.info(self.resolve_id(name))
 
+    def stored(self, ids: Iterable[int], *, own_cards_of: str | None = None) -> dict[int, StoredWeights]:
+        """Weights records by id, in five queries per 500 ids (one per table, whatever the
+        number of records): the ``weights`` row, its family, the record as stored, its
+        aliases and children. ``own_cards_of``: only the card sections that plugin wrote
+        (the record as its plugin declares it; the plugin sync compares that)."""
+        ids = sorted(set(ids))
+        out: dict[int, StoredWeights] = {}
+        for chunk in _chunks(ids, 500):
+            p: dict[str, Any] = {"ids": list(chunk)}
+            rows = self.rows(
+                f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id WHERE w.id IN :ids", p
+            )
+            links: dict[int, dict[str, list[Any]]] = {wid: {k: [] for k in "stapc"} for wid in (r[0] for r in rows)}
+            # The one-string collections in one statement (fewer round trips to PostgreSQL).
+            for wid, kind, text, number, relation, _ in self.rows(_Q_LINKS, p):
+                item = links[wid][kind]
+                if kind == "s":
+                    item.append(Source(text, bool(number)))
+                elif kind in "ta":
+                    item.append(text)
+                elif kind == "p":
+                    item.append(ParentLink(f"{text}@{number}", relation))
+                else:
+                    item.append((f"{text}@{number}", relation))
+            datasets: dict[int, list[DatasetUse]] = {}
+            for wid, n, role, url in self.rows(
+                "SELECT wd.weights_id, d.name, wd.role, d.url FROM weights_datasets wd "
+                "JOIN datasets d ON d.id = wd.dataset_id WHERE wd.weights_id IN :ids "
+                "ORDER BY wd.weights_id, wd.role, d.name",
+                p,
+            ):
+                datasets.setdefault(wid, []).append(DatasetUse(n, role, url))
+            metrics: dict[int, list[Metric]] = {}
+            for wid, d, split, m, v in self.rows(
+                "SELECT weights_id, dataset, split, metric, value FROM metrics WHERE weights_id IN :ids "
+                "ORDER BY weights_id, id",
+                p,
+            ):
+                metrics.setdefault(wid, []).append(Metric(d, m, v, split))
+            cards: dict[int, list[CardSection]] = {}
+            mine = ""
+            if own_cards_of is not None:
+                mine, p = " AND plugin = :plugin", {**p, "plugin": own_cards_of}
+            for wid, *section in self.rows(
+                f"SELECT weights_id, {_CARD_COLUMNS}, inherited_from FROM card_sections "
+                f"WHERE weights_id IN :ids{mine} ORDER BY weights_id, position",
+                p,
+            ):
+                cards.setdefault(wid, []).append(card_section(section))
+            for row in rows:
+                r = dict(zip(_WEIGHTS_COLUMNS, row, strict=False))
+                wid, family, link = r["id"], family_record(row[len(_WEIGHTS_COLUMNS) :]), links[r["id"]]
+                weights = Weights(
+                    arch=family.name,
+                    tag=r["tag"],
+                    name=r["name"] if r["tag"] is None else None,
+                    sources=tuple(link["s"]),
+                    sha256=r["sha256"],
+                    sha256_prefix=r["sha256_prefix"],
+                    size_bytes=r["size_bytes"],
+                    format=r["format"],
+                    license=License(r["license_spdx"], r["commercial_use"], r["license_url"], r["license_note"]),
+                    publisher=r["publisher"],
+                    paper_title=r["paper_title"],
+                    paper_url=r["paper_url"],
+                    recipe=r["recipe"],
+                    datasets=tuple(datasets.get(wid, ())),
+                    metrics=tuple(metrics.get(wid, ())),
+                    preprocessing=_json(r["preprocessing"]),
+                    num_params=r["num_params"],
+                    num_classes=r["num_classes"],
+                    card=tuple(cards.get(wid, ())),
+                    parents=tuple(link["p"]),
+                    tags=tuple(link["t"]),
+                    status=r["status"],
+                    status_reason=r["status_reason"],
+                    description=r["description"],
+                )
+                out[wid] = StoredWeights(r, family, weights, tuple(link["a"]), tuple(link["c"]))
+        return out
+
     def info(self, wid: int) -> WeightsInfo:
-        # ~10 small indexed queries; each is a few lines of SQL, no ORM objects.
-        p = {"wid": wid}
-        (row,) = self.rows(
-            f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id WHERE w.id = :wid", p
-        )
-        r = dict(zip(_WEIGHTS_COLUMNS, row[: len(_WEIGHTS_COLUMNS)], strict=True))
-        family = _family(row[len(_WEIGHTS_COLUMNS) :])
-        # The one-string collections in one statement (fewer round trips to PostgreSQL).
-        sources, tags, aliases, parents, children = [], [], [], [], []
-        for kind, text, number, relation, _ in self.rows(_Q_LINKS, p):
-            if kind == "s":
-                sources.append(Source(text, bool(number)))
-            elif kind == "t":
-                tags.append(text)
-            elif kind == "a":
-                aliases.append(text)
-            elif kind == "p":
-                parents.append(ParentLink(f"{text}@{number}", relation))
-            else:
-                children.append((f"{text}@{number}", relation))
-        datasets = tuple(
-            DatasetUse(n, role, url)
-            for n, role, url in self.rows(
-                "SELECT d.name, wd.role, d.url FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-                "WHERE wd.weights_id = :wid ORDER BY wd.role, d.name",
-                p,
-            )
-        )
-        metrics = tuple(
-            Metric(d, m, v, s)
-            for d, s, m, v in self.rows(
-                "SELECT dataset, split, metric, value FROM metrics WHERE weights_id = :wid ORDER BY id", p
-            )
-        )
-        card = tuple(
-            CardSection(
-                kind=kind,
-                body=body,
-                title=title,
-                references=tuple(_json(citations) or ()),
-                severity=severity,
-                inherited_from=inherited,
-            )
-            for kind, body, title, citations, severity, inherited in self.rows(
-                "SELECT kind, body, title, citations, severity, inherited_from FROM card_sections "
-                "WHERE weights_id = :wid ORDER BY position",
-                p,
-            )
-        )
-        sources, tags, aliases, parents, children = map(tuple, (sources, tags, aliases, parents, children))
-        weights = Weights(
-            arch=family.name,
-            tag=r["tag"],
-            name=r["name"] if r["tag"] is None else None,
-            sources=sources,
-            sha256=r["sha256"],
-            sha256_prefix=r["sha256_prefix"],
-            size_bytes=r["size_bytes"],
-            format=r["format"],
-            license=License(r["license_spdx"], r["commercial_use"], r["license_url"], r["license_note"]),
-            publisher=r["publisher"],
-            paper_title=r["paper_title"],
-            paper_url=r["paper_url"],
-            recipe=r["recipe"],
-            datasets=datasets,
-            metrics=metrics,
-            preprocessing=_json(r["preprocessing"]),
-            num_params=r["num_params"],
-            num_classes=r["num_classes"],
-            card=card,
-            parents=parents,
-            tags=tags,
-            status=r["status"],
-            status_reason=r["status_reason"],
-            description=r["description"],
-        )
-        inherited, effective = self.lineage_facts(wid, weights)
+        """The full record of weights ``wid``: as stored, with what its lineage adds."""
+        s = self.stored([wid])[wid]
+        r = s.row
+        inherited, effective = self.lineage_facts(wid, s.weights)
         return WeightsInfo(
             id=wid,
             ref=r["name"],
             version=r["version"],
-            weights=weights,
-            family=family,
+            weights=s.weights,
+            family=s.family,
             is_default=bool(r["is_default"]),
-            aliases=aliases,
-            children=children,
+            aliases=s.aliases,
+            children=s.children,
             plugin=r["plugin"],
             plugin_version=r["plugin_version"],
             created_at=_time(r["created_at"]),
@@ -533,9 +520,7 @@ class RegistryReader:
                 "AND inherited_from IS NULL ORDER BY position",
                 {"ids": ancestors},
             ):
-                by_weights.setdefault(w, []).append(
-                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
-                )
+                by_weights.setdefault(w, []).append(card_section((kind, body, title, citations, severity)))
         trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]] = {}
         for w, did, dname, spdx, use, note, plugin in self.rows(
             "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
@@ -552,9 +537,7 @@ class RegistryReader:
                 "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
                 {"ids": dataset_ids},
             ):
-                notes.setdefault(did, []).append(
-                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
-                )
+                notes.setdefault(did, []).append(card_section((kind, body, title, citations, severity)))
         seen_data: set[int] = set()
         for i in order:
             via = "" if i == wid else f" (via {names[i][0]})"
@@ -601,12 +584,10 @@ class RegistryReader:
                 "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
                 {"ids": list(chunk)},
             ):
-                notes.setdefault(did, []).append(
-                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
-                )
+                notes.setdefault(did, []).append(card_section((kind, body, title, citations, severity)))
         out = []
         for row in rows:
-            r = dict(zip(_DATASET_COLUMNS, row[: len(_DATASET_COLUMNS)], strict=True))  # then the weights count
+            r = dict(zip(_DATASET_COLUMNS, row, strict=False))
             dataset = Dataset(
                 r["name"],
                 title=r["title"],
@@ -638,14 +619,26 @@ class RegistryReader:
 
     def family_by_id(self, family_id: int) -> Family:
         (row,) = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE id = :id", {"id": family_id})
-        return _family(row)
+        return family_record(row)
 
     def family(self, name: str) -> Family | None:
         rows = self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families WHERE name = :name", {"name": name.strip().lower()})
-        return _family(rows[0]) if rows else None
+        return family_record(rows[0]) if rows else None
+
+    def family_rows(self, names: Iterable[str]) -> dict[str, tuple[int, str | None, str | None, Family]]:
+        """By name: ``(id, plugin, plugin_version, record)`` of the named families."""
+        out = {}
+        for chunk in _chunks(sorted(set(names)), 500):
+            for fid, plugin, version, *row in self.rows(
+                f"SELECT id, plugin, plugin_version, {_FAMILY_COLUMNS} FROM families WHERE name IN :names",
+                {"names": list(chunk)},
+            ):
+                family = family_record(row)
+                out[family.name] = (fid, plugin, version, family)
+        return out
 
     def families(self) -> list[Family]:
-        return [_family(r) for r in self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families ORDER BY name")]
+        return [family_record(r) for r in self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families ORDER BY name")]
 
     def count(self) -> int:
         return self.scalar("SELECT COUNT(*) FROM weights")
@@ -814,7 +807,7 @@ class RegistryReader:
         if until:
             where.append("at < :until")
             params["until"] = naive_utc(until)
-        sql = f"SELECT {_AUDIT_COLUMNS} FROM audit_events"
+        sql = f"SELECT {CHAIN_COLUMNS} FROM audit_events"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq"
@@ -823,16 +816,45 @@ class RegistryReader:
             params["limit"] = limit
         return [audit_event(r) for r in self.rows(sql, params)]
 
+    def events(self, hashes: Sequence[str]) -> list[AuditEvent]:
+        """The audit events with these hashes (unique), by seq."""
+        out: list[AuditEvent] = []
+        for chunk in _chunks(list(hashes), 500):
+            out += [
+                audit_event(r)
+                for r in self.rows(
+                    f"SELECT {CHAIN_COLUMNS} FROM audit_events WHERE hash IN :hashes ORDER BY seq",
+                    {"hashes": list(chunk)},
+                )
+            ]
+        return sorted(out, key=lambda e: e.seq)
 
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    """Times are stored as naive UTC."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
+    def last_event(self) -> tuple[int, str]:
+        """``(seq, hash)`` of the newest event, ``(0, GENESIS)`` for an empty trail."""
+        from zoo.registry._chain import GENESIS
+
+        rows = self.rows("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        return (rows[0][0], rows[0][1]) if rows else (0, GENESIS)
+
+    def verify(self, keyring: AuditKeyring | None, checkpoint: dict[str, Any] | None = None) -> AuditVerification:
+        """Recompute the audit trail's chain (:func:`~zoo.registry._chain.check_chain`)."""
+        head = self.get_setting("audit_head")
+        rows = self.conn.stream(f"SELECT {CHAIN_COLUMNS} FROM audit_events ORDER BY seq")
+        return check_chain(rows, head, keyring, checkpoint)
+
+    def audit_query(self, name: str, params: Mapping[str, Any]) -> QueryResult:
+        """A named audit query (:mod:`zoo.registry.queries`): its entry binds and checks
+        the arguments, and types the bound values."""
+        from zoo.registry import queries
+
+        query = queries.get_query(name)
+        bound = query.bind(params, self)
+        columns, rows = self.conn.query(query.sql, bound, query.types)
+        return queries.QueryResult(columns, tuple(rows))
 
 
 def audit_event(row: Sequence[Any]) -> AuditEvent:
-    """A row of ``SELECT {_AUDIT_COLUMNS} FROM audit_events`` -> the record."""
+    """A row of ``SELECT {CHAIN_COLUMNS} FROM audit_events`` -> the record."""
     seq, at, actor, action, entity_type, entity_key, before, after, plugin, plugin_version, prev, digest, kid = row
     return AuditEvent(
         seq=seq,
@@ -851,7 +873,21 @@ def audit_event(row: Sequence[Any]) -> AuditEvent:
     )
 
 
-def _family(row: Sequence[Any]) -> Family:
+def card_section(row: Sequence[Any]) -> CardSection:
+    """A row of ``SELECT kind, body, title, citations, severity[, inherited_from]`` -> the record."""
+    kind, body, title, citations, severity, *inherited = row
+    return CardSection(
+        kind=kind,
+        body=body,
+        title=title,
+        references=tuple(_json(citations) or ()),
+        severity=severity,
+        inherited_from=inherited[0] if inherited else None,
+    )
+
+
+def family_record(row: Sequence[Any]) -> Family:
+    """A row of ``SELECT {_FAMILY_COLUMNS}`` -> the record."""
     name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url = row
     return Family(
         name=name,
@@ -865,3 +901,208 @@ def _family(row: Sequence[Any]) -> Family:
         description=description,
         paper_url=paper_url,
     )
+
+
+class RegistryReads:
+    """Every read of a registry. A subclass says how to get a connection for one read
+    (:meth:`_connection`): :class:`zoo.registry.Registry` opens a SQLAlchemy connection in
+    a transaction of its own per read, :class:`zoo.registry._lite.LiteRegistry` keeps one ``sqlite3`` / psycopg
+    connection (one snapshot) for the whole command."""
+
+    dialect: str
+    url: str
+
+    @property
+    def display_url(self) -> str:
+        raise NotImplementedError
+
+    @contextmanager
+    def _connection(self) -> Iterator[ReadConnection]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    @contextmanager
+    def _reading(self) -> Iterator[RegistryReader]:
+        with self._connection() as conn:
+            yield RegistryReader(conn)
+
+    def _audit_keyring(self, *, create: bool) -> AuditKeyring | None:
+        """The audit keys (:mod:`zoo.registry._keys`)."""
+        from zoo.registry._keys import load_keyring
+
+        return load_keyring(create=create)
+
+    # -- names and records --------------------------------------------------------------
+
+    def resolve(self, name: str) -> WeightsInfo:
+        """``arch`` (its default weights), ``arch.tag``, ``namespace/name`` (newest
+        version), ``NAME@VERSION`` or ``NAME@ALIAS`` -> the full record."""
+        with self._reading() as reader:
+            return reader.resolve(name)
+
+    def exists(self, name: str) -> bool:
+        try:
+            parsed = ParsedName.parse(name)
+            with self._reading() as reader:
+                return reader.find_id(parsed) is not None
+        except ZooNotFoundError:
+            return False
+
+    def family(self, name: str) -> Family:
+        """One architecture; an unknown name raises ``ZooNotFoundError`` with the closest names."""
+        with self._reading() as reader:
+            family = reader.family(name)
+            if family is None:
+                names = [f.name for f in reader.families()]
+                raise ZooNotFoundError("architecture", name, difflib.get_close_matches(name.lower(), names, 5))
+            return family
+
+    def families(self) -> list[Family]:
+        with self._reading() as reader:
+            return reader.families()
+
+    def owners(self) -> dict[str, dict[str, str | None]]:
+        """Who owns each family and catalogue weights name: ``{"families": {name:
+        plugin}, "weights": {ref: plugin}}`` (``None``: a user registration)."""
+        with self._reading() as reader:
+            return {
+                "families": dict(reader.rows("SELECT name, plugin FROM families")),
+                "weights": dict(reader.rows("SELECT name, plugin FROM weights WHERE tag IS NOT NULL")),
+            }
+
+    def get_setting(self, key: str) -> str | None:
+        """A registry-wide setting from ``zoo_settings`` (``None`` if unset)."""
+        with self._reading() as reader:
+            return reader.get_setting(key)
+
+    def count(self) -> int:
+        with self._reading() as reader:
+            return reader.count()
+
+    def search(
+        self,
+        pattern: str | None = None,
+        *,
+        modality: str | None = None,
+        task: str | None = None,
+        license: str | None = None,
+        commercial_use: str | None = None,
+        dataset: str | None = None,
+        status: str | None = None,
+        tag: str | None = None,
+        arch: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> SearchResult:
+        """Weights matching a shell-wildcard ``pattern`` (on the weights or the
+        architecture name) and every given filter, ordered by name and version."""
+        with self._reading() as reader:
+            return reader.search(
+                pattern,
+                modality=modality,
+                task=task,
+                license=license,
+                commercial_use=commercial_use,
+                dataset=dataset,
+                status=status,
+                tag=tag,
+                arch=arch,
+                limit=limit,
+                offset=offset,
+            )
+
+    def datasets(self) -> list[DatasetInfo]:
+        """Every dataset the registry knows (declared or only named by weights), by name."""
+        with self._reading() as reader:
+            return reader.datasets()
+
+    def dataset(self, name: str) -> DatasetInfo:
+        """One dataset; an unknown name raises ``ZooNotFoundError`` with the closest names."""
+        with self._reading() as reader:
+            return reader.dataset(name)
+
+    # -- the audit trail ------------------------------------------------------------------
+
+    def history(
+        self,
+        name: str | None = None,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[AuditEvent]:
+        """Audit events, oldest first: of one model or architecture (``name``), or of the
+        whole registry, filtered by actor, action prefix and time."""
+        with self._reading() as reader:
+            return reader.history(name, actor=actor, action=action, since=since, until=until, limit=limit)
+
+    def audit_query(self, name: str, **params: Any) -> QueryResult:
+        """Run a named audit query (:mod:`zoo.registry.queries`) -> ``QueryResult``. Its
+        entry says which arguments it takes (``zoo audit --help`` lists them)."""
+        with self._reading() as reader:
+            return reader.audit_query(name, params)
+
+    def verify_audit(
+        self, *, raise_on_error: bool = False, checkpoint: dict[str, Any] | None = None
+    ) -> AuditVerification:
+        """Recompute the audit trail's chain with the audit keys (:mod:`zoo.registry._keys`);
+        a broken chain names the events. With ``checkpoint`` (from :meth:`audit_checkpoint`,
+        kept elsewhere) also prove that nothing up to it changed."""
+        keyring = self._audit_keyring(create=False)
+        with self._reading() as reader:
+            result = reader.verify(keyring, checkpoint)
+        if raise_on_error and not result.ok:
+            raise ZooAuditError(
+                "the audit trail does not verify: " + "; ".join(result.problems[:5]),
+                hint="restore the registry from a backup and investigate who wrote to it",
+            )
+        return result
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        """The signed head of a trail that verifies: ``{"seq", "hash", "key_id",
+        "signature", ...}``, to keep outside the database (``zoo audit checkpoint``)."""
+        keyring = self._audit_keyring(create=True)
+        with self._reading() as reader:
+            result = reader.verify(keyring)
+            seq, head = reader.last_event()
+        if not result.ok:
+            raise ZooAuditError(
+                "the audit trail does not verify, so it cannot be checkpointed: " + "; ".join(result.problems[:5]),
+                hint="`zoo audit verify` lists the problems",
+            )
+        return make_checkpoint(seq, head, keyring, registry=self.display_url, at=utc_now())
+
+    # -- read-only SQL --------------------------------------------------------------------
+
+    def read_only_sql(
+        self,
+        statement: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        max_rows: int | None = None,
+    ) -> QueryResult:
+        """Run ONE SQL statement read-only -> ``QueryResult`` (``zoo sql``).
+
+        The database session refuses every write (SQLite opened ``mode=ro`` and
+        ``query_only``; PostgreSQL ``SET TRANSACTION READ ONLY`` as a role that may only
+        read), so nothing is written whatever the statement says. ``params`` bind
+        ``:name`` placeholders. ``timeout`` (seconds, default 30) cancels a runaway
+        statement; ``max_rows`` keeps the first rows and sets ``truncated``. Raises
+        ``ZooReadOnlyError`` for a write attempt, ``ZooQueryTimeoutError`` past the limit,
+        ``ZooQueryError`` for anything else the database refuses (syntax, unknown table,
+        a second statement)."""
+        from zoo.registry import _readonly
+
+        return _readonly.run(self, statement, params, timeout=timeout, max_rows=max_rows)
+
+    @contextmanager
+    def _sql_connection(self) -> Iterator[tuple[Any, bool]]:
+        """A driver connection of its own for :meth:`read_only_sql`, and whether it is
+        shared with the registry (an in-memory SQLite database has only one)."""
+        from zoo.registry import _readonly
+
+        with _readonly.connect(self.dialect, self.url, self.display_url) as conn:
+            yield conn, False

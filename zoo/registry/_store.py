@@ -1,5 +1,9 @@
-"""The registry: one SQLAlchemy session per unit of work, explicit transactions, and
-an audit event for every change written in the same transaction.
+"""The registry: the read layer (:class:`~zoo.registry._reads.RegistryReads`) over
+SQLAlchemy, and the writes: one SQLAlchemy session per unit of work, explicit
+transactions, and an audit event for every change written in the same transaction.
+The plugin sync (:mod:`zoo.registry._sync`), card import
+(:mod:`zoo.registry._card_import`) and the shared write steps
+(:mod:`zoo.registry._writes`) run inside these units.
 
 Write units serialise on the registry's write lock (``BEGIN IMMEDIATE`` on SQLite, a
 transaction-scoped advisory lock on PostgreSQL), so version numbers and the audit
@@ -9,17 +13,12 @@ chain never fork under concurrent writers; the UNIQUE constraints back that up.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import getpass
 import logging
-import os
-import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -38,37 +37,31 @@ from zoo.records import (
     AuditEvent,
     CardSection,
     Dataset,
-    DatasetInfo,
     Family,
-    ParentLink,
     Relation,
     Status,
-    SyncReport,  # re-exported: zoo.registry.SyncReport (it moved to zoo.records, see there)
     Weights,
     WeightsInfo,
     to_jsonable,
 )
-from zoo.registry import _audit, _engine, _keys
+from zoo.registry import _audit, _engine, _keys, _sync, _writes
+from zoo.registry._audit import default_actor  # re-exported
+from zoo.registry._conn import ReadConnection, SQLAlchemyConnection, naive_utc, utc_now
 from zoo.registry._reads import (  # noqa: F401  (re-exported)
     ParsedName,
     RegistryReader,
+    RegistryReads,
     SearchResult,
     WeightsSummary,
     wildcard_to_like,
 )
+from zoo.registry._sync import SyncReport  # re-exported
 from zoo.registry.schema import (
     AliasRow,
-    AuditEventRow,
     CardSectionRow,
-    DatasetNoteRow,
-    DatasetRow,
     FamilyRow,
     LineageRow,
-    MetricRow,
     SettingRow,
-    SourceRow,
-    TagRow,
-    WeightsDatasetRow,
     WeightsRow,
 )
 
@@ -83,23 +76,10 @@ _log = logging.getLogger("zoo.registry")
 RESERVED_ALIASES = frozenset({"latest"})
 
 
-def default_actor() -> str:
-    """``$ZOO_ACTOR``, else ``user@host``."""
-    if actor := os.environ.get("ZOO_ACTOR"):
-        return actor
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-class Registry:
-    """A zoo registry database (SQLite file, in-memory SQLite, or PostgreSQL).
+class Registry(RegistryReads):
+    """A zoo registry database (SQLite file, in-memory SQLite, or PostgreSQL): every
+    read of :class:`~zoo.registry._reads.RegistryReads` (over a SQLAlchemy connection
+    per read) and the writes.
 
     ``Registry()`` opens ``$ZOO_REGISTRY_URL`` or ``$ZOO_HOME/registry.db``; a new,
     empty database gets the current schema. ``clock`` and ``actor`` exist so that a
@@ -148,9 +128,7 @@ class Registry:
                 )
             self.upgrade()
         if url is None if sync is None else sync:
-            from zoo.plugins import ensure_synced  # imports plugins only when a sync is due
-
-            ensure_synced(self)
+            _sync.ensure_synced(self)  # imports plugins only when a sync is due
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -160,8 +138,6 @@ class Registry:
 
     def close(self) -> None:
         self.engine.dispose()
-        if getattr(self, "_ro_engine", None) is not None:
-            self._ro_engine.dispose()
 
     def __enter__(self) -> Registry:
         return self
@@ -215,10 +191,28 @@ class Registry:
             conn_or_session.execute(text("LOCK TABLE zoo_settings IN EXCLUSIVE MODE"))
 
     @contextmanager
-    def _read(self) -> Iterator[Session]:
+    def _connection(self) -> Iterator[ReadConnection]:
+        """One read (:class:`~zoo.registry._reads.RegistryReads`): a connection in a
+        transaction of its own."""
         with _engine.translate_db_errors(self.display_url):
-            with Session(self.engine) as session, session.begin():
-                yield session
+            with self.engine.connect() as conn, conn.begin():
+                yield SQLAlchemyConnection(conn, self.display_url)
+
+    @contextmanager
+    def _sql_connection(self) -> Iterator[tuple[Any, bool]]:
+        if self.dialect == "sqlite" and (self.engine.url.database or ":memory:") == ":memory:":
+            # An in-memory registry exists only on its one connection: `zoo sql` shares it.
+            shared = self.engine.raw_connection()
+            try:
+                yield shared.driver_connection, True
+            finally:
+                shared.close()
+            return
+        from zoo.registry import _readonly
+
+        url = f"sqlite:///{self.engine.url.database}" if self.dialect == "sqlite" else self.url
+        with _readonly.connect(self.dialect, url, self.display_url) as conn:
+            yield conn, False
 
     @contextmanager
     def _write(
@@ -235,22 +229,17 @@ class Registry:
                 writer = _audit.AuditWriter(
                     session,
                     actor,
-                    _naive_utc(self._clock()),
+                    naive_utc(self._clock()),
                     plugin,
                     plugin_version,
-                    keyring=self._keyring(create=True),
+                    keyring=self._audit_keyring(create=True),
                 )
                 yield session, writer
                 hashes = writer.pending_hashes
                 writer.flush()
                 if (self.observers or self.plugin_observers or self._observer_host is not None) and hashes:
                     # read back with their seq numbers
-                    committed = [
-                        _audit.row_to_event(r)
-                        for r in session.scalars(
-                            select(AuditEventRow).where(AuditEventRow.hash.in_(hashes)).order_by(AuditEventRow.seq)
-                        )
-                    ]
+                    committed = self._reader(session).events(hashes)
         except IntegrityError as exc:
             raise ZooConflictError(
                 "record",
@@ -278,7 +267,7 @@ class Registry:
         if committed:
             self._notify(committed)
 
-    def _keyring(self, *, create: bool) -> _keys.AuditKeyring | None:
+    def _audit_keyring(self, *, create: bool) -> _keys.AuditKeyring | None:
         """The audit keys (:mod:`zoo.registry._keys`). An in-memory registry that has
         none configured signs with a key of its own that dies with it, rather than
         leaving a key file behind."""
@@ -335,11 +324,6 @@ class Registry:
 
     # -- settings ---------------------------------------------------------------------
 
-    def get_setting(self, key: str) -> str | None:
-        """A registry-wide setting from ``zoo_settings`` (``None`` if unset)."""
-        with self._read() as session:
-            return session.scalar(select(SettingRow.value).where(SettingRow.key == key))
-
     def set_setting(self, key: str, value: str) -> None:
         """Write a setting that is a cache of derived state (e.g. the installed plugins'
         fingerprint); not audited. The keys the registry itself keeps are refused."""
@@ -374,36 +358,7 @@ class Registry:
         with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
             if session.scalar(select(FamilyRow.id).where(FamilyRow.name == family.name)) is not None:
                 raise ZooConflictError("family.name", f"architecture {family.name!r} is already registered")
-            self._insert_family(session, audit, family, plugin, plugin_version)
-
-    def _insert_family(
-        self,
-        session: Session,
-        audit: _audit.AuditWriter,
-        family: Family,
-        plugin: str | None,
-        plugin_version: str | None,
-    ) -> int:
-        values = _family_columns(family)
-        family_id = session.execute(
-            insert(FamilyRow)
-            .values(**values, plugin=plugin, plugin_version=plugin_version, created_at=audit.at, created_by=audit.actor)
-            .returning(FamilyRow.id)
-        ).scalar_one()
-        audit.record("family.register", "family", family.name, None, to_jsonable(family))
-        return family_id
-
-    def family(self, name: str) -> Family:
-        with self._read() as session:
-            row = session.scalar(select(FamilyRow).where(FamilyRow.name == name.strip().lower()))
-            if row is None:
-                names = session.scalars(select(FamilyRow.name)).all()
-                raise ZooNotFoundError("architecture", name, difflib.get_close_matches(name.lower(), names, 5))
-            return _row_to_family(row)
-
-    def families(self) -> list[Family]:
-        with self._read() as session:
-            return [_row_to_family(r) for r in session.scalars(select(FamilyRow).order_by(FamilyRow.name))]
+            _writes.insert_family(session, audit, family, plugin, plugin_version)
 
     # -- registering weights ----------------------------------------------------------
 
@@ -437,255 +392,25 @@ class Registry:
         if not records:
             return []
         with self._write(plugin=plugin, plugin_version=plugin_version, actor=actor) as (session, audit):
-            return self._insert_weights(session, audit, records, plugin, plugin_version)
-
-    def _insert_weights(
-        self,
-        session: Session,
-        audit: _audit.AuditWriter,
-        records: list[Weights],
-        plugin: str | None,
-        plugin_version: str | None,
-    ) -> list[tuple[str, int]]:
-        families = {
-            name: (fid, default_tag)
-            for fid, name, default_tag in session.execute(
-                select(FamilyRow.id, FamilyRow.name, FamilyRow.default_tag).where(
-                    FamilyRow.name.in_({r.arch for r in records})
-                )
-            )
-        }
-        for record in records:
-            if record.arch not in families:
-                known = session.scalars(select(FamilyRow.name)).all()
-                raise ZooNotFoundError(
-                    "architecture",
-                    record.arch,
-                    difflib.get_close_matches(record.arch, known, 5),
-                    hint="register the family first (Registry.add_family) or install the plugin that provides it",
-                )
-        # Catalogue tags must be new: one query for the whole batch.
-        tagged = [(families[r.arch][0], r.tag) for r in records if r.tag is not None]
-        seen: set[tuple[int, str]] = set()
-        for key in tagged:
-            if key in seen:
-                raise ZooConflictError("tag", f"tag {key[1]!r} is given twice in this batch")
-            seen.add(key)
-        if tagged:
-            taken = set()
-            for chunk in _chunks(tagged, 500):
-                taken.update(
-                    session.execute(
-                        select(WeightsRow.family_id, WeightsRow.tag).where(
-                            or_(*(and_(WeightsRow.family_id == f, WeightsRow.tag == t) for f, t in chunk))
-                        )
-                    ).all()
-                )
-            if taken:
-                fid, tag = next(iter(taken))
-                arch = next(a for a, (i, _) in families.items() if i == fid)
-                raise ZooConflictError(
-                    "tag",
-                    f"{arch}.{tag} is already registered for architecture {arch!r}",
-                    hint="choose another tag, or let the owning plugin's sync update it",
-                )
-        # Versions are assigned under the write lock: max + 1 per name.
-        names = sorted({r.name for r in records if r.name is not None})
-        next_version: dict[str, int] = {}
-        for chunk in _chunks(names, 500):
-            next_version.update(
-                session.execute(
-                    select(WeightsRow.name, func.max(WeightsRow.version))
-                    .where(WeightsRow.name.in_(chunk))
-                    .group_by(WeightsRow.name)
-                ).all()
-            )
-        assigned: list[tuple[str, int]] = []
-        rows = []
-        for record in records:
-            if record.name is not None:
-                version = next_version.get(record.name, 0) + 1
-                next_version[record.name] = version
-            else:
-                version = 1
-            fid, default_tag = families[record.arch]
-            assigned.append((record.ref, version))
-            rows.append(
-                _weights_columns(record)
-                | {
-                    "name": record.ref,
-                    "version": version,
-                    "family_id": fid,
-                    "is_default": record.tag is not None and record.tag == default_tag,
-                    "plugin": plugin,
-                    "plugin_version": plugin_version,
-                    "created_at": audit.at,
-                    "created_by": audit.actor,
-                    "updated_at": audit.at,
-                    "updated_by": audit.actor,
-                }
-            )
-        ids = [
-            row[0]
-            for row in session.execute(
-                insert(WeightsRow).returning(WeightsRow.id, sort_by_parameter_order=True), rows, execution_options=_BULK
-            )
-        ]
-        self._insert_children(session, audit, list(zip(ids, records, assigned, strict=True)), plugin)
-        for record, (ref, version) in zip(records, assigned, strict=True):
-            audit.record("weights.register", "weights", ref, None, {"version": version, **to_jsonable(record)})
-        return assigned
-
-    def _insert_children(
-        self,
-        session: Session,
-        audit: _audit.AuditWriter,
-        items: list[tuple[int, Weights, tuple[str, int]]],
-        plugin: str | None,
-    ) -> None:
-        dataset_ids = self._dataset_ids(session, {d.name: d.url for _, w, _ in items for d in w.datasets})
-        sources, datasets, metrics, cards, tags, lineage = [], [], [], [], [], []
-        parents_needed = {p.parent for _, w, _ in items for p in w.parents}
-        parent_ids = self._resolve_ids(session, parents_needed)
-        for wid, w, _ in items:
-            sources += [
-                {"weights_id": wid, "uri": s.uri, "is_mirror": s.mirror, "position": i} for i, s in enumerate(w.sources)
-            ]
-            datasets += [
-                {"weights_id": wid, "dataset_id": dataset_ids[d.name], "role": d.role.value} for d in w.datasets
-            ]
-            metrics += [
-                {"weights_id": wid, "dataset": m.dataset, "split": m.split, "metric": m.name, "value": m.value}
-                for m in w.metrics
-            ]
-            cards += [
-                _card_columns(c)
-                | {
-                    "weights_id": wid,
-                    "position": i,
-                    "plugin": plugin,
-                    "created_at": audit.at,
-                    "created_by": audit.actor,
-                }
-                for i, c in enumerate(w.card)
-            ]
-            tags += [{"weights_id": wid, "tag": t} for t in w.tags]
-            lineage += [
-                {"child_id": wid, "parent_id": parent_ids[p.parent], "relation": p.relation.value} for p in w.parents
-            ]
-        for table, payload in (
-            (SourceRow, sources),
-            (WeightsDatasetRow, datasets),
-            (MetricRow, metrics),
-            (CardSectionRow, cards),
-            (TagRow, tags),
-            (LineageRow, lineage),
-        ):
-            if payload:
-                session.execute(insert(table), payload, execution_options=_BULK)
-
-    def _dataset_ids(self, session: Session, wanted: dict[str, str | None]) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for chunk in _chunks(sorted(wanted), 500):
-            for name, did, url, owner in session.execute(
-                select(DatasetRow.name, DatasetRow.id, DatasetRow.url, DatasetRow.plugin).where(
-                    DatasetRow.name.in_(chunk)
-                )
-            ):
-                ids[name] = did
-                # A URL is the dataset's own: the first record that states one fills it in,
-                # unless a plugin declares the dataset (then its declaration says).
-                if url is None and owner is None and wanted[name] is not None:
-                    session.execute(update(DatasetRow).where(DatasetRow.id == did).values(url=wanted[name]))
-        missing = [{"name": n, "url": wanted[n]} for n in sorted(wanted) if n not in ids]
-        if missing:
-            for name, did in session.execute(
-                insert(DatasetRow).returning(DatasetRow.name, DatasetRow.id, sort_by_parameter_order=True),
-                missing,
-            ):
-                ids[name] = did
-        return ids
+            return _writes.insert_weights(session, audit, records, plugin, plugin_version)
 
     # -- resolving --------------------------------------------------------------------
 
     def _reader(self, session: Session) -> RegistryReader:
-        """The read queries (:mod:`zoo.registry._reads`) on this session's connection."""
-        conn = session.connection()
-        return RegistryReader(lambda sql, params: conn.exec_driver_sql(sql, params).all(), self.dialect)
+        """The read layer on this session's connection (it sees the unit's own changes)."""
+        return _writes.session_reader(session)
 
     def _find_row(self, session: Session, parsed: ParsedName) -> WeightsRow | None:
         wid = self._reader(session).find_id(parsed)
         return None if wid is None else session.get(WeightsRow, wid)
 
-    def _not_found(self, session: Session, name: str, parsed: ParsedName) -> ZooNotFoundError:
-        return self._reader(session).not_found(name, parsed)
-
-    def _resolve_id(self, session: Session, name: str) -> int:
-        return self._reader(session).resolve_id(name)
-
-    def _resolve_ids(self, session: Session, names: Iterable[str]) -> dict[str, int]:
-        return self._reader(session).resolve_ids(names)
-
-    def resolve(self, name: str) -> WeightsInfo:
-        """``arch`` (its default weights), ``arch.tag``, ``namespace/name`` (newest
-        version), ``NAME@VERSION`` or ``NAME@ALIAS`` -> the full record."""
-        with self._read() as session:
-            return self._reader(session).resolve(name)
-
-    def exists(self, name: str) -> bool:
-        try:
-            parsed = ParsedName.parse(name)
-            with self._read() as session:
-                return self._reader(session).find_id(parsed) is not None
-        except ZooNotFoundError:
-            return False
-
     def _info(self, session: Session, row: WeightsRow) -> WeightsInfo:
-        session.flush()
         return self._reader(session).info(row.id)
 
-    # -- searching --------------------------------------------------------------------
-
-    def search(
-        self,
-        pattern: str | None = None,
-        *,
-        modality: str | None = None,
-        task: str | None = None,
-        license: str | None = None,
-        commercial_use: str | None = None,
-        dataset: str | None = None,
-        status: str | None = None,
-        tag: str | None = None,
-        arch: str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> SearchResult:
-        """Weights matching a shell-wildcard ``pattern`` (on the weights or the
-        architecture name) and every given filter, ordered by name and version."""
-        with self._read() as session:
-            return self._reader(session).search(
-                pattern,
-                modality=modality,
-                task=task,
-                license=license,
-                commercial_use=commercial_use,
-                dataset=dataset,
-                status=status,
-                tag=tag,
-                arch=arch,
-                limit=limit,
-                offset=offset,
-            )
+    def _family_name(self, session: Session, row: WeightsRow) -> str:
+        return session.scalar(select(FamilyRow.name).where(FamilyRow.id == row.family_id)) or "this architecture"
 
     # -- changing records -------------------------------------------------------------
-
-    def _locked_row(self, session: Session, name: str) -> WeightsRow:
-        parsed = ParsedName.parse(name)
-        row = self._find_row(session, parsed)
-        if row is None:
-            raise self._not_found(session, name, parsed)
-        return row
 
     def set_alias(self, name: str, alias: str, version: int | None = None, *, actor: str | None = None) -> None:
         """Point ``name@alias`` at ``version`` (``name`` may carry ``@VERSION``);
@@ -705,7 +430,9 @@ class Registry:
         with self._write(actor=actor) as (session, audit):
             row = self._find_row(session, parsed)
             if row is None:
-                raise self._not_found(session, f"{parsed.ref}@{parsed.version}" if parsed.version else name, parsed)
+                raise self._reader(session).not_found(
+                    f"{parsed.ref}@{parsed.version}" if parsed.version else name, parsed
+                )
             current = session.execute(
                 select(AliasRow.id, WeightsRow.version)
                 .join(WeightsRow, WeightsRow.id == AliasRow.weights_id)
@@ -752,7 +479,7 @@ class Registry:
                 hint="e.g. --reason 'superseded by v2' or 'licence withdrawn'",
             )
         with self._write(actor=actor) as (session, audit):
-            row = self._locked_row(session, name)
+            row = _writes.weights_row(session, name)
             before = {"status": row.status, "status_reason": row.status_reason}
             after = {"status": new.value, "status_reason": reason.strip() if reason else None}
             if before != after:
@@ -784,7 +511,7 @@ class Registry:
         if not isinstance(section, CardSection):
             raise ZooValidationError("section", "must be a zoo.records.CardSection")
         with self._write(actor=actor, plugin=plugin) as (session, audit):
-            row = self._locked_row(session, name)
+            row = _writes.weights_row(session, name)
             position = (
                 session.scalar(
                     select(func.coalesce(func.max(CardSectionRow.position), -1)).where(
@@ -795,7 +522,7 @@ class Registry:
             )
             session.execute(
                 insert(CardSectionRow).values(
-                    **_card_columns(section),
+                    **_writes.card_columns(section),
                     weights_id=row.id,
                     position=position,
                     plugin=plugin,
@@ -821,177 +548,6 @@ class Registry:
             name,
             CardSection("bias_risks", body, title=title, references=tuple(references), severity=severity),
             actor=actor,
-        )
-
-    def import_card(self, name: str, card: Any, *, actor: str | None = None):
-        """Write what a parsed model card (:func:`zoo.cards.read_model_card`) says into
-        ``name``'s record, in ONE transaction (all or nothing): the licence (only when
-        the record states none), the datasets, metrics and tags it lacks, and the card
-        sections it does not hold yet. Each change is an audit event; importing the same
-        card again changes nothing. On a record a plugin declares, the plugin's sync owns
-        licence, datasets, metrics and tags, so only sections are imported. Returns a
-        :class:`zoo.cards.CardImport` naming what changed and what was left alone."""
-        from zoo.cards import CardImport, ModelCard
-
-        if not isinstance(card, ModelCard):
-            raise ZooValidationError(
-                "card", "must be a zoo.cards.ModelCard", hint="parse it with zoo.cards.read_model_card(path)"
-            )
-        source = card.source
-        skipped: list[str] = []
-        with self._write(actor=actor) as (session, audit):
-            row = self._locked_row(session, name)
-            info = self._info(session, row)
-            w = info.weights
-            entity, version = row.name, row.version
-            new_license, datasets, metrics, tags = None, [], [], []
-            # The same licence is no conflict: compare what it is, not how it is worded.
-            same_license = card.license.spdx.lower() == w.license.spdx.lower()
-            states_license = card.states_license and card.license.spdx != "NOASSERTION" and not same_license
-            trained = {d.name for d in w.datasets if d.role.value != "eval"}
-            have = {(d.name, d.role) for d in w.datasets}
-            datasets = [
-                d
-                for d in card.datasets
-                if (d.name, d.role) not in have and not (d.role.value != "eval" and d.name in trained)
-            ]
-            have_metrics = {(m.dataset, m.split, m.name) for m in w.metrics}
-            metrics = [m for m in card.metrics if (m.dataset, m.split, m.name) not in have_metrics]
-            tags = [t for t in card.tags if t not in w.tags]
-            if row.plugin is not None:
-                if states_license or datasets or metrics or tags:
-                    skipped.append(
-                        f"licence, datasets, metrics and tags: {entity} is declared by plugin "
-                        f"{row.plugin}, whose sync owns them (change the plugin's record)"
-                    )
-                datasets, metrics, tags = [], [], []
-            elif states_license:
-                if w.license.spdx == "NOASSERTION":
-                    new_license = card.license
-                else:
-                    skipped.append(
-                        f"licence: the record states {w.license.spdx}, the card says "
-                        f"{card.license.spdx}; the record's licence was kept"
-                    )
-            # Sections marked "Inherited from ..." are the lineage's (computed on reading),
-            # not facts of this record: they are never imported as its own.
-            seen = {(c.kind, " ".join(c.body.split())) for c in w.card + info.inherited_notes}
-            sections = [
-                c for c in card.sections if c.inherited_from is None and (c.kind, " ".join(c.body.split())) not in seen
-            ]
-            stamp = {"updated_at": audit.at, "updated_by": audit.actor}
-            if new_license is not None:
-                session.execute(
-                    update(WeightsRow)
-                    .where(WeightsRow.id == row.id)
-                    .values(
-                        license_spdx=new_license.spdx,
-                        commercial_use=new_license.commercial_use.value,
-                        license_url=new_license.url,
-                        license_note=new_license.note,
-                        **stamp,
-                    )
-                )
-                audit.record(
-                    "weights.license",
-                    "weights",
-                    entity,
-                    {"version": version, "license": to_jsonable(w.license)},
-                    {"version": version, "license": to_jsonable(new_license), "source": source},
-                )
-            if datasets:
-                # Shared dataset rows are never changed by an import; a new one is an event.
-                known = set(
-                    session.scalars(select(DatasetRow.name).where(DatasetRow.name.in_([d.name for d in datasets])))
-                )
-                ids = self._dataset_ids(session, {d.name: None if d.name in known else d.url for d in datasets})
-                for d in datasets:
-                    if d.name not in known:
-                        audit.record(
-                            "dataset.register",
-                            "dataset",
-                            d.name,
-                            None,
-                            {"name": d.name, "url": d.url, "source": source},
-                        )
-                session.execute(
-                    insert(WeightsDatasetRow),
-                    [{"weights_id": row.id, "dataset_id": ids[d.name], "role": d.role.value} for d in datasets],
-                )
-                audit.record(
-                    "weights.datasets",
-                    "weights",
-                    entity,
-                    {"version": version, "datasets": to_jsonable(w.datasets)},
-                    {"version": version, "datasets": to_jsonable(w.datasets + tuple(datasets)), "source": source},
-                )
-            if metrics:
-                session.execute(
-                    insert(MetricRow),
-                    [
-                        {
-                            "weights_id": row.id,
-                            "dataset": m.dataset,
-                            "split": m.split,
-                            "metric": m.name,
-                            "value": m.value,
-                        }
-                        for m in metrics
-                    ],
-                )
-                audit.record(
-                    "weights.metrics",
-                    "weights",
-                    entity,
-                    {"version": version, "metrics": to_jsonable(w.metrics)},
-                    {"version": version, "metrics": to_jsonable(w.metrics + tuple(metrics)), "source": source},
-                )
-            if tags:
-                session.execute(insert(TagRow), [{"weights_id": row.id, "tag": t} for t in tags])
-                audit.record(
-                    "weights.tags",
-                    "weights",
-                    entity,
-                    {"version": version, "tags": list(w.tags)},
-                    {"version": version, "tags": sorted(set(w.tags) | set(tags)), "source": source},
-                )
-            if sections:
-                position = (
-                    session.scalar(
-                        select(func.coalesce(func.max(CardSectionRow.position), -1)).where(
-                            CardSectionRow.weights_id == row.id
-                        )
-                    )
-                    + 1
-                )
-                for i, section in enumerate(sections):
-                    session.execute(
-                        insert(CardSectionRow).values(
-                            **_card_columns(section),
-                            weights_id=row.id,
-                            position=position + i,
-                            plugin=None,
-                            created_at=audit.at,
-                            created_by=audit.actor,
-                        )
-                    )
-                    audit.record(
-                        "card.add",
-                        "weights",
-                        entity,
-                        None,
-                        {"version": version, "section": to_jsonable(section), "source": source},
-                    )
-            if (datasets or metrics or tags or sections) and new_license is None:
-                session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**stamp))
-        return CardImport(
-            f"{entity}@{version}",
-            new_license,
-            tuple(datasets),
-            tuple(metrics),
-            tuple(tags),
-            tuple(sections),
-            tuple(skipped),
         )
 
     def set_audited_setting(self, key: str, value: str, *, actor: str | None = None) -> bool:
@@ -1025,8 +581,8 @@ class Registry:
         in the lineage graph is refused."""
         rel = Relation.parse(relation, "relation")
         with self._write(actor=actor) as (session, audit):
-            child_row = self._locked_row(session, child)
-            parent_row = self._locked_row(session, parent)
+            child_row = _writes.weights_row(session, child)
+            parent_row = _writes.weights_row(session, parent)
             if child_row.id == parent_row.id:
                 raise ZooConflictError("parents", f"{child} cannot be its own parent")
             ancestors = _ancestor_ids(session, parent_row.id)
@@ -1073,7 +629,7 @@ class Registry:
         if not isinstance(origin, str) or not origin.strip():
             raise ZooValidationError("origin", "say where the pin comes from (a URL, a file, 'manual')")
         with self._write(actor=actor) as (session, audit):
-            row = self._locked_row(session, name)
+            row = _writes.weights_row(session, name)
             if row.status == Status.REVOKED.value:
                 raise ZooPolicyError(
                     f"{row.name}@{row.version} is revoked ({row.status_reason or 'no reason'}); "
@@ -1113,112 +669,49 @@ class Registry:
             session.expire(row)
             return self._info(session, row)
 
-    def _family_name(self, session: Session, row: WeightsRow) -> str:
-        return session.scalar(select(FamilyRow.name).where(FamilyRow.id == row.family_id)) or "this architecture"
+    # -- card import, datasets and the plugin sync ---------------------------------------
 
-    # -- datasets ---------------------------------------------------------------------
+    def import_card(self, name: str, card: Any, *, actor: str | None = None) -> Any:
+        """Write what a parsed model card (:func:`zoo.cards.read_model_card`) says into
+        ``name``'s record, in ONE transaction (all or nothing): the licence (only when
+        the record states none), the datasets, metrics and tags it lacks, and the card
+        sections it does not hold yet. Each change is an audit event; importing the same
+        card again changes nothing. On a record a plugin declares, the plugin's sync owns
+        licence, datasets, metrics and tags, so only sections are imported. Returns a
+        :class:`zoo.cards.CardImport` naming what changed and what was left alone
+        (:mod:`zoo.registry._card_import`)."""
+        from zoo.cards import ModelCard
+        from zoo.registry._card_import import import_card
 
-    def datasets(self) -> list[DatasetInfo]:
-        """Every dataset the registry knows (declared or only named by weights), by name."""
-        with self._read() as session:
-            return self._reader(session).datasets()
-
-    def dataset(self, name: str) -> DatasetInfo:
-        """One dataset; an unknown name raises ``ZooNotFoundError`` with the closest names."""
-        with self._read() as session:
-            return self._reader(session).dataset(name)
+        if not isinstance(card, ModelCard):
+            raise ZooValidationError(
+                "card", "must be a zoo.cards.ModelCard", hint="parse it with zoo.cards.read_model_card(path)"
+            )
+        with self._write(actor=actor) as (session, audit):
+            return import_card(session, audit, name, card)
 
     def sync_datasets(self, plugin: str, plugin_version: str | None, datasets: Sequence[Dataset]) -> SyncReport:
         """Make the registry hold the datasets ``plugin`` declares (idempotent, audited):
         a new one is added (``dataset.register``), a row that weights created by naming
         it is adopted (``dataset.declare``), a changed one updated (``dataset.update``,
-        before and after). A dataset another plugin declares is a conflict."""
+        before and after). A dataset another plugin declares is a conflict
+        (:func:`zoo.registry._sync.sync_datasets`)."""
         datasets = list(datasets)
         for index, dataset in enumerate(datasets):
             if not isinstance(dataset, Dataset):
                 raise ZooValidationError(f"datasets[{index}]", "must be a zoo.records.Dataset")
-        added, changed, unchanged = [], [], 0
         with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
-            rows = {
-                r.name: r
-                for r in session.scalars(select(DatasetRow).where(DatasetRow.name.in_([d.name for d in datasets])))
-            }
-            stored = {i.dataset.name: i for i in self._reader(session).datasets(list(rows))}
-            for dataset in datasets:
-                row, values = rows.get(dataset.name), _dataset_columns(dataset)
-                if row is not None and row.plugin is not None and row.plugin != plugin:
-                    raise ZooConflictError(
-                        "dataset.name", f"dataset {dataset.name!r} is declared by plugin {row.plugin}, not {plugin}"
-                    )
-                before = stored[dataset.name].dataset if row is not None else None
-                if before == dataset and row.plugin == plugin:
-                    unchanged += 1
-                    if row.plugin_version != plugin_version:
-                        row.plugin_version = plugin_version
-                    continue
-                if row is None:
-                    did = session.execute(
-                        insert(DatasetRow)
-                        .values(**values, plugin=plugin, plugin_version=plugin_version)
-                        .returning(DatasetRow.id)
-                    ).scalar_one()
-                    audit.record("dataset.register", "dataset", dataset.name, None, to_jsonable(dataset))
-                    added.append(dataset.name)
-                else:
-                    did, owner = row.id, row.plugin
-                    session.execute(
-                        update(DatasetRow)
-                        .where(DatasetRow.id == did)
-                        .values(**values, plugin=plugin, plugin_version=plugin_version)
-                    )
-                    session.execute(delete(DatasetNoteRow).where(DatasetNoteRow.dataset_id == did))
-                    b, a = to_jsonable(before), to_jsonable(dataset)
-                    keys = sorted(k for k in a if a[k] != b[k])
-                    audit.record(
-                        "dataset.update" if owner == plugin else "dataset.declare",
-                        "dataset",
-                        dataset.name,
-                        {k: b[k] for k in keys},
-                        {k: a[k] for k in keys},
-                    )
-                    changed.append(dataset.name)
-                if dataset.notes:
-                    session.execute(
-                        insert(DatasetNoteRow),
-                        [
-                            {
-                                "dataset_id": did,
-                                "position": i,
-                                "kind": n.kind.value,
-                                "title": n.title,
-                                "body": n.body,
-                                "citations": list(n.references),
-                                "severity": n.severity.value if n.severity else None,
-                            }
-                            for i, n in enumerate(dataset.notes)
-                        ],
-                        execution_options=_BULK,
-                    )
-        return SyncReport(
-            plugin,
-            unchanged=unchanged,
-            plugin_version=plugin_version,
-            datasets_added=tuple(added),
-            datasets_changed=tuple(changed),
-        )
+            return _sync.sync_datasets(session, audit, plugin, plugin_version, datasets)
 
-    # -- plugin sync ------------------------------------------------------------------
-
-    def owners(self) -> dict[str, dict[str, str | None]]:
-        """Who owns each family and catalogue weights name: ``{"families": {name:
-        plugin}, "weights": {ref: plugin}}`` (``None``: a user registration)."""
-        with self._read() as session:
-            return {
-                "families": dict(session.execute(select(FamilyRow.name, FamilyRow.plugin)).all()),
-                "weights": dict(
-                    session.execute(select(WeightsRow.name, WeightsRow.plugin).where(WeightsRow.tag.is_not(None))).all()
-                ),
-            }
+    def sync(
+        self, plugin: str, plugin_version: str | None, families: Sequence[Family], weights: Sequence[Weights]
+    ) -> SyncReport:
+        """Make the database hold what a plugin declares, idempotently: new records are
+        added, changed ones updated (before/after in the audit trail), unchanged ones
+        left alone. Records registered by users are never touched
+        (:func:`zoo.registry._sync.sync_plugin`)."""
+        with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
+            return _sync.sync_plugin(session, audit, plugin, plugin_version, families, weights)
 
     def hand_over(self, plugin: str, to: str | None, *, reason: str, actor: str | None = None) -> dict[str, int]:
         """Hand every family, catalogue weights record and card section that ``plugin``
@@ -1267,289 +760,6 @@ class Registry:
             session.execute(delete(SettingRow).where(SettingRow.key == "plugins_fingerprint"))
         return {"families": len(families), "weights": len(weights)}
 
-    def sync(
-        self, plugin: str, plugin_version: str | None, families: Sequence[Family], weights: Sequence[Weights]
-    ) -> SyncReport:
-        """Make the database hold what a plugin declares, idempotently: new records are
-        added, changed ones updated (before/after in the audit trail), unchanged ones
-        left alone. Records registered by users are never touched."""
-        families, weights = list(families), list(weights)
-        with self._write(plugin=plugin, plugin_version=plugin_version) as (session, audit):
-            fam_added, fam_changed = [], []
-            for family in families:
-                row = session.scalar(select(FamilyRow).where(FamilyRow.name == family.name))
-                if row is None:
-                    self._insert_family(session, audit, family, plugin, plugin_version)
-                    fam_added.append(family.name)
-                    continue
-                if row.plugin != plugin:
-                    raise ZooConflictError(
-                        "family.name",
-                        f"architecture {family.name!r} belongs to {row.plugin or 'a user registration'}, not {plugin}",
-                    )
-                before, after = _family_columns(_row_to_family(row)), _family_columns(family)
-                if before != after or row.plugin_version != plugin_version:
-                    session.execute(
-                        update(FamilyRow).where(FamilyRow.id == row.id).values(**after, plugin_version=plugin_version)
-                    )
-                    if before["default_tag"] != after["default_tag"]:
-                        # The default weights follow the family's default tag.
-                        session.execute(
-                            update(WeightsRow).where(WeightsRow.family_id == row.id).values(is_default=False)
-                        )
-                        if after["default_tag"] is not None:
-                            session.execute(
-                                update(WeightsRow)
-                                .where(WeightsRow.family_id == row.id, WeightsRow.tag == after["default_tag"])
-                                .values(is_default=True)
-                            )
-                    if before != after:
-                        changed = {k for k in after if after[k] != before[k]}
-                        audit.record(
-                            "family.update",
-                            "family",
-                            family.name,
-                            {k: before[k] for k in sorted(changed)},
-                            {k: after[k] for k in sorted(changed)},
-                        )
-                        fam_changed.append(family.name)
-            if fam_added:  # default flags depend on the families' default tags
-                session.flush()
-            new, changed_refs, unchanged = [], [], 0
-            existing = {}
-            refs = [w.ref for w in weights if w.tag is not None]
-            for chunk in _chunks(refs, 500):
-                for row in session.scalars(select(WeightsRow).where(WeightsRow.name.in_(chunk))):
-                    existing[row.name] = row
-            for record in weights:
-                if record.tag is None:
-                    raise ZooValidationError(
-                        "name",
-                        f"plugin {plugin} declared {record.ref!r}: plugins "
-                        "declare catalogue weights (arch.tag), not registered models",
-                    )
-                row = existing.get(record.ref)
-                if row is None:
-                    new.append(record)
-                    continue
-                if row.plugin != plugin:
-                    raise ZooConflictError(
-                        "tag", f"{record.ref} belongs to {row.plugin or 'a user registration'}, not {plugin}"
-                    )
-                declared = _declared_view(session, self._info(session, row), plugin)
-                record = self._as_stored(session, record, row)
-                if declared == record:
-                    unchanged += 1
-                    if row.plugin_version != plugin_version:
-                        session.execute(
-                            update(WeightsRow).where(WeightsRow.id == row.id).values(plugin_version=plugin_version)
-                        )
-                    continue
-                self._replace_declared(session, audit, row, declared, record, plugin, plugin_version)
-                changed_refs.append(record.ref)
-            if new:
-                self._insert_weights(session, audit, new, plugin, plugin_version)
-            return SyncReport(
-                plugin,
-                tuple(fam_added),
-                tuple(fam_changed),
-                tuple(w.ref for w in new),
-                tuple(changed_refs),
-                unchanged,
-                plugin_version=plugin_version,
-            )
-
-    def _as_stored(self, session: Session, record: Weights, row: WeightsRow) -> Weights:
-        """``record`` as the registry hands it back: parents pinned to the version they
-        resolve to, dataset URLs the datasets' own (so an unchanged record compares equal),
-        and what the registry decided kept: a status at least as strict as the declared
-        one (a revocation is not undone by the next sync) and a full sha256 pinned for
-        the declared hash prefix."""
-        if _STATUS_RANK[record.status] <= _STATUS_RANK[Status(row.status)]:
-            record = replace(record, status=row.status, status_reason=row.status_reason)
-        if (
-            record.sha256 is None
-            and row.sha256 is not None
-            and row.sha256_prefix == record.sha256_prefix
-            and (record.sha256_prefix is None or row.sha256.startswith(record.sha256_prefix))
-        ):
-            record = replace(record, sha256=row.sha256)
-        parents = []
-        for link in record.parents:
-            try:
-                row = self._find_row(session, ParsedName.parse(link.parent))
-            except ZooNotFoundError:
-                row = None
-            parents.append(link if row is None else ParentLink(f"{row.name}@{row.version}", link.relation))
-        urls: dict[str, str | None] = {}
-        if record.datasets:
-            urls = dict(
-                session.execute(
-                    select(DatasetRow.name, DatasetRow.url).where(
-                        DatasetRow.name.in_(sorted({d.name for d in record.datasets}))
-                    )
-                ).all()
-            )
-        datasets = tuple(replace(d, url=urls.get(d.name) or d.url) for d in record.datasets)
-        return replace(record, parents=tuple(parents), datasets=datasets)
-
-    def _replace_declared(
-        self,
-        session: Session,
-        audit: _audit.AuditWriter,
-        row: WeightsRow,
-        before: Weights,
-        after: Weights,
-        plugin: str,
-        plugin_version: str | None,
-    ) -> None:
-        b, a = to_jsonable(before), to_jsonable(after)
-        changed = sorted(k for k in a if a[k] != b[k])
-        family_default = session.scalar(select(FamilyRow.default_tag).where(FamilyRow.id == row.family_id))
-        values = _weights_columns(after) | {
-            "is_default": after.tag == family_default,
-            "plugin_version": plugin_version,
-            "updated_at": audit.at,
-            "updated_by": audit.actor,
-        }
-        session.execute(update(WeightsRow).where(WeightsRow.id == row.id).values(**values))
-        wid = row.id
-        for table in (SourceRow, WeightsDatasetRow, MetricRow, TagRow):
-            session.execute(delete(table).where(table.weights_id == wid))
-        session.execute(delete(CardSectionRow).where(CardSectionRow.weights_id == wid, CardSectionRow.plugin == plugin))
-        session.execute(delete(LineageRow).where(LineageRow.child_id == wid))
-        # Sections others added keep their place after the plugin's own.
-        offset = len(after.card)
-        others = session.scalars(
-            select(CardSectionRow).where(CardSectionRow.weights_id == wid).order_by(CardSectionRow.position)
-        ).all()
-        for i, other in enumerate(others):
-            other.position = offset + i
-        session.flush()
-        self._insert_children(session, audit, [(wid, after, (row.name, row.version))], plugin)
-        audit.record(
-            "weights.update",
-            "weights",
-            row.name,
-            {"version": row.version, **{k: b[k] for k in changed}},
-            {"version": row.version, **{k: a[k] for k in changed}},
-        )
-
-    # -- history and audit ------------------------------------------------------------
-
-    def history(
-        self,
-        name: str | None = None,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        limit: int | None = None,
-    ) -> list[AuditEvent]:
-        """Audit events, oldest first: of one model or architecture (``name``), or of the
-        whole registry, filtered by actor, action prefix and time."""
-        with self._read() as session:
-            return self._reader(session).history(
-                name, actor=actor, action=action, since=since, until=until, limit=limit
-            )
-
-    def verify_audit(
-        self, *, raise_on_error: bool = False, checkpoint: dict[str, Any] | None = None
-    ) -> _audit.AuditVerification:
-        """Recompute the audit trail's chain with the audit keys (:mod:`zoo.registry._keys`);
-        a broken chain names the events. With ``checkpoint`` (from :meth:`audit_checkpoint`,
-        kept elsewhere) also prove that nothing up to it changed."""
-        with self._read() as session:
-            result = _audit.verify_chain(session, self._keyring(create=False), checkpoint)
-        if raise_on_error and not result.ok:
-            raise ZooAuditError(
-                "the audit trail does not verify: " + "; ".join(result.problems[:5]),
-                hint="restore the registry from a backup and investigate who wrote to it",
-            )
-        return result
-
-    def audit_checkpoint(self) -> dict[str, Any]:
-        """The signed head of a trail that verifies: ``{"seq", "hash", "key_id",
-        "signature", ...}``, to keep outside the database (``zoo audit checkpoint``)."""
-        keyring = self._keyring(create=True)
-        with self._read() as session:
-            result = _audit.verify_chain(session, keyring)
-            seq, head = _audit.last_event(session)
-        if not result.ok:
-            raise ZooAuditError(
-                "the audit trail does not verify, so it cannot be checkpointed: " + "; ".join(result.problems[:5]),
-                hint="`zoo audit verify` lists the problems",
-            )
-        return _audit.make_checkpoint(seq, head, keyring, registry=self.display_url, at=utc_now())
-
-    def count(self) -> int:
-        with self._read() as session:
-            return session.scalar(select(func.count()).select_from(WeightsRow))
-
-    def read_only_sql(
-        self,
-        statement: str,
-        params: dict[str, Any] | None = None,
-        *,
-        timeout: float | None = None,
-        max_rows: int | None = None,
-    ):
-        """Run ONE SQL statement read-only -> ``QueryResult`` (``zoo sql``).
-
-        The database session refuses every write (SQLite opened ``mode=ro`` and
-        ``query_only``; PostgreSQL ``SET TRANSACTION READ ONLY``), so nothing is written
-        whatever the statement says. ``params`` bind ``:name`` placeholders. ``timeout``
-        (seconds, default 30) cancels a runaway statement; ``max_rows`` keeps the first
-        rows and sets ``truncated``. Raises ``ZooReadOnlyError`` for a write attempt,
-        ``ZooQueryTimeoutError`` past the limit, ``ZooQueryError`` for anything else the
-        database refuses (syntax, unknown table, a second statement)."""
-        from zoo.registry import _readonly
-
-        return _readonly.run(self, statement, params, timeout=timeout, max_rows=max_rows)
-
-    def _read_only_engine(self):
-        # PostgreSQL: connections of their own, never pooled, so that session state a
-        # statement leaves behind (a SET, an advisory lock) dies with the connection.
-        if getattr(self, "_ro_engine", None) is None:
-            from sqlalchemy import create_engine
-            from sqlalchemy.pool import NullPool
-
-            self._ro_engine = create_engine(self.engine.url, poolclass=NullPool)
-        return self._ro_engine
-
-    def audit_query(self, name: str, **params: Any):
-        """Run a named audit query (:mod:`zoo.registry.queries`) -> ``QueryResult``.
-
-        ``trained-on`` takes ``dataset``; ``licences`` takes ``commercial`` (a list);
-        ``lineage`` takes ``model`` (any resolvable name); ``history`` takes ``actor``,
-        ``action`` (prefix), ``since`` and ``until``."""
-        from zoo.registry import queries
-
-        query = queries.get_query(name)
-        with self._read() as session:
-            bound = queries.bind(name, params, self._reader(session).resolve_id)
-            if name == "trained-on":  # an unknown dataset (a typo) is an error, not 0 rows
-                self._reader(session).dataset(bound["dataset"])
-            stmt = query.statement()
-            if name == "history":
-                # Typed, so that PostgreSQL can infer a NULL-tested parameter's type and
-                # SQLite compares times in the format SQLAlchemy stored them in.
-                from sqlalchemy import DateTime, String
-
-                stmt = stmt.bindparams(
-                    bindparam("actor", type_=String),
-                    bindparam("action", type_=String),
-                    bindparam("since", type_=DateTime),
-                    bindparam("until", type_=DateTime),
-                )
-            result = session.execute(stmt, bound)
-            columns = tuple(result.keys())
-            rows = tuple(tuple(r) for r in result)
-        from zoo.registry.queries import QueryResult
-
-        return QueryResult(columns, rows)
-
 
 # -- helpers ---------------------------------------------------------------------------
 
@@ -1557,17 +767,6 @@ class Registry:
 def _first_line(exc: Exception) -> str:
     orig = getattr(exc, "orig", exc)
     return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def _ancestor_ids(session: Session, start_id: int) -> set[int]:
@@ -1582,108 +781,3 @@ def _ancestor_ids(session: Session, start_id: int) -> set[int]:
         {"start": start_id},
     )
     return {r[0] for r in rows}
-
-
-def _family_columns(family: Family) -> dict[str, Any]:
-    return {
-        "name": family.name,
-        "modality": family.modality.value,
-        "task": family.task,
-        "builder": family.builder,
-        "builder_kwargs": family.builder_kwargs,
-        "head": family.head,
-        "default_tag": family.default_tag,
-        "preprocessing": family.preprocessing,
-        "description": family.description,
-        "paper_url": family.paper_url,
-    }
-
-
-def _row_to_family(row: FamilyRow) -> Family:
-    return Family(
-        name=row.name,
-        modality=row.modality,
-        builder=row.builder,
-        builder_kwargs=row.builder_kwargs,
-        task=row.task,
-        head=row.head,
-        default_tag=row.default_tag,
-        preprocessing=row.preprocessing,
-        description=row.description,
-        paper_url=row.paper_url,
-    )
-
-
-def _weights_columns(w: Weights) -> dict[str, Any]:
-    return {
-        "tag": w.tag,
-        "sha256": w.sha256,
-        "sha256_prefix": w.sha256_prefix,
-        "size_bytes": w.size_bytes,
-        "format": w.format,
-        "license_spdx": w.license.spdx,
-        "commercial_use": w.license.commercial_use.value,
-        "license_url": w.license.url,
-        "license_note": w.license.note,
-        "publisher": w.publisher,
-        "paper_title": w.paper_title,
-        "paper_url": w.paper_url,
-        "recipe": w.recipe,
-        "num_params": w.num_params,
-        "num_classes": w.num_classes,
-        "preprocessing": w.preprocessing,
-        "description": w.description,
-        "status": w.status.value,
-        "status_reason": w.status_reason,
-    }
-
-
-def _dataset_columns(d: Dataset) -> dict[str, Any]:
-    return {
-        "name": d.name,
-        "title": d.title,
-        "url": d.url,
-        "description": d.description,
-        "size": d.size,
-        "collection": d.collection,
-        "terms_spdx": d.terms.spdx,
-        "commercial_use": d.terms.commercial_use.value,
-        "terms_url": d.terms.url,
-        "terms_note": d.terms.note,
-    }
-
-
-def _card_columns(c: CardSection) -> dict[str, Any]:
-    return {
-        "kind": c.kind.value,
-        "title": c.title,
-        "body": c.body,
-        "citations": list(c.references),
-        "severity": c.severity.value if c.severity else None,
-        "inherited_from": c.inherited_from,
-    }
-
-
-def _row_to_card(row: CardSectionRow) -> CardSection:
-    return CardSection(
-        kind=row.kind,
-        body=row.body,
-        title=row.title,
-        references=tuple(row.citations or ()),
-        severity=row.severity,
-        inherited_from=row.inherited_from,
-    )
-
-
-def _declared_view(session: Session, info: WeightsInfo, plugin: str) -> Weights:
-    """The stored record as its plugin would declare it: only the plugin's own card
-    sections (parents stay pinned; ``Registry._as_stored`` pins the declared ones)."""
-    own_cards = tuple(
-        _row_to_card(c)
-        for c in session.scalars(
-            select(CardSectionRow)
-            .where(CardSectionRow.weights_id == info.id, CardSectionRow.plugin == plugin)
-            .order_by(CardSectionRow.position)
-        )
-    )
-    return replace(info.weights, card=own_cards)

@@ -2,20 +2,55 @@
 (docs/schema.md), portable between SQLite and PostgreSQL, with bound parameters only
 (filter values never become SQL text). ``zoo audit NAME`` runs them; auditors can copy
 the SQL and adapt it.
+
+An entry carries everything about its query: the SQL, its parameters (what
+``Registry.audit_query(NAME, **params)`` takes, and the ``zoo audit`` argument and help
+each becomes), the binder that turns them into the bound values, and the SQL types of
+the bound values the database cannot infer. A new query is one entry here plus its
+section in docs/schema.md; the read layer and the CLI derive the rest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.records import CommercialUse
+from zoo.registry._conn import naive_utc, wildcard_to_like
 
-if TYPE_CHECKING:
-    from sqlalchemy.sql.elements import TextClause
+if TYPE_CHECKING:  # pragma: no cover
+    from zoo.records import DatasetInfo
+
+
+class Lookups(Protocol):
+    """What a binder may ask the registry (:class:`zoo.registry._reads.RegistryReader`)."""
+
+    def resolve_id(self, name: str) -> int: ...
+
+    def dataset(self, name: str) -> DatasetInfo: ...
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    """One argument of a named query: ``Registry.audit_query(NAME, name=...)`` and, on the
+    command line, ``zoo audit NAME TARGET`` (``positional``) or ``--name VALUE``
+    (``many``: repeatable, a list)."""
+
+    name: str
+    help: str
+    positional: bool = False
+    required: bool = False
+    many: bool = False
+
+
+Binder = Callable[[Mapping[str, Any], Lookups], dict[str, Any]]
+
+
+def _no_params(_args: Mapping[str, Any], _lookups: Lookups) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -23,16 +58,26 @@ class NamedQuery:
     name: str
     description: str
     sql: str
-    expanding: tuple[str, ...] = ()
+    params: tuple[QueryParam, ...] = ()
+    binder: Binder = field(default=_no_params, repr=False, compare=False)
+    types: Mapping[str, str] = field(default_factory=dict)
+    """SQL types (:data:`zoo.registry._conn.PARAM_TYPES`) of bound values, so that the
+    database knows the type of a NULL and SQLite compares times as they are stored."""
 
-    def statement(self) -> TextClause:
-        """The SQLAlchemy form (SQLAlchemy is imported here, not with this module)."""
-        from sqlalchemy import bindparam, text
-
-        stmt = text(self.sql)
-        for name in self.expanding:
-            stmt = stmt.bindparams(bindparam(name, expanding=True))
-        return stmt
+    def bind(self, args: Mapping[str, Any], lookups: Lookups) -> dict[str, Any]:
+        """The caller's arguments -> the bound values, validated by the entry's binder."""
+        known = {p.name for p in self.params}
+        unknown = sorted(set(args) - known)
+        if unknown:
+            raise ZooValidationError(
+                unknown[0],
+                f"audit query {self.name!r} takes no parameter {unknown[0]!r}",
+                hint=f"it takes: {', '.join(sorted(known)) or 'none'}",
+            )
+        for param in self.params:
+            if param.required and not args.get(param.name):
+                raise ZooValidationError(param.name, f"audit query {self.name!r} needs {param.name}: {param.help}")
+        return self.binder(args, lookups)
 
 
 @dataclass(frozen=True)
@@ -43,7 +88,7 @@ class QueryResult:
     """True when more rows matched than were asked for (``max_rows``)."""
 
     def as_dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
 
 # trained-on aggregates the recursive walk on ids first and looks the names up afterwards,
@@ -74,6 +119,8 @@ SELECT w.name, w.version, w.status, w.license_spdx,
   JOIN weights v ON v.id = s.via_id
  ORDER BY w.name, w.version, via
 """,
+    params=(QueryParam("dataset", "the dataset name, e.g. imagenet-1k", positional=True, required=True),),
+    binder=lambda args, lookups: _bind_trained_on(args, lookups),
 )
 
 # The effective commercial use is the most restrictive statement in a weights' lineage:
@@ -118,7 +165,14 @@ SELECT w.name, w.version, w.license_spdx, w.commercial_use AS licence_commercial
  GROUP BY w.name, w.version, w.license_spdx, w.commercial_use, r.commercial_use, w.publisher
  ORDER BY effective_commercial_use, w.name, w.version
 """,
-    expanding=("commercial",),
+    params=(
+        QueryParam(
+            "commercial",
+            "the effective commercial-use values to list (default: forbidden and unknown)",
+            many=True,
+        ),
+    ),
+    binder=lambda args, _lookups: {"commercial": commercial_values(args.get("commercial"))},
 )
 
 MISSING_BIAS_NOTES = NamedQuery(
@@ -186,6 +240,9 @@ SELECT 'descendant', w.name, w.version, down.relation, down.depth, w.status
   FROM down JOIN weights w ON w.id = down.id
  ORDER BY 1, 5, 2, 3
 """,
+    params=(QueryParam("model", "the model whose lineage to show", positional=True, required=True),),
+    binder=lambda args, lookups: {"weights_id": lookups.resolve_id(args["model"])},
+    types={"weights_id": "int"},
 )
 
 # The filters run in the subquery, which needs only seq, actor, action and at: SQLite
@@ -206,6 +263,14 @@ SELECT e.seq, e.at, e.actor, e.action, e.entity_type, e.entity_key, e.plugin, e.
                     AND (:until IS NULL OR f.at < :until))
  ORDER BY e.seq
 """,
+    params=(
+        QueryParam("actor", "who wrote the events (exact)"),
+        QueryParam("action", "an action prefix, e.g. weights. or alias.move"),
+        QueryParam("since", "an ISO date or date-time (UTC)"),
+        QueryParam("until", "an ISO date or date-time (UTC), exclusive"),
+    ),
+    binder=lambda args, _lookups: _bind_history(args),
+    types={"actor": "text", "action": "text", "since": "timestamp", "until": "timestamp"},
 )
 
 REVOKED_IN_LINEAGE = NamedQuery(
@@ -270,34 +335,22 @@ def parse_time(value: str | dt.datetime | None, field: str) -> dt.datetime | Non
             raise ZooValidationError(
                 field, f"{value!r} is not a date", hint="use ISO 8601, e.g. 2026-11-27 or 2026-11-27T13:00:00Z"
             ) from None
-    if parsed is not None and parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return parsed
+    return naive_utc(parsed) if parsed is not None else None
 
 
-def bind(name: str, params: Mapping[str, Any], resolve_id: Callable[[str], int]) -> dict[str, Any]:
-    """The caller's arguments of query ``name`` -> its bound parameters, validated.
-    ``resolve_id`` turns a model name into its weights id (``lineage``)."""
-    if name == "trained-on":
-        dataset = (params.get("dataset") or "").strip().lower()
-        if not dataset:
-            raise ZooValidationError("dataset", "name the dataset, e.g. imagenet-1k")
-        return {"dataset": dataset}
-    if name == "licences":
-        return {"commercial": commercial_values(params.get("commercial"))}
-    if name == "lineage":
-        model = params.get("model")
-        if not model:
-            raise ZooValidationError("model", "name the model whose lineage to show")
-        return {"weights_id": resolve_id(model)}
-    if name == "history":
-        from zoo.registry._reads import wildcard_to_like
+def _bind_trained_on(args: Mapping[str, Any], lookups: Lookups) -> dict[str, Any]:
+    dataset = (args.get("dataset") or "").strip().lower()
+    if not dataset:
+        raise ZooValidationError("dataset", "name the dataset, e.g. imagenet-1k")
+    lookups.dataset(dataset)  # an unknown dataset (a typo) is an error, not 0 rows
+    return {"dataset": dataset}
 
-        action = params.get("action")
-        return {
-            "actor": params.get("actor") or None,
-            "action": wildcard_to_like(action) + "%" if action else None,
-            "since": parse_time(params.get("since"), "since"),
-            "until": parse_time(params.get("until"), "until"),
-        }
-    return {}
+
+def _bind_history(args: Mapping[str, Any]) -> dict[str, Any]:
+    action = args.get("action")
+    return {
+        "actor": args.get("actor") or None,
+        "action": wildcard_to_like(action) + "%" if action else None,
+        "since": parse_time(args.get("since"), "since"),
+        "until": parse_time(args.get("until"), "until"),
+    }
