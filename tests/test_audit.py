@@ -10,13 +10,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
-from conftest import make_weights
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from zoo.errors import ZooAuditError, ZooConflictError, ZooValidationError
 from zoo.records import CardSection, DatasetUse, Family, ParentLink, Source
 from zoo.registry import Registry
+from zoo.testing import make_weights
 
 SHA_OLD = "0676ba61" + "00" * 28
 SHA_NEW = "0676ba61" + "ff" * 28

@@ -12,13 +12,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import make_weights
 
 from zoo.errors import ZooNotFoundError, ZooValidationError
 from zoo.records import CardSection, Family, ParentLink, Weights
 from zoo.registry import Registry
 from zoo.registry._conn import PsycopgConnection, SqliteConnection
 from zoo.registry._lite import open_lite, sqlite_path
+from zoo.testing import make_weights
 
 
 @pytest.fixture

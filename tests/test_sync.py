@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from conftest import make_weights
 from sqlalchemy import event
 
 from zoo.errors import ZooConflictError
 from zoo.records import CardSection, DatasetUse, Family, ParentLink
+from zoo.testing import make_weights
 
 
 def _records(n: int, arch: str = "syncnet") -> list:
