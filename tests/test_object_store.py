@@ -24,11 +24,11 @@ pytest.importorskip("zoo_timm")
 pytest.importorskip("sklearn")
 torch = pytest.importorskip("torch")
 
+from s3_helpers import BUCKET, REGION, FaultProxy, MotoServer, Rule, is_part_upload  # noqa: E402
+
 import zoo  # noqa: E402
 from zoo.errors import ZooFetchError, ZooStoreError  # noqa: E402
 from zoo.finetune.digits import digits  # noqa: E402
-
-from s3_helpers import BUCKET, REGION, FaultProxy, MotoServer, Rule, is_part_upload  # noqa: E402
 
 LITE0 = "tf_efficientnet_lite0.lite0_in1k_pypi"
 PART = 5 * 1024 * 1024
@@ -361,7 +361,12 @@ def test_bad_store_urls_are_refused_before_training(team, env, store, says):
     model = zoo.get(LITE0, num_classes=10, registry=team.registry, device="cpu")
     with pytest.raises(ZooStoreError) as err:
         zoo.finetune(
-            model, team.data[0], recipe="linear-probe", register_as="team/never", registry=team.registry, progress=epochs.append
+            model,
+            team.data[0],
+            recipe="linear-probe",
+            register_as="team/never",
+            registry=team.registry,
+            progress=epochs.append,
         )
     assert says in str(err.value) and err.value.hint and epochs == []
     assert rows(team, "team/never") == []
@@ -375,4 +380,3 @@ def test_gcs_without_gcsfs_names_the_package(team, env):
     with pytest.raises(ZooStoreError) as err:
         team.result.register("team/gcs")
     assert "gcsfs" in err.value.message and err.value.hint == "pip install gcsfs"
-

@@ -168,3 +168,37 @@ def _protocol_hint(scheme: str, receiving: list[str]) -> str:
             f"pip install zoo-fsspec {package}. Stores that can receive weights now: {known}"
         )
     return f"no package known to fsspec provides {scheme}://; stores that can receive weights now: {known}"
+
+
+def set_default_store(registry: Any, url: str | None, *, host: Any = None, actor: str | None = None) -> bool:
+    """Make ``url`` the registry's default store for everyone using it (``None`` or
+    ``""``: none); checked first (protocol, bucket, the store's library), then written as
+    the audited setting ``store.default``. ``ZOO_STORE`` still wins in a process that sets
+    it. Returns whether the setting changed."""
+    value = (url or "").strip()
+    if value:
+        if host is None:
+            from zoo.plugins import default_host
+
+            host = default_host()
+        split_store_url(value)
+        open_uploader(value, host)
+    return registry.set_audited_setting(STORE_SETTING, value, actor=actor)
+
+
+def store_state(registry: Any, host: Any) -> dict[str, Any]:
+    """What ``zoo store`` shows: the default store, where it was configured, the plugin
+    serving it, and the schemes whose stores can receive weights."""
+    env = os.environ.get(STORE_ENV, "").strip()
+    setting = (registry.get_setting(STORE_SETTING) or "").strip() if registry is not None else ""
+    url = configured_store(registry)
+    origin = STORE_ENV if env else ("registry setting store.default" if setting else None)
+    stores = host.weight_stores()
+    scheme = split_store_url(url)[0] if url else None
+    return {
+        "store": url,
+        "origin": origin,
+        "registry_setting": setting or None,
+        "plugin": host.owner("weight_stores", scheme) if scheme in stores else None,
+        "receiving_schemes": sorted(s for s, rec in stores.items() if rec.uploader),
+    }

@@ -13,10 +13,11 @@ import pytest
 
 pytest.importorskip("fsspec")
 
-from zoo.errors import ZooStoreError  # noqa: E402
-from zoo.weights._publish import split_store_url  # noqa: E402
 from zoo_fsspec import store  # noqa: E402
 from zoo_fsspec.plugin import zoo_weight_stores  # noqa: E402
+
+from zoo.errors import ZooStoreError  # noqa: E402
+from zoo.weights._publish import split_store_url  # noqa: E402
 
 
 @pytest.fixture
@@ -97,7 +98,9 @@ def test_a_protocol_whose_library_is_missing_names_the_package():
     assert "gcsfs" in err.value.message
 
 
-@pytest.mark.parametrize(("raw", "size"), [("", store.DEFAULT_PART), ("5MiB", 5 << 20), ("64 mb", 64 << 20), ("1g", 1 << 30)])
+@pytest.mark.parametrize(
+    ("raw", "size"), [("", store.DEFAULT_PART), ("5MiB", 5 << 20), ("64 mb", 64 << 20), ("1g", 1 << 30)]
+)
 def test_part_size(monkeypatch, raw, size):
     monkeypatch.setenv(store.PART_SIZE_ENV, raw)
     assert store.part_size() == size
@@ -152,3 +155,37 @@ def test_fetching_a_missing_object_is_a_store_error(memory, tmp_path):
     with pytest.raises(ZooStoreError) as err:
         store.fetch("memory://team/zoo/sha256/00/nothing.safetensors", tmp_path / "x")
     assert "not in the store" in err.value.message
+
+
+def test_zoo_store_cli_sets_shows_and_unsets_the_registry_default(tmp_path, monkeypatch, capsys):
+    from zoo.cli import main
+    from zoo.registry import Registry
+
+    pytest.importorskip("s3fs")
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path))
+    monkeypatch.setenv("ZOO_REGISTRY_URL", url)
+    monkeypatch.setenv("ZOO_ACTOR", "admin@team")
+    monkeypatch.delenv("ZOO_STORE", raising=False)
+    assert main(["store", "set", "s3://Bad_Bucket/x"]) != 0  # checked before it is written
+    assert "not an S3 bucket name" in capsys.readouterr().err
+    assert main(["store", "set", "s3://team-models/zoo"]) == 0
+    capsys.readouterr()
+    assert main(["store", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["store"] == "s3://team-models/zoo" and shown["origin"] == "registry setting store.default"
+    assert shown["plugin"] == "fsspec" and "s3" in shown["receiving_schemes"]
+    monkeypatch.setenv("ZOO_STORE", "gs://other/zoo")  # the environment wins in its process
+    assert main(["store", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["origin"] == "ZOO_STORE"
+    monkeypatch.delenv("ZOO_STORE")
+    assert main(["store", "unset"]) == 0
+    capsys.readouterr()
+    assert main(["store", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["store"] is None
+    registry = Registry(url)
+    try:
+        events = [e for e in registry.history("store.default") if e.action == "setting.set"]
+    finally:
+        registry.close()
+    assert [e.after["value"] for e in events] == ["s3://team-models/zoo", ""] and events[0].actor == "admin@team"
