@@ -380,3 +380,20 @@ def test_gcs_without_gcsfs_names_the_package(team, env):
     with pytest.raises(ZooStoreError) as err:
         team.result.register("team/gcs")
     assert "gcsfs" in err.value.message and err.value.hint == "pip install gcsfs"
+
+
+def test_a_registry_setting_naming_an_unusable_store_is_refused_before_training(team, env):
+    pytest.importorskip("fsspec")
+    if __import__("importlib").util.find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed")
+    env.delenv("ZOO_STORE")
+    # Written around `zoo store set`'s check, as by a machine that has gcsfs installed.
+    team.registry.set_audited_setting("store.default", "gcs://team-bucket/zoo", actor="admin@team")
+    epochs = []
+    try:
+        model = zoo.get(LITE0, num_classes=10, registry=team.registry, device="cpu")
+        with pytest.raises(ZooStoreError) as err:  # no registry= : the default registry's setting
+            zoo.finetune(model, team.data[0], recipe="linear-probe", register_as="team/never", progress=epochs.append)
+    finally:
+        team.registry.set_audited_setting("store.default", "", actor="admin@team")
+    assert "gcsfs" in err.value.message and epochs == []

@@ -104,7 +104,16 @@ def open_uploader(url: str, host: Any) -> Any:
 def check_default_store(registry: Any, host: Any) -> str | None:
     """Before training: the configured store (if any) is usable (protocol, bucket,
     library); returns its URL. Fails early rather than after a long run."""
-    url = configured_store(registry)
+    if registry is None and not os.environ.get(STORE_ENV, "").strip():
+        from zoo.registry import Registry
+
+        registry = Registry(sync=False)  # the default registry's setting, read once
+        try:
+            url = configured_store(registry)
+        finally:
+            registry.close()
+    else:
+        url = configured_store(registry)
     if url is not None:
         open_uploader(url, host)
     return url
