@@ -397,3 +397,14 @@ def test_a_registry_setting_naming_an_unusable_store_is_refused_before_training(
     finally:
         team.registry.set_audited_setting("store.default", "", actor="admin@team")
     assert "gcsfs" in err.value.message and epochs == []
+
+
+def test_an_object_with_the_right_size_but_wrong_bytes_is_replaced_not_trusted(team, s3, env):
+    w = team.registry.resolve("team/lite0-digits@1").weights
+    key = f"corrupt/sha256/{w.sha256[:2]}/{w.sha256}.safetensors"
+    s3.direct.put_object(Bucket=BUCKET, Key=key, Body=b"\0" * w.size_bytes)  # e.g. a copy gone wrong
+    env.setenv("ZOO_STORE", f"s3://{BUCKET}/corrupt")
+    name = team.result.register("team/lite0-digits")
+    [uri] = [u for v, u in rows(team, "team/lite0-digits") if f"@{v}" == name[name.index("@") :]]
+    assert uri == f"s3://{BUCKET}/{key}" and stored_sha256(s3, key) == w.sha256
+    assert any(s.method == "DELETE" for s in s3.proxy.log)

@@ -13,11 +13,10 @@ import pytest
 
 pytest.importorskip("fsspec")
 
-from zoo_fsspec import store  # noqa: E402
-from zoo_fsspec.plugin import zoo_weight_stores  # noqa: E402
-
 from zoo.errors import ZooStoreError  # noqa: E402
 from zoo.weights._publish import split_store_url  # noqa: E402
+from zoo_fsspec import store  # noqa: E402
+from zoo_fsspec.plugin import zoo_weight_stores  # noqa: E402
 
 
 @pytest.fixture

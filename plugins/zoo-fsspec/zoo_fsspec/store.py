@@ -320,11 +320,17 @@ class S3Uploader(_Uploader):
         doing = f"cannot store {sha256[:12]}… in {self.protocol}://{self.bucket}/{self.prefix}"
         self.stats = {"parts_uploaded": 0, "parts_reused": 0, "bytes_sent": 0}
         try:
-            if not self._exists(fs, key, size):
-                if size < self.part_bytes:
-                    self._put_single(fs, path, key, sha256)
-                else:
-                    self._put_multipart(fs, path, key, sha256, size, progress)
+            if self._exists(fs, key, size):
+                # The same bytes registered before (by anyone): used once they verify; an
+                # object that does not is replaced.
+                if self._reread(fs, f"{self.bucket}/{key}", size, sha256) is None:
+                    return self.uri(key)
+                fs.call_s3("delete_object", Bucket=self.bucket, Key=key)
+                self.stats["replaced"] = 1
+            if size < self.part_bytes:
+                self._put_single(fs, path, key, sha256)
+            else:
+                self._put_multipart(fs, path, key, sha256, size, progress)
             problem = self._reread(fs, f"{self.bucket}/{key}", size, sha256)
         except ZooStoreError:
             raise
