@@ -139,6 +139,7 @@ def register_result(
         preprocessing=preprocessing if preprocessing is not None else context.get("preprocessing"),
         registry=registry if registry is not None else context.get("registry"),
         num_classes=result.num_classes,
+        host=context.get("host"),
     )
 
 
@@ -159,8 +160,10 @@ def register(
     preprocessing: Mapping[str, Any] | None,
     registry: Any,
     num_classes: int,
+    host: Any = None,
 ) -> str:
-    """Save, cache and register; returns ``name@version``."""
+    """Save, cache and register; returns ``name@version``. With a default store
+    (``ZOO_STORE``) the weights are uploaded and verified before the row is written."""
     from zoo.weights import WeightsCache
 
     parent_info = getattr(card, "record", None)
@@ -189,7 +192,7 @@ def register(
         fetched = cache.add_file(path)
     # The team's default store (ZOO_STORE) receives the bytes, complete and verified,
     # before the registry row that points at them is written.
-    stored = publish(fetched.path, sha256=fetched.sha256, size=fetched.size, registry=registry)
+    stored = publish(fetched.path, sha256=fetched.sha256, size=fetched.size, registry=registry, host=host)
     source = Source(stored) if stored else Source(fetched.path.resolve().as_uri())
 
     final = history[-1] if history else None

@@ -327,6 +327,7 @@ def run(
             "dataset": dataset,
             "preprocessing": preprocessing,
             "registry": registry,
+            "host": host,
         }
 
         if register_as is not None:
