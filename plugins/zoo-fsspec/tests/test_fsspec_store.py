@@ -25,7 +25,8 @@ def memory(monkeypatch):
 
     monkeypatch.setenv("ZOO_FSSPEC_PROTOCOLS", "memory")
     fs = fsspec.filesystem("memory")
-    fs.rm("/team", recursive=True) if fs.exists("/team") else None
+    if fs.exists("/team"):  # fsspec's memory filesystem lives as long as the process
+        fs.rm("/team", recursive=True)
     fs.makedirs("/team", exist_ok=True)
     yield fs
     if fs.exists("/team"):
