@@ -19,6 +19,10 @@ What it measures (DESIGN.md, "What good looks like"):
 - the whole-process wall time of ``zoo list`` on an SQLite registry of 10,000 records
   against ``python -c pass`` measured in the same run -- target "well under 0.5 s".
 
+Team scale (one PostgreSQL registry of 100,000 weights, 16 concurrent clients resolving
+and registering, p50 / p99 of each, 0 lost or duplicated versions) is ``bench/team.py``,
+which reuses this generator; results in ``bench/results/team.md``.
+
 The data are generated deterministically (``--seed``): a few hundred vision and text
 families, catalogue checkpoints (``arch.tag``) from three plugins, team models
 (``namespace/name``) with several versions and aliases, lineage chains up to depth 5,

@@ -629,7 +629,7 @@ def test_check_plugin_passes_a_good_plugin_and_lists_every_problem_of_a_bad_one(
             return [Family(name="sloppy-net", modality="vision", builder="MOD:build", head="fc")]
         @hookimpl
         def zoo_weights():
-            return [Weights(arch="nobody-net", tag="v1", sources=(Source("s3://bucket/w"),))]
+            return [Weights(arch="nobody-net", tag="v1", sources=(Source("nostore://bucket/w"),))]
         @hookimpl
         def zoo_recipes():
             return [Recipe(name="sloppy", description="d", runner="MOD:missing")]
@@ -644,7 +644,7 @@ def test_check_plugin_passes_a_good_plugin_and_lists_every_problem_of_a_bad_one(
     for expected in (
         "returned a str, not a torch.nn.Module",
         "names architecture 'nobody-net'",
-        "no weight store serves s3://",
+        "no weight store serves nostore://",
         "has no attribute 'missing'",
         "names weights 'sloppy-net.v9'",
     ):

@@ -575,6 +575,46 @@ def cmd_policy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_store(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from zoo.plugins import default_host
+    from zoo.weights import _publish
+
+    registry = _open_registry(args, sync=False)
+    host = default_host()
+    if args.store_command == "set":
+        if not args.url:
+            raise _usage("write `zoo store set s3://BUCKET/PREFIX`")
+        changed = _publish.set_default_store(registry, args.url, host=host)
+        render.console().print(f"default store: {escape(args.url)}" + ("" if changed else " (unchanged)"))
+        return EXIT_OK
+    if args.store_command == "unset":
+        changed = _publish.set_default_store(registry, None, host=host)
+        render.console().print(
+            "default store: none (new weights stay in the local cache)" + ("" if changed else " (unchanged)")
+        )
+        return EXIT_OK
+    state = _publish.store_state(registry, host)
+    if args.json:
+        render.print_json(state)
+        return EXIT_OK
+    console = render.console()
+    if state["store"] is None:
+        console.print("default store: none — register_as and zoo.compress keep new weights in the local cache")
+    else:
+        console.print(
+            f"default store: [bold]{escape(state['store'])}[/] (from {escape(state['origin'])}, "
+            f"served by plugin {escape(str(state['plugin']))})"
+        )
+    if state["registry_setting"] and state["origin"] != "registry setting store.default":
+        console.print(f"registry setting store.default: {escape(state['registry_setting'])} (overridden)")
+    console.print(
+        "stores that can receive weights: " + (", ".join(f"{s}://" for s in state["receiving_schemes"]) or "none")
+    )
+    return EXIT_OK
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     if args.db_command == "upgrade":
         from zoo.registry import Registry
@@ -1243,6 +1283,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="check: acknowledge NAME's high-severity bias notes (repeatable)",
     )
     p.add_argument("--json", action="store_true")
+
+    p = add(
+        "store", cmd_store, "the team's default weight store (ZOO_STORE or the registry's setting): show, set, unset"
+    )
+    p.add_argument("store_command", nargs="?", default="show", choices=["show", "set", "unset"])
+    p.add_argument("url", nargs="?", help="set: the store URL, e.g. s3://team-models/zoo")
+    p.add_argument("--json", action="store_true", help="show: machine-readable")
 
     p = add("db", cmd_db, "registry database: upgrade the schema, dump the built-in catalogue as SQL")
     p.add_argument("db_command", choices=["upgrade", "dump", "path"])

@@ -77,6 +77,13 @@ class ZooOfflineError(ZooFetchError):
     names the file, its sha256, where to get it and how to place it."""
 
 
+class ZooStoreError(ZooError):
+    """A weight store (an object store such as ``s3://bucket/prefix``) cannot receive or
+    serve an object: an unknown protocol or one whose library is not installed, a store
+    URL without a bucket, a missing bucket, refused credentials, a store that keeps
+    failing after retries, or an upload that did not verify. Nothing was registered."""
+
+
 class ZooIntegrityError(ZooError):
     """A checkpoint's bytes are not the ones pinned (sha256 mismatch, truncated or
     corrupted cache file). The file is moved to quarantine and never loaded;

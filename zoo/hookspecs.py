@@ -143,6 +143,16 @@ def zoo_weight_stores() -> Sequence[WeightStore]:
     refused for both; built-in schemes (``file``, ``http``, ``https``, ``pkg``) cannot be
     replaced. A store that raises ``ZooError(message, hint=...)`` is reported with its
     own hint.
+
+    A store with an ``uploader`` can also *receive* objects and so be the team's default
+    store (``ZOO_STORE=s3://bucket/prefix`` or ``zoo store set``), which receives what
+    ``register_as`` and ``zoo.compress(..., register_as=...)`` produce:
+    ``open_uploader(store_url)`` checks the URL without touching the network, then
+    ``put(path, *, sha256, size, progress) -> uri`` stores the file content-addressed by
+    its sha256 and returns only once the object is complete under its final key and
+    verified; the registry row is written after it returns, never before. Failures are
+    ``ZooError`` subclasses (usually ``ZooStoreError``) with a hint; nothing is then
+    registered. docs/plugins.md has the full protocol.
     """
 
 

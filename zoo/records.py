@@ -710,14 +710,24 @@ BUILTIN_SCHEMES = ("file", "http", "https", "pkg")
 
 @dataclass(frozen=True)
 class WeightStore:
-    """Fetches checkpoints for one URI ``scheme`` (e.g. an internal artifact store).
+    """A weight store for one URI ``scheme`` (e.g. an internal artifact store, ``s3``).
 
     ``opener`` is an import string of ``fetch(uri, destination, progress) -> None`` that
-    writes the checkpoint's bytes to the path ``destination``."""
+    writes the checkpoint's bytes to the path ``destination``.
+
+    ``uploader`` (optional) makes the store able to *receive* objects, so that it can be
+    the team's default store (``ZOO_STORE``): an import string of
+    ``open_uploader(store) -> uploader`` called with the store URL (e.g.
+    ``s3://bucket/prefix``); it checks the URL and its own library without touching the
+    network (raising a ``ZooError`` that says what to do) and returns an object whose
+    ``put(path, *, sha256, size, progress) -> str`` stores the file content-addressed by
+    its sha256 and returns the object's URI (one ``opener`` can fetch) only once the
+    object is complete under its final key and verified."""
 
     scheme: str
     opener: str
     description: str | None = None
+    uploader: str | None = None
 
     def __post_init__(self) -> None:
         scheme = _text(self.scheme, "weight_store.scheme", required=True, max_len=limits.KIND).lower()
@@ -726,6 +736,8 @@ class WeightStore:
         _set(self, "scheme", scheme)
         _set(self, "opener", _import_string(self.opener, "weight_store.opener"))
         _set(self, "description", _text(self.description, "weight_store.description"))
+        if self.uploader is not None:
+            _set(self, "uploader", _import_string(self.uploader, "weight_store.uploader"))
 
 
 @dataclass(frozen=True)

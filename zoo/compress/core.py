@@ -287,6 +287,9 @@ def run(
         raise ZooValidationError("threads", f"must be a positive integer, not {threads!r}")
     if register_as is not None:
         _check_name(register_as)
+        from zoo.weights._publish import check_default_store
+
+        check_default_store(registry if hasattr(registry, "get_setting") else None, host)
     if isinstance(model_or_name, str):
         from zoo.resolve import get
 
@@ -466,10 +469,18 @@ def _register(
         path = Path(tmp) / "model.safetensors"
         path.write_bytes(payload)
         fetched = cache.add_file(path)
+    if registry is None:
+        from zoo.resolve import _context
+
+        registry = _context(None, host)[0]
+    from zoo.weights._publish import publish
+
+    # The default store (ZOO_STORE) holds the complete, verified object before the row.
+    stored = publish(fetched.path, sha256=fetched.sha256, size=fetched.size, registry=registry, host=host)
     weights = Weights(
         arch=out.arch or card.arch,
         name=name,
-        sources=(Source(fetched.path.resolve().as_uri()),),
+        sources=(Source(stored or fetched.path.resolve().as_uri()),),
         sha256=fetched.sha256,
         size_bytes=fetched.size,
         format="safetensors",
@@ -488,8 +499,4 @@ def _register(
         tags=("compressed", result.relation),
         description=f"{parent}, {result.method}: {quality}.",
     )
-    if registry is None:
-        from zoo.resolve import _context
-
-        registry, _ = _context(None, host)
     return registry.register(weights).qualified_name

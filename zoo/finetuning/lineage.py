@@ -4,7 +4,10 @@ The weights are saved as safetensors into zoo's content-addressed cache (named b
 sha256), and a :class:`~zoo.records.Weights` record ``team/name`` gets the registry's
 next version (nothing is ever overwritten). Its source is the cache file
 (``file://…``), so ``zoo.get("team/name@N")`` loads it like any other checkpoint, and
-on another machine the same bytes can be placed with ``zoo.weights.add_file``.
+on another machine the same bytes can be placed with ``zoo.weights.add_file``. With a
+default store (``ZOO_STORE=s3://bucket/prefix``, :mod:`zoo.weights._publish`) the store
+receives the bytes first, and the record's source is the object's URI: any machine that
+reaches the store and the registry loads it by name.
 
 The record carries: the parent weights (relation ``finetune``), the recipe with its
 hyper-parameters, seed and data fingerprints as compact JSON in ``recipe``, the
@@ -30,6 +33,7 @@ import torch
 
 from zoo.records import CardSection, DatasetRole, DatasetUse, License, Metric, ParentLink, Source, Weights
 from zoo.weights._formats import write_safetensors
+from zoo.weights._publish import publish
 
 __all__ = ["inherited_license", "recipe_json", "register", "register_result", "save_weights"]
 
@@ -135,6 +139,7 @@ def register_result(
         preprocessing=preprocessing if preprocessing is not None else context.get("preprocessing"),
         registry=registry if registry is not None else context.get("registry"),
         num_classes=result.num_classes,
+        host=context.get("host"),
     )
 
 
@@ -155,8 +160,10 @@ def register(
     preprocessing: Mapping[str, Any] | None,
     registry: Any,
     num_classes: int,
+    host: Any = None,
 ) -> str:
-    """Save, cache and register; returns ``name@version``."""
+    """Save, cache and register; returns ``name@version``. With a default store
+    (``ZOO_STORE``) the weights are uploaded and verified before the row is written."""
     from zoo.weights import WeightsCache
 
     parent_info = getattr(card, "record", None)
@@ -173,12 +180,20 @@ def register(
         epochs_run=len(history),
     )
 
+    if registry is None:
+        from zoo.registry import Registry
+
+        registry = Registry()
     cache = WeightsCache()
     cache.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".finetune-", dir=cache.root) as tmp:
         path = Path(tmp) / "model.safetensors"
         save_weights(model, path, {"zoo.name": name, "zoo.parent": parent or "", "zoo.recipe": recipe.name})
         fetched = cache.add_file(path)
+    # The team's default store (ZOO_STORE) receives the bytes, complete and verified,
+    # before the registry row that points at them is written.
+    stored = publish(fetched.path, sha256=fetched.sha256, size=fetched.size, registry=registry, host=host)
+    source = Source(stored) if stored else Source(fetched.path.resolve().as_uri())
 
     final = history[-1] if history else None
     split = "val" if final is not None and final.val_accuracy is not None else "train"
@@ -219,7 +234,7 @@ def register(
     record = Weights(
         arch=card.arch,
         name=name,
-        sources=(Source(fetched.path.resolve().as_uri()),),
+        sources=(source,),
         sha256=fetched.sha256,
         size_bytes=fetched.size,
         format="safetensors",
@@ -238,10 +253,6 @@ def register(
         tags=("finetuned", recipe.name) if _tag_ok(recipe.name) else ("finetuned",),
         description=(f"{parent or card.arch} fine-tuned with zoo recipe '{recipe.name}' on {dataset}: {acc}."),
     )
-    if registry is None:
-        from zoo.registry import Registry
-
-        registry = Registry()
     info = registry.register(record)
     return info.qualified_name
 

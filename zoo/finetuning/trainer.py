@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.errors import ZooNotFoundError, ZooRecipeError, ZooValidationError
+from zoo.errors import ZooNotFoundError, ZooRecipeError, ZooStoreError, ZooValidationError
 from zoo.finetuning import data as _data
 from zoo.finetuning import layers as _layers
 from zoo.finetuning.checkpoint import Checkpointer, join_optimizer, model_state, restore_rng
@@ -102,6 +102,11 @@ def run(model_or_name: Any, train: Any, val: Any, options: FinetuneOptions) -> F
 
         host = default_host()
     record = _recipe(host, o.recipe)
+    if o.register_as is not None:
+        from zoo.weights._publish import check_default_store
+
+        # The team's default store (ZOO_STORE) is checked before any training.
+        check_default_store(registry if hasattr(registry, "get_setting") else None, host)
     from zoo.plugins import import_object
 
     runner_cls = import_object(record.runner, what=f"runner of recipe {record.name!r}")
@@ -257,11 +262,21 @@ def run(model_or_name: Any, train: Any, val: Any, options: FinetuneOptions) -> F
             "dataset": o.dataset,
             "preprocessing": o.preprocessing,
             "registry": registry,
+            "host": host,
         }
 
         if o.register_as is not None:
             t = time.perf_counter()
-            name = result.register(o.register_as) if dist.main else None
+            try:
+                name = result.register(o.register_as) if dist.main else None
+            except ZooStoreError as exc:
+                # The trained model is not lost: the caller retries the upload (it resumes).
+                exc.result = result  # type: ignore[attr-defined]
+                exc.hint = (exc.hint + "; " if exc.hint else "") + (
+                    "the fine-tuned model is on this error: exc.result.register(NAME) tries again"
+                )
+                exc.args = (f"{exc.message}\n  hint: {exc.hint}",)
+                raise
             result.registered = dist.broadcast(name)
             timings["register_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
