@@ -251,7 +251,7 @@ def test_layer_structure_of_real_families():
 # -- typed errors before training, nothing trained --------------------------------------------
 
 
-def test_bad_input_is_a_typed_error_before_training(data8):
+def test_bad_input_is_a_typed_error_before_training(data8, tmp_path, monkeypatch):
     model = small_net()
     before = weights(model)
     train, val = data8
@@ -288,6 +288,10 @@ def test_bad_input_is_a_typed_error_before_training(data8):
     flat.add_module("head", nn.Linear(10, 10))
     with pytest.raises(ZooRecipeError, match="layer structure"):
         zoo.finetune(flat, train, recipe="llrd")
+    # register_as reads the default registry's store setting first: a fresh ZOO_HOME, never the user's
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ZOO_REGISTRY_URL", raising=False)
+    monkeypatch.delenv("ZOO_STORE", raising=False)
     with pytest.raises(ZooValidationError) as info:
         zoo.finetune(model, train, recipe="full", register_as="team/x")  # a bare module has no lineage
     assert info.value.field == "register_as"
