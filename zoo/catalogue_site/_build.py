@@ -206,6 +206,11 @@ def build_catalogue(directory: str | os.PathLike[str], registry: Any = None, *, 
         snapshot = _read_all(registry)
     except ZooError:
         raise
+    except Exception as exc:  # a record the read layer cannot decode (a damaged row)
+        raise ZooCatalogueError(
+            f"cannot read the registry: {type(exc).__name__}: {exc}; nothing was written",
+            hint="`zoo info NAME` on the records shows which one; an earlier catalogue is unchanged",
+        ) from exc
     finally:
         if opened is not None:
             opened.close()
