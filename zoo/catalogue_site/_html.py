@@ -279,6 +279,31 @@ def weights_body(
         f'<div class="columns"><section class="card-facts"><h2>Facts</h2>{facts}</section>'
         f'<section class="card-licence"><h2>Licence and commercial use</h2>{licence}</section></div>'
     )
+    lineage = ['<section id="lineage"><h2>Lineage</h2>']
+    if lineage_svg:
+        lineage.append(f'<div class="graph">{lineage_svg}</div>')
+        if hidden[0] or hidden[1]:
+            lineage.append(
+                f'<p class="muted">Not drawn: {hidden[0]} more ancestors, {hidden[1]} more descendants '
+                "(`zoo audit lineage NAME` lists them all).</p>"
+            )
+    else:
+        lineage.append('<p class="muted">No recorded parents or descendants.</p>')
+    if parents:
+        lineage.append(
+            "<p>Derived from: "
+            + ", ".join(f"{links.weights_link(p, root)} ({esc(rel)})" for p, rel in parents)
+            + "</p>"
+        )
+    if children:
+        lineage.append(
+            f"<p>Direct descendants ({len(children)}): "
+            + ", ".join(f"{links.weights_link(c, root)} ({esc(rel)})" for c, rel in children[:LIST_SHOWN])
+            + ("…" if len(children) > LIST_SHOWN else "")
+            + "</p>"
+        )
+    lineage.append("</section>")
+    out.append("".join(lineage))
     own_notes = [c for c in w.card if c.kind.value in ("bias_risks", "limitations")]
     other = [c for c in w.card if c.kind.value not in ("bias_risks", "limitations")]
     notes_html = [card_section(c, c.inherited_from) for c in own_notes]
@@ -308,31 +333,6 @@ def weights_body(
             '<section id="metrics"><h2>Metrics</h2><table class="small"><thead><tr><th>dataset</th><th>split</th>'
             f"<th>metric</th><th>value</th></tr></thead><tbody>{rows}</tbody></table></section>"
         )
-    lineage = ['<section id="lineage"><h2>Lineage</h2>']
-    if lineage_svg:
-        lineage.append(f'<div class="graph">{lineage_svg}</div>')
-        if hidden[0] or hidden[1]:
-            lineage.append(
-                f'<p class="muted">Not drawn: {hidden[0]} more ancestors, {hidden[1]} more descendants '
-                "(`zoo audit lineage NAME` lists them all).</p>"
-            )
-    else:
-        lineage.append('<p class="muted">No recorded parents or descendants.</p>')
-    if parents:
-        lineage.append(
-            "<p>Derived from: "
-            + ", ".join(f"{links.weights_link(p, root)} ({esc(rel)})" for p, rel in parents)
-            + "</p>"
-        )
-    if children:
-        lineage.append(
-            f"<p>Direct descendants ({len(children)}): "
-            + ", ".join(f"{links.weights_link(c, root)} ({esc(rel)})" for c, rel in children[:LIST_SHOWN])
-            + ("…" if len(children) > LIST_SHOWN else "")
-            + "</p>"
-        )
-    lineage.append("</section>")
-    out.append("".join(lineage))
     sources = "".join(
         f"<li>{ext_link(s.uri) if safe_url(s.uri) else f'<code>{esc(s.uri)}</code>'}"
         f"{' <span class=badge>mirror</span>' if s.mirror else ''}</li>"
