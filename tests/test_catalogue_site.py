@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -396,6 +398,27 @@ def test_serve_answers_on_localhost_and_refuses_what_it_cannot_serve(site, tmp_p
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_zoo_catalogue_serve_command_serves_until_stopped(site):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zoo.cli", "catalogue", "serve", str(site), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "300"},
+    )
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, (line, process.stderr.read() if process.poll() is not None else "")
+        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=10)
+        conn.request("GET", "/weights/team~digits--v2.html")
+        response = conn.getresponse()
+        assert response.status == 200 and b"team/digits" in response.read()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 # -- in the browser ------------------------------------------------------------------------------

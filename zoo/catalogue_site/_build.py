@@ -407,7 +407,7 @@ def _write_site(root: Path, snap: _Snapshot) -> tuple[dict[str, int], list[str],
             users.setdefault(use.name, {}).setdefault(use.role.value, []).append(info.qualified_name)
     for name in dataset_names:
         dinfo = dataset_infos.get(name)
-        if dinfo is None:  # named by a metric only: a page that says so
+        if dinfo is None:  # not in the snapshot's dataset rows: a page with what is known
             dinfo = DatasetInfo(Dataset(name), None, None, 0)
         body = _html.dataset_body(
             dinfo,
