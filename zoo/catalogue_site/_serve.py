@@ -65,7 +65,7 @@ def make_server(directory: str | os.PathLike[str] = ".", port: int = 8000) -> Th
 def serve_catalogue(directory: str | os.PathLike[str] = ".", port: int = 8000, *, announce=print) -> None:
     """Serve the catalogue until interrupted (Ctrl-C)."""
     server = make_server(directory, port)
-    host, bound = server.server_address[:2]
+    host, bound = str(server.server_address[0]), server.server_address[1]
     announce(f"serving {Path(directory).absolute()} at http://{host}:{bound}/ (Ctrl-C to stop)")
     try:
         server.serve_forever()
