@@ -5,6 +5,7 @@ real HTTP server on 127.0.0.1. Screenshots go to the test's tmp directory."""
 
 from __future__ import annotations
 
+import functools
 import http.client
 import importlib.util
 import json
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -310,6 +312,18 @@ def test_directory_rules_refuse_foreign_files_and_need_force_for_a_catalogue(sit
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary or old site left
 
 
+def test_a_symlinked_directory_is_replaced_behind_its_link(site, tmp_path):
+    from zoo.registry import Registry
+
+    link = tmp_path / "published"
+    link.symlink_to(site, target_is_directory=True)
+    with Registry(f"sqlite:///{tmp_path / 'registry.db'}") as registry:
+        report = build_catalogue(link, registry, force=True)
+    assert report.replaced and link.is_symlink() and (link / "index.html").is_file()
+    assert report.directory == str(site.resolve())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_a_failed_build_leaves_the_earlier_site_as_it_was(site, tmp_path):
     from zoo.registry._lite import open_lite
 
@@ -498,6 +512,28 @@ def test_no_console_errors_on_any_page_type_from_file_and_http(site, strict_page
     finally:
         server.shutdown()
         server.server_close()
+    # Any web server, under any path: the standard library's plain file server, with the
+    # site one folder down.
+    plain = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(site.parent))
+    )
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{plain.server_address[1]}/{site.name}/"
+        page.goto(base + "index.html")
+        assert page.page.evaluate("window.ZOO_READY") > 0 and _summary(page).startswith("6 weights")
+        page.page.click("text=team/small@1")
+        page.page.wait_for_load_state("load")
+        assert page.page.url == base + "weights/team~small--v1.html"
+        page.page.click("svg.lineage a:has(text:text-is('team/digits@1'))")
+        page.page.wait_for_load_state("load")
+        assert page.page.url == base + "weights/team~digits--v1.html"
+        page.page.click("header a.brand")
+        page.page.wait_for_load_state("load")
+        assert page.page.url == base + "index.html"
+    finally:
+        plain.shutdown()
+        plain.server_close()
     assert page.problems == []
 
 

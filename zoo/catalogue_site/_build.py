@@ -196,6 +196,8 @@ def build_catalogue(directory: str | os.PathLike[str], registry: Any = None, *, 
     a URL, or None for the configured registry) into ``directory``; see the module doc."""
     started = time.perf_counter()
     target = Path(directory).expanduser().absolute()
+    if target.is_symlink():  # build next to, and swap, the directory it names (not the link)
+        target = target.resolve()
     check_target(target, force=force)
     opened = None
     if registry is None or isinstance(registry, str):
