@@ -352,6 +352,18 @@ def test_cli_build_on_sqlite_and_postgresql(registry, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["replaced"] is True
     digits = (out / "weights" / "team~digits--v2.html").read_text()
     assert "team/digits@prod" in digits and "resnet50.tv_in1k@1" in digits
+    # The full Registry's read session gives the same site as the CLI's fast path.
+    build_catalogue(tmp_path / "full", registry)
+
+    def list_data(site: Path) -> dict:
+        data = json.loads((site / "data" / "catalogue.js").read_text()[len("window.ZOO_CATALOGUE = ") :].rstrip(";\n"))
+        return {k: v for k, v in data.items() if k != "generated"}
+
+    assert list_data(tmp_path / "full") == list_data(out)
+    assert (
+        json.loads((tmp_path / "full" / "zoo-catalogue.json").read_text())["files"]
+        == json.loads((out / "zoo-catalogue.json").read_text())["files"]
+    )
 
 
 def test_slugs_are_safe_unique_file_names():
