@@ -478,6 +478,14 @@ def test_search_filters_and_lineage_links_in_the_browser(site, page):
     page.page.select_option('select[data-filter="modality"]', "text")
     page.page.wait_for_function("document.getElementById('summary').textContent.startsWith('1 of 6')")
     assert _names(page) == ["bert-base.hf@1"]
+    page.page.click("#clear")
+    page.page.click('th[data-sort="notes"] button')
+    page.page.wait_for_function("location.hash.includes('sort=notes')")
+    notes = page.page.eval_on_selector_all(
+        "#weights tbody tr td:nth-child(8)", "els => els.map(e => e.textContent === 'none' ? 0 : Number(e.textContent))"
+    )
+    assert notes == sorted(notes) and len(notes) == 6 and notes[-1] > 0
+    assert page.page.get_attribute('th[data-sort="notes"]', "aria-sort") == "ascending"
     # A filtered view is a link: a fresh page opened on it shows the same rows.
     page.goto((site / "index.html").as_uri() + "#dataset=uci-digits&sort=status")
     _wait_ready(page)

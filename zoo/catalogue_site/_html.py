@@ -358,7 +358,10 @@ def weights_body(
     if prep:
         text = json.dumps(prep, indent=2, ensure_ascii=False, sort_keys=True, default=str)
         out.append(f'<section id="preprocessing"><h2>Preprocessing</h2><pre>{esc(text)}</pre></section>')
-    out.append(f'<section id="history"><h2>Audit history</h2>{history_table(events)}</section>')
+    versions = " (every version)" if "/" in info.ref else ""
+    out.append(
+        f'<section id="history"><h2>Audit history of {esc(info.ref)}{versions}</h2>{history_table(events)}</section>'
+    )
     return "\n".join(out)
 
 
@@ -514,9 +517,9 @@ def index_body(total: int) -> str:
 <noscript><p class="alert">The searchable list needs JavaScript. Every weights, dataset and plugin page is plain HTML:
 start from <a href="datasets.html">the datasets</a> or <a href="plugins.html">the plugins</a>.</p></noscript>
 <div class="table-wrap"><table id="weights" class="list">
-<thead><tr><th data-sort="name" class="sortable">name</th><th>architecture</th><th>modality</th><th>task</th>
-<th data-sort="licence" class="sortable">licence</th><th>commercial use</th><th>trained on</th>
-<th data-sort="notes" class="sortable num">bias notes</th><th data-sort="params" class="sortable num">params</th>
-<th data-sort="status" class="sortable">status</th><th>plugin</th></tr></thead>
+<thead><tr><th data-sort="name" class="sortable"><button type="button">name</button></th><th>architecture</th><th>modality</th><th>task</th>
+<th data-sort="licence" class="sortable"><button type="button">licence</button></th><th>commercial use</th><th>trained on</th>
+<th data-sort="notes" class="sortable num"><button type="button">bias notes</button></th><th data-sort="params" class="sortable num"><button type="button">params</button></th>
+<th data-sort="status" class="sortable"><button type="button">status</button></th><th>plugin</th></tr></thead>
 <tbody></tbody></table></div>
 <nav id="pager" aria-label="pages"></nav>"""

@@ -103,7 +103,10 @@
       select.value = state[key];
     });
     document.querySelectorAll("th[data-sort]").forEach(function (th) {
-      th.classList.toggle("sorted", th.getAttribute("data-sort") === state.sort);
+      var sorted = th.getAttribute("data-sort") === state.sort;
+      th.classList.toggle("sorted", sorted);
+      if (sorted) th.setAttribute("aria-sort", state.sort === "params" ? "descending" : "ascending");
+      else th.removeAttribute("aria-sort");
     });
   }
 
