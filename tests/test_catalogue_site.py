@@ -366,6 +366,23 @@ def test_cli_build_on_sqlite_and_postgresql(registry, tmp_path, capsys):
     )
 
 
+def test_batched_record_reads_equal_one_by_one(registry):
+    """``RegistryReader.infos`` (what the catalogue reads) gives exactly ``info`` per id:
+    lineage facts, inherited notes, effective use, links, in the order asked."""
+    fill(registry)
+    with registry._read() as session:
+        reader = registry._reader(session)
+        ids = [i for (i,) in reader.rows("SELECT id FROM weights ORDER BY name DESC")]
+        one_by_one = [reader.info(i) for i in ids]
+        assert reader.infos(ids) == one_by_one
+        assert reader.infos([ids[2], ids[0], ids[2]]) == [one_by_one[2], one_by_one[0], one_by_one[2]]
+        assert reader.infos([]) == []
+    small = next(i for i in one_by_one if i.ref == "team/small")
+    assert small.weights.parents[0].parent == "team/digits@1" and small.children == (("team/small-int8@1", "quantize"),)
+    assert any("Geographic skew." in n.body for n in small.inherited_notes)  # through digits@1 -> resnet50 -> imagenet
+    assert small.effective_use.commercial_use.value == "forbidden"
+
+
 def test_slugs_are_safe_unique_file_names():
     taken: set[str] = set()
     slugs = [

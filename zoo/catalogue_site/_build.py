@@ -97,7 +97,7 @@ def _read_all(registry: Any) -> _Snapshot:
         ids = {(n, v): i for i, n, v in reader.rows("SELECT id, name, version FROM weights ORDER BY name, version")}
         result = reader.search()
         summaries = {ids[(r.name, r.version)]: r for r in result.rows if (r.name, r.version) in ids}
-        infos = [reader.info(i) for i in ids.values()]
+        infos = reader.infos(list(ids.values()))  # batched: a few statements per 500 records
         datasets = reader.datasets()
         events = reader.history()
     url = getattr(registry, "display_url", None) or str(getattr(registry, "url", "registry"))

@@ -220,15 +220,16 @@ _WEIGHTS_COLUMNS = (
 )
 _W = ", ".join("w." + c for c in _WEIGHTS_COLUMNS)
 _Q_LINKS = """
-SELECT 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number, NULL AS relation, position AS ord
-  FROM sources WHERE weights_id = :wid
-UNION ALL SELECT 't', tag, NULL, NULL, 0 FROM tags WHERE weights_id = :wid
-UNION ALL SELECT 'a', alias, NULL, NULL, 0 FROM aliases WHERE weights_id = :wid
-UNION ALL SELECT 'p', p.name, p.version, l.relation, 0
-  FROM lineage l JOIN weights p ON p.id = l.parent_id WHERE l.child_id = :wid
-UNION ALL SELECT 'c', c.name, c.version, l.relation, 0
-  FROM lineage l JOIN weights c ON c.id = l.child_id WHERE l.parent_id = :wid
-ORDER BY kind, ord, text, number
+SELECT weights_id AS wid, 's' AS kind, uri AS text, CASE WHEN is_mirror THEN 1 ELSE 0 END AS number,
+       NULL AS relation, position AS ord
+  FROM sources WHERE weights_id IN :ids
+UNION ALL SELECT weights_id, 't', tag, NULL, NULL, 0 FROM tags WHERE weights_id IN :ids
+UNION ALL SELECT weights_id, 'a', alias, NULL, NULL, 0 FROM aliases WHERE weights_id IN :ids
+UNION ALL SELECT l.child_id, 'p', p.name, p.version, l.relation, 0
+  FROM lineage l JOIN weights p ON p.id = l.parent_id WHERE l.child_id IN :ids
+UNION ALL SELECT l.parent_id, 'c', c.name, c.version, l.relation, 0
+  FROM lineage l JOIN weights c ON c.id = l.child_id WHERE l.parent_id IN :ids
+ORDER BY wid, kind, ord, text, number
 """
 _FAMILY_COLUMNS = (
     "name, modality, builder, builder_kwargs, task, head, default_tag, preprocessing, description, paper_url"
@@ -392,16 +393,29 @@ class RegistryReader:
         return self.info(self.resolve_id(name))
 
     def info(self, wid: int) -> WeightsInfo:
-        # ~10 small indexed queries; each is a few lines of SQL, no ORM objects.
-        p = {"wid": wid}
-        (row,) = self.rows(
-            f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id WHERE w.id = :wid", p
+        (info,) = self.infos([wid])
+        return info
+
+    def infos(self, ids: Sequence[int]) -> list[WeightsInfo]:
+        """The full records of ``ids``, in that order: a few batched queries per 500 ids
+        (``info`` is this for one id), so that reading every record of a registry (the
+        browsable catalogue) costs tens of statements, not ten per record."""
+        out: dict[int, WeightsInfo] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            out.update(self._infos(list(chunk)))
+        return [out[i] for i in ids if i in out]
+
+    def _infos(self, ids: list[int]) -> dict[int, WeightsInfo]:
+        p = {"ids": ids}
+        rows = self.rows(
+            f"SELECT {_W}, {_F} FROM weights w JOIN families f ON f.id = w.family_id WHERE w.id IN :ids", p
         )
-        r = dict(zip(_WEIGHTS_COLUMNS, row))
-        family = _family(row[len(_WEIGHTS_COLUMNS) :])
         # The one-string collections in one statement (fewer round trips to PostgreSQL).
-        sources, tags, aliases, parents, children = [], [], [], [], []
-        for kind, text, number, relation, _ in self.rows(_Q_LINKS, p):
+        links: dict[int, tuple[list[Source], list[str], list[str], list[ParentLink], list[tuple[str, str]]]] = {
+            i: ([], [], [], [], []) for i in ids
+        }
+        for wid, kind, text, number, relation, _ in self.rows(_Q_LINKS, p):
+            sources, tags, aliases, parents, children = links[wid]
             if kind == "s":
                 sources.append(Source(text, bool(number)))
             elif kind == "t":
@@ -412,172 +426,98 @@ class RegistryReader:
                 parents.append(ParentLink(f"{text}@{number}", relation))
             else:
                 children.append((f"{text}@{number}", relation))
-        datasets = tuple(
-            DatasetUse(n, role, url)
-            for n, role, url in self.rows(
-                "SELECT d.name, wd.role, d.url FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-                "WHERE wd.weights_id = :wid ORDER BY wd.role, d.name",
-                p,
+        datasets: dict[int, list[DatasetUse]] = {}
+        for wid, n, role, url in self.rows(
+            "SELECT wd.weights_id, d.name, wd.role, d.url FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+            "WHERE wd.weights_id IN :ids ORDER BY wd.weights_id, wd.role, d.name",
+            p,
+        ):
+            datasets.setdefault(wid, []).append(DatasetUse(n, role, url))
+        metrics: dict[int, list[Metric]] = {}
+        for wid, d, s, m, v in self.rows(
+            "SELECT weights_id, dataset, split, metric, value FROM metrics WHERE weights_id IN :ids "
+            "ORDER BY weights_id, id",
+            p,
+        ):
+            metrics.setdefault(wid, []).append(Metric(d, m, v, s))
+        cards: dict[int, list[CardSection]] = {}
+        for wid, kind, body, title, citations, severity, inherited in self.rows(
+            "SELECT weights_id, kind, body, title, citations, severity, inherited_from FROM card_sections "
+            "WHERE weights_id IN :ids ORDER BY weights_id, position",
+            p,
+        ):
+            cards.setdefault(wid, []).append(
+                CardSection(
+                    kind=kind,
+                    body=body,
+                    title=title,
+                    references=tuple(_json(citations) or ()),
+                    severity=severity,
+                    inherited_from=inherited,
+                )
             )
-        )
-        metrics = tuple(
-            Metric(d, m, v, s)
-            for d, s, m, v in self.rows(
-                "SELECT dataset, split, metric, value FROM metrics WHERE weights_id = :wid ORDER BY id", p
+        lineage = _LineageData.read(self, [row[0] for row in rows])
+        out = {}
+        for row in rows:
+            r = dict(zip(_WEIGHTS_COLUMNS, row))
+            wid = r["id"]
+            family = _family(row[len(_WEIGHTS_COLUMNS) :])
+            sources, tags, aliases, parents, children = map(tuple, links[wid])
+            weights = Weights(
+                arch=family.name,
+                tag=r["tag"],
+                name=r["name"] if r["tag"] is None else None,
+                sources=sources,
+                sha256=r["sha256"],
+                sha256_prefix=r["sha256_prefix"],
+                size_bytes=r["size_bytes"],
+                format=r["format"],
+                license=License(r["license_spdx"], r["commercial_use"], r["license_url"], r["license_note"]),
+                publisher=r["publisher"],
+                paper_title=r["paper_title"],
+                paper_url=r["paper_url"],
+                recipe=r["recipe"],
+                datasets=tuple(datasets.get(wid, ())),
+                metrics=tuple(metrics.get(wid, ())),
+                preprocessing=_json(r["preprocessing"]),
+                num_params=r["num_params"],
+                num_classes=r["num_classes"],
+                card=tuple(cards.get(wid, ())),
+                parents=parents,
+                tags=tags,
+                status=r["status"],
+                status_reason=r["status_reason"],
+                description=r["description"],
             )
-        )
-        card = tuple(
-            CardSection(
-                kind=kind,
-                body=body,
-                title=title,
-                references=tuple(_json(citations) or ()),
-                severity=severity,
-                inherited_from=inherited,
+            inherited, effective = lineage.facts(wid, weights)
+            out[wid] = WeightsInfo(
+                id=wid,
+                ref=r["name"],
+                version=r["version"],
+                weights=weights,
+                family=family,
+                is_default=bool(r["is_default"]),
+                aliases=aliases,
+                children=children,
+                plugin=r["plugin"],
+                plugin_version=r["plugin_version"],
+                created_at=_time(r["created_at"]),
+                created_by=r["created_by"],
+                updated_at=_time(r["updated_at"]),
+                updated_by=r["updated_by"],
+                pinned_revision=r["pinned_revision"],
+                pin_origin=r["pin_origin"],
+                inherited_notes=inherited,
+                effective_use=effective,
             )
-            for kind, body, title, citations, severity, inherited in self.rows(
-                "SELECT kind, body, title, citations, severity, inherited_from FROM card_sections "
-                "WHERE weights_id = :wid ORDER BY position",
-                p,
-            )
-        )
-        sources, tags, aliases, parents, children = map(tuple, (sources, tags, aliases, parents, children))
-        weights = Weights(
-            arch=family.name,
-            tag=r["tag"],
-            name=r["name"] if r["tag"] is None else None,
-            sources=sources,
-            sha256=r["sha256"],
-            sha256_prefix=r["sha256_prefix"],
-            size_bytes=r["size_bytes"],
-            format=r["format"],
-            license=License(r["license_spdx"], r["commercial_use"], r["license_url"], r["license_note"]),
-            publisher=r["publisher"],
-            paper_title=r["paper_title"],
-            paper_url=r["paper_url"],
-            recipe=r["recipe"],
-            datasets=datasets,
-            metrics=metrics,
-            preprocessing=_json(r["preprocessing"]),
-            num_params=r["num_params"],
-            num_classes=r["num_classes"],
-            card=card,
-            parents=parents,
-            tags=tags,
-            status=r["status"],
-            status_reason=r["status_reason"],
-            description=r["description"],
-        )
-        inherited, effective = self.lineage_facts(wid, weights)
-        return WeightsInfo(
-            id=wid,
-            ref=r["name"],
-            version=r["version"],
-            weights=weights,
-            family=family,
-            is_default=bool(r["is_default"]),
-            aliases=aliases,
-            children=children,
-            plugin=r["plugin"],
-            plugin_version=r["plugin_version"],
-            created_at=_time(r["created_at"]),
-            created_by=r["created_by"],
-            updated_at=_time(r["updated_at"]),
-            updated_by=r["updated_by"],
-            pinned_revision=r["pinned_revision"],
-            pin_origin=r["pin_origin"],
-            inherited_notes=inherited,
-            effective_use=effective,
-        )
+        return out
 
     def lineage_facts(self, wid: int, weights: Weights) -> tuple[tuple[CardSection, ...], EffectiveUse]:
         """What ``wid`` inherits through its training lineage, computed now (never copied):
         the bias notes of its ancestors and of every dataset it or an ancestor was
         pretrained or fine-tuned on, each marked with where it comes from, and the
         effective commercial use that follows from all licences and data terms."""
-        depth = {
-            i: d
-            for i, d in self.rows(
-                "WITH RECURSIVE up(id, depth) AS (SELECT CAST(:wid AS INTEGER), 0 UNION SELECT l.parent_id, "
-                f"up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id WHERE up.depth < {MAX_DEPTH}) "
-                "SELECT id, MIN(depth) FROM up GROUP BY id",
-                {"wid": wid},
-            )
-        }
-        names = {
-            i: (f"{n}@{v}", spdx, use)
-            for i, n, v, spdx, use in self.rows(
-                "SELECT id, name, version, license_spdx, commercial_use FROM weights WHERE id IN :ids",
-                {"ids": sorted(depth)},
-            )
-        }
-        order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
-        statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
-        # a direct parent is named so; anything further up is an ancestor
-        kin = {i: ("parent" if depth[i] == 1 else "ancestor") for i in order}
-        statements += [(names[i][2], f"{kin[i]} {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
-        own = {(c.kind, " ".join(c.body.split())) for c in weights.card}
-        found: dict[tuple[Any, str], tuple[CardSection, list[str]]] = {}
-
-        def add(section: CardSection, source: str) -> None:
-            key = (section.kind, " ".join(section.body.split()))
-            if key not in own:
-                found.setdefault(key, (section, []))[1].append(source)
-
-        ancestors = [i for i in order if i != wid]
-        by_weights: dict[int, list[CardSection]] = {}
-        if ancestors:
-            for w, kind, body, title, citations, severity in self.rows(
-                "SELECT weights_id, kind, body, title, citations, severity FROM card_sections "
-                "WHERE weights_id IN :ids AND kind IN ('bias_risks', 'limitations') "
-                "AND inherited_from IS NULL ORDER BY position",
-                {"ids": ancestors},
-            ):
-                by_weights.setdefault(w, []).append(
-                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
-                )
-        trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]] = {}
-        for w, did, dname, spdx, use, note, plugin in self.rows(
-            "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
-            "FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-            "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
-            {"ids": sorted(depth)},
-        ):
-            trained.setdefault(w, []).append((did, dname, spdx, use, note, plugin))
-        dataset_ids = sorted({t[0] for ts in trained.values() for t in ts})
-        notes: dict[int, list[CardSection]] = {}
-        if dataset_ids:
-            for did, kind, body, title, citations, severity in self.rows(
-                "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
-                "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
-                {"ids": dataset_ids},
-            ):
-                notes.setdefault(did, []).append(
-                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
-                )
-        seen_data: set[int] = set()
-        for i in order:
-            via = "" if i == wid else f" (via {names[i][0]})"
-            if i != wid:
-                for section in by_weights.get(i, ()):
-                    add(section, f"{kin[i]} {names[i][0]}")
-            for did, dname, spdx, use, note, plugin in trained.get(i, ()):
-                if did in seen_data:
-                    continue
-                seen_data.add(did)
-                terms = (
-                    (f"terms {spdx}" + (f": {note}" if note else ""))
-                    if plugin is not None
-                    else "no terms recorded (no plugin declares this dataset)"
-                )
-                statements.append((use, f"data {dname}{via}: {terms}"))
-                for section in notes.get(did, ()):
-                    add(section, f"dataset {dname}{via}")
-        inherited = tuple(
-            CardSection(s.kind, s.body, s.title, s.references, s.severity, inherited_from="; ".join(sources))
-            for s, sources in found.values()
-        )
-        return inherited, EffectiveUse.combine(statements)
+        return _LineageData.read(self, [wid]).facts(wid, weights)
 
     # -- datasets ---------------------------------------------------------------------
 
@@ -822,6 +762,114 @@ class RegistryReader:
             sql += " LIMIT :limit"
             params["limit"] = limit
         return [audit_event(r) for r in self.rows(sql, params)]
+
+
+@dataclass(frozen=True)
+class _LineageData:
+    """What the lineage facts of some records need, read in a few batched statements:
+    each root's ancestors with their depth, the ancestors' own bias and limitation notes,
+    the data each was pretrained or fine-tuned on, and those datasets' notes."""
+
+    depth: dict[int, dict[int, int]]  # root -> {id: depth} (the root itself at 0)
+    names: dict[int, tuple[str, str, str]]  # id -> (name@version, licence, commercial use)
+    by_weights: dict[int, list[CardSection]]
+    trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]]
+    notes: dict[int, list[CardSection]]
+
+    @classmethod
+    def read(cls, reader: RegistryReader, roots: Sequence[int]) -> _LineageData:
+        depth: dict[int, dict[int, int]] = {r: {r: 0} for r in roots}
+        if roots:
+            for root, i, d in reader.rows(
+                "WITH RECURSIVE up(root, id, depth) AS ("
+                " SELECT w.id, w.id, 0 FROM weights w WHERE w.id IN :ids"
+                " UNION SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
+                f" WHERE up.depth < {MAX_DEPTH})"
+                " SELECT root, id, MIN(depth) FROM up GROUP BY root, id",
+                {"ids": list(roots)},
+            ):
+                depth[root][i] = d
+        involved = sorted({i for d in depth.values() for i in d})
+        ancestors = sorted({i for root, d in depth.items() for i in d if i != root})
+        names: dict[int, tuple[str, str, str]] = {}
+        trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]] = {}
+        for chunk in _chunks(involved, 500):
+            for i, n, v, spdx, use in reader.rows(
+                "SELECT id, name, version, license_spdx, commercial_use FROM weights WHERE id IN :ids",
+                {"ids": list(chunk)},
+            ):
+                names[i] = (f"{n}@{v}", spdx, use)
+            for w, did, dname, spdx, use, note, plugin in reader.rows(
+                "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
+                "FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY wd.weights_id, d.name",
+                {"ids": list(chunk)},
+            ):
+                trained.setdefault(w, []).append((did, dname, spdx, use, note, plugin))
+        by_weights: dict[int, list[CardSection]] = {}
+        for chunk in _chunks(ancestors, 500):
+            for w, kind, body, title, citations, severity in reader.rows(
+                "SELECT weights_id, kind, body, title, citations, severity FROM card_sections "
+                "WHERE weights_id IN :ids AND kind IN ('bias_risks', 'limitations') "
+                "AND inherited_from IS NULL ORDER BY weights_id, position",
+                {"ids": list(chunk)},
+            ):
+                by_weights.setdefault(w, []).append(
+                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
+                )
+        notes: dict[int, list[CardSection]] = {}
+        for chunk in _chunks(sorted({t[0] for ts in trained.values() for t in ts}), 500):
+            for did, kind, body, title, citations, severity in reader.rows(
+                "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
+                "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
+                {"ids": list(chunk)},
+            ):
+                notes.setdefault(did, []).append(
+                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
+                )
+        return cls(depth, names, by_weights, trained, notes)
+
+    def facts(self, wid: int, weights: Weights) -> tuple[tuple[CardSection, ...], EffectiveUse]:
+        """The notes ``wid`` inherits and its effective commercial use (see
+        :meth:`RegistryReader.lineage_facts`)."""
+        depth = self.depth[wid]
+        names = self.names
+        order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
+        statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
+        # a direct parent is named so; anything further up is an ancestor
+        kin = {i: ("parent" if depth[i] == 1 else "ancestor") for i in order}
+        statements += [(names[i][2], f"{kin[i]} {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
+        own = {(c.kind, " ".join(c.body.split())) for c in weights.card}
+        found: dict[tuple[Any, str], tuple[CardSection, list[str]]] = {}
+
+        def add(section: CardSection, source: str) -> None:
+            key = (section.kind, " ".join(section.body.split()))
+            if key not in own:
+                found.setdefault(key, (section, []))[1].append(source)
+
+        seen_data: set[int] = set()
+        for i in order:
+            via = "" if i == wid else f" (via {names[i][0]})"
+            if i != wid:
+                for section in self.by_weights.get(i, ()):
+                    add(section, f"{kin[i]} {names[i][0]}")
+            for did, dname, spdx, use, note, plugin in self.trained.get(i, ()):
+                if did in seen_data:
+                    continue
+                seen_data.add(did)
+                terms = (
+                    (f"terms {spdx}" + (f": {note}" if note else ""))
+                    if plugin is not None
+                    else "no terms recorded (no plugin declares this dataset)"
+                )
+                statements.append((use, f"data {dname}{via}: {terms}"))
+                for section in self.notes.get(did, ()):
+                    add(section, f"dataset {dname}{via}")
+        inherited = tuple(
+            CardSection(s.kind, s.body, s.title, s.references, s.severity, inherited_from="; ".join(sources))
+            for s, sources in found.values()
+        )
+        return inherited, EffectiveUse.combine(statements)
 
 
 def naive_utc(value: dt.datetime) -> dt.datetime:
