@@ -17,6 +17,10 @@ Measured in the browser with ``performance.now()`` (milliseconds from navigation
   the page (what a generator without a script writes), time to its ``load`` event, and a
   search over it done the usual way (hide the rows that do not match).
 
+The build itself: ``zoo catalogue build`` on SQLite (and with ``--postgresql URL`` on
+PostgreSQL too), and the part of it that reads every record: batched
+(``RegistryReader.infos``) against one ``info`` per record, checked to give the same records.
+
 The registry is generated deterministically (``populate``; the tests use it too): vision
 and text families from three catalogue plugins, team models with lineage up to depth 4,
 bias notes with references on most records, metrics, aliases, deprecated and revoked
@@ -377,6 +381,57 @@ def measure_in_browser(browser, url: str, searches: list[str], *, filter_select:
     return out
 
 
+def read_times(reader) -> tuple[float, float]:
+    """Seconds to read every record: batched (``RegistryReader.infos``, what the build
+    does) and one by one (``info`` per record, ~10 statements each)."""
+    import time
+
+    ids = [i for (i,) in reader.rows("SELECT id FROM weights ORDER BY id")]
+    t = time.perf_counter()
+    batched = reader.infos(ids)
+    batched_s = time.perf_counter() - t
+    t = time.perf_counter()
+    single = [reader.info(i) for i in ids]
+    single_s = time.perf_counter() - t
+    assert batched == single  # the same records, or the comparison means nothing
+    return batched_s, single_s
+
+
+def postgresql_build(base_url: str, n: int, work: Path) -> dict[str, float]:
+    """The same registry on PostgreSQL (a schema of its own, dropped after): the build
+    through the CLI's fast path (psycopg, one snapshot) and the read times."""
+    import time
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from zoo.catalogue_site import build_catalogue
+    from zoo.registry import Registry
+    from zoo.registry._lite import open_lite
+
+    schema = f"zoo_bench_catalogue_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base_url}?options=-csearch_path%3D{schema}"
+    try:
+        t = time.perf_counter()
+        with Registry(url, actor="bench@zoo", sync=False) as registry:
+            populate(registry, n)
+        populate_s = time.perf_counter() - t
+        lite = open_lite(url, check_plugins=False, postgresql=True)
+        try:
+            report = build_catalogue(work / "site-pg", lite)
+            batched_s, single_s = read_times(lite.reader)
+        finally:
+            lite.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+    return {"populate_s": populate_s, "build_s": report.seconds, "batched_s": batched_s, "single_s": single_s}
+
+
 def main() -> int:
     import os
     import platform
@@ -389,12 +444,18 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="page loads per variant (default 5)")
     parser.add_argument("--chromium", default=os.environ.get("ZOO_TEST_CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument("--markdown", help="also write the results here (e.g. bench/results/catalogue.md)")
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        help="also build from the same registry on PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     from zoo.catalogue_site import build_catalogue
     from zoo.registry import Registry
+    from zoo.registry._lite import open_lite
 
     work = Path(tempfile.mkdtemp(prefix="zoo-bench-catalogue-"))
     os.environ.setdefault("ZOO_AUDIT_KEY_FILE", str(work / "audit.key"))
@@ -403,7 +464,13 @@ def main() -> int:
         with Registry(f"sqlite:///{work / 'registry.db'}", actor="bench@zoo", sync=False) as registry:
             populate(registry, args.n)
             populate_s = time.perf_counter() - t
-            report = build_catalogue(work / "site", registry)
+        lite = open_lite(f"sqlite:///{work / 'registry.db'}", check_plugins=False)  # as the CLI reads
+        try:
+            report = build_catalogue(work / "site", lite)
+            batched_s, single_s = read_times(lite.reader)
+        finally:
+            lite.close()
+        pg = postgresql_build(args.postgresql, args.n, work) if args.postgresql else None
         site = work / "site"
         plain = write_plain_table(site)
         data_mb = (site / "data" / "catalogue.js").stat().st_size / 1e6
@@ -444,9 +511,20 @@ def main() -> int:
         "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} cores "
         f"({platform.machine()}), shared with other jobs; Chromium {version} (Debian, headless, playwright)",
-        f"- command: `.venv/bin/python bench/catalogue.py --n {args.n} --runs {args.runs}`",
+        f"- command: `.venv/bin/python bench/catalogue.py --n {args.n} --runs {args.runs}"
+        + (" --postgresql URL`" if args.postgresql else "`"),
         f"- registry: {args.n:,} weights on SQLite, generated in {populate_s:.1f} s; `zoo catalogue build`: "
         f"{report.seconds:.1f} s, {report.files:,} files, {report.bytes / 1e6:.1f} MB (list data {data_mb:.1f} MB)",
+        f"- reading every record (part of the build): batched `RegistryReader.infos` {batched_s:.2f} s, one by one "
+        f"(`info` per record) {single_s:.2f} s: {single_s / batched_s:.1f}x",
+    ]
+    if pg is not None:
+        lines.append(
+            f"- the same {args.n:,} weights on PostgreSQL (local, 127.0.0.1): generated in {pg['populate_s']:.1f} s; "
+            f"`zoo catalogue build` {pg['build_s']:.1f} s; reading every record batched {pg['batched_s']:.2f} s, one by "
+            f"one {pg['single_s']:.2f} s: {pg['single_s'] / pg['batched_s']:.1f}x"
+        )
+    lines += [
         "",
         "Times are `performance.now()` in the page (ms from navigation start), medians of "
         f'{args.runs} fresh page loads from `file://`. "plain table" is the obvious alternative built '
