@@ -415,6 +415,12 @@ def test_lineage_layout_points_every_edge_down_and_survives_a_cycle():
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlapping boxes
     svg = render_svg(Graph(3, nodes, [*edges, (6, 1, "finetune")]), lambda s: s)  # a cycle from a raw database
     assert svg.startswith("<svg") and svg.count("<a href=") == 5
+    # A popular checkpoint's 30 fine-tunes wrap onto rows of a few boxes, below their parent.
+    fan = {0: Node(0, "base.tag@1", None), **{k: Node(k, f"team/child-{k}@1", f"c{k}.html") for k in range(1, 31)}}
+    pos = layout(Graph(0, fan, [(0, k, "finetune") for k in range(1, 31)]))
+    rows = sorted({y for _, y, _ in pos.values()})
+    assert len(rows) == 1 + 30 // 4 + 1 and all(pos[k][1] > pos[0][1] for k in range(1, 31))
+    assert max(x + w for x, _, w in pos.values()) < 1300
 
 
 def test_serve_answers_on_localhost_and_refuses_what_it_cannot_serve(site, tmp_path):

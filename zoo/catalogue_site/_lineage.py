@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 NODE_H = 30
 LAYER_GAP = 64
+ROW_GAP = 22  # between the wrapped rows of one layer
+PER_ROW = 4
 NODE_GAP = 18
 CHAR_W = 7.0  # px per character of the 12px monospace label
 MIN_W, MAX_W = 90, 300
 MAX_LABEL = 40
-MAX_NODES_PER_SIDE = 60  # ancestors, and descendants, drawn at most (the rest is counted)
+MAX_NODES_PER_SIDE = 40  # ancestors, and descendants, drawn at most (the rest is counted)
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,21 @@ def layout(graph: Graph) -> dict[int, tuple[float, float, float]]:
                 return sum(near) / len(near) if near else pos[key]
 
             rows[level].sort(key=centre)
+    # A wide layer (a popular checkpoint's fine-tunes) wraps onto several rows of at most
+    # PER_ROW boxes, so that the graph stays about a screen wide.
+    bands: list[tuple[int, list[int]]] = []  # (layer, the keys of one row), top to bottom
+    for level in levels:
+        keys = rows[level]
+        bands += [(level, keys[i : i + PER_ROW]) for i in range(0, len(keys), PER_ROW)]
+    widths = [sum(_width(graph.nodes[k].label) for k in keys) + NODE_GAP * (len(keys) - 1) for _, keys in bands]
+    total = max(widths, default=0)
     placed: dict[int, tuple[float, float, float]] = {}
-    widths = {
-        lv: sum(_width(graph.nodes[k].label) for k in keys) + NODE_GAP * (len(keys) - 1) for lv, keys in rows.items()
-    }
-    total = max(widths.values(), default=0)
-    for index, level in enumerate(levels):
-        x = (total - widths[level]) / 2
-        y = index * (NODE_H + LAYER_GAP)
-        for key in rows[level]:
+    y = 0.0
+    for index, ((level, keys), width) in enumerate(zip(bands, widths, strict=True)):
+        if index:
+            y += NODE_H + (ROW_GAP if bands[index - 1][0] == level else LAYER_GAP)
+        x = (total - width) / 2
+        for key in keys:
             w = _width(graph.nodes[key].label)
             placed[key] = (x, y, w)
             x += w + NODE_GAP
