@@ -370,8 +370,7 @@ def test_batched_record_reads_equal_one_by_one(registry):
     """``RegistryReader.infos`` (what the catalogue reads) gives exactly ``info`` per id:
     lineage facts, inherited notes, effective use, links, in the order asked."""
     fill(registry)
-    with registry._read() as session:
-        reader = registry._reader(session)
+    with registry._reading() as reader:
         ids = [i for (i,) in reader.rows("SELECT id FROM weights ORDER BY name DESC")]
         one_by_one = [reader.info(i) for i in ids]
         assert reader.infos(ids) == one_by_one

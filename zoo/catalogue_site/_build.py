@@ -73,14 +73,11 @@ class CatalogueReport:
 
 @contextmanager
 def _reader(registry: Any) -> Iterator[Any]:
-    """One read snapshot of ``registry``: the fast path's reader (SQLite or PostgreSQL,
-    one transaction per command) or a full ``Registry``'s read session."""
-    reader = getattr(registry, "reader", None)
-    if reader is not None:
+    """One read snapshot of ``registry`` for the whole build: the read layer's reader over
+    one connection (a full ``Registry`` opens one read transaction; the fast path's reader
+    already holds one snapshot per command)."""
+    with registry._reading() as reader:
         yield reader
-        return
-    with registry._read() as session:  # Registry: one read transaction for the whole build
-        yield registry._reader(session)
 
 
 @dataclass
