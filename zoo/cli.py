@@ -1462,6 +1462,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=4, help="epochs of full fine-tuning and scratch (default 4)")
     p.add_argument("--plot", metavar="PNG", help="write the runs' loss and accuracy curves to this PNG")
     p.add_argument("--keep", action="store_true", help="keep the temporary ZOO_HOME")
+
+    # -- zoo catalogue (the browsable catalogue): parser and handlers in zoo/catalogue_site/cli.py
+    from zoo.catalogue_site.cli import add_commands as add_catalogue_commands
+
+    add_catalogue_commands(add, open_reader=_open_reader)
     return parser
 
 

@@ -128,6 +128,13 @@ class ZooLoadError(ZooError):
         super().__init__(message, hint=hint)
 
 
+class ZooCatalogueError(ZooError):
+    """The browsable catalogue (``zoo catalogue build`` / ``serve``) cannot be written or
+    served: the target directory holds files that are not a zoo catalogue, an earlier
+    catalogue is there and ``force`` was not given, the port is taken. Nothing was
+    written, and an earlier catalogue is left as it was."""
+
+
 class ZooRevisionMovedWarning(UserWarning):
     """Weights pinned to a commit of their Hub repository were fetched at that commit, but
     the revision their record names (e.g. ``main``) now points to another commit: zoo

@@ -453,114 +453,48 @@ class RegistryReader:
 
     def info(self, wid: int) -> WeightsInfo:
         """The full record of weights ``wid``: as stored, with what its lineage adds."""
-        s = self.stored([wid])[wid]
-        r = s.row
-        inherited, effective = self.lineage_facts(wid, s.weights)
-        return WeightsInfo(
-            id=wid,
-            ref=r["name"],
-            version=r["version"],
-            weights=s.weights,
-            family=s.family,
-            is_default=bool(r["is_default"]),
-            aliases=s.aliases,
-            children=s.children,
-            plugin=r["plugin"],
-            plugin_version=r["plugin_version"],
-            created_at=_time(r["created_at"]),
-            created_by=r["created_by"],
-            updated_at=_time(r["updated_at"]),
-            updated_by=r["updated_by"],
-            pinned_revision=r["pinned_revision"],
-            pin_origin=r["pin_origin"],
-            inherited_notes=inherited,
-            effective_use=effective,
-        )
+        (info,) = self.infos([wid])
+        return info
+
+    def infos(self, ids: Sequence[int]) -> list[WeightsInfo]:
+        """The full records of ``ids``, in that order: a few batched queries per 500 ids
+        (``info`` is this for one id), so that reading every record of a registry (the
+        browsable catalogue) costs tens of statements, not ten per record."""
+        out: dict[int, WeightsInfo] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            stored = self.stored(list(chunk))
+            lineage = _LineageData.read(self, list(stored))
+            for wid, s in stored.items():
+                r = s.row
+                inherited, effective = lineage.facts(wid, s.weights)
+                out[wid] = WeightsInfo(
+                    id=wid,
+                    ref=r["name"],
+                    version=r["version"],
+                    weights=s.weights,
+                    family=s.family,
+                    is_default=bool(r["is_default"]),
+                    aliases=s.aliases,
+                    children=s.children,
+                    plugin=r["plugin"],
+                    plugin_version=r["plugin_version"],
+                    created_at=_time(r["created_at"]),
+                    created_by=r["created_by"],
+                    updated_at=_time(r["updated_at"]),
+                    updated_by=r["updated_by"],
+                    pinned_revision=r["pinned_revision"],
+                    pin_origin=r["pin_origin"],
+                    inherited_notes=inherited,
+                    effective_use=effective,
+                )
+        return [out[i] for i in ids if i in out]
 
     def lineage_facts(self, wid: int, weights: Weights) -> tuple[tuple[CardSection, ...], EffectiveUse]:
         """What ``wid`` inherits through its training lineage, computed now (never copied):
         the bias notes of its ancestors and of every dataset it or an ancestor was
         pretrained or fine-tuned on, each marked with where it comes from, and the
         effective commercial use that follows from all licences and data terms."""
-        depth = {
-            i: d
-            for i, d in self.rows(
-                "WITH RECURSIVE up(id, depth) AS (SELECT CAST(:wid AS INTEGER), 0 UNION SELECT l.parent_id, "
-                f"up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id WHERE up.depth < {MAX_DEPTH}) "
-                "SELECT id, MIN(depth) FROM up GROUP BY id",
-                {"wid": wid},
-            )
-        }
-        names = {
-            i: (f"{n}@{v}", spdx, use)
-            for i, n, v, spdx, use in self.rows(
-                "SELECT id, name, version, license_spdx, commercial_use FROM weights WHERE id IN :ids",
-                {"ids": sorted(depth)},
-            )
-        }
-        order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
-        statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
-        # a direct parent is named so; anything further up is an ancestor
-        kin = {i: ("parent" if depth[i] == 1 else "ancestor") for i in order}
-        statements += [(names[i][2], f"{kin[i]} {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
-        own = {(c.kind, " ".join(c.body.split())) for c in weights.card}
-        found: dict[tuple[Any, str], tuple[CardSection, list[str]]] = {}
-
-        def add(section: CardSection, source: str) -> None:
-            key = (section.kind, " ".join(section.body.split()))
-            if key not in own:
-                found.setdefault(key, (section, []))[1].append(source)
-
-        ancestors = [i for i in order if i != wid]
-        by_weights: dict[int, list[CardSection]] = {}
-        if ancestors:
-            for w, kind, body, title, citations, severity in self.rows(
-                "SELECT weights_id, kind, body, title, citations, severity FROM card_sections "
-                "WHERE weights_id IN :ids AND kind IN ('bias_risks', 'limitations') "
-                "AND inherited_from IS NULL ORDER BY position",
-                {"ids": ancestors},
-            ):
-                by_weights.setdefault(w, []).append(card_section((kind, body, title, citations, severity)))
-        trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]] = {}
-        for w, did, dname, spdx, use, note, plugin in self.rows(
-            "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
-            "FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
-            "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY d.name",
-            {"ids": sorted(depth)},
-        ):
-            trained.setdefault(w, []).append((did, dname, spdx, use, note, plugin))
-        dataset_ids = sorted({t[0] for ts in trained.values() for t in ts})
-        notes: dict[int, list[CardSection]] = {}
-        if dataset_ids:
-            for did, kind, body, title, citations, severity in self.rows(
-                "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
-                "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
-                {"ids": dataset_ids},
-            ):
-                notes.setdefault(did, []).append(card_section((kind, body, title, citations, severity)))
-        seen_data: set[int] = set()
-        for i in order:
-            via = "" if i == wid else f" (via {names[i][0]})"
-            if i != wid:
-                for section in by_weights.get(i, ()):
-                    add(section, f"{kin[i]} {names[i][0]}")
-            for did, dname, spdx, use, note, plugin in trained.get(i, ()):
-                if did in seen_data:
-                    continue
-                seen_data.add(did)
-                terms = (
-                    (f"terms {spdx}" + (f": {note}" if note else ""))
-                    if plugin is not None
-                    else "no terms recorded (no plugin declares this dataset)"
-                )
-                statements.append((use, f"data {dname}{via}: {terms}"))
-                for section in notes.get(did, ()):
-                    add(section, f"dataset {dname}{via}")
-        inherited = tuple(
-            CardSection(s.kind, s.body, s.title, s.references, s.severity, inherited_from="; ".join(sources))
-            for s, sources in found.values()
-        )
-        return inherited, EffectiveUse.combine(statements)
+        return _LineageData.read(self, [wid]).facts(wid, weights)
 
     # -- datasets ---------------------------------------------------------------------
 
@@ -851,6 +785,114 @@ class RegistryReader:
         bound = query.bind(params, self)
         columns, rows = self.conn.query(query.sql, bound, query.types)
         return queries.QueryResult(columns, tuple(rows))
+
+
+@dataclass(frozen=True)
+class _LineageData:
+    """What the lineage facts of some records need, read in a few batched statements:
+    each root's ancestors with their depth, the ancestors' own bias and limitation notes,
+    the data each was pretrained or fine-tuned on, and those datasets' notes."""
+
+    depth: dict[int, dict[int, int]]  # root -> {id: depth} (the root itself at 0)
+    names: dict[int, tuple[str, str, str]]  # id -> (name@version, licence, commercial use)
+    by_weights: dict[int, list[CardSection]]
+    trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]]
+    notes: dict[int, list[CardSection]]
+
+    @classmethod
+    def read(cls, reader: RegistryReader, roots: Sequence[int]) -> _LineageData:
+        depth: dict[int, dict[int, int]] = {r: {r: 0} for r in roots}
+        if roots:
+            for root, i, d in reader.rows(
+                "WITH RECURSIVE up(root, id, depth) AS ("
+                " SELECT w.id, w.id, 0 FROM weights w WHERE w.id IN :ids"
+                " UNION SELECT up.root, l.parent_id, up.depth + 1 FROM lineage l JOIN up ON l.child_id = up.id"
+                f" WHERE up.depth < {MAX_DEPTH})"
+                " SELECT root, id, MIN(depth) FROM up GROUP BY root, id",
+                {"ids": list(roots)},
+            ):
+                depth[root][i] = d
+        involved = sorted({i for d in depth.values() for i in d})
+        ancestors = sorted({i for root, d in depth.items() for i in d if i != root})
+        names: dict[int, tuple[str, str, str]] = {}
+        trained: dict[int, list[tuple[int, str, str, str, str | None, str | None]]] = {}
+        for chunk in _chunks(involved, 500):
+            for i, n, v, spdx, use in reader.rows(
+                "SELECT id, name, version, license_spdx, commercial_use FROM weights WHERE id IN :ids",
+                {"ids": list(chunk)},
+            ):
+                names[i] = (f"{n}@{v}", spdx, use)
+            for w, did, dname, spdx, use, note, plugin in reader.rows(
+                "SELECT wd.weights_id, d.id, d.name, d.terms_spdx, d.commercial_use, d.terms_note, d.plugin "
+                "FROM weights_datasets wd JOIN datasets d ON d.id = wd.dataset_id "
+                "WHERE wd.weights_id IN :ids AND wd.role IN ('pretrain', 'finetune') ORDER BY wd.weights_id, d.name",
+                {"ids": list(chunk)},
+            ):
+                trained.setdefault(w, []).append((did, dname, spdx, use, note, plugin))
+        by_weights: dict[int, list[CardSection]] = {}
+        for chunk in _chunks(ancestors, 500):
+            for w, kind, body, title, citations, severity in reader.rows(
+                "SELECT weights_id, kind, body, title, citations, severity FROM card_sections "
+                "WHERE weights_id IN :ids AND kind IN ('bias_risks', 'limitations') "
+                "AND inherited_from IS NULL ORDER BY weights_id, position",
+                {"ids": list(chunk)},
+            ):
+                by_weights.setdefault(w, []).append(
+                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
+                )
+        notes: dict[int, list[CardSection]] = {}
+        for chunk in _chunks(sorted({t[0] for ts in trained.values() for t in ts}), 500):
+            for did, kind, body, title, citations, severity in reader.rows(
+                "SELECT dataset_id, kind, body, title, citations, severity FROM dataset_notes "
+                "WHERE dataset_id IN :ids ORDER BY dataset_id, position",
+                {"ids": list(chunk)},
+            ):
+                notes.setdefault(did, []).append(
+                    CardSection(kind, body, title, tuple(_json(citations) or ()), severity)
+                )
+        return cls(depth, names, by_weights, trained, notes)
+
+    def facts(self, wid: int, weights: Weights) -> tuple[tuple[CardSection, ...], EffectiveUse]:
+        """The notes ``wid`` inherits and its effective commercial use (see
+        :meth:`RegistryReader.lineage_facts`)."""
+        depth = self.depth[wid]
+        names = self.names
+        order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
+        statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
+        # a direct parent is named so; anything further up is an ancestor
+        kin = {i: ("parent" if depth[i] == 1 else "ancestor") for i in order}
+        statements += [(names[i][2], f"{kin[i]} {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
+        own = {(c.kind, " ".join(c.body.split())) for c in weights.card}
+        found: dict[tuple[Any, str], tuple[CardSection, list[str]]] = {}
+
+        def add(section: CardSection, source: str) -> None:
+            key = (section.kind, " ".join(section.body.split()))
+            if key not in own:
+                found.setdefault(key, (section, []))[1].append(source)
+
+        seen_data: set[int] = set()
+        for i in order:
+            via = "" if i == wid else f" (via {names[i][0]})"
+            if i != wid:
+                for section in self.by_weights.get(i, ()):
+                    add(section, f"{kin[i]} {names[i][0]}")
+            for did, dname, spdx, use, note, plugin in self.trained.get(i, ()):
+                if did in seen_data:
+                    continue
+                seen_data.add(did)
+                terms = (
+                    (f"terms {spdx}" + (f": {note}" if note else ""))
+                    if plugin is not None
+                    else "no terms recorded (no plugin declares this dataset)"
+                )
+                statements.append((use, f"data {dname}{via}: {terms}"))
+                for section in self.notes.get(did, ()):
+                    add(section, f"dataset {dname}{via}")
+        inherited = tuple(
+            CardSection(s.kind, s.body, s.title, s.references, s.severity, inherited_from="; ".join(sources))
+            for s, sources in found.values()
+        )
+        return inherited, EffectiveUse.combine(statements)
 
 
 def audit_event(row: Sequence[Any]) -> AuditEvent:
