@@ -20,6 +20,22 @@ PG_BASE = os.environ.get("ZOO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _session_zoo_home(tmp_path_factory) -> Iterator[None]:
+    """The suite never reads or writes the user's default registry and cache: a test that
+    opens "the default registry" gets one of this session (a newer or older zoo may have
+    written the user's)."""
+    before = os.environ.get("ZOO_HOME")
+    os.environ["ZOO_HOME"] = str(tmp_path_factory.mktemp("zoo-home"))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("ZOO_HOME", None)
+        else:
+            os.environ["ZOO_HOME"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _audit_key_file(tmp_path_factory) -> Iterator[None]:
     """Registries written by the tests sign their audit events with a key of the test
     session (created on the first write), never with the user's $ZOO_HOME/audit.key."""
