@@ -48,6 +48,7 @@ from zoo.records import (
     KeyAdapter,
     PolicyDecision,
     Recipe,
+    TransferMethod,
     Weights,
     WeightStore,
 )
@@ -100,6 +101,7 @@ _DECLARATIONS = (
     _Declaration("zoo_key_adapters", KeyAdapter, "key_adapters", "key adapter", lambda r: r.name),
     _Declaration("zoo_recipes", Recipe, "recipes", "recipe", lambda r: r.name),
     _Declaration("zoo_compressors", Compressor, "compressors", "compression method", lambda r: r.name),
+    _Declaration("zoo_transfer_methods", TransferMethod, "transfer_methods", "transfer method", lambda r: r.name),
     _Declaration("zoo_weight_stores", WeightStore, "weight_stores", "URI scheme", lambda r: r.scheme),
     _Declaration("zoo_datasets", Dataset, "datasets", "dataset", lambda r: r.name),
 )
@@ -150,6 +152,7 @@ class PluginInfo:
     weight_stores: tuple[WeightStore, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     compressors: tuple[Compressor, ...] = ()
+    transfer_methods: tuple[TransferMethod, ...] = ()
     errors: tuple[PluginFailure, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -666,6 +669,12 @@ class PluginHost:
 
     def compressor(self, name: str) -> Compressor:
         return _lookup(self.compressors(), name, "compression method")
+
+    def transfer_methods(self) -> dict[str, TransferMethod]:
+        return {m.name: m for i in self._loaded() for m in i.transfer_methods}
+
+    def transfer_method(self, name: str) -> TransferMethod:
+        return _lookup(self.transfer_methods(), name, "transfer method")
 
     def weight_stores(self) -> dict[str, WeightStore]:
         return {s.scheme: s for i in self._loaded() for s in i.weight_stores}
