@@ -25,6 +25,9 @@ _LAZY = {
     "FinetuneResult": "zoo.finetune:FinetuneResult",
     "compress": "zoo.compress:compress",
     "CompressResult": "zoo.compress.result:CompressResult",
+    "rank": "zoo.transfer.core:rank",
+    "advise": "zoo.transfer.core:advise",
+    "drift": "zoo.transfer.core:drift",
 }
 
 
