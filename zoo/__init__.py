@@ -28,6 +28,7 @@ _LAZY = {
     "rank": "zoo.transfer.core:rank",
     "advise": "zoo.transfer.core:advise",
     "drift": "zoo.transfer.core:drift",
+    "transfer": "zoo.transfer:",
 }
 
 

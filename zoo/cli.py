@@ -1568,6 +1568,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=4, help="epochs of full fine-tuning and scratch (default 4)")
     p.add_argument("--plot", metavar="PNG", help="write the runs' loss and accuracy curves to this PNG")
     p.add_argument("--keep", action="store_true", help="keep the temporary ZOO_HOME")
+    # -- the transfer advisor (zoo rank / advise / drift / transfer-methods): its own module --
+    from zoo.transfer.cli import add_commands as _transfer_commands
+
+    _transfer_commands(add)
+
     return parser
 
 

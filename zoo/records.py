@@ -733,7 +733,9 @@ class TransferMethod:
         _set(self, "function", _import_string(self.function, "transfer_method.function"))
         _set(self, "higher_is_better", bool(self.higher_is_better))
         if isinstance(self.min_per_class, bool) or not isinstance(self.min_per_class, int) or self.min_per_class < 1:
-            raise ZooValidationError("transfer_method.min_per_class", f"must be an integer >= 1, not {self.min_per_class!r}")
+            raise ZooValidationError(
+                "transfer_method.min_per_class", f"must be an integer >= 1, not {self.min_per_class!r}"
+            )
         _set(self, "needs_source_head", bool(self.needs_source_head))
         _set(self, "params", _mapping(self.params, "transfer_method.params"))
 

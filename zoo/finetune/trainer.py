@@ -326,7 +326,20 @@ def run(
 
         if register_as is not None:
             t = time.perf_counter()
+            # The drift reference (zoo drift) is computed before registering, stored right after.
+            reference = None
+            if dist.main and not train_spec.iterable:
+                from zoo.transfer.core import finetune_reference
+
+                reference = finetune_reference(
+                    model, loop.head, train_spec.dataset, fingerprint=train_scan.fingerprint, seed=seed
+                )
             name = result.register(register_as) if dist.main else None
+            if reference is not None and name is not None:
+                from zoo.transfer.core import store_finetune_reference
+
+                store_finetune_reference(name, reference, registry)
+                result.extra["drift_reference"] = True
             result.registered = dist.broadcast(name)
             timings["register_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started

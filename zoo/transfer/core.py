@@ -9,7 +9,6 @@ stores the results in the registry (tables ``transfer_scores``, ``drift_referenc
 
 from __future__ import annotations
 
-
 import math
 import sys
 import time
@@ -148,7 +147,9 @@ def _resolve(name: str, registry: Any, pretrained: bool = True) -> _Candidate:
     info = registry.resolve(name)
     family = info.family
     if not pretrained:
-        return _Candidate(f"{family.name} (random init)", family.name, family.name, family.modality.value, False, None, None)
+        return _Candidate(
+            f"{family.name} (random init)", family.name, family.name, family.modality.value, False, None, None
+        )
     return _Candidate(
         name,
         info.qualified_name,
@@ -293,12 +294,19 @@ def _check_per_class(methods, data: Prepared, num_classes: int) -> int:
     return smallest
 
 
-def _open_registry(registry: Any):
-    if registry is not None:
-        return registry, False
-    from zoo.registry import open_registry
+def _open_registry(registry: Any, host: Any = None):
+    """The registry to use (``$ZOO_REGISTRY_URL`` / ``$ZOO_HOME`` by default), synced with
+    the installed plugins as ``zoo.get`` does; ``(registry, close_it)``."""
+    from zoo.plugins import ensure_synced
 
-    return open_registry(), True
+    close = registry is None
+    if registry is None:
+        from zoo.registry import open_registry
+
+        registry = open_registry()
+    if hasattr(registry, "sync"):
+        ensure_synced(registry, host or default_host())
+    return registry, close
 
 
 # -- rank --------------------------------------------------------------------------------------
@@ -344,7 +352,7 @@ def rank(
     num_classes = check_classes(prepared, num_classes)
     methods = _methods(host, scores, TransferKind.SCORE)
     smallest = _check_per_class(methods, prepared, num_classes)
-    registry, close = _open_registry(registry)
+    registry, close = _open_registry(registry, host)
     try:
         resolved = [_resolve(n, registry) for n in candidates]
         for c in resolved:
@@ -361,7 +369,14 @@ def rank(
         try:
             for c in resolved:
                 feats, probs, feature_s, cached = _extract(
-                    c, prepared, registry=registry, device=device, batch_size=batch_size, seed=seed, cache=cache, bar=bar
+                    c,
+                    prepared,
+                    registry=registry,
+                    device=device,
+                    batch_size=batch_size,
+                    seed=seed,
+                    cache=cache,
+                    bar=bar,
                 )
                 t = time.perf_counter()
                 values: dict[str, float | None] = {}
@@ -382,7 +397,9 @@ def rank(
                     )
                     if not math.isfinite(value):
                         raise ZooTransferError(
-                            "scores", f"{m.name} of {c.asked} is {value} (degenerate features?)", hint="nothing was stored"
+                            "scores",
+                            f"{m.name} of {c.asked} is {value} (degenerate features?)",
+                            hint="nothing was stored",
                         )
                     values[m.name] = value
                 rows.append(
@@ -680,14 +697,15 @@ def drift(
     of registered model ``name``: its features against the stored reference, by the
     drift method ``method`` (default: MMD with a permutation p-value). ``drifted`` when
     ``p_value < alpha``; ``effect_size`` says how far."""
-    import zoo
     from safetensors.torch import load
+
+    import zoo
     from zoo.transfer.store import drift_reference
 
     host = host or default_host()
     (m,) = _methods(host, [method], TransferKind.DRIFT)
     prepared = prepare(data, labelled=False)
-    registry, close = _open_registry(registry)
+    registry, close = _open_registry(registry, host)
     try:
         info = registry.resolve(name)
         if info.family.modality.value != prepared.modality:
@@ -701,7 +719,9 @@ def drift(
         tokenizer = zoo.preprocess(name, registry=registry) if prepared.modality == "text" else None
         feats = _model_features(model, prepared, None, tokenizer)
         if feats.shape[1] != meta["feature_dim"]:
-            raise ZooTransferError("data", f"gives {feats.shape[1]}-d features, the reference has {meta['feature_dim']}")
+            raise ZooTransferError(
+                "data", f"gives {feats.shape[1]}-d features, the reference has {meta['feature_dim']}"
+            )
         new = (feats @ _projection(meta["feature_dim"], meta["projection_dim"], meta["projection_seed"])).numpy()
         ref = load(blob)["sample"].numpy()
         out = import_object(m.function, what="drift method")(ref, new, seed=seed, **{**dict(m.params or {}), **params})
@@ -722,3 +742,40 @@ def drift(
             registry.close()
 
 
+def finetune_reference(model: Any, head: str | None, dataset: Any, *, fingerprint: str | None, seed: int = 0):
+    """The drift reference ``zoo.finetune(register_as=...)`` stores with the model: a
+    seeded sample of up to 256 training examples of a map-style dataset of image
+    tensors (or strings), featurised by the fine-tuned model without its head. ``None``
+    (logged) for data it cannot sample that way (tokenised mappings, iterable data)."""
+    import logging
+
+    try:
+        n = len(dataset)
+        generator = torch.Generator().manual_seed(seed)
+        order = torch.randperm(n, generator=generator)[:REFERENCE_SAMPLES].sort().values.tolist()
+        items = [dataset[i] for i in order]
+        inputs = [item[0] if isinstance(item, (tuple, list)) else item for item in items]
+        if not (
+            all(isinstance(x, torch.Tensor) and x.ndim == 3 for x in inputs) or all(isinstance(x, str) for x in inputs)
+        ):
+            raise TypeError("samples are not image tensors or strings")
+        sample = torch.stack(inputs) if isinstance(inputs[0], torch.Tensor) else inputs
+    except (TypeError, IndexError, KeyError) as exc:
+        logging.getLogger("zoo.transfer").info("no drift reference: %s", exc)
+        return None
+    ref = reference_blob(model, sample, head=head, seed=seed)
+    ref["data_fingerprint"] = fingerprint
+    return ref
+
+
+def store_finetune_reference(name: str, ref: dict[str, Any], registry: Any) -> str:
+    from zoo.transfer.store import save_drift_reference
+
+    registry, close = (registry, False) if registry is not None else _open_registry(None)
+    try:
+        ref = dict(ref)
+        blob = ref.pop("blob")
+        return save_drift_reference(registry, name, blob, **ref)
+    finally:
+        if close:
+            registry.close()

@@ -60,11 +60,15 @@ def _fingerprint(inputs: Any, labels: Sequence[int] | None) -> str:
 def _labels(value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         if value.is_floating_point() or value.dtype == torch.bool:
-            raise ZooTransferError("labels", f"are {value.dtype}, not integer class indices", hint="pass class indices 0..k-1")
+            raise ZooTransferError(
+                "labels", f"are {value.dtype}, not integer class indices", hint="pass class indices 0..k-1"
+            )
         return value.detach().cpu().reshape(-1).numpy().astype(np.int64)
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
-        raise ZooTransferError("labels", f"are {array.dtype}, not integer class indices", hint="pass class indices 0..k-1")
+        raise ZooTransferError(
+            "labels", f"are {array.dtype}, not integer class indices", hint="pass class indices 0..k-1"
+        )
     return array.reshape(-1).astype(np.int64)
 
 
