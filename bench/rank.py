@@ -53,9 +53,38 @@ def permuted(x: torch.Tensor, seed: int = 1234) -> torch.Tensor:
     return x.reshape(n, c, h * w)[:, :, perm].reshape(n, c, h, w).contiguous()
 
 
+def photo_patches(per_class: int, size: int, seed: int = 0):
+    """Constructed task on real photos: 64x64 patches of scikit-learn's two sample
+    photographs (china.jpg, flower.jpg; CC BY 2.0, see load_sample_images().DESCR), the
+    class being which photo and which quadrant a patch comes from (8 classes)."""
+    from sklearn.datasets import load_sample_images
+
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for p, image in enumerate(load_sample_images().images):
+        img = torch.tensor(image, dtype=torch.float32).permute(2, 0, 1) / 255.0
+        _, h, w = img.shape
+        for q in range(4):
+            top, left = (q // 2) * (h // 2), (q % 2) * (w // 2)
+            for _ in range(per_class + 30):
+                i = int(rng.integers(top, top + h // 2 - 64))
+                j = int(rng.integers(left, left + w // 2 - 64))
+                xs.append(img[:, i : i + 64, j : j + 64])
+                ys.append(p * 4 + q)
+    x = (torch.stack(xs) - 0.5) / 0.5
+    if size != 64:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    y = torch.tensor(ys)
+    train = torch.cat([torch.arange(c * (per_class + 30), c * (per_class + 30) + per_class) for c in range(8)])
+    test = torch.cat([torch.arange(c * (per_class + 30) + per_class, (c + 1) * (per_class + 30)) for c in range(8)])
+    return (x[train], y[train]), (x[test], y[test])
+
+
 def load(name: str, per_class: int, size: int):
     from zoo.finetune.digits import digits
 
+    if name == "photo-patches":
+        return photo_patches(per_class, size)
     train, test = digits(size, per_class=per_class, test_per_class=30, seed=0)
     (xtr, ytr), (xte, yte) = train.tensors, test.tensors
     if name == "digits-permuted":
@@ -72,7 +101,7 @@ def finetune(candidate: str, recipe: str, train, test, seed: int = 0) -> tuple[f
         candidate,
         train,
         test,
-        num_classes=10,
+        num_classes=int(train[1].max()) + 1,
         recipe=recipe,
         epochs=EPOCHS[recipe],
         device="cpu",
@@ -93,7 +122,26 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one size, fewer recipes (a smoke run)")
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--datasets", default="digits,digits-permuted")
+    parser.add_argument("--sizes", default="10,30", help="training examples per class")
+    parser.add_argument("--no-drift", action="store_true")
+    parser.add_argument("--out", default="rank.json", help="file under bench/results")
+    parser.add_argument("--report", nargs="+", metavar="JSON", help="only write rank.md from these result files")
     args = parser.parse_args()
+    if args.report:
+        merged = None
+        for name in args.report:
+            part = json.loads((ROOT / "bench" / "results" / name).read_text())
+            if merged is None:
+                merged = part
+            else:
+                merged["configs"] += part["configs"]
+                merged["total_s"] += part["total_s"]
+                merged.setdefault("drift", part.get("drift"))
+                if merged.get("drift") is None:
+                    merged["drift"] = part.get("drift")
+        report(merged)
+        return 0
     torch.set_num_threads(1)
     from zoo_transfer.drift import mmd_test
 
@@ -105,9 +153,9 @@ def main() -> int:
 
     home = Path(tempfile.mkdtemp(prefix="zoo-rank-bench-"))
     registry = open_registry(f"sqlite:///{home / 'registry.db'}")
-    sizes = [10] if args.quick else [10, 30]
+    sizes = [10] if args.quick else [int(k) for k in args.sizes.split(",")]
     recipes = ["linear-probe", "full"] if args.quick else RECIPES
-    configs = [(d, k) for d in ("digits", "digits-permuted") for k in sizes]
+    configs = [(d, k) for d in args.datasets.split(",") for k in sizes]
     out: dict = {"size": args.size, "candidates": CANDIDATES, "recipes": recipes, "configs": [], "cost": None}
     started = time.perf_counter()
 
@@ -142,6 +190,11 @@ def main() -> int:
             flush=True,
         )
 
+    out["drift"] = None
+    if args.no_drift:
+        out["total_s"] = time.perf_counter() - started
+        (ROOT / "bench" / "results" / args.out).write_text(json.dumps(out, indent=1, default=str))
+        return 0
     # drift: reference = Lite0 features of digits train; clean = held-out test subsets
     from zoo.finetune.digits import digits
 
@@ -174,7 +227,7 @@ def main() -> int:
         print(f"drift {name}: {sum(hits)}/{trials}", flush=True)
     out["drift"] = drift_rows
     out["total_s"] = time.perf_counter() - started
-    (ROOT / "bench" / "results" / "rank.json").write_text(json.dumps(out, indent=1, default=str))
+    (ROOT / "bench" / "results" / args.out).write_text(json.dumps(out, indent=1, default=str))
     report(out)
     return 0
 
@@ -217,9 +270,14 @@ def report(out: dict) -> None:
             vals = [cand["scores"][m] for cand in pre]
             if None not in vals:
                 taus[m].append(kendall(vals, [best_acc[cand["candidate"]] for cand in pre]))
+        from zoo.transfer.core import decide
+
         lite0 = c["finetune"][out["candidates"][0]]
         winner = max(lite0, key=lambda r: lite0[r]["accuracy"])
-        picked = c["advice"]["recipe"]
+        # the advice replayed from its measured numbers by today's rule (zoo.transfer.core.decide)
+        picked, _, negative, why = decide(c["advice"]["numbers"])
+        c["advice"]["recipe"], c["advice"]["negative_transfer"] = picked, negative
+        c["advice"]["reasons"] = c["advice"]["reasons"][:2] + why
         ok = lite0.get(picked, {}).get("accuracy", -1) >= lite0[winner]["accuracy"] - 0.01
         wins += ok
         c["advice_ok"] = ok

@@ -214,8 +214,8 @@ def test_advise_flags_negative_transfer_where_labels_carry_no_image_signal(env, 
     (x, y), _ = small_digits
     # constructed: labels drawn at random, so no feature (pretrained or not) can predict them
     noise_labels = torch.randperm(len(y), generator=torch.Generator().manual_seed(0)) % 10
-    advice = zoo.advise(LITE0, (x, noise_labels), registry=env.registry, store=False, progress=False)
-    assert advice.negative_transfer and advice.recipe == "full"
+    advice = zoo.advise(LITE0, (x, noise_labels), registry=env.registry, store=False, progress=False, margin=0.05)
+    assert advice.negative_transfer and advice.recipe == "linear-probe"  # 6 per class: a head at most
     assert any("NEGATIVE TRANSFER" in r for r in advice.reasons)
     numbers = advice.numbers
     assert numbers["examples_per_class"] == 6.0 and "random_init" in numbers and 0 <= numbers["scratch_accuracy"] <= 1
@@ -227,6 +227,37 @@ def test_advise_on_real_digits_gives_a_recipe_with_numbers(env, small_digits):
     assert advice.recipe in {r["name"] for r in zoo.finetune.recipes()}
     assert advice.numbers["pretrained"]["linear"] == advice.rank.candidates[0].scores["linear"]
     assert advice.reasons[0].startswith("60 examples, 10 classes")
+
+
+def _numbers(per_class, pre, rnd, scratch):
+    return {
+        "examples_per_class": per_class,
+        "pretrained": {"linear": pre},
+        "random_init": {"linear": rnd},
+        "scratch_accuracy": scratch,
+        "scratch_s": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("per_class", "pre", "rnd", "scratch", "recipe", "negative"),
+    [
+        (10, 0.85, 0.60, 0.50, "linear-probe", False),  # few examples: a head
+        (100, 0.97, 0.60, 0.50, "linear-probe", False),  # features already separate the classes
+        (100, 0.85, 0.60, 0.50, "freeze-stages", False),  # good features, some data
+        (100, 0.70, 0.60, 0.50, "lp-ft", False),  # features carry signal, not enough
+        (500, 0.85, 0.60, 0.50, "full", False),  # plenty of data
+        (100, 0.55, 0.60, 0.50, "full", True),  # random weights do as well: the features must adapt
+        (10, 0.55, 0.40, 0.80, "linear-probe", True),  # scratch wins: warned, told to train from scratch
+    ],
+)
+def test_the_decision_rule(per_class, pre, rnd, scratch, recipe, negative):
+    from zoo.transfer.core import decide
+
+    got, params, flagged, reasons = decide(_numbers(per_class, pre, rnd, scratch))
+    assert (got, flagged) == (recipe, negative)
+    assert (params == {"frozen_stages": 3}) == (recipe == "freeze-stages")
+    assert any("scratch" in r for r in reasons) == (negative and scratch > pre)
 
 
 # -- drift: a reference stored at registration, clean vs shifted ----------------------------------

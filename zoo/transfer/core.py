@@ -24,7 +24,7 @@ from zoo.plugins import default_host, import_object
 from zoo.records import TransferKind
 from zoo.transfer.data import Prepared, check_classes, prepare
 
-__all__ = ["Advice", "CandidateScores", "DriftResult", "RankResult", "advise", "drift", "rank", "reference"]
+__all__ = ["Advice", "CandidateScores", "DriftResult", "RankResult", "advise", "decide", "drift", "rank", "reference"]
 
 PROJECTION_DIM = 64
 REFERENCE_SAMPLES = 256
@@ -502,6 +502,76 @@ def _scratch_accuracy(data: Prepared, num_classes: int, budget_s: float, seed: i
     return accuracy, time.perf_counter() - t
 
 
+FEW_PER_CLASS = 50  # below this, a new head on frozen features (linear probe)
+MANY_PER_CLASS = 200  # from this on, fine-tune every layer
+SEPARATED = 0.95  # few-shot accuracy at which the frozen features already separate the classes
+
+
+def decide(numbers: Mapping[str, Any], *, margin: float = 0.0) -> tuple[str, dict[str, Any], bool, list[str]]:
+    """The advice from its numbers (what :func:`advise` measured): ``(recipe, params,
+    negative_transfer, reasons)``. A pure function, so the benchmark can replay it.
+
+    - negative transfer: the pretrained features' few-shot accuracy is no better (by
+      ``margin``) than the best control (same architecture with random weights; a small
+      model from scratch);
+    - recipe: fewer than 50 examples per class, or features that already separate the
+      classes (>= 0.95), -> ``linear-probe`` (more than a head overfits, and costs more);
+      50-200 per class -> ``freeze-stages`` (the first 3 stages: generic edges and
+      textures) when the features are good (>= 0.8), else ``lp-ft``; 200 or more, or
+      negative transfer with 50 or more (the features must adapt; nothing is worth
+      freezing) -> ``full``.
+    """
+    pre, rnd = numbers["pretrained"], numbers["random_init"]
+    metric = "linear" if pre.get("linear") is not None else "knn"
+    accuracy, control, scratch = pre[metric], rnd[metric], numbers["scratch_accuracy"]
+    per_class = numbers["examples_per_class"]
+    best_control = max(control, scratch)
+    negative = accuracy <= best_control + margin
+    reasons: list[str] = []
+    params: dict[str, Any] = {}
+    if negative:
+        which = (
+            "a small model trained from scratch" if scratch >= control else "the same architecture with random weights"
+        )
+        reasons.append(
+            f"NEGATIVE TRANSFER: the pretrained features ({accuracy:.3f}) are no better than {which} "
+            f"({best_control:.3f}): the source's features carry no extra signal for this data"
+        )
+        if scratch > accuracy:
+            reasons.append(
+                f"instead: train a small model from scratch (it reached {scratch:.3f} in {numbers['scratch_s']:.1f} s), "
+                "or collect more data and fine-tune every layer"
+            )
+    if per_class < FEW_PER_CLASS or (accuracy >= SEPARATED and not negative):
+        recipe = "linear-probe"
+        reasons.append(
+            f"the frozen features already separate the classes ({accuracy:.3f} >= {SEPARATED})"
+            if per_class >= FEW_PER_CLASS
+            else f"few examples per class ({per_class:.1f} < {FEW_PER_CLASS}): more than a new head overfits "
+            "and costs many times more"
+        )
+    elif per_class >= MANY_PER_CLASS or negative:
+        recipe = "full"
+        reasons.append(
+            f"{per_class:.0f} examples per class are enough to fine-tune every layer"
+            if per_class >= MANY_PER_CLASS
+            else "the pretrained features do not fit this data: fine-tune every layer so they can adapt"
+        )
+    elif accuracy >= 0.8:
+        recipe, params = "freeze-stages", {"frozen_stages": 3}
+        reasons.append(
+            f"good frozen features ({accuracy:.3f}) and {per_class:.0f} examples per class: keep the first 3 "
+            "stages (generic edges and textures) frozen, adapt the rest"
+        )
+    else:
+        recipe = "lp-ft"
+        reasons.append(
+            f"the frozen features carry signal ({accuracy:.3f} vs {best_control:.3f}) but leave accuracy on the "
+            f"table and there are {per_class:.0f} examples per class: probe first, then fine-tune (LP-FT)"
+        )
+    return recipe, params, negative, reasons
+
+
 def advise(
     name: str,
     data: Any,
@@ -512,7 +582,7 @@ def advise(
     data_name: str | None = None,
     device: str = "cpu",
     seed: int = 0,
-    margin: float = 0.02,
+    margin: float = 0.0,
     progress: Any = None,
     host: Any = None,
     cache: Any = None,
@@ -563,36 +633,8 @@ def advise(
         f"few-shot accuracy from frozen pretrained features {accuracy:.3f}; same architecture with random "
         f"weights {control:.3f}; small model from scratch ({scratch_s:.1f} s) {scratch:.3f}"
     )
-    best_control = max(control, scratch)
-    negative = accuracy <= best_control + margin
-    params: dict[str, Any] = {}
-    if negative:
-        which = "a small model trained from scratch" if scratch >= control else "random weights"
-        reasons.append(
-            f"NEGATIVE TRANSFER: the pretrained features ({accuracy:.3f}) are no better than {which} "
-            f"({best_control:.3f}, margin {margin}); the source's features carry little signal for this data"
-        )
-        reasons.append(
-            "recommend: fine-tune every layer ('full') so the features can adapt — or train a small model from "
-            "scratch; do not freeze the backbone"
-        )
-        recipe = "full"
-    elif accuracy >= 0.9 or per_class < 20:
-        recipe = "linear-probe"
-        reasons.append(
-            f"the frozen features already separate the classes ({accuracy:.3f})"
-            if accuracy >= 0.9
-            else f"few examples per class ({per_class:.1f} < 20): training more than a head would overfit"
-        )
-    elif per_class < 100:
-        recipe = "lp-ft"
-        reasons.append(
-            f"the frozen features carry signal ({accuracy:.3f} vs {best_control:.3f}) but leave accuracy on the "
-            f"table and there are {per_class:.0f} examples per class: probe first, then fine-tune (LP-FT)"
-        )
-    else:
-        recipe = "full"
-        reasons.append(f"{per_class:.0f} examples per class are enough to fine-tune every layer")
+    recipe, params, negative, why = decide(numbers, margin=margin)
+    reasons += why
     return Advice(name, recipe, params, negative, tuple(reasons), numbers, result)
 
 
