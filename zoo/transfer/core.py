@@ -241,21 +241,34 @@ def _extract(
 
 
 class _Bar:
+    """A rich progress bar on stderr over every candidate's examples (``progress``:
+    ``None`` = when stderr is a terminal)."""
+
     def __init__(self, total: int, progress: Any) -> None:
         show = sys.stderr.isatty() if progress is None else bool(progress)
-        self.bar = None
+        self.progress = None
         if show:
-            from tqdm import tqdm
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.bar = tqdm(total=total, desc="features", unit="ex", file=sys.stderr, leave=False)
+            self.progress = Progress(
+                TextColumn("features"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("features", total=total)
 
     def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
+        if self.progress is not None:
+            self.progress.advance(self.task, n)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _methods(host: Any, names: Sequence[str] | None, kind: TransferKind):
