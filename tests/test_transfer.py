@@ -172,8 +172,21 @@ def test_features_are_cached_once_per_weights_and_data(env, small_digits):
     # other data: another entry
     other = zoo.rank((x[:30], y[:30]), [LITE0], scores=["logme"], registry=env.registry, store=False, progress=False)
     assert not other.candidates[0].cached
-    assert len(list((env.home / "features").glob("*.safetensors"))) == len(before) + 1
+    # two entries: the pooled features and the source head's logits
+    assert len(list((env.home / "features").glob("*.safetensors"))) == len(before) + 2
     assert other.data_fingerprint != again.data_fingerprint
+
+
+def test_rank_reuses_the_features_a_linear_probe_cached(env, small_digits):
+    (x, y), _ = small_digits
+    x, y = x[6:48], y[6:48]  # data nobody has featurised yet
+    first = zoo.finetune(LITE0, (x, y), num_classes=10, recipe="linear-probe", epochs=1, device="cpu", progress=False)
+    assert first.timings["features_s"] > 0
+    ranked = zoo.rank((x, y), [LITE0], scores=["logme", "leep"], registry=env.registry, store=False, progress=False)
+    assert ranked.candidates[0].cached and ranked.candidates[0].scores["leep"] is not None
+    again = zoo.finetune(LITE0, (x, y), num_classes=10, recipe="linear-probe", epochs=1, device="cpu", progress=False)
+    assert again.metrics[-1].train_loss == first.metrics[-1].train_loss  # the same features, read back
+    assert again.timings["features_s"] < first.timings["features_s"] / 5
 
 
 def test_fingerprint_is_the_one_finetune_lineage_records(small_digits):

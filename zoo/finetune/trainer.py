@@ -282,6 +282,20 @@ def run(
             deadline=started + time_limit_s if time_limit_s else None,
             eval_every=eval_every,
         )
+        sha = getattr(card, "sha256", None)
+        if sha and not dist.enabled and autocast_dtype is None:
+            # The on-disk feature cache shared with zoo.rank (zoo.finetune.features): the
+            # frozen pretrained backbone's features of this exact data are computed once.
+            from zoo.finetune.features import FeatureCache
+
+            loop.feature_keys = {
+                scan_arg: FeatureCache.key(sha, fingerprint)
+                for scan_arg, fingerprint in (
+                    ("train", train_scan.fingerprint),
+                    ("val", val_scan.fingerprint if val_scan else None),
+                )
+                if fingerprint
+            }
         if resume:
             loop.resume()
         loop.train()
@@ -525,6 +539,8 @@ class _Loop:
         self.resumed_from: int | None = None
         self._resume_state: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None
         self._features: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.feature_keys: dict[str, str] = {}  # spec.argument -> shared on-disk cache key
+        self._pristine = True  # no parameter of the backbone has trained yet
         for key in ("features_s", "train_s", "eval_s", "checkpoint_s"):
             timings.setdefault(key, 0.0)
 
@@ -656,6 +672,15 @@ class _Loop:
         if key in self._features:
             return self._features[key]
         t = time.perf_counter()
+        shared = self.feature_keys.get(key) if self._pristine and self.resumed_from is None else None
+        if shared is not None:
+            from zoo.finetune.features import FeatureCache
+
+            hit = FeatureCache().load(shared)
+            if hit is not None and "labels" in hit and len(hit["features"]) == len(spec):
+                self._features[key] = (hit["features"].to(self.device), hit["labels"].long().to(self.device))
+                self.timings["features_s"] += time.perf_counter() - t
+                return self._features[key]
         was_training = self.model.training
         self.model.eval()
         feats, labels = [], []
@@ -676,6 +701,10 @@ class _Loop:
             x, y = self._gather(spec, sampler, x, y)
         self.model.train(was_training)
         self._features[key] = (x, y)
+        if shared is not None:
+            from zoo.finetune.features import FeatureCache
+
+            FeatureCache().save(shared, {"features": x, "labels": y})
         self.timings["features_s"] += time.perf_counter() - t
         return x, y
 
@@ -787,6 +816,8 @@ class _Loop:
         self, phase: Phase, epoch: int, total: int, optimizer, scheduler, scaler, bar: _Progress
     ) -> EpochMetrics:
         t0 = time.perf_counter()
+        if not phase.features:
+            self._pristine = False
         if phase.features:
             train_x, train_y = self.features(self.train_spec)
         self._train_mode(phase)

@@ -195,11 +195,17 @@ def _extract(
     else:
         model_id = f"random:{candidate.arch}:{seed}"
     use_head = candidate.pretrained and candidate.head is not None and bool(candidate.source_classes)
-    key = cache.key(model_id, data.fingerprint, "pooled+source" if use_head else "pooled")
+    # Two entries: the pooled features (shared with the linear probe of zoo.finetune, which
+    # writes the same key for the same weights and data) and the source head's logits.
+    key = cache.key(model_id, data.fingerprint)
+    source_key = cache.key(model_id, data.fingerprint, "source-logits")
     hit = cache.load(key)
-    if hit is not None and len(hit["features"]) == len(data):
+    if hit is not None and len(hit["features"]) != len(data):
+        hit = None
+    source = cache.load(source_key) if use_head else None
+    if hit is not None and (not use_head or source is not None):
         bar.update(len(data))
-        probs = torch.softmax(hit["source_logits"].double(), 1).numpy() if "source_logits" in hit else None
+        probs = torch.softmax(source["logits"].double(), 1).numpy() if source is not None else None
         return hit["features"].numpy(), probs, 0.0, True
     t = time.perf_counter()
     if candidate.pretrained:
@@ -208,6 +214,13 @@ def _extract(
         torch.manual_seed(seed)
         model = zoo.get(candidate.arch, num_classes=0, pretrained=False, device=device, registry=registry)
     model.eval()
+    if hit is not None:  # features cached (e.g. by a linear probe): only the head is missing
+        head = model.get_submodule(candidate.head)
+        logits = head(hit["features"].to(device)).float().cpu()
+        cache.save(source_key, {"logits": logits})
+        bar.update(len(data))
+        probs = torch.softmax(logits.double(), 1).numpy()
+        return hit["features"].numpy(), probs, time.perf_counter() - t, True
     captured: list[torch.Tensor] = []
     hook = None
     if use_head:
@@ -232,12 +245,17 @@ def _extract(
     finally:
         if hook is not None:
             hook.remove()
-    tensors = {"features": torch.cat(feats)}
+    features = torch.cat(feats)
+    entry = {"features": features}
+    if data.labels is not None:
+        entry["labels"] = torch.as_tensor(data.labels)
+    cache.save(key, entry)
+    probs = None
     if use_head:
-        tensors["source_logits"] = torch.cat(logits)
-    cache.save(key, tensors)
-    probs = torch.softmax(tensors["source_logits"].double(), 1).numpy() if use_head else None
-    return tensors["features"].numpy(), probs, time.perf_counter() - t, False
+        source_logits = torch.cat(logits)
+        cache.save(source_key, {"logits": source_logits})
+        probs = torch.softmax(source_logits.double(), 1).numpy()
+    return features.numpy(), probs, time.perf_counter() - t, False
 
 
 class _Bar:
