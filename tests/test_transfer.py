@@ -234,6 +234,31 @@ def test_advise_flags_negative_transfer_where_labels_carry_no_image_signal(env, 
     assert numbers["examples_per_class"] == 6.0 and "random_init" in numbers and 0 <= numbers["scratch_accuracy"] <= 1
 
 
+TEXTS = [
+    "the cat sleeps on the sofa",
+    "a dog barks at night",
+    "the horse runs in the field",
+    "my parrot can talk",
+    "a cow eats grass",
+    "the kitten chases a mouse",
+    "the train leaves at noon",
+    "a truck drives on the highway",
+    "the plane lands at the airport",
+    "my bicycle has a flat tire",
+    "a bus stops at the corner",
+    "the ship sails into port",
+]
+
+
+def test_text_backbone_separates_topics_random_weights_do_not(env):
+    labels = [0] * 6 + [1] * 6
+    advice = zoo.advise(MINILM, (TEXTS, labels), registry=env.registry, store=False, progress=False)
+    pre, rnd = advice.rank.candidates
+    assert pre.scores["leep"] is None  # a sentence encoder has no source head
+    assert pre.scores["linear"] > rnd.scores["linear"] and pre.scores["logme"] > rnd.scores["logme"]
+    assert not advice.negative_transfer and advice.recipe == "linear-probe"
+
+
 def test_advise_on_real_digits_gives_a_recipe_with_numbers(env, small_digits):
     (x, y), _ = small_digits
     advice = zoo.advise(LITE0, (x, y), registry=env.registry, store=False, progress=False)

@@ -625,8 +625,9 @@ def advise(
     same time budget as extracting the features and probing them). When the pretrained
     features are no better than a control (by ``margin`` in few-shot accuracy) it warns of
     negative transfer."""
+    prepared = prepare(data, name=data_name)
     result = rank(
-        data,
+        prepared,
         [name],
         num_classes=num_classes,
         controls=True,
@@ -639,7 +640,6 @@ def advise(
         host=host,
         cache=cache,
     )
-    prepared = prepare(data, name=data_name)
     pre, rnd = result.candidates[0], result.candidates[1]
     budget = time_budget_s if time_budget_s is not None else max(1.0, pre.feature_s + pre.score_s)
     scratch, scratch_s = _scratch_accuracy(prepared, result.num_classes, budget, seed)

@@ -86,6 +86,8 @@ def prepare(data: Any, *, labelled: bool = True, name: str | None = None) -> Pre
     inputs: Any
     labels: Any = None
     if isinstance(data, Prepared):
+        if labelled and data.labels is None:
+            raise _unlabelled("prepared without labels")
         return data
     if isinstance(data, torch.Tensor) or (isinstance(data, (list, tuple)) and data and isinstance(data[0], str)):
         inputs = data
