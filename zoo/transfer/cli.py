@@ -162,7 +162,12 @@ def cmd_advise(args: argparse.Namespace) -> int:
     for reason in advice.reasons:
         console.print(f"  - {escape(reason)}")
     console.print(_scores_table(advice.rank, "scores (pretrained vs the same architecture with random weights)"))
-    console.print(f"run it: zoo finetune {escape(args.name)} --data {escape(args.data)} --recipe {advice.recipe}")
+    extra = "".join(f" --param {k}={v}" for k, v in advice.params.items())
+    if args.data == "digits":
+        extra += f" --image-size {args.image_size}"
+    console.print(
+        f"run it: zoo finetune {escape(args.name)} --data {escape(args.data)} --recipe {advice.recipe}{extra}"
+    )
     return 0
 
 
