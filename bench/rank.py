@@ -319,8 +319,49 @@ def report(out: dict) -> None:
     ]
     for name, row in out["drift"].items():
         lines.append(f"| {name} | {row['flagged']}/{row['trials']} | {row['rate']:.2f} |")
+    lines += ["", *plots(out)]
     (ROOT / "bench" / "results" / "rank.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def plots(out: dict) -> list[str]:
+    """docs/img/transfer_recipes.png (fine-tuned accuracy by recipe and size, Lite0, per
+    data set, with the controls) and docs/img/transfer_scores.png (LogME and few-shot
+    linear accuracy vs best fine-tuned accuracy)."""
+    from zoo.finetune.plot import Panel, line_chart
+
+    img = ROOT / "docs" / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    lite0 = out["candidates"][0]
+    panels = []
+    for data in dict.fromkeys(c["data"] for c in out["configs"]):
+        series: dict[str, list[tuple[float, float]]] = {}
+        for c in (c for c in out["configs"] if c["data"] == data):
+            for recipe, v in c["finetune"][lite0].items():
+                series.setdefault(recipe, []).append((c["per_class"], v["accuracy"]))
+            n = c["advice"]["numbers"]
+            series.setdefault("control: random init (probe)", []).append((c["per_class"], n["random_init"]["linear"]))
+            series.setdefault("control: scratch MLP", []).append((c["per_class"], n["scratch_accuracy"]))
+        panels.append(
+            Panel(data, "examples per class", "accuracy", series, dashed={k for k in series if "control" in k})
+        )
+    line_chart(panels, img / "transfer_recipes.png", title="Lite0: test accuracy by recipe; controls dashed")
+    score_panels = []
+    for method in ("logme", "linear"):
+        series = {}
+        for c in out["configs"]:
+            for cand in c["rank"]["candidates"]:
+                ft = c["finetune"].get(cand["candidate"])
+                if ft and cand["scores"].get(method) is not None:
+                    label = f"{c['data']}/{c['per_class']}"
+                    series.setdefault(label, []).append(
+                        (cand["scores"][method], max(v["accuracy"] for v in ft.values()))
+                    )
+        for label in series:
+            series[label].sort()
+        score_panels.append(Panel(f"{method} vs best fine-tuned accuracy", method, "accuracy", series))
+    line_chart(score_panels, img / "transfer_scores.png", title="each line: Lite0/1/2 on one data set and size")
+    return ["![recipes](../../docs/img/transfer_recipes.png)", "", "![scores](../../docs/img/transfer_scores.png)"]
 
 
 if __name__ == "__main__":
