@@ -283,9 +283,10 @@ def _numbers(per_class, pre, rnd, scratch):
         (10, 0.85, 0.60, 0.50, "linear-probe", False),  # few examples: a head
         (100, 0.97, 0.60, 0.50, "linear-probe", False),  # features already separate the classes
         (100, 0.85, 0.60, 0.50, "freeze-stages", False),  # good features, some data
+        (30, 0.85, 0.60, 0.50, "lp-ft", False),  # good features, not yet enough data to freeze stages
         (100, 0.70, 0.60, 0.50, "lp-ft", False),  # features carry signal, not enough
         (500, 0.85, 0.60, 0.50, "full", False),  # plenty of data
-        (100, 0.55, 0.60, 0.50, "full", True),  # random weights do as well: the features must adapt
+        (100, 0.55, 0.60, 0.50, "lp-ft", True),  # random weights do as well: the features must adapt
         (10, 0.55, 0.40, 0.80, "linear-probe", True),  # scratch wins: warned, told to train from scratch
     ],
 )

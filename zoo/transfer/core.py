@@ -533,7 +533,8 @@ def _scratch_accuracy(data: Prepared, num_classes: int, budget_s: float, seed: i
     return accuracy, time.perf_counter() - t
 
 
-FEW_PER_CLASS = 50  # below this, a new head on frozen features (linear probe)
+FEW_PER_CLASS = 20  # below this, a new head on frozen features (linear probe)
+FREEZE_PER_CLASS = 50  # from this on, with good features, freeze the first stages
 MANY_PER_CLASS = 200  # from this on, fine-tune every layer
 SEPARATED = 0.95  # few-shot accuracy at which the frozen features already separate the classes
 
@@ -545,12 +546,13 @@ def decide(numbers: Mapping[str, Any], *, margin: float = 0.0) -> tuple[str, dic
     - negative transfer: the pretrained features' few-shot accuracy is no better (by
       ``margin``) than the best control (same architecture with random weights; a small
       model from scratch);
-    - recipe: fewer than 50 examples per class, or features that already separate the
-      classes (>= 0.95), -> ``linear-probe`` (more than a head overfits, and costs more);
-      50-200 per class -> ``freeze-stages`` (the first 3 stages: generic edges and
-      textures) when the features are good (>= 0.8), else ``lp-ft``; 200 or more, or
-      negative transfer with 50 or more (the features must adapt; nothing is worth
-      freezing) -> ``full``.
+    - recipe: fewer than 20 examples per class, or features that already separate the
+      classes (>= 0.95), -> ``linear-probe`` (more than a head overfits, and costs many
+      times more); 200 or more per class -> ``full``; 50-200 with good features (>= 0.8,
+      no negative transfer) -> ``freeze-stages`` (the first 3 stages: generic edges and
+      textures); otherwise -> ``lp-ft`` (probe, then fine-tune every layer from the probed
+      head: Kumar et al. 2022 — the features must adapt, and a good head first keeps them
+      from being distorted).
     """
     pre, rnd = numbers["pretrained"], numbers["random_init"]
     metric = "linear" if pre.get("linear") is not None else "knn"
@@ -581,14 +583,10 @@ def decide(numbers: Mapping[str, Any], *, margin: float = 0.0) -> tuple[str, dic
             else f"few examples per class ({per_class:.1f} < {FEW_PER_CLASS}): more than a new head overfits "
             "and costs many times more"
         )
-    elif per_class >= MANY_PER_CLASS or negative:
+    elif per_class >= MANY_PER_CLASS:
         recipe = "full"
-        reasons.append(
-            f"{per_class:.0f} examples per class are enough to fine-tune every layer"
-            if per_class >= MANY_PER_CLASS
-            else "the pretrained features do not fit this data: fine-tune every layer so they can adapt"
-        )
-    elif accuracy >= 0.8:
+        reasons.append(f"{per_class:.0f} examples per class are enough to fine-tune every layer")
+    elif per_class >= FREEZE_PER_CLASS and accuracy >= 0.8 and not negative:
         recipe, params = "freeze-stages", {"frozen_stages": 3}
         reasons.append(
             f"good frozen features ({accuracy:.3f}) and {per_class:.0f} examples per class: keep the first 3 "
@@ -597,8 +595,14 @@ def decide(numbers: Mapping[str, Any], *, margin: float = 0.0) -> tuple[str, dic
     else:
         recipe = "lp-ft"
         reasons.append(
-            f"the frozen features carry signal ({accuracy:.3f} vs {best_control:.3f}) but leave accuracy on the "
-            f"table and there are {per_class:.0f} examples per class: probe first, then fine-tune (LP-FT)"
+            (
+                "the pretrained features do not fit this data"
+                if negative
+                else f"the frozen features carry signal ({accuracy:.3f} vs {best_control:.3f}) but leave accuracy "
+                "on the table"
+            )
+            + f", and {per_class:.0f} examples per class are enough to adapt them: probe first, then fine-tune "
+            "every layer from the probed head (LP-FT)"
         )
     return recipe, params, negative, reasons
 
