@@ -361,10 +361,10 @@ def plots(out: dict) -> list[str]:
             for recipe, v in c["finetune"][lite0].items():
                 series.setdefault(recipe, []).append((c["per_class"], v["accuracy"]))
             n = c["advice"]["numbers"]
-            series.setdefault("control: random init (probe)", []).append((c["per_class"], n["random_init"]["linear"]))
-            series.setdefault("control: scratch MLP", []).append((c["per_class"], n["scratch_accuracy"]))
+            series.setdefault("ctrl: random init", []).append((c["per_class"], n["random_init"]["linear"]))
+            series.setdefault("ctrl: scratch MLP", []).append((c["per_class"], n["scratch_accuracy"]))
         panels.append(
-            Panel(data, "examples per class", "accuracy", series, dashed={k for k in series if "control" in k})
+            Panel(data, "examples per class", "accuracy", series, dashed={k for k in series if k.startswith("ctrl")})
         )
     line_chart(panels, img / "transfer_recipes.png", title="Lite0: test accuracy by recipe; controls dashed")
     score_panels = []
