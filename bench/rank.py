@@ -286,6 +286,7 @@ def report(out: dict) -> None:
     taus: dict[str, list[float]] = {m: [] for m in methods}
     wins = 0
     held = [0, 0]
+    within_se = [0, 0]
     for c in out["configs"]:
         lines += [f"### {c['data']}, {c['per_class']} per class", ""]
         head = "| candidate | " + " | ".join(methods) + " | " + " | ".join(out["recipes"]) + " |"
@@ -311,7 +312,14 @@ def report(out: dict) -> None:
         picked, _, negative, why = decide(c["advice"]["numbers"])
         c["advice"]["recipe"], c["advice"]["negative_transfer"] = picked, negative
         c["advice"]["reasons"] = c["advice"]["reasons"][:2] + why
-        ok = lite0.get(picked, {}).get("accuracy", -1) >= lite0[winner]["accuracy"] - 0.01
+        got = lite0.get(picked, {}).get("accuracy", -1)
+        ok = got >= lite0[winner]["accuracy"] - 0.01
+        # one standard error of the winner's test accuracy (30 test examples per class)
+        n_test = 30 * c["rank"]["num_classes"]
+        p_win = lite0[winner]["accuracy"]
+        se = (p_win * (1 - p_win) / n_test) ** 0.5
+        within_se[0] += got >= p_win - se
+        within_se[1] += 1
         if c.get("heldout"):
             held[0] += ok
             held[1] += 1
@@ -339,7 +347,8 @@ def report(out: dict) -> None:
     lines += [
         "",
         f"advise picked the winning recipe (or one within 0.01 of it) in {wins}/{in_sample} cases its thresholds "
-        f"were chosen on, and in {held[0]}/{held[1]} held-out cases (sizes not used to choose them).",
+        f"were chosen on, and in {held[0]}/{held[1]} held-out cases (sizes not used to choose them); "
+        f"its pick is within one standard error of the winner's test accuracy in {within_se[0]}/{within_se[1]}.",
         "",
     ]
     lines += [
