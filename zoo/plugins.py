@@ -79,7 +79,7 @@ CORE_PLUGIN = "zoo"  # the core's default hookimpls (zoo._builtin) register unde
 BUILTIN_SCHEMES = ("file", "http", "https", "pkg")  # served by zoo.weights itself
 HEAVY_MODULES = ("torch", "torchvision", "timm", "transformers")
 # The distributions whose records make up the built-in catalogue (registry.db.sql).
-FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes", "zoo-compress")
+FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes", "zoo-compress", "zoo-transfer")
 
 _log = logging.getLogger("zoo.plugins")
 
