@@ -22,7 +22,7 @@ def rank_png(result: Any, path: str | os.PathLike[str], *, title: str | None = N
     image = Image.new("RGB", (pw * cols, top + ph * rows + legend), "white")
     draw = ImageDraw.Draw(image)
     draw.text(
-        (10, 10), title or f"zoo rank — {result.num_examples} examples, {result.num_classes} classes", fill="black"
+        (10, 10), title or f"zoo rank: {result.num_examples} examples, {result.num_classes} classes", fill="black"
     )
     for i, m in enumerate(methods):
         x0, y0 = (i % cols) * pw, top + (i // cols) * ph
