@@ -420,3 +420,16 @@ def test_cli_rank_advise_drift_and_methods(env, registered, capsys, tmp_path):
     assert "logme" in {r["name"] for r in json.loads(capsys.readouterr().out)}
     assert main(["rank", MINILM, *args]) == 1
     assert "text backbone but the data is vision" in capsys.readouterr().err
+
+
+def test_cli_ranks_text_from_a_jsonl_file(env, capsys, tmp_path):
+    from zoo.cli import main
+
+    path = tmp_path / "topics.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t, "label": int(i >= 6)}) for i, t in enumerate(TEXTS)) + "\n")
+    assert main(["rank", MINILM, "--data", str(path), "--scores", "logme,linear", "--no-store", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["data_name"] == "topics" and out["num_examples"] == 12 and out["candidates"][0]["scores"]["linear"] > 0.5
+    path.write_text('{"text": "no label"}\n{"nope": 1}\n')
+    assert main(["rank", MINILM, "--data", str(path)]) == 1
+    assert "topics.jsonl:2 has no 'text' string" in " ".join(capsys.readouterr().err.split())

@@ -31,17 +31,24 @@ def _load_data(args: argparse.Namespace, registry: Any, name: str, *, split: str
                 continue
             try:
                 row = json.loads(line)
-                texts.append(str(row["text"]))
-                labels.append(row.get("label"))
-            except (ValueError, KeyError, TypeError) as exc:
+            except ValueError as exc:
                 raise ZooTransferError(
-                    "data",
-                    f"{path}:{number} is not a JSON object with 'text' ({exc})",
-                    hint='write {"text": ..., "label": 0}',
+                    "data", f"{path}:{number} is not JSON ({exc})", hint='write one {"text": ..., "label": 0} per line'
                 ) from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ZooTransferError(
+                    "data", f"{path}:{number} has no 'text' string", hint='write one {"text": ..., "label": 0} per line'
+                )
+            texts.append(row["text"])
+            labels.append(row.get("label"))
         if any(v is None for v in labels):
             return texts, path.stem
-        return (texts, [int(v) for v in labels]), path.stem
+        bad = next((v for v in labels if isinstance(v, bool) or not isinstance(v, int)), None)
+        if bad is not None:
+            raise ZooTransferError(
+                "labels", f"{path}: the label {bad!r} is not an integer class index", hint="use labels 0..k-1"
+            )
+        return (texts, labels), path.stem
     from zoo.finetune import sources
 
     info = registry.resolve(name)
