@@ -20,6 +20,24 @@ from zoo.errors import ZooTransferError
 __all__ = ["add_commands"]
 
 
+# Output helpers of its own (rich tables for people, JSON for scripts): this module leans
+# on zoo.cli only for opening the registry and calming threads, so a refactor of the CLI's
+# renderers does not touch it.
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _print_json(data: Any) -> None:
+    import sys
+
+    def default(value: Any) -> Any:
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    sys.stdout.write(json.dumps(data, indent=2, default=default, ensure_ascii=False) + "\n")
+
+
 def _load_data(args: argparse.Namespace, registry: Any, name: str, *, split: str = "train") -> tuple[Any, str]:
     """``(data, name)`` for ``--data``: the training split (``rank``, ``advise``) or, for
     ``drift``, the held-out split of ``digits`` and the whole of anything else."""
@@ -95,7 +113,7 @@ def _scores_table(result: Any, title: str):
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
-    from zoo.cli import _calm_threads, _console, _open_registry, _print_json
+    from zoo.cli import _calm_threads, _open_registry
 
     _calm_threads()
     import zoo
@@ -138,7 +156,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
 
 def cmd_advise(args: argparse.Namespace) -> int:
-    from zoo.cli import _calm_threads, _console, _open_registry, _print_json
+    from zoo.cli import _calm_threads, _open_registry
 
     _calm_threads()
     import zoo
@@ -179,7 +197,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from zoo.cli import _calm_threads, _console, _open_registry, _print_json
+    from zoo.cli import _calm_threads, _open_registry
 
     _calm_threads()
     import zoo
@@ -202,7 +220,6 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from zoo.cli import _console, _print_json
     from zoo.transfer import methods
 
     rows = methods()
