@@ -2,7 +2,7 @@
 -- PostgreSQL), one transaction. Load: sqlite3 registry.db < registry.db.sql, or
 -- psql -v ON_ERROR_STOP=1 -f registry.db.sql; zoo adds the append-only triggers on first open.
 -- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.
--- Schema revision: 0006_compress. Documented in docs/schema.md.
+-- Schema revision: 0007_transfer. Documented in docs/schema.md.
 -- Catalogue rows are stamped created_at 2026-01-01 00:00:00 by 'zoo' (fixed, so the file is reproducible).
 -- Built-in catalogue from the first-party plugins: timm 0.1.0, torchvision 0.1.0, transformers 0.1.0.
 
@@ -12,7 +12,7 @@ CREATE TABLE "alembic_version" (
   "version_num" VARCHAR(32) NOT NULL,
   PRIMARY KEY ("version_num")
 );
-INSERT INTO "alembic_version" ("version_num") VALUES ('0006_compress');
+INSERT INTO "alembic_version" ("version_num") VALUES ('0007_transfer');
 
 CREATE TABLE "audit_events" (
   "seq" INTEGER NOT NULL,
@@ -175,6 +175,21 @@ CREATE TABLE "card_sections" (
 );
 CREATE INDEX "ix_card_sections_weights" ON "card_sections" ("weights_id", "kind");
 
+CREATE TABLE "drift_references" (
+  "weights_id" INTEGER NOT NULL,
+  "data_fingerprint" VARCHAR(64),
+  "num_samples" INTEGER NOT NULL,
+  "feature_dim" INTEGER NOT NULL,
+  "projection_dim" INTEGER NOT NULL,
+  "projection_seed" INTEGER NOT NULL,
+  "sha256" VARCHAR(64) NOT NULL,
+  "payload" TEXT NOT NULL,
+  "created_at" TIMESTAMP NOT NULL,
+  "created_by" VARCHAR(200) NOT NULL,
+  PRIMARY KEY ("weights_id"),
+  FOREIGN KEY ("weights_id") REFERENCES "weights" ("id")
+);
+
 CREATE TABLE "lineage" (
   "child_id" INTEGER NOT NULL,
   "parent_id" INTEGER NOT NULL,
@@ -217,6 +232,25 @@ CREATE TABLE "tags" (
   FOREIGN KEY ("weights_id") REFERENCES "weights" ("id")
 );
 CREATE INDEX "ix_tags_tag" ON "tags" ("tag");
+
+CREATE TABLE "transfer_scores" (
+  "id" INTEGER NOT NULL,
+  "weights_id" INTEGER,
+  "candidate" VARCHAR(200) NOT NULL,
+  "data_fingerprint" VARCHAR(64) NOT NULL,
+  "data_name" VARCHAR(200),
+  "num_examples" INTEGER NOT NULL,
+  "num_classes" INTEGER NOT NULL,
+  "method" VARCHAR(64) NOT NULL,
+  "value" DOUBLE PRECISION NOT NULL,
+  "higher_is_better" BOOLEAN NOT NULL,
+  "plugin" VARCHAR(128),
+  "created_at" TIMESTAMP NOT NULL,
+  "created_by" VARCHAR(200) NOT NULL,
+  PRIMARY KEY ("id"),
+  FOREIGN KEY ("weights_id") REFERENCES "weights" ("id")
+);
+CREATE INDEX "ix_transfer_scores_data" ON "transfer_scores" ("data_fingerprint", "method");
 
 CREATE TABLE "weights_datasets" (
   "weights_id" INTEGER NOT NULL,

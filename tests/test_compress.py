@@ -393,7 +393,9 @@ def test_migration_0006_adds_relation_export_to_an_existing_registry(tmp_path):
             with conn.begin_nested():
                 conn.execute(sa.text("INSERT INTO lineage (child_id, parent_id, relation) VALUES (1, 2, 'export')"))
         command.upgrade(config, "head")
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0006_compress"
+        from zoo.registry._location import SCHEMA_REVISION
+
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION
         conn.execute(sa.text("PRAGMA foreign_keys=OFF"))
         conn.execute(sa.text("INSERT INTO lineage (child_id, parent_id, relation) VALUES (1, 2, 'export')"))
         with pytest.raises(sa.exc.IntegrityError):

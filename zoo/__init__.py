@@ -25,6 +25,10 @@ _LAZY = {
     "FinetuneResult": "zoo.finetuning:FinetuneResult",
     "compress": "zoo.compress:compress",
     "CompressResult": "zoo.compress.result:CompressResult",
+    "rank": "zoo.transfer.core:rank",
+    "advise": "zoo.transfer.core:advise",
+    "drift": "zoo.transfer.core:drift",
+    "transfer": "zoo.transfer:",
 }
 
 

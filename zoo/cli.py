@@ -1467,6 +1467,11 @@ def build_parser() -> argparse.ArgumentParser:
     from zoo.catalogue_site.cli import add_commands as add_catalogue_commands
 
     add_catalogue_commands(add, open_reader=_open_reader)
+    # -- the transfer advisor (zoo rank / advise / drift / transfer-methods): its own module --
+    from zoo.transfer.cli import add_commands as _transfer_commands
+
+    _transfer_commands(add, open_registry=_open_registry, calm_threads=_calm_threads)
+
     return parser
 
 

@@ -181,3 +181,10 @@ class ZooCompressError(ZooError):
     """A deployment method (``zoo.compress``) cannot be applied to this model: an op or
     layer the method does not support (the message names both), missing calibration or
     training data, a model that cannot be traced or exported. Nothing was registered."""
+
+
+class ZooTransferError(ZooValidationError):
+    """``zoo.rank`` / ``zoo.advise`` / ``zoo.drift`` cannot run on this data: a candidate
+    whose modality does not fit the data, too few labelled examples per class for a
+    score (the message says how many it needs), labels outside ``num_classes``, data
+    without labels, a model registered without a drift reference. Nothing was stored."""

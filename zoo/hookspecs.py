@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
         KeyAdapter,
         PolicyDecision,
         Recipe,
+        TransferMethod,
         Weights,
         WeightsInfo,
         WeightStore,
@@ -133,6 +134,17 @@ def zoo_compressors() -> Sequence[Compressor]:
     the compressed structure when ``zoo.get`` loads a registered result (protocol in
     :mod:`zoo.compress` and docs/plugins.md). A method name claimed by two plugins is an
     error naming both.
+    """
+
+
+@hookspec
+def zoo_transfer_methods() -> Sequence[TransferMethod]:
+    """Declare transferability scores and drift tests (:class:`zoo.records.TransferMethod`)
+    for ``zoo.rank``, ``zoo.advise`` and ``zoo.drift``: a name, its kind (``score`` or
+    ``drift``), the function's import string, whether higher is better, how many
+    examples per class it needs and whether it reads the source head's predictions.
+    The core extracts and caches the features and calls the functions by name; it names
+    no method itself. A method name claimed by two plugins is refused for both.
     """
 
 

@@ -51,6 +51,7 @@ from zoo.records import (
     KeyAdapter,
     PolicyDecision,
     Recipe,
+    TransferMethod,
     Weights,
     WeightStore,
 )
@@ -80,7 +81,7 @@ __all__ = [
 CORE_PLUGIN = "zoo"  # the core's default hookimpls (zoo._builtin) register under this name
 HEAVY_MODULES = ("torch", "torchvision", "timm", "transformers")
 # The distributions whose records make up the built-in catalogue (registry.db.sql).
-FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes", "zoo-compress")
+FIRST_PARTY = ("zoo-torchvision", "zoo-timm", "zoo-transformers", "zoo-recipes", "zoo-compress", "zoo-transfer")
 
 _log = logging.getLogger("zoo.plugins")
 
@@ -102,6 +103,7 @@ _DECLARATIONS = (
     _Declaration("zoo_key_adapters", KeyAdapter, "key_adapters", "key adapter", lambda r: r.name),
     _Declaration("zoo_recipes", Recipe, "recipes", "recipe", lambda r: r.name),
     _Declaration("zoo_compressors", Compressor, "compressors", "compression method", lambda r: r.name),
+    _Declaration("zoo_transfer_methods", TransferMethod, "transfer_methods", "transfer method", lambda r: r.name),
     _Declaration("zoo_weight_stores", WeightStore, "weight_stores", "URI scheme", lambda r: r.scheme),
     _Declaration("zoo_datasets", Dataset, "datasets", "dataset", lambda r: r.name),
 )
@@ -152,6 +154,7 @@ class PluginInfo:
     weight_stores: tuple[WeightStore, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     compressors: tuple[Compressor, ...] = ()
+    transfer_methods: tuple[TransferMethod, ...] = ()
     errors: tuple[PluginFailure, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -642,6 +645,12 @@ class PluginHost:
 
     def compressor(self, name: str) -> Compressor:
         return _lookup(self.compressors(), name, "compression method")
+
+    def transfer_methods(self) -> dict[str, TransferMethod]:
+        return {m.name: m for i in self._loaded() for m in i.transfer_methods}
+
+    def transfer_method(self, name: str) -> TransferMethod:
+        return _lookup(self.transfer_methods(), name, "transfer method")
 
     def weight_stores(self) -> dict[str, WeightStore]:
         return {s.scheme: s for i in self._loaded() for s in i.weight_stores}

@@ -25,6 +25,8 @@ __all__ = [
     "PolicyDecision",
     "Compressor",
     "Recipe",
+    "TransferMethod",
+    "TransferKind",
     "WeightStore",
     "CardSection",
     "CommercialUse",
@@ -117,6 +119,11 @@ class Severity(_Choice):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+
+class TransferKind(_Choice):
+    SCORE = "score"  # transferability of frozen features to labelled data (zoo.rank)
+    DRIFT = "drift"  # two-sample test of new features against a reference (zoo.drift)
 
 
 class Modality(_Choice):
@@ -706,6 +713,43 @@ class Compressor:
 
 BUILTIN_SCHEMES = ("file", "http", "https", "pkg")
 """URI schemes zoo.weights serves itself; no :class:`WeightStore` may claim one."""
+
+
+@dataclass(frozen=True)
+class TransferMethod:
+    """A transferability score (``kind="score"``, used by ``zoo.rank`` / ``zoo.advise``)
+    or a drift test (``kind="drift"``, used by ``zoo.drift``).
+
+    ``function`` is an import string. A score is ``f(features, labels, *, num_classes,
+    source_probs, seed, **params) -> float`` over numpy arrays (``features`` n x d,
+    ``labels`` n ints, ``source_probs`` n x C softmax outputs of the source head or
+    ``None``); a drift test is ``f(reference, new, *, seed, **params) -> dict`` with
+    ``statistic``, ``p_value`` and ``effect_size``. ``higher_is_better`` orders scores;
+    ``min_per_class`` is the fewest labelled examples per class the score needs;
+    ``needs_source_head``: the score reads the source task's predictions (LEEP, NCE)
+    and is skipped for a candidate without a classification head."""
+
+    name: str
+    kind: TransferKind
+    description: str
+    function: str
+    higher_is_better: bool = True
+    min_per_class: int = 1
+    needs_source_head: bool = False
+    params: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "name", _name(self.name, "transfer_method.name", TAG_RE, "logme"))
+        _set(self, "kind", TransferKind.parse(self.kind, "transfer_method.kind"))
+        _set(self, "description", _text(self.description, "transfer_method.description", required=True))
+        _set(self, "function", _import_string(self.function, "transfer_method.function"))
+        _set(self, "higher_is_better", bool(self.higher_is_better))
+        if isinstance(self.min_per_class, bool) or not isinstance(self.min_per_class, int) or self.min_per_class < 1:
+            raise ZooValidationError(
+                "transfer_method.min_per_class", f"must be an integer >= 1, not {self.min_per_class!r}"
+            )
+        _set(self, "needs_source_head", bool(self.needs_source_head))
+        _set(self, "params", _mapping(self.params, "transfer_method.params"))
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,20 @@ def run(model_or_name: Any, train: Any, val: Any, options: FinetuneOptions) -> F
             deadline=started + o.time_limit_s if o.time_limit_s else None,
             eval_every=o.eval_every,
         )
+        sha = getattr(card, "sha256", None)
+        if sha and not dist.enabled and autocast_dtype is None:
+            # The on-disk feature cache shared with zoo.rank (zoo.finetuning.features): the
+            # frozen pretrained backbone's features of this exact data are computed once.
+            from zoo.finetuning.features import FeatureCache
+
+            loop.feature_keys = {
+                scan_arg: FeatureCache.key(sha, fingerprint)
+                for scan_arg, fingerprint in (
+                    ("train", train_scan.fingerprint),
+                    ("val", val_scan.fingerprint if val_scan else None),
+                )
+                if fingerprint
+            }
         if o.resume:
             loop.resume()
         loop.train()
@@ -267,6 +281,14 @@ def run(model_or_name: Any, train: Any, val: Any, options: FinetuneOptions) -> F
 
         if o.register_as is not None:
             t = time.perf_counter()
+            # The drift reference (zoo drift) is computed before registering, stored right after.
+            reference = None
+            if dist.main and not train_spec.iterable:
+                from zoo.transfer.core import finetune_reference
+
+                reference = finetune_reference(
+                    model, loop.head, train_spec.dataset, fingerprint=train_scan.fingerprint, seed=seed
+                )
             try:
                 name = result.register(o.register_as) if dist.main else None
             except ZooStoreError as exc:
@@ -277,6 +299,11 @@ def run(model_or_name: Any, train: Any, val: Any, options: FinetuneOptions) -> F
                 )
                 exc.args = (f"{exc.message}\n  hint: {exc.hint}",)
                 raise
+            if reference is not None and name is not None:
+                from zoo.transfer.core import store_finetune_reference
+
+                store_finetune_reference(name, reference, registry)
+                result.extra["drift_reference"] = True
             result.registered = dist.broadcast(name)
             timings["register_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
@@ -462,6 +489,8 @@ class _Loop:
         self.resumed_from: int | None = None
         self._resume_state: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None
         self._features: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.feature_keys: dict[str, str] = {}  # spec.argument -> shared on-disk cache key
+        self._pristine = True  # no parameter of the backbone has trained yet
         for key in ("features_s", "train_s", "eval_s", "checkpoint_s"):
             timings.setdefault(key, 0.0)
 
@@ -587,6 +616,15 @@ class _Loop:
         if key in self._features:
             return self._features[key]
         t = time.perf_counter()
+        shared = self.feature_keys.get(key) if self._pristine and self.resumed_from is None else None
+        if shared is not None:
+            from zoo.finetuning.features import FeatureCache
+
+            hit = FeatureCache().load(shared)
+            if hit is not None and "labels" in hit and len(hit["features"]) == len(spec):
+                self._features[key] = (hit["features"].to(self.device), hit["labels"].long().to(self.device))
+                self.timings["features_s"] += time.perf_counter() - t
+                return self._features[key]
         was_training = self.model.training
         self.model.eval()
         feats, labels = [], []
@@ -607,6 +645,10 @@ class _Loop:
             x, y = self._gather(spec, sampler, x, y)
         self.model.train(was_training)
         self._features[key] = (x, y)
+        if shared is not None:
+            from zoo.finetuning.features import FeatureCache
+
+            FeatureCache().save(shared, {"features": x, "labels": y})
         self.timings["features_s"] += time.perf_counter() - t
         return x, y
 
@@ -718,6 +760,8 @@ class _Loop:
         self, phase: Phase, epoch: int, total: int, optimizer, scheduler, scaler, bar: _Progress
     ) -> EpochMetrics:
         t0 = time.perf_counter()
+        if not phase.features:
+            self._pristine = False
         if phase.features:
             train_x, train_y = self.features(self.train_spec)
         self._train_mode(phase)

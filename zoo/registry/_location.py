@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SCHEMA_REVISION = "0006_compress"
-KNOWN_REVISIONS = ("0001_initial", "0002_pins", "0003_audit_key", "0005_datasets", "0006_compress")
+SCHEMA_REVISION = "0007_transfer"
+KNOWN_REVISIONS = ("0001_initial", "0002_pins", "0003_audit_key", "0005_datasets", "0006_compress", "0007_transfer")
 APPLICATION = "zoo"
 
 

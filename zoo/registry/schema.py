@@ -270,6 +270,49 @@ class AliasRow(Base):
     weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"))
 
 
+class TransferScoreRow(Base):
+    """One transferability score of one candidate backbone on one labelled data set
+    (``zoo.rank``): the data is named by its content fingerprint, so "which backbone
+    ranked best on this data" is one query (docs/schema.md). ``weights_id`` is NULL for a
+    control without weights (the architecture with random weights)."""
+
+    __tablename__ = "transfer_scores"
+    __table_args__ = (Index("ix_transfer_scores_data", "data_fingerprint", "method"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weights_id: Mapped[int | None] = mapped_column(ForeignKey("weights.id"))
+    candidate: Mapped[str] = mapped_column(String(NAME))
+    data_fingerprint: Mapped[str] = mapped_column(String(64))
+    data_name: Mapped[str | None] = mapped_column(String(NAME))
+    num_examples: Mapped[int] = mapped_column(Integer)
+    num_classes: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(LABEL))
+    value: Mapped[float] = mapped_column(Float)
+    higher_is_better: Mapped[bool] = mapped_column(Boolean)
+    plugin: Mapped[str | None] = mapped_column(String(PLUGIN))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(NAME))
+
+
+class DriftReferenceRow(Base):
+    """The compact reference of a registered (fine-tuned) model's training features that
+    ``zoo drift`` tests new data against: a seeded random projection of a sample of the
+    pooled features, stored as base64 safetensors (``payload``, sha256 ``sha256``)."""
+
+    __tablename__ = "drift_references"
+
+    weights_id: Mapped[int] = mapped_column(ForeignKey("weights.id"), primary_key=True)
+    data_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    num_samples: Mapped[int] = mapped_column(Integer)
+    feature_dim: Mapped[int] = mapped_column(Integer)
+    projection_dim: Mapped[int] = mapped_column(Integer)
+    projection_seed: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(NAME))
+
+
 class AuditEventRow(Base):
     """The append-only audit trail. Triggers refuse UPDATE and DELETE; each event's
     ``hash`` covers its fields and ``prev_hash``, so an edit or removal is detected."""
