@@ -356,7 +356,6 @@ def test_drift_without_a_reference_is_a_typed_error(env):
 
 def test_scores_storage_and_best_query_on_both_databases(registry, resnet_family):
     from zoo.testing import make_weights
-
     from zoo.transfer.store import BEST_ON_DATA_SQL, save_scores, scores_for
 
     registry.add_family(resnet_family)
