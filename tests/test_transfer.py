@@ -432,4 +432,5 @@ def test_cli_ranks_text_from_a_jsonl_file(env, capsys, tmp_path):
     assert out["data_name"] == "topics" and out["num_examples"] == 12 and out["candidates"][0]["scores"]["linear"] > 0.5
     path.write_text('{"text": "no label"}\n{"nope": 1}\n')
     assert main(["rank", MINILM, "--data", str(path)]) == 1
-    assert "topics.jsonl:2 has no 'text' string" in " ".join(capsys.readouterr().err.split())
+    # rich may wrap the long temporary path anywhere: compare without the whitespace
+    assert "topics.jsonl:2hasno'text'string" in "".join(capsys.readouterr().err.split())
