@@ -80,25 +80,32 @@ def photo_patches(per_class: int, size: int, seed: int = 0):
     return (x[train], y[train]), (x[test], y[test])
 
 
-def load(name: str, per_class: int, size: int):
+def load(name: str, per_class: int, size: int, seed: int = 0):
     from zoo.finetuning.digits import digits
 
     if name == "photo-patches":
-        return photo_patches(per_class, size)
-    train, test = digits(size, per_class=per_class, test_per_class=30, seed=0)
+        return photo_patches(per_class, size, seed=seed)
+    train, test = digits(size, per_class=per_class, test_per_class=30, seed=seed)
     (xtr, ytr), (xte, yte) = train.tensors, test.tensors
     if name == "digits-permuted":
         xtr, xte = permuted(xtr), permuted(xte)
     return (xtr, ytr), (xte, yte)
 
 
-def finetune(candidate: str, recipe: str, train, test, seed: int = 0) -> tuple[float, float]:
+def finetune(candidate: str, recipe: str, train, test, seed: int = 0, random_init: bool = False) -> tuple[float, float]:
+    """Test accuracy and seconds of one fine-tuning run. ``random_init``: the same
+    architecture with random weights (seeded), the control as a candidate of its own."""
     import zoo
 
     t = time.perf_counter()
     extra = {"frozen_stages": 3} if recipe == "freeze-stages" else {}
+    model: object = candidate
+    if random_init:
+        torch.manual_seed(seed)
+        arch = candidate.split(".")[0]
+        model = zoo.get(arch, num_classes=int(train[1].max()) + 1, pretrained=False, device="cpu")
     result = zoo.finetune(
-        candidate,
+        model,
         train,
         test,
         num_classes=int(train[1].max()) + 1,
@@ -127,6 +134,13 @@ def main() -> int:
     parser.add_argument("--no-drift", action="store_true")
     parser.add_argument(
         "--recipes", default=",".join(RECIPES), help="'full' alone: a cost-only run (the cost table, no ground truth)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="data split / patch sampling and fine-tuning seed")
+    parser.add_argument(
+        "--other-recipes",
+        default=None,
+        help="recipes for Lite1/Lite2 and the fine-tuned random-weight controls (default: --recipes for "
+        "Lite1/2, no control fine-tuning); Lite0 always gets --recipes (the advice's ground truth)",
     )
     parser.add_argument("--out", default="rank.json", help="file under bench/results")
     parser.add_argument("--report", nargs="+", metavar="JSON", help="only write rank.md from these result files")
@@ -178,12 +192,26 @@ def main() -> int:
         cache=FeatureCache(home / "features-warmup"),
     )
     for data_name, per_class in configs:
-        train, test = load(data_name, per_class, args.size)
-        cfg: dict = {"data": data_name, "per_class": per_class, "rank": None, "finetune": {}, "advice": None}
+        train, test = load(data_name, per_class, args.size, args.seed)
+        cfg: dict = {
+            "data": data_name,
+            "per_class": per_class,
+            "seed": args.seed,
+            "rank": None,
+            "finetune": {},
+            "advice": None,
+        }
         cache = FeatureCache(home / f"features-{data_name}-{per_class}")
         t = time.perf_counter()
         ranked = zoo.rank(
-            train, CANDIDATES, controls=True, registry=registry, cache=cache, progress=False, data_name=data_name
+            train,
+            CANDIDATES,
+            controls=True,
+            registry=registry,
+            cache=cache,
+            progress=False,
+            data_name=data_name,
+            seed=args.seed,
         )
         rank_s = time.perf_counter() - t
         cfg["rank"] = ranked.to_dict()
@@ -191,15 +219,27 @@ def main() -> int:
         for c in ranked.candidates:
             cfg["finetune"][c.candidate] = {}
         ft_total = 0.0
-        for cand in CANDIDATES:
-            for recipe in recipes:
-                acc, secs = finetune(cand, recipe, train, test)
+        others = args.other_recipes.split(",") if args.other_recipes else recipes
+        jobs = [(CANDIDATES[0], r, False) for r in recipes] + [(c, r, False) for c in CANDIDATES[1:] for r in others]
+        if args.other_recipes:
+            jobs += [(c, r, True) for c in CANDIDATES for r in others]
+        for cand, recipe, random_init in jobs:
+            if random_init:
+                acc, secs = finetune(cand, recipe, train, test, seed=args.seed, random_init=True)
+                name = f"{cand.split('.')[0]} (random init)"
+                cfg["finetune"].setdefault(name, {})[recipe] = {"accuracy": acc, "seconds": secs}
+                print(f"{data_name} k={per_class} {name} {recipe}: {acc:.3f} ({secs:.1f} s)", flush=True)
+                continue
+            if True:
+                acc, secs = finetune(cand, recipe, train, test, seed=args.seed)
                 cfg["finetune"][cand][recipe] = {"accuracy": acc, "seconds": secs}
                 if recipe == "full":
                     ft_total += secs
                 print(f"{data_name} k={per_class} {cand} {recipe}: {acc:.3f} ({secs:.1f} s)", flush=True)
         cfg["finetune_full_s"] = ft_total
-        advice = zoo.advise(CANDIDATES[0], train, registry=registry, cache=cache, progress=False, store=False)
+        advice = zoo.advise(
+            CANDIDATES[0], train, registry=registry, cache=cache, progress=False, store=False, seed=args.seed
+        )
         cfg["advice"] = {k: v for k, v in advice.to_dict().items() if k != "rank"}
         out["configs"].append(cfg)
         print(
