@@ -86,7 +86,9 @@ TEXT_TOPICS = ["ai", "coding", "conversations", "emotion", "psychology", "trivia
 
 def chatterbot_topics(per_class: int, seed: int = 0, test_per_class: int = 40):
     """Real text: the English statements of the chatterbot-corpus package (PyPI
-    ``chatterbot-corpus`` 1.3.3, Gunther Cox, BSD-3-Clause; github.com/gunthercox/chatterbot-corpus),
+    ``chatterbot-corpus`` 1.3.3, Gunther Cox and contributors; licence: BSD, as its package
+    metadata declares (classifier "License :: OSI Approved :: BSD License"; no licence file
+    ships in the wheel); github.com/gunthercox/chatterbot-corpus),
     labelled by the topic file they come from (6 topics with >= 119 distinct statements; a statement
     repeated in the corpus is kept once). Split by
     *conversation* (a question and its answers never straddle train and test), seeded."""
