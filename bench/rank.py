@@ -134,7 +134,7 @@ class Tokenised(torch.utils.data.Dataset):
         }
 
 
-def text_study(sizes: list[int], seed: int, recipes: list[str], registry, home: Path) -> list[dict]:
+def text_study(sizes: list[int], seed: int, recipes: list[str], registry, home: Path, save=None) -> list[dict]:
     """MiniLM and its random-weight control on the chatterbot topics: rank, fine-tune
     every recipe (the control: linear probe and full), advise."""
     import zoo
@@ -201,6 +201,8 @@ def text_study(sizes: list[int], seed: int, recipes: list[str], registry, home: 
         cfg["advice"] = {k2: v for k2, v in advice.to_dict().items() if k2 != "rank"}
         print(f"text k={per_class}: advice {advice.recipe} negative={advice.negative_transfer}", flush=True)
         configs.append(cfg)
+        if save is not None:  # after each configuration: a stopped run keeps what it finished
+            save(configs)
     return configs
 
 
@@ -302,14 +304,21 @@ def main() -> int:
     if args.text:
         started = time.perf_counter()
         sizes = [int(k) for k in args.sizes.split(",")]
-        text = text_study(sizes, args.seed, args.recipes.split(","), registry, home)
-        out = {
-            "candidates": [TEXT_CANDIDATE],
-            "recipes": args.recipes.split(","),
-            "configs": text,
-            "total_s": time.perf_counter() - started,
-        }
-        (ROOT / "bench" / "results" / args.out).write_text(json.dumps(out, indent=1, default=str))
+        recipes = args.recipes.split(",")
+
+        def save(configs: list[dict]) -> None:
+            out = {
+                "candidates": [TEXT_CANDIDATE],
+                "recipes": recipes,
+                "configs": configs,
+                "total_s": time.perf_counter() - started,
+            }
+            path = ROOT / "bench" / "results" / args.out
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(out, indent=1, default=str))
+            tmp.replace(path)  # never a half-written result file
+
+        text_study(sizes, args.seed, recipes, registry, home, save=save)
         return 0
     sizes = [10] if args.quick else [int(k) for k in args.sizes.split(",")]
     recipes = ["linear-probe", "full"] if args.quick else args.recipes.split(",")
