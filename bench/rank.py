@@ -388,6 +388,9 @@ def main() -> int:
         )
         cfg["advice"] = {k: v for k, v in advice.to_dict().items() if k != "rank"}
         out["configs"].append(cfg)
+        partial = ROOT / "bench" / "results" / (args.out + ".partial")
+        partial.with_suffix(".tmp").write_text(json.dumps(out, indent=1, default=str))
+        partial.with_suffix(".tmp").replace(partial)  # a stopped run keeps the configurations it finished
         print(
             f"{data_name} k={per_class}: rank {rank_s:.1f} s vs fine-tune(full) {ft_total:.1f} s; advice "
             f"{advice.recipe} negative={advice.negative_transfer}",
