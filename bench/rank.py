@@ -668,23 +668,25 @@ def plots(out: dict) -> list[str]:
     img = ROOT / "docs" / "img"
     img.mkdir(parents=True, exist_ok=True)
     panels = []
-    for key in dict.fromkeys((c["data"], c.get("seed", 0)) for c in out["configs"]):
-        series: dict[str, list[tuple[float, float]]] = {}
-        for c in (c for c in out["configs"] if (c["data"], c.get("seed", 0)) == key):
+    for data in dict.fromkeys(c["data"] for c in out["configs"]):
+        # one panel per data set; a size run with several seeds shows their mean
+        points: dict[str, dict[int, list[float]]] = {}
+        for c in (c for c in out["configs"] if c["data"] == data):
             advised = TEXT_CANDIDATE if c["data"] == "chatterbot-topics" else out["candidates"][0]
+            k = c["per_class"]
             for recipe, v in c["finetune"][advised].items():
-                series.setdefault(recipe, []).append((c["per_class"], v["accuracy"]))
+                points.setdefault(recipe, {}).setdefault(k, []).append(v["accuracy"])
             n = c["advice"]["numbers"]
-            series.setdefault("ctrl: random init", []).append((c["per_class"], n["random_init"]["linear"]))
-            series.setdefault("ctrl: scratch", []).append((c["per_class"], n["scratch_accuracy"]))
-        for k in series:
-            series[k].sort()
-        title = key[0] + (f" (seed {key[1]})" if key[1] else "")
+            points.setdefault("ctrl: random init", {}).setdefault(k, []).append(n["random_init"]["linear"])
+            points.setdefault("ctrl: scratch", {}).setdefault(k, []).append(n["scratch_accuracy"])
+        series = {name: sorted((k, float(np.mean(v))) for k, v in by.items()) for name, by in points.items()}
         panels.append(
-            Panel(title, "examples per class", "accuracy", series, dashed={k for k in series if k.startswith("ctrl")})
+            Panel(data, "examples per class", "accuracy", series, dashed={k for k in series if k.startswith("ctrl")})
         )
     line_chart(
-        panels, img / "transfer_recipes.png", title="Lite0 (MiniLM on text): test accuracy by recipe; controls dashed"
+        panels,
+        img / "transfer_recipes.png",
+        title="Lite0 (MiniLM on text): test accuracy by recipe, mean over seeds; controls dashed",
     )
     score_panels = []
     for method in ("logme", "linear"):
