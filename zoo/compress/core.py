@@ -287,9 +287,10 @@ def run(
         raise ZooValidationError("threads", f"must be a positive integer, not {threads!r}")
     if register_as is not None:
         _check_name(register_as)
+        from zoo.registry._reads import RegistryReads
         from zoo.weights._publish import check_default_store
 
-        check_default_store(registry if hasattr(registry, "get_setting") else None, host)
+        check_default_store(registry if isinstance(registry, RegistryReads) else None, host)
     if isinstance(model_or_name, str):
         from zoo.resolve import get
 

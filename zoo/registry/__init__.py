@@ -14,7 +14,7 @@ from zoo._lazy import lazy_getattr
 if TYPE_CHECKING:
     from zoo.registry._chain import AuditVerification
     from zoo.registry._location import default_url, zoo_home
-    from zoo.registry._reads import ParsedName, SearchResult, WeightsSummary
+    from zoo.registry._reads import ParsedName, RegistryReads, SearchResult, WeightsSummary
     from zoo.registry._store import Registry
     from zoo.registry._sync import SyncReport
 
@@ -22,6 +22,7 @@ _LAZY = {
     "AuditVerification": "zoo.registry._chain:AuditVerification",
     "ParsedName": "zoo.registry._reads:ParsedName",
     "Registry": "zoo.registry._store:Registry",
+    "RegistryReads": "zoo.registry._reads:RegistryReads",
     "SearchResult": "zoo.registry._reads:SearchResult",
     "SyncReport": "zoo.registry._sync:SyncReport",
     "WeightsSummary": "zoo.registry._reads:WeightsSummary",
@@ -47,6 +48,7 @@ __all__ = [
     "AuditVerification",
     "ParsedName",
     "Registry",
+    "RegistryReads",
     "SearchResult",
     "SyncReport",
     "WeightsSummary",

@@ -55,6 +55,7 @@ from zoo.registry._conn import ReadConnection, naive_utc, utc_now, wildcard_to_l
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.registry._keys import AuditKeyring
+    from zoo.registry._store import Registry
     from zoo.registry.queries import QueryResult
 
 Rows = list[tuple[Any, ...]]
@@ -967,6 +968,15 @@ class RegistryReads:
     def _reading(self) -> Iterator[RegistryReader]:
         with self._connection() as conn:
             yield RegistryReader(conn)
+
+    def writer(self) -> Registry | None:
+        """This registry as one that also writes, or None: the capability, typed.
+
+        :class:`~zoo.registry.Registry` returns itself (it syncs plugins, pins hashes,
+        registers ...); a read-only view (the cold path,
+        :class:`~zoo.registry._lite.LiteRegistry`) returns None, and a caller that must
+        write behind it opens ``Registry(reads.url)`` for that write."""
+        return None
 
     def _audit_keyring(self, *, create: bool) -> AuditKeyring | None:
         """The audit keys (:mod:`zoo.registry._keys`)."""
