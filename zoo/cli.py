@@ -141,7 +141,7 @@ def _list_limit(args: argparse.Namespace) -> int | None:
 def cmd_info(args: argparse.Namespace) -> int:
     registry = _open_reader(args)
     info = registry.resolve(args.name)
-    from zoo.compress import deployment
+    from zoo.compression import deployment
 
     rows = deployment(registry, info)
     if args.json:
@@ -1027,7 +1027,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_compressors(args: argparse.Namespace) -> int:
-    from zoo.compress import compressors
+    from zoo.compression import compressors
 
     rows = compressors()
     if args.json:

@@ -446,7 +446,7 @@ def get(
             opened.close()
     if pretrained:
         assert info is not None
-        from zoo.compress._rebuild import load_registered, rebuild_spec
+        from zoo.compression._rebuild import load_registered, rebuild_spec
 
         if (spec := rebuild_spec(info.weights)) is not None:  # quantized, pruned, exported: the method rebuilds
             model, report = load_registered(host, info, family, fetched, spec, num_classes=num_classes, device=device)
