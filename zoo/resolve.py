@@ -285,7 +285,7 @@ def _fetch(
                     "from",
                 ) from None
         raise
-    if fresh_download and (move := _hub.moved(w, info.pinned_revision)) is not None:
+    if fresh_download and info.pinned_revision and (move := _hub.moved(w, info.pinned_revision)) is not None:
         # Downloaded at the pinned commit, which is still served: say that the branch moved
         # (one HEAD, on a download only; a cache hit asks the network nothing).
         import warnings
@@ -430,22 +430,23 @@ def get(
 
     target = _loading.target_device(device)
     target_dtype = _loading.target_dtype(dtype)
-    registry, host, opened = _context(registry, host)
+    reads, host, opened = _context(registry, host)
     fetched = None
+    model: Any  # an nn.Module, which carries its record as model.zoo
     try:
-        info, family = _resolve(registry, name, pretrained)
+        info, family = _resolve(reads, name, pretrained)
         if pretrained:
             assert info is not None
-            _check_policy(info, registry, host, acknowledge)
+            _check_policy(info, reads, host, acknowledge)
             try:
-                fetched = _fetch(info, registry, host, offline, progress)
+                fetched = _fetch(info, reads, host, offline, progress)
             except ZooFetchError as exc:  # offline or unreachable: say what would load now
-                raise _with_alternatives(exc, registry, info) from None
+                raise _with_alternatives(exc, reads, info) from None
     finally:
         if opened is not None:  # the fast path's read snapshot ends here
             opened.close()
     if pretrained:
-        assert info is not None
+        assert info is not None and fetched is not None
         from zoo.compression._rebuild import load_registered, rebuild_spec
 
         if (spec := rebuild_spec(info.weights)) is not None:  # quantized, pruned, exported: the method rebuilds
@@ -462,7 +463,7 @@ def get(
     if compile:
         import torch
 
-        compiled = torch.compile(model)
+        compiled: Any = torch.compile(model)
         compiled.zoo = card
         model.zoo = card
         return compiled
@@ -511,9 +512,9 @@ def preprocess(name: str, *, registry: Registry | None = None, host: PluginHost 
     ``zoo_preprocessor`` hook."""
     if not isinstance(name, str):
         raise ZooValidationError("name", f"must be a model name, not {type(name).__name__}")
-    registry, host, opened = _context(registry, host)
+    reads, host, opened = _context(registry, host)
     try:
-        info, family = _resolve(registry, name, pretrained=False)
+        info, family = _resolve(reads, name, pretrained=False)
     finally:
         if opened is not None:
             opened.close()

@@ -7,7 +7,7 @@ read-only fast path (``zoo list``, ``zoo info``, ``zoo audit``) never pays for i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zoo._lazy import lazy_getattr
 
@@ -38,10 +38,11 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-def open_registry(url: str | None = None, **kwargs) -> Registry:
+def open_registry(url: str | None = None, **kwargs: Any) -> Registry:
     """Open (creating if new) the registry at ``url``, ``$ZOO_REGISTRY_URL`` or
     ``$ZOO_HOME/registry.db``."""
-    return __getattr__("Registry")(url, **kwargs)  # the lazy name: SQLAlchemy only now
+    registry: Registry = __getattr__("Registry")(url, **kwargs)  # the lazy name: SQLAlchemy only now
+    return registry
 
 
 __all__ = [
