@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += _table(["model / method", "file", "CPU latency (child / parent)", "quality"], rows)
     lines += ["", "Registered children (`zoo info bench/lite0-digits` shows the deployment table):", ""]
     info = registry.resolve(teacher)
-    from zoo.compress import deployment
+    from zoo.compression import deployment
 
     lines += _table(
         ["child", "method", "file MB", "b1 ms", "b32 ms", "peak MB (b32)", "quality"],

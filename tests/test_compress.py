@@ -7,6 +7,7 @@ nothing."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,12 +40,48 @@ def compress(acme_env, method, data, **kwargs):
     return zoo.compress(PARENT, method, registry=acme_env.registry, host=acme_env.host, repeats=2, threads=1, **kwargs)
 
 
-def test_import_is_lazy_and_zoo_compress_is_callable():
+def test_import_is_lazy_and_zoo_compress_is_only_the_function():
     code = (
-        "import sys, zoo, zoo.compress; assert callable(zoo.compress); "
-        "assert 'torch' not in sys.modules, 'import zoo.compress imported torch'"
+        "import inspect, sys, warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+        "import zoo, zoo.compression, zoo.compression.result\n"
+        "assert 'torch' not in sys.modules, 'import zoo.compression imported torch'\n"
+        "assert inspect.isfunction(zoo.compress) and zoo.compress is zoo.compression.compress\n"
+        "assert zoo.CompressResult is zoo.compression.result.CompressResult\n"
+        "assert 'zoo.compress' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_old_import_paths_warn_and_give_the_same_objects():
+    """The package zoo.compress is now zoo.compression; the old paths warn and hand out
+    the very same objects, and zoo.compress(...) still calls the function after one of
+    them was imported (Python binds the imported package to zoo.compress)."""
+    code = (
+        "import warnings; warnings.simplefilter('error', DeprecationWarning)\n"
+        "import zoo, zoo.compression.runner as new, zoo.compression as pkg\n"
+        "for stmt in ('from zoo.compress import deployment', 'import zoo.compress.runner'):\n"
+        "    try:\n"
+        "        exec(stmt)\n"
+        "    except DeprecationWarning as w:\n"
+        "        print('warned', 'zoo.compression' in str(w))\n"
+        "warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "from zoo.compress import deployment, compressors\n"
+        "import zoo.compress.runner as old\n"
+        "from zoo.compress.runner import CompressMethod\n"
+        "print(old is new, deployment is pkg.deployment, compressors is pkg.compressors,"
+        " CompressMethod is new.CompressMethod, callable(zoo.compress))\n"
+        "from zoo.errors import ZooError\n"
+        "for fn in (zoo.compress, pkg.compress):\n"
+        "    try:\n"
+        "        fn(object(), 'no-such-method')\n"
+        "    except ZooError as exc:\n"
+        "        print(type(exc).__name__)\n"
+    )
+    env = dict(os.environ, ZOO_PLUGINS="none")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    words = out.stdout.split()
+    assert words[:9] == ["warned", "True", "warned", "True", "True", "True", "True", "True", "True"], out.stdout
+    assert len(words) == 11 and words[9] == words[10] and words[9].startswith("Zoo"), out.stdout
 
 
 @pytest.mark.parametrize("method", ["dynamic-int8", "static-int8", "prune-channels", "onnx", "torch-export"])
@@ -164,7 +201,7 @@ def test_deployment_table_in_zoo_info(acme_env, data, capsys, monkeypatch):
     from zoo.cli import main
 
     monkeypatch.setenv("COLUMNS", "300")
-    from zoo.compress import deployment
+    from zoo.compression import deployment
 
     compress(acme_env, "dynamic-int8", data, register_as="team/tiny-table")
     rows = deployment(acme_env.registry, acme_env.registry.resolve(PARENT))
@@ -329,7 +366,7 @@ def test_text_model_dynamic_int8_with_sentences(acme_env):
             max_position_embeddings=16,
         ),
     ).eval()
-    from zoo.compress import core
+    from zoo.compression import core
 
     sentences = ["a cat sat on the mat", "markets fell sharply", "the model is small", "rain again today"]
     text = core._as_data(sentences, "eval", Tokenizer())

@@ -231,6 +231,34 @@ def test_torchvision_same_outputs_as_torchvision(env, tv_resnet18):
     assert any(e.action == "weights.pin_sha256" for e in env.registry.history("test/resnet18"))
 
 
+def test_a_read_only_view_pins_through_a_registry_it_opens(env, tv_resnet18):
+    """zoo.get's cold path reads through a view that cannot write (``writer()`` is None,
+    the typed capability resolve.py chooses by); the pin of a first fetch then goes
+    through a Registry opened for that write, and lands in the default registry."""
+    from zoo.registry import RegistryReads
+    from zoo.registry._lite import open_lite
+    from zoo.resolve import _context
+
+    _, _, digest = tv_resnet18
+    assert env.registry.writer() is env.registry
+    env.registry.register(
+        record("resnet18", "test/resnet18-cold", env.server.url("tv/resnet18-test.pth"), None, sha256_prefix=digest[:8])
+    )
+    reads, _, opened = _context(None, None)  # the default registry, synced: the fast path
+    try:
+        assert isinstance(reads, RegistryReads) and reads.writer() is None and opened is reads
+    finally:
+        opened.close()
+    with open_lite(env.registry.url, check_plugins=False) as lite:
+        assert lite.writer() is None and lite.resolve("test/resnet18-cold").weights.sha256 is None
+    model = zoo.get("test/resnet18-cold", device="cpu", progress=False)
+    assert model.zoo.sha256 == digest
+    assert env.registry.resolve("test/resnet18-cold").weights.sha256 == digest
+    assert [e.action for e in env.registry.history("test/resnet18-cold")][-1] == "weights.pin_sha256"
+    with pytest.raises(ZooValidationError, match="expected a zoo.registry.Registry"):
+        zoo.get("test/resnet18-cold", registry=env.registry.url, device="cpu")  # a URL is not a registry
+
+
 def test_torchvision_new_head_keeps_every_backbone_tensor(env, tv_resnet18):
     _, state, _ = tv_resnet18
     model = get(env, "test/resnet18", num_classes=7)

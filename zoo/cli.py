@@ -37,11 +37,11 @@ def _opened(args: argparse.Namespace) -> list:
     return args._zoo_opened
 
 
-def _open_reader(args: argparse.Namespace, *, sync: bool = True, postgresql: bool = False):
-    """For commands that only read: the fast path (:mod:`zoo.registry._lite`, plain
-    ``sqlite3``, or psycopg with ``postgresql``; no SQLAlchemy import) when the registry
-    is up to date and its plugins are synced, else the full registry (which creates,
-    upgrades or syncs)."""
+def _open_reader(args: argparse.Namespace, *, sync: bool = True, postgresql: bool = True):
+    """For commands that only read: the fast path (:mod:`zoo.registry._lite`: plain
+    ``sqlite3``, or psycopg on PostgreSQL; no SQLAlchemy import) when the registry is up
+    to date and its plugins are synced, else the full registry (which creates, upgrades
+    or syncs). ``postgresql=False`` sends a PostgreSQL registry through the full one."""
     from zoo.registry._lite import open_lite
 
     lite = open_lite(args.registry, check_plugins=sync and not getattr(args, "no_sync", False), postgresql=postgresql)
@@ -67,7 +67,7 @@ def _sync_plugins(registry) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    registry = _open_reader(args, postgresql=True)
+    registry = _open_reader(args)
     result = registry.search(
         args.pattern,
         modality=args.modality,
@@ -139,9 +139,9 @@ def _list_limit(args: argparse.Namespace) -> int | None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    registry = _open_reader(args, postgresql=True)
+    registry = _open_reader(args)
     info = registry.resolve(args.name)
-    from zoo.compress import deployment
+    from zoo.compression import deployment
 
     rows = deployment(registry, info)
     if args.json:
@@ -252,7 +252,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise _usage("--limit must be 0 (all rows) or a positive number")
     if args.query in ("checkpoint", "rotate-key"):
         return _audit_keys(args)
-    registry = _open_reader(args, sync=False, postgresql=True)
+    registry = _open_reader(args, sync=False)
     if args.query == "verify":
         checkpoint = _read_checkpoint(args.checkpoint) if args.checkpoint else None
         result = registry.verify_audit(checkpoint=checkpoint)
@@ -1027,7 +1027,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_compressors(args: argparse.Namespace) -> int:
-    from zoo.compress import compressors
+    from zoo.compression import compressors
 
     rows = compressors()
     if args.json:

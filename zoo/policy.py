@@ -37,7 +37,7 @@ from zoo.records import CommercialUse, PolicyDecision, Severity, Status, Weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.plugins import PluginHost
-    from zoo.registry import Registry
+    from zoo.registry import Registry, RegistryReads
 
 __all__ = ["POLICIES", "PolicyState", "enforce", "policy_states", "set_policy"]
 
@@ -104,7 +104,7 @@ def _env_policies() -> set[str]:
     return {check_name(n, ENV_POLICY) for n in names}
 
 
-def _registry_value(registry: Registry | None, name: str) -> str:
+def _registry_value(registry: RegistryReads | None, name: str) -> str:
     if registry is None:
         return "off"
     value = registry.get_setting(SETTING_PREFIX + name)
@@ -120,7 +120,7 @@ def _registry_value(registry: Registry | None, name: str) -> str:
     return value
 
 
-def policy_states(registry: Registry | None) -> list[PolicyState]:
+def policy_states(registry: RegistryReads | None) -> list[PolicyState]:
     """Every optional policy with its registry setting and whether ``$ZOO_POLICY`` names it."""
     env = _env_policies()
     return [
@@ -177,7 +177,7 @@ def enforce(
     info: WeightsInfo,
     purpose: str,
     *,
-    registry: Registry | None,
+    registry: RegistryReads | None,
     host: PluginHost | None = None,
     acknowledge: Iterable[str] | str | None = (),
     stacklevel: int = 2,

@@ -42,6 +42,7 @@ from zoo.records import CardSection, DatasetUse, Family, License, ParentLink, We
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.plugins import PluginHost
     from zoo.registry import Registry
+    from zoo.registry._reads import RegistryReads
     from zoo.weights import FetchedFile
 
 __all__ = ["LoadReport", "ModelInfo", "Provenance", "get", "preprocess"]
@@ -161,7 +162,7 @@ _synced: weakref.WeakKeyDictionary[PluginHost, set[str]] = weakref.WeakKeyDictio
 _lite_checked: set[str] = set()
 
 
-def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Any, PluginHost, Any]:
+def _context(registry: RegistryReads | None, host: PluginHost | None) -> tuple[RegistryReads, PluginHost, Any]:
     """(registry, host, what to close after the call). The default registry, when it is
     an SQLite file synced with the installed plugins, is read through the CLI's fast
     path (:mod:`zoo.registry._lite`: stdlib sqlite3, one snapshot per call) with a host
@@ -184,19 +185,23 @@ def _context(registry: Registry | None, host: PluginHost | None) -> tuple[Any, P
             registry = _registries.get(url)
             if registry is None:
                 registry = _registries[url] = Registry(url, sync=False)
-    elif not hasattr(registry, "resolve"):
-        raise ZooValidationError("registry", f"expected a zoo.registry.Registry, got {type(registry).__name__}")
+    else:
+        from zoo.registry._reads import RegistryReads
+
+        if not isinstance(registry, RegistryReads):
+            raise ZooValidationError("registry", f"expected a zoo.registry.Registry, got {type(registry).__name__}")
     from zoo.plugins import PluginHost, default_host, ensure_synced
 
     if host is None:
         host = default_host()
     elif not isinstance(host, PluginHost):
         raise ZooValidationError("host", f"expected a zoo.plugins.PluginHost, got {type(host).__name__}")
+    writer = registry.writer()  # a read-only view has nothing to sync (its opener checked the plugins)
     with _lock:
         done = _synced.setdefault(host, set())
-        if registry.url not in done and hasattr(registry, "sync"):
-            ensure_synced(registry, host)
-            done.add(registry.url)
+        if writer is not None and writer.url not in done:
+            ensure_synced(writer, host)
+            done.add(writer.url)
     return registry, host, None
 
 
@@ -215,7 +220,7 @@ def _check_flag(value: Any, name: str, *, optional: bool = False) -> None:
     raise ZooValidationError(name, f"must be True or False{' or None' if optional else ''}, not {value!r}")
 
 
-def _resolve(registry: Registry, name: str, pretrained: bool) -> tuple[WeightsInfo | None, Family]:
+def _resolve(registry: RegistryReads, name: str, pretrained: bool) -> tuple[WeightsInfo | None, Family]:
     try:
         info = registry.resolve(name)
     except ZooNotFoundError:
@@ -230,7 +235,7 @@ def _resolve(registry: Registry, name: str, pretrained: bool) -> tuple[WeightsIn
     return info, info.family
 
 
-def _check_policy(info: WeightsInfo, registry: Registry, host: PluginHost, acknowledge: Any) -> None:
+def _check_policy(info: WeightsInfo, registry: RegistryReads, host: PluginHost, acknowledge: Any) -> None:
     # The registry's policies (zoo.policy): revoked refused, deprecated warned, the team's
     # optional rules (commercial use, high-severity bias acknowledgement), plugin checks.
     from zoo import policy
@@ -238,7 +243,9 @@ def _check_policy(info: WeightsInfo, registry: Registry, host: PluginHost, ackno
     policy.enforce(info, "get", registry=registry, host=host, acknowledge=acknowledge, stacklevel=4)
 
 
-def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: bool | None, progress: Any) -> FetchedFile:
+def _fetch(
+    info: WeightsInfo, registry: RegistryReads, host: PluginHost, offline: bool | None, progress: Any
+) -> FetchedFile:
     from zoo.weights import _attested, _hub, fetch
 
     w = info.weights
@@ -278,7 +285,7 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
                     "from",
                 ) from None
         raise
-    if fresh_download and (move := _hub.moved(w, info.pinned_revision)) is not None:
+    if fresh_download and info.pinned_revision and (move := _hub.moved(w, info.pinned_revision)) is not None:
         # Downloaded at the pinned commit, which is still served: say that the branch moved
         # (one HEAD, on a download only; a cache hit asks the network nothing).
         import warnings
@@ -300,11 +307,11 @@ def _fetch(info: WeightsInfo, registry: Registry, host: PluginHost, offline: boo
     return fetched
 
 
-def _pin(registry: Any, info: WeightsInfo, sha256: str, *, revision: str | None, origin: str) -> None:
-    # Behind the fast read path, the full Registry is opened for this one write.
+def _pin(registry: RegistryReads, info: WeightsInfo, sha256: str, *, revision: str | None, origin: str) -> None:
+    # Behind the fast read path (a read-only view), the full Registry is opened for this one write.
     from zoo.registry import Registry
 
-    target = registry if hasattr(registry, "pin") else None
+    target = registry.writer()
     try:
         target = target or Registry(registry.url, sync=False)
         target.pin(info.qualified_name, sha256, revision=revision, origin=origin)
@@ -423,23 +430,24 @@ def get(
 
     target = _loading.target_device(device)
     target_dtype = _loading.target_dtype(dtype)
-    registry, host, opened = _context(registry, host)
+    reads, host, opened = _context(registry, host)
     fetched = None
+    model: Any  # an nn.Module, which carries its record as model.zoo
     try:
-        info, family = _resolve(registry, name, pretrained)
+        info, family = _resolve(reads, name, pretrained)
         if pretrained:
             assert info is not None
-            _check_policy(info, registry, host, acknowledge)
+            _check_policy(info, reads, host, acknowledge)
             try:
-                fetched = _fetch(info, registry, host, offline, progress)
+                fetched = _fetch(info, reads, host, offline, progress)
             except ZooFetchError as exc:  # offline or unreachable: say what would load now
-                raise _with_alternatives(exc, registry, info) from None
+                raise _with_alternatives(exc, reads, info) from None
     finally:
         if opened is not None:  # the fast path's read snapshot ends here
             opened.close()
     if pretrained:
-        assert info is not None
-        from zoo.compress._rebuild import load_registered, rebuild_spec
+        assert info is not None and fetched is not None
+        from zoo.compression._rebuild import load_registered, rebuild_spec
 
         if (spec := rebuild_spec(info.weights)) is not None:  # quantized, pruned, exported: the method rebuilds
             model, report = load_registered(host, info, family, fetched, spec, num_classes=num_classes, device=device)
@@ -455,7 +463,7 @@ def get(
     if compile:
         import torch
 
-        compiled = torch.compile(model)
+        compiled: Any = torch.compile(model)
         compiled.zoo = card
         model.zoo = card
         return compiled
@@ -504,9 +512,9 @@ def preprocess(name: str, *, registry: Registry | None = None, host: PluginHost 
     ``zoo_preprocessor`` hook."""
     if not isinstance(name, str):
         raise ZooValidationError("name", f"must be a model name, not {type(name).__name__}")
-    registry, host, opened = _context(registry, host)
+    reads, host, opened = _context(registry, host)
     try:
-        info, family = _resolve(registry, name, pretrained=False)
+        info, family = _resolve(reads, name, pretrained=False)
     finally:
         if opened is not None:
             opened.close()

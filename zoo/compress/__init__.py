@@ -1,138 +1,56 @@
-"""Deployment: ``zoo.compress(model_or_name, method, ...)`` quantizes, prunes, distills
-or exports a model, measures what it gained and lost, and registers the result as a
-child of its parent.
+"""Deprecated: the compression package is :mod:`zoo.compression` (since the release after 0.1.0; see CHANGELOG.md).
 
-Methods are plugins (hook ``zoo_compressors``; the built-in ones are the
-``zoo-compress`` distribution); this package is what they plug into: data handling,
-the measurements (file size, latency at batch 1 and 32, peak memory, quality on the
-caller's eval data), registration with lineage, and the rebuild of a registered result
-when ``zoo.get`` loads it. The runner protocol is in :mod:`zoo.compress.runner`.
+``zoo.compress`` is the function (``zoo.compress(model_or_name, method, ...)``). This
+package only keeps the old import paths working (``from zoo.compress import
+deployment``, ``zoo.compress.runner``, ...), each with a ``DeprecationWarning``; it hands
+out the very objects of :mod:`zoo.compression`. It will be removed in a later release.
 
-Importing this package imports no torch; :func:`compress` does, when it runs.
+Importing it makes Python bind it to ``zoo.compress`` (a package's attribute is set to
+its imported subpackage), so it stays callable: ``zoo.compress(...)`` keeps working even
+after someone imported an old path. That is the only reason for :class:`_Deprecated`.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import types
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from zoo.compress.result import CompressResult
+import zoo.compression as _new
 
-__all__ = ["compress", "compressors", "deployment", "rebuild_spec"]
+warnings.warn(
+    "the package zoo.compress is now zoo.compression (zoo.compress is the function); import from zoo.compression instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
+
+__all__ = list(_new.__all__)
 
 
-def compress(
-    model_or_name: Any,
-    method: str,
-    *,
-    calibration: Any = None,
-    eval: Any = None,  # the public keyword (shadows the builtin in here only)
-    register_as: str | None = None,
-    registry: Any = None,
-    host: Any = None,
-    threads: int | None = None,
-    repeats: int = 10,
-    eval_name: str | None = None,
-    measure: bool = True,
-    **options: Any,
-) -> CompressResult:
-    """Compress ``model_or_name`` with ``method``; returns a :class:`~zoo.compress.result.CompressResult`.
+def __getattr__(name: str) -> Any:
+    return getattr(_new, name)
 
-    ``model_or_name``: a name ``zoo.get`` resolves, or a model ``zoo.get`` returned
-    (anything else can be compressed and measured, but not registered). ``method``: a
-    name from ``zoo compressors`` (e.g. ``dynamic-int8``, ``static-int8``,
-    ``prune-channels``, ``distill``, ``onnx``, ``torch-export``); ``**options`` override
-    the method's defaults. ``calibration``: data the method needs (static quantization
-    calibrates on it; pruning's recovery and distillation train on it): image tensors,
-    ``(inputs, labels)``, a torch ``Dataset`` / ``DataLoader`` of ``(input, label)``, or
-    a list of sentences for text models. ``eval``: the same kinds, to measure the
-    quality change (accuracy with labels, embedding cosine similarity for text, output
-    differences always); ``eval_name`` names it in the metrics (default ``eval-data``).
-    ``threads``: CPU threads for the latency measurement (default: torch's);
-    ``repeats``: timed runs per batch size (the median is reported).
-    ``register_as="team/name"`` registers the result (next version) as a child of the
-    model's weights with the method's relation, inheriting licence, datasets and notes,
-    with the measurements as metrics.
 
-    Every bad input is a typed ``ZooError`` (an unknown method or option, a method that
-    does not fit the model, missing calibration data); nothing is registered on failure.
-    """
-    from zoo.compress.core import run
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(dir(_new)))
 
-    return run(
-        model_or_name,
-        method,
-        calibration=calibration,
-        eval_data=eval,
-        register_as=register_as,
-        registry=registry,
-        host=host,
-        threads=threads,
-        repeats=repeats,
-        eval_name=eval_name,
-        measure=measure,
-        options=options,
+
+def _alias(name: str) -> Any:
+    """The stub ``zoo.compress.NAME`` becomes ``zoo.compression.NAME`` (the same module)."""
+    import importlib
+
+    module = importlib.import_module(f"zoo.compression.{name}")
+    warnings.warn(
+        f"zoo.compress.{name} is now zoo.compression.{name}; import it from there", DeprecationWarning, stacklevel=3
     )
+    sys.modules[f"{__name__}.{name}"] = module
+    return module
 
 
-def compressors(host: Any = None) -> list[dict[str, Any]]:
-    """The installed deployment methods as JSON-ready rows; no torch import."""
-    from zoo.plugins import default_host
-
-    host = host or default_host()
-    return [
-        {
-            "name": name,
-            "relation": c.relation.value,
-            "plugin": host.owner("compressors", name),
-            "description": c.description,
-            "runner": c.runner,
-            "params": dict(c.params or {}),
-        }
-        for name, c in sorted(host.compressors().items())
-    ]
+class _Deprecated(types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _new.compress(*args, **kwargs)
 
 
-DEPLOY_RELATIONS = ("quantize", "prune", "distill", "export")
-
-
-def deployment(registry: Any, info: Any) -> list[dict[str, Any]]:
-    """One row per compressed child of ``info`` (a ``WeightsInfo``): method, file size,
-    latency at batch 1 and 32, peak memory (each with its ratio to the parent, measured
-    in the same run), quality change, threads. Reads the registry only (no torch)."""
-    rows = []
-    for child, relation in info.children:
-        if relation not in DEPLOY_RELATIONS:
-            continue
-        w = registry.resolve(child).weights
-        metrics = {m.name: m for m in w.metrics}
-        spec = {}
-        if w.recipe and '"compress"' in w.recipe:
-            try:
-                spec = json.loads(w.recipe).get("compress") or {}
-            except ValueError:
-                spec = {}
-        row: dict[str, Any] = {"name": child, "relation": relation, "method": spec.get("method"), "arch": w.arch}
-        for key in ("file_bytes", "latency_ms_b1", "latency_ms_b32", "peak_mb"):
-            value, parent = metrics.get(key), metrics.get(f"parent_{key}")
-            row[key] = value.value if value else None
-            row[f"{key}_ratio"] = round(value.value / parent.value, 4) if value and parent and parent.value else None
-            if value is not None:
-                row["threads"] = value.split
-        for key in ("acc@1", "accuracy_drop_pt", "cosine_mean", "max_abs_diff"):
-            row[key] = metrics[key].value if key in metrics else None
-        rows.append(row)
-    return rows
-
-
-class _CallableModule(types.ModuleType):
-    # ``zoo.compress`` is both this package and the function (as ``zoo.finetune`` is): once
-    # a submodule is imported, Python binds the package to ``zoo.compress``.
-    def __call__(self, *args: Any, **kwargs: Any) -> CompressResult:
-        return compress(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = _Deprecated

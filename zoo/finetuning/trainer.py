@@ -103,10 +103,11 @@ def run(model_or_name: Any, train: Any, val: Any, options: FinetuneOptions) -> F
         host = default_host()
     record = _recipe(host, o.recipe)
     if o.register_as is not None:
+        # The team's default store (ZOO_STORE) is checked before any training.
+        from zoo.registry._reads import RegistryReads
         from zoo.weights._publish import check_default_store
 
-        # The team's default store (ZOO_STORE) is checked before any training.
-        check_default_store(registry if hasattr(registry, "get_setting") else None, host)
+        check_default_store(registry if isinstance(registry, RegistryReads) else None, host)
     from zoo.plugins import import_object
 
     runner_cls = import_object(record.runner, what=f"runner of recipe {record.name!r}")

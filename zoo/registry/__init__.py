@@ -7,14 +7,14 @@ read-only fast path (``zoo list``, ``zoo info``, ``zoo audit``) never pays for i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zoo._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from zoo.registry._chain import AuditVerification
     from zoo.registry._location import default_url, zoo_home
-    from zoo.registry._reads import ParsedName, SearchResult, WeightsSummary
+    from zoo.registry._reads import ParsedName, RegistryReads, SearchResult, WeightsSummary
     from zoo.registry._store import Registry
     from zoo.registry._sync import SyncReport
 
@@ -22,6 +22,7 @@ _LAZY = {
     "AuditVerification": "zoo.registry._chain:AuditVerification",
     "ParsedName": "zoo.registry._reads:ParsedName",
     "Registry": "zoo.registry._store:Registry",
+    "RegistryReads": "zoo.registry._reads:RegistryReads",
     "SearchResult": "zoo.registry._reads:SearchResult",
     "SyncReport": "zoo.registry._sync:SyncReport",
     "WeightsSummary": "zoo.registry._reads:WeightsSummary",
@@ -37,16 +38,18 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-def open_registry(url: str | None = None, **kwargs) -> Registry:
+def open_registry(url: str | None = None, **kwargs: Any) -> Registry:
     """Open (creating if new) the registry at ``url``, ``$ZOO_REGISTRY_URL`` or
     ``$ZOO_HOME/registry.db``."""
-    return __getattr__("Registry")(url, **kwargs)  # the lazy name: SQLAlchemy only now
+    registry: Registry = __getattr__("Registry")(url, **kwargs)  # the lazy name: SQLAlchemy only now
+    return registry
 
 
 __all__ = [
     "AuditVerification",
     "ParsedName",
     "Registry",
+    "RegistryReads",
     "SearchResult",
     "SyncReport",
     "WeightsSummary",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -116,7 +116,7 @@ def _columns(cursor: Any) -> tuple[str, ...]:
     return tuple(d[0] for d in cursor.description)
 
 
-def expand_lists(sql: str, params: Mapping[str, Any], mark: Any) -> tuple[str, dict[str, Any]]:
+def expand_lists(sql: str, params: Mapping[str, Any], mark: Callable[[str], str]) -> tuple[str, dict[str, Any]]:
     """``IN :names`` with a list value -> ``IN (:names_0, :names_1, ...)``; ``mark(name)``
     writes one placeholder in the driver's style (an empty list matches nothing)."""
     bound: dict[str, Any] = {}

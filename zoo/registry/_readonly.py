@@ -32,7 +32,7 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -99,14 +99,15 @@ class Param:
                 if re.fullmatch(r"\d{4}-\d\d-\d\d([T ][\d:.]+)?(Z|[+-]\d\d:?\d\d)?", text_value)
                 else "text"
             )
+        parsers: dict[str, Callable[[str], Any]] = {
+            "int": int,
+            "float": float,
+            "text": str,
+            "bool": lambda v: {"true": True, "1": True, "false": False, "0": False}[v.lower()],
+            "timestamp": lambda v: parse_time(v, f"param {name}"),
+        }
         try:
-            value = {
-                "int": int,
-                "float": float,
-                "text": str,
-                "bool": lambda v: {"true": True, "1": True, "false": False, "0": False}[v.lower()],
-                "timestamp": lambda v: parse_time(v, f"param {name}"),
-            }[kind](text_value)
+            value = parsers[kind](text_value)
         except (ValueError, KeyError):
             raise ZooValidationError(f"param {name}", f"{text_value!r} is not a {kind}") from None
         return cls(value, kind)
@@ -178,6 +179,7 @@ def connect(dialect: str, url: str, display_url: str) -> Iterator[Any]:
     """A driver connection of its own to the registry at ``url``: SQLite opened
     ``mode=ro``, PostgreSQL a fresh psycopg connection (no pool: session-level state a
     statement leaves behind, a SET or an advisory lock, dies with it)."""
+    conn: Any  # a sqlite3 or a psycopg connection
     if dialect == "sqlite":
         path = sqlite_path(url)
         if path is None:  # pragma: no cover - an in-memory registry shares its connection

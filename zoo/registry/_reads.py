@@ -55,6 +55,7 @@ from zoo.registry._conn import ReadConnection, naive_utc, utc_now, wildcard_to_l
 
 if TYPE_CHECKING:  # pragma: no cover
     from zoo.registry._keys import AuditKeyring
+    from zoo.registry._store import Registry
     from zoo.registry.queries import QueryResult
 
 Rows = list[tuple[Any, ...]]
@@ -122,7 +123,7 @@ class WeightsSummary:
         return f"{self.name}@{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = to_jsonable(self)
+        data: dict[str, Any] = to_jsonable(self)
         data["qualified_name"] = self.qualified_name
         return data
 
@@ -249,25 +250,31 @@ class RegistryReader:
     # -- names ------------------------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:
-        return self.scalar("SELECT value FROM zoo_settings WHERE key = :key", {"key": key})
+        value = self.scalar("SELECT value FROM zoo_settings WHERE key = :key", {"key": key})
+        return None if value is None else str(value)
+
+    def scalar_id(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
+        """The first column of the first row as an id (an integer), or None without rows."""
+        value = self.scalar(sql, params)
+        return None if value is None else int(value)
 
     def find_id(self, parsed: ParsedName) -> int | None:
         """The id ``parsed`` names, or None. A bare architecture without default
         weights raises (its checkpoints are the useful suggestion)."""
         ref = parsed.ref
         if parsed.version is not None:
-            return self.scalar(
+            return self.scalar_id(
                 "SELECT id FROM weights WHERE name = :ref AND version = :version",
                 {"ref": ref, "version": parsed.version},
             )
         if parsed.alias is not None and parsed.alias != "latest":
-            return self.scalar(
+            return self.scalar_id(
                 "SELECT weights_id FROM aliases WHERE name = :ref AND alias = :alias",
                 {"ref": ref, "alias": parsed.alias},
             )
-        wid = self.scalar("SELECT id FROM weights WHERE name = :ref ORDER BY version DESC LIMIT 1", {"ref": ref})
+        wid = self.scalar_id("SELECT id FROM weights WHERE name = :ref ORDER BY version DESC LIMIT 1", {"ref": ref})
         if wid is None and "." not in ref and "/" not in ref:
-            wid = self.scalar(
+            wid = self.scalar_id(
                 "SELECT w.id FROM weights w JOIN families f ON f.id = w.family_id "
                 "WHERE f.name = :ref AND w.is_default = :yes LIMIT 1",
                 {"ref": ref, "yes": True},
@@ -575,7 +582,7 @@ class RegistryReader:
         return [family_record(r) for r in self.rows(f"SELECT {_FAMILY_COLUMNS} FROM families ORDER BY name")]
 
     def count(self) -> int:
-        return self.scalar("SELECT COUNT(*) FROM weights")
+        return int(self.scalar("SELECT COUNT(*) FROM weights"))
 
     # -- searching --------------------------------------------------------------------
 
@@ -714,7 +721,8 @@ class RegistryReader:
     ) -> list[AuditEvent]:
         """Audit events, oldest first: of one model or architecture (``name``), or of the
         whole registry, filtered by actor, action prefix and time."""
-        where, params = [], {}
+        where: list[str] = []
+        params: dict[str, Any] = {}
         if name is not None:
             parsed = ParsedName.parse(name)
             keys = {parsed.ref}
@@ -858,7 +866,9 @@ class _LineageData:
         depth = self.depth[wid]
         names = self.names
         order = sorted(depth, key=lambda i: (depth[i], names[i][0]))
-        statements = [(weights.license.commercial_use, f"licence {weights.license.spdx}")]
+        statements: list[tuple[CommercialUse | str, str]] = [
+            (weights.license.commercial_use, f"licence {weights.license.spdx}")
+        ]
         # a direct parent is named so; anything further up is an ancestor
         kin = {i: ("parent" if depth[i] == 1 else "ancestor") for i in order}
         statements += [(names[i][2], f"{kin[i]} {names[i][0]}: licence {names[i][1]}") for i in order[1:]]
@@ -967,6 +977,15 @@ class RegistryReads:
     def _reading(self) -> Iterator[RegistryReader]:
         with self._connection() as conn:
             yield RegistryReader(conn)
+
+    def writer(self) -> Registry | None:
+        """This registry as one that also writes, or None: the capability, typed.
+
+        :class:`~zoo.registry.Registry` returns itself (it syncs plugins, pins hashes,
+        registers ...); a read-only view (the cold path,
+        :class:`~zoo.registry._lite.LiteRegistry`) returns None, and a caller that must
+        write behind it opens ``Registry(reads.url)`` for that write."""
+        return None
 
     def _audit_keyring(self, *, create: bool) -> AuditKeyring | None:
         """The audit keys (:mod:`zoo.registry._keys`)."""
@@ -1106,6 +1125,11 @@ class RegistryReads:
         """The signed head of a trail that verifies: ``{"seq", "hash", "key_id",
         "signature", ...}``, to keep outside the database (``zoo audit checkpoint``)."""
         keyring = self._audit_keyring(create=True)
+        if keyring is None:  # pragma: no cover - create=True makes a key file or raises
+            raise ZooAuditError(
+                "no audit key to sign the checkpoint with",
+                hint="set ZOO_AUDIT_KEY or ZOO_AUDIT_KEY_FILE (docs/schema.md, the audit keys)",
+            )
         with self._reading() as reader:
             result = reader.verify(keyring)
             seq, head = reader.last_event()

@@ -136,6 +136,10 @@ class Registry(RegistryReads):
     def display_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
+    def writer(self) -> Registry:
+        """This registry: it writes (:meth:`RegistryReads.writer`)."""
+        return self
+
     def close(self) -> None:
         self.engine.dispose()
 

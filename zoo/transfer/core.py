@@ -335,8 +335,9 @@ def _open_registry(registry: Any, host: Any = None):
         from zoo.registry import open_registry
 
         registry = open_registry()
-    if hasattr(registry, "sync"):
-        ensure_synced(registry, host or default_host())
+    writer = registry.writer()  # None: a read-only view, whose opener checked the plugins
+    if writer is not None:
+        ensure_synced(writer, host or default_host())
     return registry, close
 
 

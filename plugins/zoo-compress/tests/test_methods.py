@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from zoo.compress.runner import CompressContext, decode_state, encode_state  # noqa: E402
+from zoo.compression.runner import CompressContext, decode_state, encode_state  # noqa: E402
 from zoo.errors import ZooCompressError  # noqa: E402
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from zoo.compress.runner import CompressContext, Compressed, CompressMethod
+from zoo.compression.runner import CompressContext, Compressed, CompressMethod
 from zoo.errors import ZooRecipeError, ZooValidationError
 from zoo.finetuning.runner import FinetuneContext, ParamGroup, Phase, RecipeRunner
 from zoo_compress.specs import METHODS, RECIPE

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.compress.runner import CompressContext, Compressed, CompressMethod
+from zoo.compression.runner import CompressContext, Compressed, CompressMethod
 from zoo.errors import ZooCompressError
 from zoo_compress.specs import METHODS
 

@@ -19,7 +19,7 @@ import torch
 from torch import fx, nn
 from torch.nn import functional as F
 
-from zoo.compress.runner import CompressContext, Compressed, CompressMethod
+from zoo.compression.runner import CompressContext, Compressed, CompressMethod
 from zoo.errors import ZooCompressError, ZooValidationError
 from zoo_compress import fx as _fx
 from zoo_compress.specs import METHODS

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.compress.runner import CompressContext, Compressed, CompressMethod, decode_state, encode_state
+from zoo.compression.runner import CompressContext, Compressed, CompressMethod, decode_state, encode_state
 from zoo.errors import ZooCompressError, ZooValidationError
 from zoo_compress import fx as _fx
 from zoo_compress.specs import METHODS
