@@ -1,5 +1,5 @@
 """Deprecated: this module is :mod:`zoo.finetuning.trainer` (since the release after 0.1.0; see CHANGELOG.md)."""
 
-from zoo.finetune import _alias
+from zoo._moved import moved_module
 
-_alias("trainer")
+moved_module(__name__)
