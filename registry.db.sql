@@ -2,7 +2,7 @@
 -- PostgreSQL), one transaction. Load: sqlite3 registry.db < registry.db.sql, or
 -- psql -v ON_ERROR_STOP=1 -f registry.db.sql; zoo adds the append-only triggers on first open.
 -- Regenerate with `zoo db dump`; do not edit by hand. A CI test checks it is current.
--- Schema revision: 0007_transfer. Documented in docs/schema.md.
+-- Schema revision: 0008_audit_trigger. Documented in docs/schema.md.
 -- Catalogue rows are stamped created_at 2026-01-01 00:00:00 by 'zoo' (fixed, so the file is reproducible).
 -- Built-in catalogue from the first-party plugins: timm 0.1.0, torchvision 0.1.0, transformers 0.1.0.
 
@@ -12,7 +12,7 @@ CREATE TABLE "alembic_version" (
   "version_num" VARCHAR(32) NOT NULL,
   PRIMARY KEY ("version_num")
 );
-INSERT INTO "alembic_version" ("version_num") VALUES ('0007_transfer');
+INSERT INTO "alembic_version" ("version_num") VALUES ('0008_audit_trigger');
 
 CREATE TABLE "audit_events" (
   "seq" INTEGER NOT NULL,

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from zoo.errors import ZooAuditError, ZooValidationError
 from zoo.registry import Registry
 from zoo.registry._chain import event_hash
-from zoo.testing import make_weights
+from zoo.testing import make_family, make_weights
 
 
 @pytest.fixture
@@ -352,3 +352,48 @@ def test_in_memory_registry_signs_with_a_key_of_its_own(tmp_path, monkeypatch, r
         result = reg.verify_audit()
         assert result.ok and result.keyed == 1
     assert list(tmp_path.iterdir()) == []  # no key file left behind
+
+
+# -- the no-overwrite trigger's plan (migration 0008_audit_trigger) --------------------------
+
+
+def _trigger_source(conn, dialect: str) -> str:
+    if dialect == "postgresql":
+        return conn.execute(text("SELECT pg_get_functiondef('zoo_audit_no_overwrite'::regproc)")).scalar()
+    return conn.execute(
+        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_events_no_overwrite'")
+    ).scalar()
+
+
+def test_migration_0008_splits_the_trigger_lookup_and_it_still_refuses(registry_url):
+    """A registry at 0007_transfer has the trigger whose one ``seq = ... OR hash = ...``
+    lookup PostgreSQL planned as a scan of the whole trail per inserted event; upgrading
+    replaces it with two index lookups, and the trigger still refuses both kinds of clash."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from zoo.registry._location import SCHEMA_REVISION
+
+    engine = sa.create_engine(registry_url)
+    config = Config()
+    config.set_main_option("script_location", "zoo.registry:migrations")
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0007_transfer")
+            assert "seq = NEW.seq OR hash = NEW.hash" in _trigger_source(conn, engine.dialect.name)
+            command.upgrade(config, "head")
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_REVISION
+            source = _trigger_source(conn, engine.dialect.name)
+            assert "seq = NEW.seq OR" not in source and "WHERE hash = NEW.hash" in source
+        with Registry(registry_url, actor="tester@zoo", sync=False) as reg:
+            reg.add_family(make_family())  # one audited write
+            first = rows(reg)[0]
+            event = {c.strip(): getattr(first, c.strip()) for c in _COLUMNS.split(",")}
+            for clash in ({"seq": 999_999}, {"hash": "cd" * 32}):  # the other field clashes
+                with pytest.raises(Exception, match="append-only"):
+                    run_sql(reg, f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({_VALUES})", event | clash)
+            assert reg.verify_audit().ok
+    finally:
+        engine.dispose()

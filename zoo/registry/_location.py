@@ -6,8 +6,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SCHEMA_REVISION = "0007_transfer"
-KNOWN_REVISIONS = ("0001_initial", "0002_pins", "0003_audit_key", "0005_datasets", "0006_compress", "0007_transfer")
+SCHEMA_REVISION = "0008_audit_trigger"
+KNOWN_REVISIONS = (
+    "0001_initial",
+    "0002_pins",
+    "0003_audit_key",
+    "0005_datasets",
+    "0006_compress",
+    "0007_transfer",
+    "0008_audit_trigger",
+)
 APPLICATION = "zoo"
 
 

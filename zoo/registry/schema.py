@@ -366,7 +366,8 @@ BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END"""
 # is refused here too, and by the UPDATE trigger.
 SQLITE_AUDIT_INSERT_TRIGGERS = (
     """CREATE TRIGGER audit_events_no_overwrite BEFORE INSERT ON audit_events
-WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash)
+WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq)
+  OR EXISTS (SELECT 1 FROM audit_events WHERE hash = NEW.hash)
 BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: an event with this seq or hash exists'); END""",
 )
 
@@ -374,7 +375,10 @@ POSTGRESQL_AUDIT_INSERT_TRIGGERS = (
     """CREATE OR REPLACE FUNCTION zoo_audit_no_overwrite() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash) THEN
+  -- Two lookups, each on its own unique index: one "seq = ... OR hash = ..." made the
+  -- planner scan the whole trail for every inserted event (quadratic bulk writes).
+  IF EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq)
+     OR EXISTS (SELECT 1 FROM audit_events WHERE hash = NEW.hash) THEN
     RAISE EXCEPTION 'audit_events is append-only: an event with this seq or hash exists'
       USING ERRCODE = 'unique_violation';
   END IF;

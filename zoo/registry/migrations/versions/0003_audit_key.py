@@ -13,12 +13,30 @@ Revises: 0002_pins
 import sqlalchemy as sa
 from alembic import op
 
-from zoo.registry.schema import POSTGRESQL_AUDIT_INSERT_TRIGGERS, SQLITE_AUDIT_INSERT_TRIGGERS
-
 revision = "0003_audit_key"
 down_revision = "0002_pins"
 branch_labels = None
 depends_on = None
+
+# The triggers as this revision made them (0008_audit_trigger replaces their lookup).
+POSTGRESQL_AUDIT_INSERT_TRIGGERS = (
+    """CREATE OR REPLACE FUNCTION zoo_audit_no_overwrite() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash) THEN
+    RAISE EXCEPTION 'audit_events is append-only: an event with this seq or hash exists'
+      USING ERRCODE = 'unique_violation';
+  END IF;
+  RETURN NEW;
+END $$""",
+    """CREATE TRIGGER audit_events_no_overwrite BEFORE INSERT ON audit_events
+FOR EACH ROW EXECUTE FUNCTION zoo_audit_no_overwrite()""",
+)
+SQLITE_AUDIT_INSERT_TRIGGERS = (
+    """CREATE TRIGGER audit_events_no_overwrite BEFORE INSERT ON audit_events
+WHEN EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.seq OR hash = NEW.hash)
+BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: an event with this seq or hash exists'); END""",
+)
 
 
 def upgrade() -> None:
