@@ -932,17 +932,23 @@ def cmd_recipes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _key_values(items: list[str] | None, *, example: str) -> dict[str, Any]:
+    """``--param KEY=VALUE`` options -> keyword arguments (``-`` in a key becomes ``_``)."""
+    values: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param {example}")
+        values[key.strip().replace("-", "_")] = _literal(value.strip())
+    return values
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     _calm_threads()
     import zoo
     from zoo.finetuning import sources
 
-    recipe_params: dict[str, Any] = {}
-    for item in args.param or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param backbone_lr_mult=0.3")
-        recipe_params[key.strip().replace("-", "_")] = _literal(value.strip())
+    recipe_params = _key_values(args.param, example="backbone_lr_mult=0.3")
     from zoo.finetuning.trainer import seeded_get
 
     registry = _open_registry(args)
@@ -1056,12 +1062,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     import zoo
     from zoo.finetuning import sources
 
-    options: dict[str, Any] = {}
-    for item in args.param or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise _usage(f"--param {item!r}: write KEY=VALUE, e.g. --param ratio=0.3")
-        options[key.strip().replace("-", "_")] = _literal(value.strip())
+    options = _key_values(args.param, example="ratio=0.3")
     if not args.sentences and not args.data:
         raise _usage("give --data (images with labels) or --sentences (a text file, one sentence a line)")
     sentences: list[str] = []

@@ -294,6 +294,24 @@ def _image_shape(inputs: Any) -> tuple[int, ...] | None:
     return None
 
 
+def sample_digest(inputs: Any, label: int | None) -> bytes:
+    """One sample's part of the data fingerprint: its inputs (as a scan splits them off
+    the label) and its label, if it has one."""
+    h = hashlib.sha256()
+    _feed(h, inputs)
+    if label is not None:
+        _feed(h, label)
+    return h.digest()
+
+
+def combine_digests(digests: Sequence[bytes]) -> str:
+    """The data fingerprint from its samples' digests: order-free, and it names the count."""
+    h = hashlib.sha256(b"zoo-data-v1\n" + str(len(digests)).encode() + b"\n")
+    for d in sorted(digests):
+        h.update(d)
+    return h.hexdigest()
+
+
 def scan(spec: DataSpec, *, fingerprint: bool) -> ScanResult:
     """One pass over the samples: count, labels and (if asked) the fingerprint."""
     labels: set[int] = set()
@@ -308,10 +326,7 @@ def scan(spec: DataSpec, *, fingerprint: bool) -> ScanResult:
                 label = _label_value(y[row], spec.argument, count)
                 labels.add(label)
                 if fingerprint:
-                    h = hashlib.sha256()
-                    _feed(h, _row(inputs, row))
-                    _feed(h, label)
-                    digests.append(h.digest())
+                    digests.append(sample_digest(_row(inputs, row), label))
                 count += 1
     else:
         n = len(spec.dataset)
@@ -330,10 +345,7 @@ def scan(spec: DataSpec, *, fingerprint: bool) -> ScanResult:
                 if shape is None and i == 0:
                     shape = _image_shape(inputs)
                 if fingerprint:
-                    h = hashlib.sha256()
-                    _feed(h, inputs)
-                    _feed(h, label)
-                    digests.append(h.digest())
+                    digests.append(sample_digest(inputs, label))
             count = n
     if count == 0:
         raise ZooValidationError(
@@ -341,12 +353,7 @@ def scan(spec: DataSpec, *, fingerprint: bool) -> ScanResult:
             "is empty: there is nothing to train or evaluate on",
             hint="check the data set's path or the subset you selected",
         )
-    digest = None
-    if fingerprint:
-        h = hashlib.sha256(b"zoo-data-v1\n" + str(count).encode() + b"\n")
-        for d in sorted(digests):
-            h.update(d)
-        digest = h.hexdigest()
+    digest = combine_digests(digests) if fingerprint else None
     return ScanResult(count, tuple(sorted(labels)), digest, shape)
 
 

@@ -15,21 +15,10 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from zoo import render
 from zoo.errors import ZooTransferError
 
 __all__ = ["add_commands"]
-
-
-def _console(stderr: bool = False) -> Any:
-    from zoo import render
-
-    return render.console(stderr)
-
-
-def _print_json(data: Any) -> None:
-    from zoo import render
-
-    render.print_json(data)
 
 
 def _load_data(args: argparse.Namespace, registry: Any, name: str, *, split: str = "train") -> tuple[Any, str]:
@@ -130,9 +119,9 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
         rank_png(result, args.plot)
     if args.json:
-        _print_json(result.to_dict() | ({"plot": args.plot} if args.plot else {}))
+        render.print_json(result.to_dict() | ({"plot": args.plot} if args.plot else {}))
         return 0
-    console = _console()
+    console = render.console()
     console.print(
         _scores_table(
             result,
@@ -165,11 +154,11 @@ def cmd_advise(args: argparse.Namespace) -> int:
         progress=False if args.json else None,
     )
     if args.json:
-        _print_json(advice.to_dict())
+        render.print_json(advice.to_dict())
         return 0
     from rich.markup import escape
 
-    console = _console()
+    console = render.console()
     colour = "red" if advice.negative_transfer else "green"
     console.print(f"[bold]{escape(args.name)}[/] on {escape(name)}: recipe [bold {colour}]{advice.recipe}[/]")
     if advice.negative_transfer:
@@ -194,12 +183,12 @@ def cmd_drift(args: argparse.Namespace) -> int:
     data, name = _load_data(args, registry, args.name, split="held-out")
     result = zoo.drift(args.name, data, registry=registry, method=args.method, alpha=args.alpha, seed=args.seed)
     if args.json:
-        _print_json(result.to_dict())
+        render.print_json(result.to_dict())
         return 1 if result.drifted and args.fail_on_drift else 0
     from rich.markup import escape
 
     verdict = "[bold red]DRIFT[/]" if result.drifted else "[green]no drift detected[/]"
-    _console().print(
+    render.console().print(
         f"{escape(result.name)} on {escape(name)}: {verdict} — {result.method} p = {result.p_value:.4f} "
         f"(alpha {result.alpha}), effect size (MMD) {result.effect_size:.4f}, z = {result.z:.1f}; "
         f"{result.num_new} new vs {result.num_reference} reference examples"
@@ -212,7 +201,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
     rows = methods()
     if args.json:
-        _print_json(rows)
+        render.print_json(rows)
         return 0
     from rich.markup import escape
     from rich.table import Table
@@ -229,7 +218,7 @@ def cmd_methods(args: argparse.Namespace) -> int:
             "yes" if r["needs_source_head"] else "",
             escape(r["description"]),
         )
-    _console().print(table)
+    render.console().print(table)
     return 0
 
 

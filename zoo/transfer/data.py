@@ -13,7 +13,6 @@ The fingerprint is the one lineage records (:mod:`zoo.finetuning.data`): sha256 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,19 +41,12 @@ class Prepared:
 
 
 def _fingerprint(inputs: Any, labels: Sequence[int] | None) -> str:
-    from zoo.finetuning.data import _feed
+    from zoo.finetuning.data import combine_digests, sample_digest
 
-    digests = []
-    for i in range(len(inputs)):
-        h = hashlib.sha256()
-        _feed(h, (inputs[i],))  # as zoo.finetune scans a (input, label) sample
-        if labels is not None:
-            _feed(h, int(labels[i]))
-        digests.append(h.digest())
-    h = hashlib.sha256(b"zoo-data-v1\n" + str(len(inputs)).encode() + b"\n")
-    for d in sorted(digests):
-        h.update(d)
-    return h.hexdigest()
+    # (input,): a sample's inputs as zoo.finetune's scan splits them off its label
+    return combine_digests(
+        [sample_digest((inputs[i],), None if labels is None else int(labels[i])) for i in range(len(inputs))]
+    )
 
 
 def _labels(value: Any) -> np.ndarray:
